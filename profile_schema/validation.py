@@ -1,0 +1,308 @@
+"""Validate answers against the schema: one path for calls, surveys, imports and events.
+
+Every error names the field and the reason, in the requested language; nothing is
+half-accepted: callers store `values` only when `errors` is empty.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .observations import SOURCES
+from .schema import Question, Schema, evaluate_condition
+
+_YES = {"yes", "y", "true", "1", "tak", "evet", "haan", "हाँ", "t"}
+_NO = {"no", "n", "false", "0", "nie", "hayır", "hayir", "nahin", "नहीं", "f"}
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@functools.lru_cache(maxsize=1)
+def _messages() -> dict[str, dict[str, str]]:
+    with open(Path(__file__).with_name("messages.yaml"), encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def message_for(code: str, lang: str = "en", **params: Any) -> str:
+    """The message template for `code` in `lang` (falling back to English), filled in."""
+    templates = _messages().get(code)
+    if templates is None:
+        return code
+    template = templates.get(lang) or templates["en"]
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """What was wrong with one field, in words for the person who sent it."""
+
+    field: str
+    code: str
+    message: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Validated:
+    values: dict[str, Any]
+    errors: list[FieldError]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _Invalid(Exception):
+    def __init__(self, code: str, message: str | None = None, **params: Any):
+        super().__init__(code)
+        self.code = code
+        self.message = message
+        self.params = params
+
+
+def clean_text(value: str) -> str:
+    """NFC, no control characters or bidi overrides, trimmed."""
+    return _CONTROL_RE.sub("", unicodedata.normalize("NFC", value)).strip()
+
+
+def _as_number(q: Question, value: Any) -> int | float:
+    if isinstance(value, bool):
+        raise _Invalid("not_a_number")
+    if isinstance(value, str):
+        s = value.strip().replace("\xa0", "").replace(" ", "").replace("\u202f", "")
+        if "," in s and "." not in s:
+            s = s.replace(",", ".")
+        try:
+            d = Decimal(s)
+        except InvalidOperation:
+            raise _Invalid("not_a_number") from None
+        if not d.is_finite():
+            raise _Invalid("not_a_number")
+        value = int(d) if d == d.to_integral_value() else float(d)
+    if not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+        raise _Invalid("not_a_number")
+    if q.integer:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise _Invalid("not_integer")
+            value = int(value)
+    if q.min is not None and value < q.min:
+        raise _Invalid("below_min", min=q.min)
+    if q.max is not None and value > q.max:
+        raise _Invalid("above_max", max=q.max)
+    return value
+
+
+def _as_choice(q: Question, value: Any, market: str | None) -> str:
+    if not isinstance(value, str):
+        raise _Invalid("invalid_choice", value=value)
+    v = value.strip()
+    choice = q.choices.get(v)
+    if choice is None:
+        raise _Invalid("invalid_choice", value=v)
+    if not choice.available_in(market):
+        raise _Invalid("choice_not_in_market", value=v, market=market)
+    return v
+
+
+def _convert(q: Question, value: Any, market: str | None, lang: str) -> Any:
+    t = q.type
+    if t == "single_choice":
+        return _as_choice(q, value, market)
+    if t == "multi_choice":
+        if isinstance(value, str):
+            value = [p for p in (s.strip() for s in value.split(",")) if p]
+        if not isinstance(value, (list, tuple)):
+            raise _Invalid("not_a_list")
+        out: list[str] = []
+        for item in value:
+            c = _as_choice(q, item, market)
+            if c in out:
+                raise _Invalid("duplicate_choice", value=c)
+            out.append(c)
+        if q.min_selected is not None and len(out) < q.min_selected:
+            raise _Invalid("too_few_choices", min=q.min_selected)
+        if q.max_selected is not None and len(out) > q.max_selected:
+            raise _Invalid("too_many_choices", max=q.max_selected)
+        order = list(q.choices)
+        return sorted(out, key=order.index)  # canonical order: equal sets compare equal
+    if t == "yes_no":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str):
+            s = value.strip().lower()
+            if s in _YES:
+                return True
+            if s in _NO:
+                return False
+        raise _Invalid("not_boolean")
+    if t in ("number", "scale"):
+        return _as_number(q, value)
+    if t == "money":
+        return _as_money(q, value, market)
+    if t == "text":
+        if not isinstance(value, str):
+            raise _Invalid("not_text")
+        s = clean_text(value)
+        n = len(s)
+        if q.max_length is not None and n > q.max_length:
+            raise _Invalid("too_long", max=q.max_length)
+        if q.min_length is not None and n < q.min_length:
+            raise _Invalid("too_short", min=q.min_length)
+        return s
+    if t == "date":
+        if isinstance(value, date):
+            d = value
+        else:
+            try:
+                d = date.fromisoformat(str(value).strip())
+            except ValueError:
+                raise _Invalid("invalid_date") from None
+        if q.min and d < date.fromisoformat(str(q.min)):
+            raise _Invalid("below_min", min=q.min)
+        if q.max and d > date.fromisoformat(str(q.max)):
+            raise _Invalid("above_max", max=q.max)
+        return d.isoformat()
+    if t == "email":
+        if not isinstance(value, str):
+            raise _Invalid("invalid_email")
+        s = value.strip()
+        if len(s) > 254 or not _EMAIL_RE.match(s) or ".." in s:
+            raise _Invalid("invalid_email")
+        local, domain = s.rsplit("@", 1)
+        return f"{local}@{domain.lower()}"
+    if t == "phone":
+        if market is None:
+            raise _Invalid("market_required")
+        from locales import InvalidValue, normalize_phone
+
+        try:
+            return normalize_phone(str(value), market).e164
+        except InvalidValue as exc:
+            raise _Invalid("invalid_phone", exc.message(lang), market=market) from None
+    if t == "tax_id":
+        if market is None:
+            raise _Invalid("market_required")
+        from locales import InvalidValue, validate_tax_id
+
+        kind = None
+        raw = value
+        if isinstance(value, Mapping):
+            kind, raw = value.get("kind"), value.get("number", "")
+        try:
+            tid = validate_tax_id(str(raw), market, kind)
+        except InvalidValue as exc:
+            raise _Invalid("invalid_tax_id", exc.message(lang), market=market) from None
+        return {"kind": tid.kind, "number": tid.compact}
+    raise AssertionError(f"unhandled type {t}")  # parse_schema rejects unknown types
+
+
+def _as_money(q: Question, value: Any, market: str | None) -> dict[str, Any]:
+    default_currency = _MARKET_CURRENCY.get(market or "")
+    amount: Any
+    currency: Any
+    if isinstance(value, Mapping):
+        amount, currency = value.get("amount"), value.get("currency") or default_currency
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        amount, currency = value, default_currency
+    elif isinstance(value, str):
+        m = re.match(r"^\s*([A-Za-z]{3})?\s*([-0-9.,\s\xa0]+?)\s*([A-Za-z]{3})?\s*$", value)
+        if not m or (m.group(1) and m.group(3)):
+            raise _Invalid("invalid_money")
+        amount, currency = m.group(2), (m.group(1) or m.group(3) or default_currency)
+    else:
+        raise _Invalid("invalid_money")
+    if not currency:
+        raise _Invalid("invalid_money")
+    currency = str(currency).upper()
+    if q.currencies and currency not in q.currencies:
+        raise _Invalid("invalid_currency", value=currency)
+    try:
+        number = _as_number(q, amount)
+    except _Invalid as exc:
+        if exc.code == "not_a_number":
+            raise _Invalid("invalid_money") from None
+        raise
+    return {"amount": number, "currency": currency}
+
+
+_MARKET_CURRENCY = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
+
+
+def validate_answers(
+    schema: Schema,
+    answers: Mapping[str, Any],
+    *,
+    market: str | None,
+    source: str,
+    lang: str = "en",
+    known: Mapping[str, Any] | None = None,
+    require_survey_fields: bool = False,
+) -> Validated:
+    """Check every answer; return clean values or every error at once (never a partial set).
+
+    `known` holds what the profile already knows, so skip logic can look at earlier
+    answers; answers in the same submission take precedence. A null answer is dropped.
+    """
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+
+    def err(field_name: str, code: str, message: str | None = None, **params: Any) -> None:
+        q = schema.questions.get(field_name)
+        label = q.label(lang) if q else field_name
+        text = message or message_for(code, lang, **params)
+        errors.append(FieldError(field_name, code, f"{label}: {text}", params))
+
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
+    for key, raw in answers.items():
+        q = schema.questions.get(key)
+        if q is None:
+            err(key, "unknown_question")
+            continue
+        if source not in q.sources:
+            err(key, "source_not_allowed", source=source)
+            continue
+        if not q.applies_to(market):
+            err(key, "market_not_applicable", market=market)
+            continue
+        if raw is None or (isinstance(raw, str) and not raw.strip() and q.type != "text"):
+            continue
+        try:
+            values[key] = _convert(q, raw, market, lang)
+        except _Invalid as exc:
+            err(key, exc.code, exc.message, **exc.params)
+
+    merged = dict(known or {})
+    merged.update(values)
+    for key in list(values):
+        q = schema.questions[key]
+        if q.relevant and evaluate_condition(q.relevant, merged) is False:
+            cond = ", ".join(schema.questions[c].label(lang) for c in q.condition_questions())
+            err(key, "not_relevant", condition=cond)
+            values.pop(key)
+    if require_survey_fields:
+        for q in schema.survey_questions(market):
+            if q.survey_required and q.key not in values and not (known and known.get(q.key) is not None):
+                if evaluate_condition(q.relevant, merged) is not False:
+                    err(q.key, "required")
+    if errors:
+        return Validated({}, errors)
+    return Validated(values, [])
