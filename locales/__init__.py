@@ -1,0 +1,14 @@
+"""Market rules for Poland, Turkey and India: data, validation, formatting, calendars.
+
+A pure package: no Flask, no database, no import of ``concierge``; time is passed in.
+"""
+
+from .errors import InvalidValue
+from .market import MARKET_CODES, MARKETS, Market, MarketDataError, get_market, load_markets
+from .phones import PhoneNumber, normalize_phone
+from .taxids import TaxId, validate_tax_id
+
+__all__ = [
+    "InvalidValue", "MARKETS", "MARKET_CODES", "Market", "MarketDataError", "PhoneNumber", "TaxId",
+    "get_market", "load_markets", "normalize_phone", "validate_tax_id",
+]
