@@ -1,0 +1,47 @@
+# Concierge: two commands for a newcomer (see README): `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install demo serve test test-fast bench browser-deps clean help
+
+help:
+	@echo "make demo   - install, create the SQLite database, load demo data, serve http://127.0.0.1:5000"
+	@echo "make test   - install and run the whole test suite"
+	@echo "make bench  - run the benchmarks (results: docs/benchmarks.md)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/concierge init
+	$(BIN)/concierge demo --if-empty
+	$(BIN)/concierge users ensure-demo
+	$(BIN)/concierge serve
+
+serve: install
+	$(BIN)/concierge serve
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+# Debian's Chromium for the browser tests (root, Debian/Ubuntu); .ci/run calls this.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium present"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	else echo "chromium missing: browser tests will be skipped (install Debian's chromium)"; fi
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache test-output

@@ -1,0 +1,74 @@
+"""The `concierge` command line. Every module in this package may define `register(group)`.
+
+Commands stay thin: they parse arguments, call the same operations as the web and the
+API inside one session (commit once, roll back on error), and print text or `--json`.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import sys
+from typing import Any
+
+import click
+
+from ..db import Database
+
+
+class CliState:
+    """Lazily opened database for one CLI invocation (nothing opens at import)."""
+
+    def __init__(self) -> None:
+        self._db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            from ..config import database_url
+
+            self._db = Database(database_url())
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+def echo_json(data: Any) -> None:
+    """Print JSON for scripts: UTF-8, stable key order, one document."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="concierge")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Concierge: merchant onboarding profiles, pictures, scores and follow-ups.
+
+    The database comes from CONCIERGE_DATABASE_URL (default: SQLite under ./instance).
+    """
+    state = ctx.ensure_object(CliState)
+    ctx.call_on_close(state.close)
+
+
+def _discover() -> None:
+    for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        module = importlib.import_module(f"{__name__}.{mod}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(cli)
+
+
+_discover()
+
+
+def main() -> None:  # console script entry point
+    cli(prog_name="concierge")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

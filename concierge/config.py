@@ -1,0 +1,52 @@
+"""Configuration from the environment; defaults that work on a laptop with no setup."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+
+def default_instance_path() -> Path:
+    return Path(os.environ.get("CONCIERGE_INSTANCE_PATH") or Path.cwd() / "instance")
+
+
+def database_url(instance_path: Path | None = None) -> str:
+    """CONCIERGE_DATABASE_URL, else an SQLite file under the instance folder."""
+    url = os.environ.get("CONCIERGE_DATABASE_URL")
+    if url:
+        return url
+    folder = instance_path or default_instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'concierge.sqlite'}"
+
+
+def secret_key(instance_path: Path) -> str:
+    """CONCIERGE_SECRET_KEY, else a random key kept in the instance folder (never in git)."""
+    key = os.environ.get("CONCIERGE_SECRET_KEY")
+    if key:
+        return key
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    instance = Path((overrides or {}).get("INSTANCE_PATH") or default_instance_path())
+    cfg: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": (overrides or {}).get("DATABASE_URL") or database_url(instance),
+        "SECRET_KEY": (overrides or {}).get("SECRET_KEY") or secret_key(instance),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "SURVEY_LINK_MAX_AGE": int(os.environ.get("CONCIERGE_SURVEY_LINK_MAX_AGE", 14 * 24 * 3600)),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "LANGUAGES": ["en", "pl", "tr"],
+    }
+    cfg.update(overrides or {})
+    return cfg

@@ -1,0 +1,187 @@
+"""Typed SQLAlchemy models. Observations are append-only; the profile is folded from them."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import (
+    BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, JSONType, utcnow
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Shop(Base):
+    """A trial shop, known by the platform's shop id."""
+
+    __tablename__ = "shop"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[str] = mapped_column(String(64), unique=True)
+    market: Mapped[str] = mapped_column(String(2), index=True)
+    name: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    trial_started_at: Mapped[Optional[datetime]]
+    trial_ends_at: Mapped[Optional[datetime]]
+    outcome: Mapped[Optional[str]] = mapped_column(String(16))  # converted | not_converted
+    outcome_at: Mapped[Optional[datetime]]
+    # randomly held out from calls, so the effect of a call can be measured honestly
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    observations: Mapped[list["Observation"]] = relationship(back_populates="shop")
+
+
+class Submission(Base):
+    """One accepted batch of answers (a call, a survey, an import line): stored whole."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(20))  # cli | web | api | import | events
+    actor: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reference: Mapped[Optional[str]] = mapped_column(String(200))  # e.g. a survey response id
+
+
+class Observation(Base):
+    """One fact about a shop. Never updated, never deleted."""
+
+    __tablename__ = "observation"
+    __table_args__ = (Index("ix_observation_shop_time", "shop_id", "observed_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"))
+    question: Mapped[str] = mapped_column(String(80))
+    value: Mapped[Any] = mapped_column(JSONType)
+    op: Mapped[str] = mapped_column(String(10), default="set")
+    source: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(200))
+    observed_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    schema_version: Mapped[int] = mapped_column(Integer, default=1)
+    submission_id: Mapped[Optional[int]] = mapped_column(ForeignKey("submission.id", ondelete="SET NULL"), index=True)
+    event_id: Mapped[Optional[str]] = mapped_column(String(100), index=True)
+
+    shop: Mapped[Shop] = relationship(back_populates="observations")
+
+
+class TrialEvent(Base):
+    """A trial-shop webhook event, kept verbatim; its id makes delivery idempotent."""
+
+    __tablename__ = "trial_event"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(50))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[Any] = mapped_column(JSONType)
+
+
+class DeadLetter(Base):
+    """Something sent to us that we could not accept, kept verbatim for replay."""
+
+    __tablename__ = "dead_letter"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(30), index=True)  # events | surveys | survey_import | record
+    payload: Mapped[str] = mapped_column(Text)
+    context: Mapped[Any] = mapped_column(JSONType, default=dict)
+    errors: Mapped[Any] = mapped_column(JSONType, default=list)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending | replayed | discarded
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_at: Mapped[Optional[datetime]]
+
+
+class ApiToken(Base):
+    """A bearer token for the API; only its SHA-256 is stored, the token is shown once."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[Optional[datetime]]
+    revoked_at: Mapped[Optional[datetime]]
+
+
+class User(Base):
+    """A consultant, manager or admin who logs in to the web app."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (UniqueConstraint("email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default="consultant")  # consultant | manager | admin
+    language: Mapped[Optional[str]] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Call(Base):
+    """A consultant's call with a merchant (onboarding, audit or follow-up)."""
+
+    __tablename__ = "call"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="onboarding")  # onboarding | audit | followup
+    called_at: Mapped[datetime]
+    reached: Mapped[bool] = mapped_column(Boolean, default=True)
+    submission_id: Mapped[Optional[int]] = mapped_column(ForeignKey("submission.id", ondelete="SET NULL"))
+
+
+class ModelVersion(Base):
+    """A trained conversion model, saved with skops; exactly one is active at a time."""
+
+    __tablename__ = "model_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    trained_rows: Mapped[int] = mapped_column(Integer, default=0)
+    artifact: Mapped[bytes] = mapped_column(LargeBinary)
+    card: Mapped[Any] = mapped_column(JSONType, default=dict)
+
+
+class Score(Base):
+    """A shop's likelihood to subscribe, with reasons; names the model version that made it."""
+
+    __tablename__ = "score"
+    __table_args__ = (Index("ix_score_shop_time", "shop_id", "scored_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_version.id", ondelete="CASCADE"), index=True)
+    scored_at: Mapped[datetime] = mapped_column(default=utcnow)
+    probability: Mapped[float] = mapped_column(Float)
+    uplift: Mapped[Optional[float]] = mapped_column(Float)
+    details: Mapped[Any] = mapped_column(JSONType, default=dict)  # reasons, path to subscribe, fallback
+
+
+class DemoTruth(Base):
+    """The generator's ground truth for a synthetic shop: the oracle the model is judged by."""
+
+    __tablename__ = "demo_truth"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), primary_key=True)
+    persona: Mapped[str] = mapped_column(String(40))
+    p_no_call: Mapped[float] = mapped_column(Float)
+    p_call: Mapped[float] = mapped_column(Float)
+    called: Mapped[bool] = mapped_column(Boolean)
+    seed: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,104 @@
+"""Shared fixtures: real SQLite and real PostgreSQL, each test on a fresh database.
+
+PostgreSQL tests use a throw-away schema per test in the database named by
+CONCIERGE_TEST_POSTGRES_URL (default: the local server, database `test`). Where the
+server is unreachable they skip with a message, unless CONCIERGE_REQUIRE_POSTGRES=1
+(set by .ci/run), in which case they fail.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+PG_URL = os.environ.get("CONCIERGE_TEST_POSTGRES_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_pg_state: dict[str, object] = {}
+
+
+def _postgres_available() -> str | None:
+    """None when reachable, else the reason."""
+    if "reason" not in _pg_state:
+        from sqlalchemy import create_engine, text
+
+        try:
+            eng = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with eng.connect() as conn:
+                conn.execute(text("select 1"))
+            eng.dispose()
+            _pg_state["reason"] = None
+        except Exception as exc:  # noqa: BLE001 - any failure means: not here
+            _pg_state["reason"] = f"PostgreSQL unreachable at {PG_URL}: {exc.__class__.__name__}: {exc}"
+    return _pg_state["reason"]  # type: ignore[return-value]
+
+
+def require_postgres() -> None:
+    reason = _postgres_available()
+    if reason:
+        if os.environ.get("CONCIERGE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " (CONCIERGE_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+    require_postgres()
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """Each storage test runs twice: embedded SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
+    else:
+        yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def database(db_url):
+    from concierge.db import Database
+
+    db = Database(db_url)
+    db.create_all()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def session(database):
+    with database.sessionmaker() as s:
+        yield s
+        s.rollback()
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    from concierge import create_app
+    from concierge.db import Base
+
+    app = create_app({
+        "DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-secret-" + uuid.uuid4().hex, "TESTING": True,
+    })
+    db = app.extensions["concierge.db"]
+    Base.metadata.create_all(db.engine)
+    yield app
+    db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
