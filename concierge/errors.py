@@ -1,0 +1,44 @@
+"""Errors that operations raise and every shell (web, API, CLI) turns into a clear answer."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+class ConciergeError(Exception):
+    """Base for expected, user-facing failures."""
+
+    status = 400
+    code = "error"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": str(self)}
+
+
+class ValidationFailed(ConciergeError):
+    """Input broke the schema's rules; `errors` name each field and the reason."""
+
+    status = 422
+    code = "validation_failed"
+
+    def __init__(self, errors: Sequence[Any], message: str = "The submission was not accepted"):
+        super().__init__(message)
+        self.errors = list(errors)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": str(self),
+                "errors": [e.as_dict() if hasattr(e, "as_dict") else e for e in self.errors]}
+
+
+class NotFound(ConciergeError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ConciergeError):
+    status = 409
+    code = "conflict"
+
+
+class Unauthorized(ConciergeError):
+    status = 401
+    code = "unauthorized"
