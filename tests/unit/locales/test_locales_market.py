@@ -291,4 +291,4 @@ def test_importing_the_package_reads_no_market_file(tmp_path):
         load_markets(bad)
 
 
-IMPORTABLE = ("errors", "market", "phones", "taxids", "conditions")
+IMPORTABLE = ("errors", "market", "phones", "taxids", "conditions", "calendar", "calling", "formatting", "text", "cli_support")

@@ -1,0 +1,119 @@
+"""May we phone this merchant now?  Telemarketing law per market, plus courtesy hours.
+
+PL: commercial calls need prior consent, B2B included (PKE art. 398).  TR: consent
+logged in İYS, but traders (tacir/esnaf) are exempt until they opt out.  IN:
+promotional calls only 09:00-21:00 and never to opted-out/DND numbers (TCCCPR).
+Service calls (about the merchant's own trial) are not marketing, but an opt-out
+still wins for commercial ones everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .calendar import is_business_moment, next_business_moment
+from .market import Market, get_market
+
+__all__ = ["Decision", "may_call", "PURPOSES", "REASON_CODES"]
+
+PURPOSES = ("commercial", "service")
+#: Every ``Decision.reason_code``; the UI translates these.
+REASON_CODES = (
+    "ok",
+    "ok.consent",
+    "ok.trader_exempt",
+    "opted_out",
+    "consent.missing",
+    "consent.refused",
+    "outside_promotional_window",
+    "outside_business_hours",
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether a call is allowed, a stable reason code, and when to retry if only the time is wrong."""
+
+    allowed: bool
+    reason_code: str
+    retry_at: dt.datetime | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _consent_decision(market: Market, consent: bool | None, is_trader: bool | None) -> Decision | None:
+    """Apply the consent rules; None means consent is not what blocks the call."""
+    rules = market.calling
+    if not rules.commercial_requires_consent:
+        return None
+    if consent is True:
+        return Decision(True, "ok.consent")
+    if rules.trader_exempt_until_opt_out and is_trader is True:
+        return Decision(True, "ok.trader_exempt")
+    return Decision(False, "consent.refused" if consent is False else "consent.missing")
+
+
+def _next_in_window(market: Market, local: dt.datetime) -> dt.datetime:
+    """The next start of the promotional window, in market time."""
+    window = market.calling.promotional_window
+    day = local.date() if local.time() < window.start else local.date() + dt.timedelta(days=1)
+    naive = dt.datetime.combine(day, window.start, tzinfo=market.tz)
+    return naive.astimezone(dt.timezone.utc).astimezone(market.tz)
+
+
+def _time_problem(m: Market, local: dt.datetime, purpose: str, subdivision: str | None) -> str | None:
+    """Name the first time rule ``local`` breaks, or None when the time is fine."""
+    window = m.calling.promotional_window
+    if purpose == "commercial" and window is not None and not window.contains(local.time()):
+        return "outside_promotional_window"
+    if m.calling.respect_business_hours and not is_business_moment(m, local, subdivision):
+        return "outside_business_hours"
+    return None
+
+
+def _retry_at(m: Market, local: dt.datetime, purpose: str, subdivision: str | None) -> dt.datetime:
+    """Earliest later moment that satisfies both the legal window and courtesy hours."""
+    candidate = local
+    for _ in range(30):  # each rule only moves forward; they agree within a few hops
+        problem = _time_problem(m, candidate, purpose, subdivision)
+        if problem is None:
+            return candidate
+        if problem == "outside_promotional_window":
+            candidate = _next_in_window(m, candidate)
+        else:
+            candidate = next_business_moment(m, candidate, subdivision)
+    raise ValueError(f"market {m.code}: promotional window and business hours never overlap")
+
+
+def may_call(
+    market: Market | str,
+    *,
+    purpose: str = "commercial",
+    consent: bool | None,
+    is_trader: bool | None,
+    opted_out: bool,
+    at: dt.datetime,
+    subdivision: str | None = None,
+) -> Decision:
+    """Decide whether a call of ``purpose`` to this merchant is allowed at ``at`` (aware)."""
+    m = get_market(market)
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("an aware datetime is required")
+    local = at.astimezone(m.tz)
+    granted = Decision(True, "ok")
+    if purpose == "commercial":
+        if opted_out:
+            return Decision(False, "opted_out")
+        consent_decision = _consent_decision(m, consent, is_trader)
+        if consent_decision is not None:  # not `or`: a refusal is falsy by design
+            if not consent_decision.allowed:
+                return consent_decision
+            granted = consent_decision
+    problem = _time_problem(m, local, purpose, subdivision)
+    if problem is not None:
+        return Decision(False, problem, _retry_at(m, local, purpose, subdivision))
+    return granted
