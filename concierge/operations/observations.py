@@ -1,0 +1,60 @@
+"""Recording answers: validate a whole submission, then store it whole or not at all."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+import profile_schema
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..errors import ValidationFailed
+from ..models import Observation, Shop, Submission
+from .profiles import known_values, load_profile
+from .shops import resolve_shop
+
+
+def record_answers(
+    session: Session,
+    shop: Shop | str,
+    answers: dict[str, Any],
+    *,
+    actor: str,
+    source: str = "call",
+    channel: str = "cli",
+    observed_at: datetime | None = None,
+    lang: str = "en",
+    require_survey_fields: bool = False,
+    reference: str | None = None,
+    now: datetime | None = None,
+) -> Submission:
+    """Store one submission of answers after checking every one, so a bad answer stores nothing."""
+    shop = resolve_shop(session, shop, lang=lang)
+    schema = profile_schema.load_schema()
+    known = known_values(load_profile(session, shop))
+    checked = schema.validate(answers, market=shop.market, source=source, lang=lang, known=known,
+                              require_survey_fields=require_survey_fields)
+    if checked.errors:
+        raise ValidationFailed(checked.errors)
+    now = now or utcnow()
+    submission = Submission(shop_id=shop.id, source=source, channel=channel, actor=actor,
+                            received_at=now, reference=reference)
+    session.add(submission)
+    session.flush()
+    at = observed_at or now
+    add_observations_bulk(session, [
+        {"shop_id": shop.id, "question": key, "value": value, "op": "set", "source": source,
+         "actor": actor, "observed_at": at, "recorded_at": now, "schema_version": schema.version,
+         "submission_id": submission.id, "event_id": None}
+        for key, value in checked.values.items()
+    ])
+    return submission
+
+
+def add_observations_bulk(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert already-validated observation rows in one executemany, for the fast paths."""
+    rows = list(rows)
+    if rows:
+        session.execute(insert(Observation), rows)
+    return len(rows)

@@ -1,0 +1,95 @@
+"""Shops: find, create and list the trial shops every profile belongs to."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import NotFound, ValidationFailed
+from ..models import Shop
+
+MARKETS = ("PL", "TR", "IN")
+
+_MESSAGES = {
+    "unknown_shop": {"en": "no shop with the id {shop!r}", "pl": "brak sklepu o identyfikatorze {shop!r}",
+                     "tr": "{shop!r} kimlikli mağaza yok"},
+    "invalid_market": {"en": "market must be one of PL, TR, IN (got {market!r})",
+                       "pl": "rynek musi być jednym z PL, TR, IN (podano {market!r})",
+                       "tr": "pazar PL, TR, IN değerlerinden biri olmalı ({market!r} verildi)"},
+    "market_changed": {"en": "shop {shop!r} is in market {old}, not {new}",
+                       "pl": "sklep {shop!r} należy do rynku {old}, nie {new}",
+                       "tr": "{shop!r} mağazası {old} pazarında, {new} değil"},
+    "invalid_shop_id": {"en": "the shop id must be 1 to 64 characters",
+                        "pl": "identyfikator sklepu musi mieć od 1 do 64 znaków",
+                        "tr": "mağaza kimliği 1 ile 64 karakter arasında olmalı"},
+}
+
+
+def message(code: str, lang: str | None = "en", **params: object) -> str:
+    """A shop-related error message in `lang` (en, pl, tr), English when unknown."""
+    texts = _MESSAGES[code]
+    base = (lang or "en").replace("-", "_").split("_")[0].lower()
+    return (texts.get(base) or texts["en"]).format(**params)
+
+
+def get_shop(session: Session, platform_id: str, *, lang: str = "en") -> Shop:
+    """Find a shop by the platform's shop id, so every caller names shops the same way."""
+    shop = session.scalar(select(Shop).where(Shop.platform_id == platform_id))
+    if shop is None:
+        raise NotFound(message("unknown_shop", lang, shop=platform_id))
+    return shop
+
+
+def resolve_shop(session: Session, shop: Shop | str, *, lang: str = "en") -> Shop:
+    """Accept a Shop or a platform id, so operations take either."""
+    return shop if isinstance(shop, Shop) else get_shop(session, shop, lang=lang)
+
+
+def ensure_shop(
+    session: Session,
+    platform_id: str,
+    market: str,
+    *,
+    name: str | None = None,
+    trial_started_at: datetime | None = None,
+    trial_ends_at: datetime | None = None,
+) -> Shop:
+    """Create the shop or fill in what we newly learned, so a repeated start never duplicates it."""
+    errors = []
+    if not isinstance(platform_id, str) or not 0 < len(platform_id) <= 64:
+        errors.append({"field": "shop", "code": "invalid_shop_id", "message": message("invalid_shop_id")})
+    if market not in MARKETS:
+        errors.append({"field": "market", "code": "invalid_market",
+                       "message": message("invalid_market", market=market)})
+    if errors:
+        raise ValidationFailed(errors)
+    shop = session.scalar(select(Shop).where(Shop.platform_id == platform_id))
+    if shop is None:
+        shop = Shop(platform_id=platform_id, market=market, name=name,
+                    trial_started_at=trial_started_at, trial_ends_at=trial_ends_at)
+        session.add(shop)
+        session.flush()
+        return shop
+    if shop.market != market:
+        raise ValidationFailed([{"field": "market", "code": "market_changed",
+                                 "message": message("market_changed", shop=platform_id,
+                                                    old=shop.market, new=market)}])
+    if name is not None:
+        shop.name = name
+    if trial_started_at is not None:
+        shop.trial_started_at = trial_started_at
+    if trial_ends_at is not None:
+        shop.trial_ends_at = trial_ends_at
+    session.flush()
+    return shop
+
+
+def list_shops(session: Session, market: str | None = None, limit: int | None = None) -> list[Shop]:
+    """List shops newest first, optionally one market, so lists and exports agree on order."""
+    q = select(Shop).order_by(Shop.created_at.desc(), Shop.id.desc())
+    if market is not None:
+        q = q.where(Shop.market == market.upper())
+    if limit is not None:
+        q = q.limit(limit)
+    return list(session.scalars(q))
