@@ -10,9 +10,10 @@ still wins for commercial ones everywhere.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .calendar import is_business_moment, next_business_moment
+from .errors import render_message
 from .market import Market, get_market
 
 __all__ = ["Decision", "may_call", "PURPOSES", "REASON_CODES"]
@@ -38,9 +39,17 @@ class Decision:
     allowed: bool
     reason_code: str
     retry_at: dt.datetime | None = None
+    params: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __bool__(self) -> bool:
         return self.allowed
+
+    def message(self, lang: str | None = "en") -> str:
+        """Explain the decision to the consultant in ``lang`` (en, pl, tr)."""
+        params = dict(self.params)
+        if self.retry_at is not None:
+            params.setdefault("retry_at", self.retry_at.strftime("%Y-%m-%d %H:%M %z"))
+        return render_message(f"calling.{self.reason_code}", params, lang)
 
 
 def _consent_decision(market: Market, consent: bool | None, is_trader: bool | None) -> Decision | None:
@@ -52,7 +61,8 @@ def _consent_decision(market: Market, consent: bool | None, is_trader: bool | No
         return Decision(True, "ok.consent")
     if rules.trader_exempt_until_opt_out and is_trader is True:
         return Decision(True, "ok.trader_exempt")
-    return Decision(False, "consent.refused" if consent is False else "consent.missing")
+    reason = "consent.refused" if consent is False else "consent.missing"
+    return Decision(False, reason, params={"law": rules.law})
 
 
 def _next_in_window(market: Market, local: dt.datetime) -> dt.datetime:
@@ -115,5 +125,7 @@ def may_call(
             granted = consent_decision
     problem = _time_problem(m, local, purpose, subdivision)
     if problem is not None:
-        return Decision(False, problem, _retry_at(m, local, purpose, subdivision))
+        window = m.calling.promotional_window
+        params = {"window": f"{window.start:%H:%M}-{window.end:%H:%M}"} if window else {}
+        return Decision(False, problem, _retry_at(m, local, purpose, subdivision), params)
     return granted

@@ -212,6 +212,10 @@ class Market:
     data: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     _cache: dict[Any, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
 
+    def __hash__(self) -> int:
+        # Dict fields make the generated hash fail; equal markets always share a code.
+        return hash(self.code)
+
     @property
     def tz(self) -> ZoneInfo:
         """The market's IANA zone (zoneinfo caches instances, so this is cheap)."""
@@ -226,6 +230,11 @@ class Market:
         lang = lang or self.default_language
         base = lang.replace("-", "_").split("_")[0]
         return self.formatting_locales.get(lang) or self.formatting_locales.get(base) or lang
+
+    def category_label(self, category: str, lang: str | None = "en") -> str:
+        """Label of an integration category ("payments") in ``lang`` for the picture."""
+        labels = (self.data.get("integration_categories") or {}).get(category)
+        return _label(labels, lang) if labels else category
 
     def integration(self, key: str) -> Integration:
         """Look up a provider in the catalogue by key."""

@@ -89,3 +89,13 @@ def test_bad_arguments():
         may_call("PL", purpose="cold", consent=True, is_trader=None, opted_out=False, at=PL_OPEN)
     with pytest.raises(ValueError):
         may_call("PL", consent=True, is_trader=None, opted_out=False, at=PL_OPEN.replace(tzinfo=None))
+
+
+def test_decisions_explain_themselves_in_the_consultants_language():
+    missing = may_call("PL", consent=None, is_trader=True, opted_out=False, at=PL_OPEN)
+    assert "PKE art. 398" in missing.message("en")
+    assert "zgody" in missing.message("pl")
+    late = may_call("PL", purpose="service", consent=None, is_trader=None, opted_out=False,
+                    at=dt.datetime(2026, 6, 12, 18, 30, tzinfo=WAW))
+    assert "2026-06-15 09:00 +0200" in late.message("tr")
+    assert "{" not in may_call("TR", consent=None, is_trader=True, opted_out=False, at=TR_OPEN).message("tr")

@@ -26,9 +26,15 @@ def test_translations_use_the_same_placeholders():
 
 def test_every_code_raised_in_the_source_is_in_the_catalogue():
     source = "\n".join(p.read_text("utf-8") for p in PACKAGE.glob("*.py"))
-    raised = set(re.findall(r'"((?:phone|taxid|market)\.[a-z_]+)"', source))
-    assert raised, "the scan found no codes; the regex is broken"
+    raised = set(re.findall(r'"((?:phone|taxid|market|calendar)\.[a-z_]+)"', source))
+    assert {"phone.invalid", "taxid.checksum", "market.unknown"} <= raised, "the scan is broken"
     assert raised <= set(messages()), raised - set(messages())
+
+
+def test_every_calling_reason_has_a_message():
+    from locales.calling import REASON_CODES
+
+    assert {f"calling.{code}" for code in REASON_CODES} <= set(messages())
 
 
 def test_message_in_each_language_and_fallback():

@@ -208,3 +208,11 @@ def test_babel_locale_resolution():
     assert babel_locale("en", currency="INR") == "en_IN"
     assert babel_locale("pl", currency="EUR") == "pl"
     assert babel_locale("en", "PL") == "en_GB"
+
+
+@pytest.mark.parametrize("fmt", ["full", "long", "medium", "short"])
+@pytest.mark.parametrize("lang,tz", [("en", "IN"), ("hi", "IN"), ("en", "TR"), ("tr", "TR")])
+def test_never_shows_the_ambiguous_ist_abbreviation(lang, tz, fmt):
+    """'IST' means both India and Istanbul time (LOCALES.md §3)."""
+    assert "IST" not in format_datetime(INSTANT, lang, tz, fmt)
+    assert "IST" not in format_time(INSTANT, lang, tz, fmt)

@@ -38,9 +38,18 @@ def test_markets_mapping_is_lazy_and_complete():
         MARKETS["DE"]
 
 
-def test_market_is_frozen():
+def test_market_is_frozen_and_hashable():
     with pytest.raises(AttributeError):
         get_market("PL").currency = "EUR"
+    assert {get_market("PL"): 1}[get_market("pl")] == 1
+
+
+def test_every_integration_category_has_labels():
+    for market in MARKETS.values():
+        for category in market.integrations:
+            assert market.category_label(category, "pl") != category or category == "marketing", category
+        assert market.category_label("payments", "tr") == "Ödeme"
+        assert market.category_label("unknown") == "unknown"
 
 
 def test_turkish_half_days_and_saturday():
