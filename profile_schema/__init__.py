@@ -2,7 +2,10 @@
 
 Pure: no Flask, no SQLAlchemy, no I/O beyond reading the packaged schema files.
 """
-from .schema import Question, Schema, SchemaRegistry, load_registry, load_schema, load_schema_file
+from .schema import (
+    Choice, Question, Schema, SchemaError, SchemaRegistry, UnknownVersion, evaluate_condition,
+    load_registry, load_schema, load_schema_file, parse_schema,
+)
 from .validation import FieldError, Validated, message_for
 from .observations import Observation, SOURCES, OPS
 from .profile import (
@@ -15,12 +18,13 @@ from .profile import (
     ResolvedFact,
     BusinessSummary,
 )
-from .fold import fold, changes_since
+from .fold import PERSONAS, fold, changes_since
 
 __all__ = [
-    "Question", "Schema", "SchemaRegistry", "load_registry", "load_schema", "load_schema_file",
+    "Choice", "Question", "Schema", "SchemaError", "SchemaRegistry", "UnknownVersion",
+    "evaluate_condition", "load_registry", "load_schema", "load_schema_file", "parse_schema",
     "FieldError", "Validated", "message_for",
     "Observation", "SOURCES", "OPS",
     "Change", "Facet", "Feature", "Profile", "Readiness", "ChecklistItem", "ResolvedFact",
-    "BusinessSummary", "fold", "changes_since",
+    "BusinessSummary", "PERSONAS", "fold", "changes_since",
 ]

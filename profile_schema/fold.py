@@ -14,29 +14,56 @@ from .schema import Schema, SchemaRegistry, load_registry
 _LEVELS = ("none", "beginner", "intermediate", "expert")
 
 
+_SINGLE_SCHEMA: dict[int, tuple[Schema, SchemaRegistry]] = {}
+
+
 def _registry(schema: Schema | SchemaRegistry | None) -> SchemaRegistry:
+    """The registry to upgrade observations with (built once per schema object)."""
     if schema is None:
         return load_registry()
     if isinstance(schema, SchemaRegistry):
         return schema
-    return SchemaRegistry([schema])
+    default = load_registry()
+    if schema is default.latest:
+        return default  # today's schema: answers recorded under older versions still count
+    hit = _SINGLE_SCHEMA.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        if len(_SINGLE_SCHEMA) > 64:
+            _SINGLE_SCHEMA.clear()
+        hit = _SINGLE_SCHEMA[id(schema)] = (schema, SchemaRegistry([schema]))
+    return hit[1]
+
+
+class _Inapplicable(Exception):
+    """An observation whose op cannot apply to what is known (kept in history, not folded)."""
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def _apply(op: str, current: Any, value: Any) -> Any:
     if op == "set":
         return value
     if op == "add":
-        base = list(current or [])
+        base = list(current) if isinstance(current, list) else []
         for v in value if isinstance(value, list) else [value]:
             if v not in base:
                 base.append(v)
         return base
     if op == "remove":
-        drop = set(value if isinstance(value, list) else [value])
-        return [v for v in (current or []) if v not in drop]
+        drop = value if isinstance(value, list) else [value]
+        return [v for v in current if v not in drop] if isinstance(current, list) else []
     if op == "increment":
+        if not _is_number(value) or (current is not None and not _is_number(current)):
+            raise _Inapplicable(op)
         return (current or 0) + value
-    raise ValueError(op)
+    raise _Inapplicable(op)
+
+
+def _sort_key(o: Observation) -> tuple[Any, ...]:
+    # time, then the database id; the rest only makes a full tie deterministic
+    return (o.observed_at, o.seq, o.source, o.actor, o.op, o.question, repr(o.value))
 
 
 def resolve_facts(
@@ -44,9 +71,16 @@ def resolve_facts(
     registry: SchemaRegistry,
     as_of: datetime | None = None,
 ) -> tuple[dict[str, ResolvedFact], int]:
-    """Latest value per question wins; every source's own latest value is kept for conflicts."""
-    obs = sorted(observations, key=lambda o: (o.observed_at, o.seq))
+    """Latest value per question wins; every source's own latest value is kept for conflicts.
+
+    Observations are applied in time order (ties: `seq`), whatever order they come in.
+    Answers recorded under an older schema version are read under today's keys and
+    choices; answers to retired questions and ops that cannot apply (adding to a number,
+    incrementing a text) stay in history but not in the profile.
+    """
+    obs = sorted(observations, key=_sort_key)
     latest = registry.latest.questions
+    key_map = registry._key_map
     value: dict[str, Any] = {}
     last: dict[str, Observation] = {}
     per_source: dict[str, dict[str, tuple[Any, Observation]]] = {}
@@ -54,42 +88,57 @@ def resolve_facts(
     for o in obs:
         if as_of is not None and o.observed_at > as_of:
             break
-        key = registry.current_key(o.question, o.schema_version)
-        if key not in latest:
+        key = key_map.get((o.schema_version, o.question), o.question)
+        q = latest.get(key) if key is not None else None
+        if q is None:
             continue  # a question retired from the schema stays in history, not in the profile
         v = registry.upgrade_value(key, o.value, o.schema_version)
+        try:
+            new = _apply(o.op, value.get(key), v)
+        except _Inapplicable:
+            continue
+        if q.choices and isinstance(new, list) and len(new) > 1:
+            order = q.choice_order
+            new = sorted(new, key=lambda c: order.get(c, len(order)) if isinstance(c, str) else len(order))
         count += 1
-        new = _apply(o.op, value.get(key), v)
         value[key] = new
         last[key] = o
-        per_source.setdefault(key, {})[o.source] = (new if o.op == "set" else v, o)
+        per_source.setdefault(key, {})[o.source] = (new, o)
     facts: dict[str, ResolvedFact] = {}
     for key, v in value.items():
         o = last[key]
-        alts = tuple(
-            Fact(sv, so.source, so.actor, so.observed_at)
-            for src, (sv, so) in sorted(per_source[key].items())
-            if src != o.source and sv != v and so.op == "set"
-        )
+        sources = per_source[key]
+        if len(sources) == 1:
+            alts: tuple[Fact, ...] = ()
+        else:
+            alts = tuple(
+                Fact(sv, so.source, so.actor, so.observed_at)
+                for src, (sv, so) in sorted(sources.items())
+                if src != o.source and so.op == "set" and sv != v
+            )
         facts[key] = ResolvedFact(key, v, o.source, o.actor, o.observed_at, alts)
     return facts, count
 
 
 def _experience_level(f: Mapping[str, ResolvedFact]) -> str | None:
+    """none / beginner / intermediate / expert from selling history and comfort with tech."""
     sold = _v(f, "experience.sold_online_before")
     tech = _v(f, "experience.tech_comfort")
-    years = _v(f, "experience.years_selling_online") or 0
-    platforms = _v(f, "experience.platforms") or []
     if sold is None and tech is None:
         return None
+    years = _v(f, "experience.years_selling_online")
+    years = years if _is_number(years) else 0
+    platforms = _v(f, "experience.platforms")
+    platforms = platforms if isinstance(platforms, list) else []
     points = 0
     if sold:
         points += 2
         points += 1 if years >= 1 else 0
         points += 1 if years >= 3 else 0
         points += 1 if len(platforms) >= 2 else 0
-    if tech is not None:
-        points += {1: -1, 2: 0, 3: 1, 4: 1, 5: 2}[int(tech)]
+    if _is_number(tech):
+        t = min(5, max(1, round(tech)))
+        points += {1: -1, 2: 0, 3: 1, 4: 1, 5: 2}[t]
     if points <= 0:
         return "none"
     if points <= 2:
@@ -99,11 +148,12 @@ def _experience_level(f: Mapping[str, ResolvedFact]) -> str | None:
     return "expert"
 
 
-def _turnover_band(schema: Schema, money: Mapping[str, Any] | None) -> str | None:
-    if not money:
+def _turnover_band(schema: Schema, money: Any) -> str | None:
+    """The band of the expected monthly turnover, with limits in its own currency."""
+    if not isinstance(money, Mapping) or not _is_number(money.get("amount")):
         return None
     bands = schema.turnover_bands
-    limits = bands.get(money.get("currency"))
+    limits = bands.get(money.get("currency")) if isinstance(money.get("currency"), str) else None
     if not limits:
         return None
     for key, limit in zip(bands["keys"], limits):
@@ -112,12 +162,18 @@ def _turnover_band(schema: Schema, money: Mapping[str, Any] | None) -> str | Non
     return bands["keys"][-1]
 
 
+PERSONAS = ("ecommerce_pro", "offline_to_online", "marketplace_seller", "global_seller",
+            "first_steps", "side_project", "growing_seller")
+
+
 def _persona(f: Mapping[str, ResolvedFact], level: str | None, band: str | None) -> str | None:
     """A few words that change the advice: who is this merchant, for a coach?
 
-    Order matters: the most specific description that fits wins.
+    Order matters: the most specific description that fits wins. A beginner whose hours
+    are not known yet is taken for a first-timer: that is the safer coaching stance.
     """
     hours = _v(f, "owner.hours_per_week")
+    hours = hours if _is_number(hours) else None
     btype = _v(f, "business.type")
     situation = _v(f, "owner.life_situation")
     abroad = _v(f, "business.sells_abroad")
@@ -126,11 +182,11 @@ def _persona(f: Mapping[str, ResolvedFact], level: str | None, band: str | None)
         return "ecommerce_pro"
     if btype == "offline_store" or situation == "business_owner":
         return "offline_to_online"
-    if on_marketplace and level in ("intermediate", "expert"):
+    if on_marketplace is True and level in ("intermediate", "expert"):
         return "marketplace_seller"
-    if abroad and level in ("intermediate", "expert"):
+    if abroad is True and level in ("intermediate", "expert"):
         return "global_seller"
-    if level in ("none", "beginner") and hours is not None and hours <= 15:
+    if level in ("none", "beginner") and (hours is None or hours <= 15):
         return "first_steps"
     if hours is not None and hours <= 20:
         return "side_project"
@@ -145,45 +201,55 @@ def _v(f: Mapping[str, ResolvedFact], key: str) -> Any:
 
 
 def _readiness(schema: Schema, f: Mapping[str, ResolvedFact], market: str | None) -> Readiness:
+    """The launch checklist for the market: done / not done / unknown, percent and stage.
+
+    The stage is the stage of the first item not known to be done, in track order;
+    "launched" is the end of the track, not a box to tick before it.
+    """
     items = []
     for q in schema.checklist(market):
         r = f.get(q.key)
-        items.append(ChecklistItem(q.key, q.stage, None if r is None else bool(r.value),
+        items.append(ChecklistItem(q.key, q.stage, None if r is None else r.value is True,
                                    None if r is None else r.source))
-    # "launched" is the end of the track, not a box to tick before it
     track = [i for i in items if i.stage != "launched"]
     done = sum(1 for i in track if i.done)
     percent = round(100 * done / len(track)) if track else 0
-    first_open = next((i.key for i in track if not i.done), None)
-    launched = any(i.done for i in items if i.stage == "launched")
-    if launched:
+    first = next((i for i in track if not i.done), None)
+    if any(i.done for i in items if i.stage == "launched"):
         stage = "launched"
-    elif first_open is None:
+    elif first is None:
         stage = "ready"
     else:
-        stage = next(i.stage for i in track if not i.done)
-    return Readiness(tuple(items), percent, stage, first_open)
+        stage = first.stage
+    return Readiness(tuple(items), percent, stage, None if first is None else first.key)
 
 
 def _features(f: Mapping[str, ResolvedFact]) -> dict[str, Feature]:
+    """What is integrated, per category: connected True / False (explicitly none) / None (unknown).
+
+    Two facts can speak to a category: the list of providers (`features.<cat>`) and the
+    checklist flag (`readiness.<cat>_connected`, `readiness.domain_connected`); the newer
+    one decides whether it is connected, the list always names the providers.
+    """
     out: dict[str, Feature] = {}
     for cat in FEATURE_CATEGORIES:
         r = f.get(f"features.{cat}")
-        if cat == "domain":
-            flag = f.get("readiness.domain_connected")
-            if r is not None and r.value:
-                out[cat] = Feature(cat, True, (r.value,), r.source)
-            elif flag is not None:
-                out[cat] = Feature(cat, bool(flag.value), (), flag.source)
-            else:
-                out[cat] = Feature(cat, None)
-            continue
-        if r is None:
-            flag = f.get(f"readiness.{cat}_connected")
-            out[cat] = Feature(cat, None if flag is None else bool(flag.value), (),
-                               None if flag is None else flag.source)
+        flag = f.get(f"readiness.{cat}_connected")
+        providers: tuple[str, ...] = ()
+        if r is not None:
+            if cat == "domain":
+                providers = (r.value,) if isinstance(r.value, str) and r.value else ()
+            elif isinstance(r.value, list):
+                providers = tuple(r.value)
+        list_says = None if r is None else bool(providers)
+        if cat == "domain" and r is not None and not providers:
+            list_says, r = None, None  # an empty domain name says nothing either way
+        if flag is not None and (r is None or flag.observed_at > r.observed_at):
+            out[cat] = Feature(cat, flag.value is True, providers, flag.source)
+        elif r is not None:
+            out[cat] = Feature(cat, list_says, providers, r.source)
         else:
-            out[cat] = Feature(cat, bool(r.value), tuple(r.value or ()), r.source)
+            out[cat] = Feature(cat, None)
     return out
 
 
@@ -195,23 +261,32 @@ def fold(
     market: str | None = None,
     as_of: datetime | None = None,
 ) -> Profile:
-    """Fold a shop's observations into its profile, as it stood at `as_of` (default: now)."""
+    """Fold a shop's observations into its profile, as it stood at `as_of` (default: all known).
+
+    `schema` is today's schema, a registry of every version, or None for the packaged
+    one. Observations of another shop are a caller's mistake and raise ValueError.
+    """
     observations = list(observations)
+    shops = {o.shop for o in observations}
+    if shop is not None:
+        shops.add(shop)
+    if len(shops) > 1:
+        raise ValueError(f"observations of more than one shop: {', '.join(sorted(shops))}")
+    shop = shops.pop() if shops else ""
     registry = _registry(schema)
     latest = registry.latest
     facts, count = resolve_facts(observations, registry, as_of)
-    shop = shop or (observations[0].shop if observations else "")
-    facets = {
-        name: Facet(name, {k: r for k, r in facts.items() if k.split(".", 1)[0] == name})
-        for name in PICTURE_FACETS + ("trial",)
-    }
+    by_facet: dict[str, dict[str, ResolvedFact]] = {name: {} for name in PICTURE_FACETS + ("trial",)}
+    for k, r in facts.items():
+        by_facet.setdefault(latest.questions[k].facet, {})[k] = r
+    facets = {name: Facet(name, fs) for name, fs in by_facet.items()}
     level = _experience_level(facts)
     turnover = _v(facts, "business.expected_monthly_turnover")
     band = _turnover_band(latest, turnover)
     business = BusinessSummary(
         type=_v(facts, "business.type"), category=_v(facts, "business.category"),
         model=_v(facts, "business.model"), catalogue_size=_v(facts, "business.catalogue_size"),
-        turnover=turnover, turnover_band=band,
+        turnover=turnover if isinstance(turnover, Mapping) else None, turnover_band=band,
         channels=tuple(_v(facts, "business.channels") or ()),
         marketplaces=tuple(_v(facts, "business.marketplaces") or ()),
         sells_abroad=_v(facts, "business.sells_abroad"),
@@ -235,10 +310,14 @@ def changes_since(
     *,
     until: datetime | None = None,
 ) -> list[Change]:
-    """What changed between `since` and `until` (default: everything known)."""
+    """What changed after `since` (exclusive) up to `until` (inclusive; default: everything known).
+
+    With `since=None` everything known is new. A value that changed and changed back
+    is not a change; the source and time are those of the value now.
+    """
     observations = list(observations)
     registry = _registry(schema)
-    before, _ = resolve_facts(observations, registry, since)
+    before = resolve_facts(observations, registry, since)[0] if since is not None else {}
     after, _ = resolve_facts(observations, registry, until)
     out = []
     for key in sorted(set(before) | set(after)):

@@ -30,5 +30,7 @@ class Observation:
             raise ValueError(f"unknown source {self.source!r}")
         if self.op not in OPS:
             raise ValueError(f"unknown op {self.op!r}")
-        if self.observed_at.tzinfo is None:
+        if not isinstance(self.observed_at, datetime):
+            raise TypeError(f"observed_at must be a datetime, not {type(self.observed_at).__name__}")
+        if self.observed_at.utcoffset() is None:
             raise ValueError("observed_at must be timezone-aware")

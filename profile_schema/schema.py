@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -30,6 +31,9 @@ class Choice:
 
     def available_in(self, market: str | None) -> bool:
         return self.markets is None or market is None or market in self.markets
+
+    def label(self, lang: str | None = "en") -> str:
+        return self.labels.get(_base_lang(lang)) or self.labels["en"]
 
 
 @dataclass(frozen=True)
@@ -58,14 +62,20 @@ class Question:
     renamed_from: Mapping[int, str] = field(default_factory=dict)
     choice_renames: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
 
-    def label(self, lang: str = "en") -> str:
-        return self.labels.get(lang) or self.labels["en"]
+    def label(self, lang: str | None = "en") -> str:
+        """The question in `lang` (`pl`, `pl_PL`, `tr-TR`...), falling back to English."""
+        return self.labels.get(_base_lang(lang)) or self.labels["en"]
 
-    def choice_label(self, choice: str, lang: str = "en") -> str:
+    def choice_label(self, choice: str, lang: str | None = "en") -> str:
         c = self.choices.get(choice)
         if c is None:
-            return choice
-        return c.labels.get(lang) or c.labels["en"]
+            return str(choice)
+        return c.label(lang)
+
+    @functools.cached_property
+    def choice_order(self) -> dict[str, int]:
+        """Position of each choice in the file: multi-choice answers are kept in this order."""
+        return {c: i for i, c in enumerate(self.choices)}
 
     def applies_to(self, market: str | None) -> bool:
         return self.markets is None or market is None or market in self.markets
@@ -142,8 +152,13 @@ class Schema:
         return [q for q in self.questions.values() if q.facet == facet]
 
     def checklist(self, market: str | None) -> list[Question]:
-        """The launch checklist for a market, in stage order."""
-        items = [q for q in self.questions.values() if q.stage and q.applies_to(market)]
+        """The launch checklist for a market, in stage order.
+
+        With no market only the items every market shares: a shop whose market is not
+        known cannot be held to Polish, Turkish and Indian legal steps at once.
+        """
+        items = [q for q in self.questions.values()
+                 if q.stage and (q.markets is None or (market is not None and market in q.markets))]
         order = {s: i for i, s in enumerate(self.stages)}
         return sorted(items, key=lambda q: order[q.stage])  # stable: file order within a stage
 
@@ -172,7 +187,7 @@ class Schema:
                 item["stage"] = q.stage
             if q.choices:
                 item["choices"] = [
-                    {"key": c.key, "label": c.labels.get(lang) or c.labels["en"],
+                    {"key": c.key, "label": c.label(lang),
                      **({"markets": list(c.markets)} if c.markets else {})}
                     for c in q.choices.values()
                 ]
@@ -190,137 +205,452 @@ class Schema:
                 "facets": list(self.facets), "stages": list(self.stages), "questions": out}
 
 
+class UnknownVersion(SchemaError, KeyError):
+    """No schema with that version number (catchable as SchemaError or KeyError)."""
+
+    def __str__(self) -> str:
+        return ValueError.__str__(self)
+
+
+def _fail(where: str, problem: str) -> SchemaError:
+    return SchemaError(f"{where}: {problem}")
+
+
+def _str_list(raw: Any, where: str, what: str) -> tuple[str, ...]:
+    if not isinstance(raw, (list, tuple)) or not raw or not all(isinstance(x, str) and x for x in raw):
+        raise _fail(where, f"{what} must be a non-empty list of names")
+    if len(set(raw)) != len(raw):
+        raise _fail(where, f"{what} lists a name twice")
+    return tuple(raw)
+
+
 def _labels(raw: Any, where: str, languages: Iterable[str]) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         raise SchemaError(f"{where}: labels must be a mapping of language to text")
-    labels = {k: str(v) for k, v in raw.items() if k != "markets"}
+    labels = {k: str(v) for k, v in raw.items() if k != "markets" and v is not None}
     missing = [lang for lang in languages if not labels.get(lang, "").strip()]
     if missing:
         raise SchemaError(f"{where}: missing label for {', '.join(missing)}")
     return labels
 
 
-def parse_schema(data: Mapping[str, Any]) -> Schema:
+def _base_lang(lang: str | None) -> str:
+    """`pl_PL`, `tr-TR`, `en_IN` -> the catalogue's language key."""
+    if not lang:
+        return "en"
+    return lang.replace("-", "_").split("_", 1)[0].lower()
+
+
+_QUESTION_FIELDS = frozenset({
+    "key", "type", "label", "sources", "survey_required", "relevant", "markets", "choices",
+    "stage", "min", "max", "min_length", "max_length", "min_selected", "max_selected",
+    "integer", "unit", "currencies", "renamed_from", "choice_renames",
+})
+_TOP_FIELDS = frozenset({"version", "languages", "facets", "stages", "turnover_bands", "questions"})
+_OPERATORS = ("equals", "not_equals", "in", "contains", "answered")
+
+
+def _check_condition(cond: Any, where: str) -> None:
+    """Reject malformed skip logic at load time, so evaluating it can never fail later."""
+    if not isinstance(cond, Mapping) or not cond:
+        raise _fail(where, f"a condition must be a non-empty mapping, not {cond!r}")
+    if "all" in cond or "any" in cond:
+        if len(cond) != 1:
+            raise _fail(where, "a condition uses either all or any, alone")
+        subs = cond.get("all", cond.get("any"))
+        if not isinstance(subs, list) or not subs:
+            raise _fail(where, "all/any need a non-empty list of conditions")
+        for sub in subs:
+            _check_condition(sub, where)
+        return
+    if not isinstance(cond.get("question"), str):
+        raise _fail(where, f"a condition needs a question: {dict(cond)!r}")
+    ops = [op for op in cond if op != "question"]
+    if len(ops) != 1 or ops[0] not in _OPERATORS:
+        raise _fail(where, f"a condition needs exactly one of {', '.join(_OPERATORS)}: {dict(cond)!r}")
+    if ops[0] == "in" and not isinstance(cond["in"], list):
+        raise _fail(where, "'in' needs a list")
+    if ops[0] == "answered" and not isinstance(cond["answered"], bool):
+        raise _fail(where, "'answered' needs true or false")
+
+
+def _check_condition_values(cond: Mapping[str, Any], where: str, questions: Mapping[str, Question]) -> None:
+    """A condition may only compare a choice question with its own choices (typos surface now)."""
+    if "all" in cond or "any" in cond:
+        for sub in cond.get("all", cond.get("any")):
+            _check_condition_values(sub, where, questions)
+        return
+    dep = questions.get(cond["question"])
+    if dep is None:
+        raise _fail(where, f"condition on unknown question {cond['question']!r}")
+    if dep.key == where:
+        raise _fail(where, "a question cannot depend on itself")
+    if dep.type in CHOICE_TYPES:
+        for op in ("equals", "not_equals", "contains"):
+            if op in cond and cond[op] not in dep.choices:
+                raise _fail(where, f"{cond[op]!r} is not a choice of {dep.key}")
+        for v in cond.get("in", ()):
+            if v not in dep.choices:
+                raise _fail(where, f"{v!r} is not a choice of {dep.key}")
+    if dep.type == "yes_no":
+        for op in ("equals", "not_equals"):
+            if op in cond and not isinstance(cond[op], bool):
+                raise _fail(where, f"{dep.key} is yes/no: compare it with true or false")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _parse_question(raw: Any, version: int, languages: tuple[str, ...], facets: tuple[str, ...],
+                    stages: tuple[str, ...]) -> Question:
+    from .observations import SOURCES
+
+    if not isinstance(raw, Mapping):
+        raise SchemaError(f"each question must be a mapping, not {raw!r}")
+    key = raw.get("key", "")
+    if not isinstance(key, str) or not _KEY_RE.match(key):
+        raise SchemaError(f"bad question key {key!r}")
+    unknown = sorted(set(map(str, raw)) - _QUESTION_FIELDS)
+    if unknown:
+        raise _fail(key, f"unknown field(s) {', '.join(unknown)}")
+    qtype = raw.get("type")
+    if qtype not in QUESTION_TYPES:
+        raise _fail(key, f"unknown type {qtype!r}")
+    facet = key.split(".", 1)[0]
+    if facet not in facets:
+        raise _fail(key, f"facet {facet!r} is not declared")
+    choices: dict[str, Choice] = {}
+    if qtype in CHOICE_TYPES:
+        if not isinstance(raw.get("choices"), Mapping) or not raw["choices"]:
+            raise _fail(key, "a choice question needs choices")
+        for ckey, craw in raw["choices"].items():
+            if not isinstance(ckey, str) or not ckey:
+                # YAML reads yes/no/on/off/1 as bool or int: a silent "True" choice helps nobody
+                raise _fail(key, f"choice key {ckey!r} must be text (quote it in the YAML)")
+            markets = None
+            if isinstance(craw, Mapping) and craw.get("markets") is not None:
+                markets = _str_list(craw["markets"], f"{key}.{ckey}", "markets")
+            choices[str(ckey)] = Choice(str(ckey), _labels(craw, f"{key}.{ckey}", languages), markets)
+    elif raw.get("choices") is not None:
+        raise _fail(key, f"a {qtype} question has no choices")
+    stage = raw.get("stage")
+    if stage is not None:
+        if stage not in stages:
+            raise _fail(key, f"unknown stage {stage!r}")
+        if qtype != "yes_no":
+            raise _fail(key, "a checklist item (stage) must be a yes_no question")
+    sources = _str_list(raw.get("sources", ["call", "survey", "import"]), key, "sources")
+    bad = [s for s in sources if s not in SOURCES]
+    if bad:
+        raise _fail(key, f"unknown source(s) {', '.join(bad)}; use {', '.join(SOURCES)}")
+    survey_required = raw.get("survey_required", False)
+    if not isinstance(survey_required, bool):
+        raise _fail(key, "survey_required must be true or false")
+    if survey_required and "survey" not in sources:
+        raise _fail(key, "survey_required, but the survey is not one of its sources")
+    relevant = raw.get("relevant")
+    if relevant is not None:
+        _check_condition(relevant, key)
+    markets = _str_list(raw["markets"], key, "markets") if raw.get("markets") is not None else None
+    qmin = raw.get("min", 1 if qtype == "scale" else None)
+    qmax = raw.get("max", 5 if qtype == "scale" else None)
+    if qtype in ("number", "money", "scale"):
+        for name, bound in (("min", qmin), ("max", qmax)):
+            if bound is not None and not _is_number(bound):
+                raise _fail(key, f"{name} must be a number")
+    elif qtype == "date":
+        try:
+            qmin = None if qmin is None else date.fromisoformat(str(qmin)).isoformat()
+            qmax = None if qmax is None else date.fromisoformat(str(qmax)).isoformat()
+        except ValueError:
+            raise _fail(key, "min/max of a date must be YYYY-MM-DD") from None
+    elif qmin is not None or qmax is not None:
+        raise _fail(key, f"a {qtype} question has no min/max")
+    if qmin is not None and qmax is not None and qmin > qmax:
+        raise _fail(key, "min is greater than max")
+    for name in ("min_length", "max_length", "min_selected", "max_selected"):
+        v = raw.get(name)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+            raise _fail(key, f"{name} must be a whole number >= 0")
+    if qtype == "text" and not raw.get("max_length"):
+        raise _fail(key, "a text question needs max_length")
+    renamed_from = raw.get("renamed_from") or {}
+    choice_renames = raw.get("choice_renames") or {}
+    if not isinstance(renamed_from, Mapping) or not isinstance(choice_renames, Mapping):
+        raise _fail(key, "renamed_from / choice_renames map a version to the old name(s)")
+    try:
+        renamed = {int(k): v for k, v in renamed_from.items()}
+        crenames = {int(k): {str(a): str(b) for a, b in v.items()} for k, v in choice_renames.items()}
+    except (TypeError, ValueError, AttributeError):
+        raise _fail(key, "renamed_from / choice_renames map a version to the old name(s)") from None
+    for v, old in renamed.items():
+        if not 1 <= v < version:
+            raise _fail(key, f"renamed_from version {v} must be older than this schema (v{version})")
+        if not isinstance(old, str) or not _KEY_RE.match(old):
+            raise _fail(key, f"renamed_from {v}: bad question key {old!r}")
+    for v, ren in crenames.items():
+        if not 1 <= v < version:
+            raise _fail(key, f"choice_renames version {v} must be older than this schema (v{version})")
+        if qtype not in CHOICE_TYPES:
+            raise _fail(key, "only a choice question can rename choices")
+        missing = [new for new in ren.values() if new not in choices]
+        if missing:
+            raise _fail(key, f"choice_renames {v}: {', '.join(missing)} not among the choices")
+    currencies = None
+    if raw.get("currencies") is not None:
+        if qtype != "money":
+            raise _fail(key, "only a money question has currencies")
+        currencies = _str_list(raw["currencies"], key, "currencies")
+    integer = raw.get("integer", qtype == "scale")
+    if not isinstance(integer, bool):
+        raise _fail(key, "integer must be true or false")
+    return Question(
+        key=key, type=qtype, labels=_labels(raw.get("label"), key, languages),
+        sources=sources, facet=facet, survey_required=survey_required,
+        relevant=relevant, markets=markets, choices=choices, stage=stage,
+        min=qmin, max=qmax,
+        min_length=raw.get("min_length"), max_length=raw.get("max_length"),
+        min_selected=raw.get("min_selected"), max_selected=raw.get("max_selected"),
+        integer=integer, unit=raw.get("unit"), currencies=currencies,
+        renamed_from=renamed, choice_renames=crenames,
+    )
+
+
+def _parse_bands(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise SchemaError("turnover_bands must be a mapping")
+    keys = _str_list(raw.get("keys"), "turnover_bands", "keys")
+    out: dict[str, Any] = {"keys": list(keys)}
+    for currency, limits in raw.items():
+        if currency == "keys":
+            continue
+        where = f"turnover_bands.{currency}"
+        if (not isinstance(limits, list) or len(limits) != len(keys) - 1
+                or not all(_is_number(x) for x in limits)):
+            raise _fail(where, f"needs {len(keys) - 1} upper bounds (one fewer than the keys)")
+        if any(a >= b for a, b in zip(limits, limits[1:])):
+            raise _fail(where, "upper bounds must rise")
+        out[str(currency)] = list(limits)
+    return out
+
+
+def parse_schema(data: Any) -> Schema:
     """Build a Schema from parsed YAML, checking it thoroughly so mistakes surface at load."""
-    version = int(data["version"])
-    languages = tuple(data.get("languages", ["en"]))
-    facets = tuple(data["facets"])
-    stages = tuple(data.get("stages", ()))
+    if not isinstance(data, Mapping):
+        raise SchemaError("a schema file must be a mapping (version, languages, facets, questions)")
+    unknown = sorted(set(map(str, data)) - _TOP_FIELDS)
+    if unknown:
+        raise SchemaError(f"unknown top-level field(s) {', '.join(unknown)}")
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SchemaError(f"version must be a whole number >= 1, not {version!r}")
+    languages = _str_list(data.get("languages", ["en"]), "languages", "languages")
+    if "en" not in languages:
+        raise SchemaError("languages must include en (the fallback)")
+    facets = _str_list(data.get("facets"), "facets", "facets")
+    stages = _str_list(data["stages"], "stages", "stages") if data.get("stages") else ()
+    if not isinstance(data.get("questions"), list) or not data["questions"]:
+        raise SchemaError("questions must be a non-empty list")
     questions: dict[str, Question] = {}
     for raw in data["questions"]:
-        key = raw.get("key", "")
-        if not _KEY_RE.match(key):
-            raise SchemaError(f"bad question key {key!r}")
-        if key in questions:
-            raise SchemaError(f"{key}: defined twice")
-        qtype = raw.get("type")
-        if qtype not in QUESTION_TYPES:
-            raise SchemaError(f"{key}: unknown type {qtype!r}")
-        facet = key.split(".", 1)[0]
-        if facet not in facets:
-            raise SchemaError(f"{key}: facet {facet!r} is not declared")
-        choices: dict[str, Choice] = {}
-        if qtype in CHOICE_TYPES:
-            if not raw.get("choices"):
-                raise SchemaError(f"{key}: a choice question needs choices")
-            for ckey, craw in raw["choices"].items():
-                markets = tuple(craw["markets"]) if isinstance(craw, Mapping) and craw.get("markets") else None
-                choices[str(ckey)] = Choice(str(ckey), _labels(craw, f"{key}.{ckey}", languages), markets)
-        stage = raw.get("stage")
-        if stage is not None and stage not in stages:
-            raise SchemaError(f"{key}: unknown stage {stage!r}")
-        sources = tuple(raw.get("sources", ("call", "survey", "import")))
-        q = Question(
-            key=key, type=qtype, labels=_labels(raw.get("label"), key, languages),
-            sources=sources, facet=facet,
-            survey_required=bool(raw.get("survey_required", False)),
-            relevant=raw.get("relevant"),
-            markets=tuple(raw["markets"]) if raw.get("markets") else None,
-            choices=choices, stage=stage,
-            min=raw.get("min", 1 if qtype == "scale" else None),
-            max=raw.get("max", 5 if qtype == "scale" else None),
-            min_length=raw.get("min_length"), max_length=raw.get("max_length"),
-            min_selected=raw.get("min_selected"), max_selected=raw.get("max_selected"),
-            integer=bool(raw.get("integer", qtype == "scale")), unit=raw.get("unit"),
-            currencies=tuple(raw["currencies"]) if raw.get("currencies") else None,
-            renamed_from={int(k): v for k, v in (raw.get("renamed_from") or {}).items()},
-            choice_renames={int(k): dict(v) for k, v in (raw.get("choice_renames") or {}).items()},
-        )
-        if qtype == "text" and not q.max_length:
-            raise SchemaError(f"{key}: a text question needs max_length")
-        questions[key] = q
+        q = _parse_question(raw, version, languages, facets, stages)
+        if q.key in questions:
+            raise SchemaError(f"{q.key}: defined twice")
+        questions[q.key] = q
     for q in questions.values():
-        for dep in q.condition_questions():
-            if dep not in questions:
-                raise SchemaError(f"{q.key}: condition on unknown question {dep!r}")
-    return Schema(version, languages, facets, stages, questions, data.get("turnover_bands", {}))
+        if q.relevant:
+            _check_condition_values(q.relevant, q.key, questions)
+    return Schema(version, languages, facets, stages, questions, _parse_bands(data.get("turnover_bands")))
 
 
 def load_schema_file(path: str | Path) -> Schema:
+    """Read and check one schema file; any mistake in it is a SchemaError naming the file."""
     with open(path, encoding="utf-8") as fh:
-        return parse_schema(yaml.safe_load(fh))
+        try:
+            data = yaml.safe_load(fh)
+        except yaml.YAMLError as exc:
+            raise SchemaError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return parse_schema(data)
+    except SchemaError as exc:
+        raise SchemaError(f"{path}: {exc}") from None
+
+
+Node = tuple[int, str]  # (schema version, question key as it was in that version)
 
 
 class SchemaRegistry:
-    """All versions of the schema; maps answers recorded under any version to the latest."""
+    """All versions of the schema; maps answers recorded under any version to the latest.
+
+    Identity of a question across versions: the same key in two consecutive versions is
+    the same question, unless a rename says otherwise; `renamed_from: {N: old}` on a
+    question says "answers recorded under version N as `old` are answers to me".
+    Renames chain (a -> b in v2, b -> c in v3), may skip versions and may swap keys;
+    `choice_renames: {N: {old: new}}` likewise maps choice keys recorded under version
+    N (or earlier, while the choice kept its name) to this version's keys.
+    """
 
     def __init__(self, schemas: Iterable[Schema]):
-        self.versions: dict[int, Schema] = {s.version: s for s in schemas}
-        if not self.versions:
+        versions: dict[int, Schema] = {}
+        for s in schemas:
+            if s.version in versions:
+                raise SchemaError(f"schema version {s.version} given twice")
+            versions[s.version] = s
+        if not versions:
             raise SchemaError("no schema versions")
+        self.versions: dict[int, Schema] = dict(sorted(versions.items()))
         self.latest: Schema = self.versions[max(self.versions)]
-        # (version, old key) -> current key; follow the rename chain through every version.
-        self._key_map: dict[tuple[int, str], str] = {}
-        self._choice_map: dict[tuple[int, str], Mapping[str, str]] = {}
+        self._key_map, self._choice_map = self._link()
+
+    def _link(self) -> tuple[dict[Node, str | None], dict[Node, dict[str, str]]]:
+        parent: dict[Node, Node] = {}
+
+        def find(n: Node) -> Node:
+            while parent[n] != n:
+                parent[n] = parent[parent[n]]
+                n = parent[n]
+            return n
+
+        def union(a: Node, b: Node) -> None:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[rb] = ra
+
         for v, schema in self.versions.items():
-            for key in schema.questions:
-                self._key_map[(v, key)] = self._forward(v, key)
-        for q in self.latest.questions.values():
-            for v, old in q.renamed_from.items():
-                self._key_map[(v, old)] = q.key
-            for v, renames in q.choice_renames.items():
-                self._choice_map[(v, q.key)] = renames
+            for k in schema.questions:
+                parent[(v, k)] = (v, k)
+        prev: int | None = None
+        for w, schema in self.versions.items():
+            links: list[tuple[Node, Node]] = []
+            for q in schema.questions.values():
+                for u, old in q.renamed_from.items():
+                    node = (u, old)
+                    if node not in parent:
+                        if u in self.versions:
+                            raise SchemaError(
+                                f"v{w} {q.key}: renamed_from {u}: {old!r} is not a question of v{u}")
+                        parent[node] = node  # that version is not loaded: trust the file
+                    links.append((node, (w, q.key)))
+            claims: dict[Node, Node] = {}
+            for node, target in links:
+                root = find(node)
+                if claims.setdefault(root, target) != target:
+                    raise SchemaError(
+                        f"v{w}: {claims[root][1]} and {target[1]} both claim to be {node[1]} of v{node[0]}")
+            if prev is not None:
+                for k in self.versions[prev].questions:
+                    if k not in schema.questions:
+                        continue  # retired (or renamed: the rename links it below)
+                    root = find((prev, k))
+                    claimer = claims.get(root)
+                    if claimer is not None and claimer != (w, k):
+                        continue  # the old k became another question; this k is new
+                    own = schema.questions[k].renamed_from.items()
+                    if own and all(find(n) != root for n in own):
+                        continue  # this k was renamed from something else; the old k retired
+                    union((prev, k), (w, k))
+            for node, target in links:
+                union(node, target)
+            prev = w
 
-    def _forward(self, version: int, key: str) -> str:
-        current = key
-        for v in sorted(self.versions):
-            if v <= version:
-                continue
-            for q in self.versions[v].questions.values():
-                if q.renamed_from.get(v - 1) == current or q.renamed_from.get(version) == current:
-                    current = q.key
-                    break
-        return current
+        classes: dict[Node, list[Node]] = {}
+        for n in parent:
+            classes.setdefault(find(n), []).append(n)
+        key_map: dict[Node, str | None] = {}
+        choice_map: dict[Node, dict[str, str]] = {}
+        latest_v = self.latest.version
+        for members in classes.values():
+            by_version: dict[int, str] = {}
+            for v, k in members:
+                if v in by_version and v in self.versions:
+                    raise SchemaError(f"v{v}: {by_version[v]} and {k} would become one question")
+                by_version[v] = k
+            current = by_version.get(latest_v)
+            for v, k in members:
+                key_map[(v, k)] = current
+                if current is not None and v != latest_v:
+                    m = self._compose_choice_renames(v, k, by_version)
+                    if m:
+                        choice_map[(v, current)] = m
+        return key_map, choice_map
 
-    def current_key(self, key: str, version: int) -> str:
+    def _compose_choice_renames(self, v: int, key: str, by_version: Mapping[int, str]) -> dict[str, str]:
+        """Where each choice recorded under version v (as question `key`) ends up today."""
+        names: set[str] = set()
+        if v in self.versions and key in self.versions[v].questions:
+            names |= set(self.versions[v].questions[key].choices)
+        steps = []
+        for w, k in by_version.items():
+            if w > v and w in self.versions:
+                q = self.versions[w].questions[k]
+                steps.append((w, q))
+                for ren in q.choice_renames.values():
+                    names |= set(ren)
+        mapping = {c: c for c in names}
+        applied: set[tuple[int, tuple[tuple[str, str], ...]]] = set()
+        for w, q in sorted(steps, key=lambda s: s[0]):
+            for u in sorted(q.choice_renames):
+                ren = q.choice_renames[u]
+                ident = (u, tuple(sorted(ren.items())))
+                if not v <= u < w or ident in applied:
+                    continue  # recorded after that rename, or the same rename copied forward
+                applied.add(ident)
+                mapping = {c: ren.get(t, t) for c, t in mapping.items()}
+        return {c: t for c, t in mapping.items() if c != t}
+
+    def current_key(self, key: str, version: int) -> str | None:
+        """Today's key for `key` as recorded under `version`; None if that question was retired.
+
+        A key the registry does not know for that version (an unloaded version, a typo)
+        is returned unchanged: the fold then keeps it only if today's schema has it.
+        """
         return self._key_map.get((version, key), key)
 
     def upgrade_value(self, current_key: str, value: Any, version: int) -> Any:
-        """Map choice keys renamed since `version` to today's keys."""
-        renames: dict[str, str] = {}
-        for v in sorted(self.versions):
-            if v > version:
-                # a choice renamed in a later version applies to anything older
-                for old, new in self._choice_map.get((v - 1, current_key), {}).items():
-                    renames[old] = new
+        """Map choice keys recorded under `version` to today's keys (single or multi choice)."""
+        renames = self._choice_map.get((version, current_key))
         if not renames:
             return value
-        if isinstance(value, list):
-            return [renames.get(x, x) for x in value]
         if isinstance(value, str):
             return renames.get(value, value)
+        if isinstance(value, list):
+            out: list[Any] = []
+            for x in value:
+                x = renames.get(x, x) if isinstance(x, str) else x
+                if x not in out:  # two old choices merged into one
+                    out.append(x)
+            return out
         return value
 
     def get(self, version: int | None = None) -> Schema:
-        return self.latest if version is None else self.versions[version]
+        if version is None:
+            return self.latest
+        try:
+            return self.versions[version]
+        except KeyError:
+            raise UnknownVersion(f"no schema version {version}; have {', '.join(map(str, self.versions))}") from None
+
+
+_FILE_RE = re.compile(r"^v([0-9]+)$")
 
 
 @functools.lru_cache(maxsize=None)
 def load_registry(directory: str | None = None) -> SchemaRegistry:
-    """Every `v*.yaml` in the schema folder, read once."""
+    """Every `v<N>.yaml` in the schema folder, read once; the file name must match its version."""
     folder = Path(directory) if directory else SCHEMA_DIR
-    files = sorted(folder.glob("v*.yaml"), key=lambda p: int(p.stem[1:]))
-    return SchemaRegistry(load_schema_file(p) for p in files)
+    schemas = []
+    for p in folder.glob("v*.yaml"):
+        m = _FILE_RE.match(p.stem)
+        if not m:
+            continue
+        schema = load_schema_file(p)
+        if schema.version != int(m.group(1)):
+            raise SchemaError(f"{p}: declares version {schema.version}, but the file name says {m.group(1)}")
+        schemas.append(schema)
+    return SchemaRegistry(schemas)
 
 
 def load_schema(version: int | None = None) -> Schema:

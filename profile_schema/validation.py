@@ -10,7 +10,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Mapping
@@ -18,11 +18,12 @@ from typing import Any, Mapping
 import yaml
 
 from .observations import SOURCES
-from .schema import Question, Schema, evaluate_condition
+from .schema import Question, Schema, _base_lang, evaluate_condition
 
 _YES = {"yes", "y", "true", "1", "tak", "evet", "haan", "हाँ", "t"}
 _NO = {"no", "n", "false", "0", "nie", "hayır", "hayir", "nahin", "नहीं", "f"}
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_MAX_EXPONENT = 30  # a number written with more digits than this is not an answer anyone gave
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -32,15 +33,22 @@ def _messages() -> dict[str, dict[str, str]]:
         return yaml.safe_load(fh)
 
 
-def message_for(code: str, lang: str = "en", **params: Any) -> str:
+class _Defaulting(dict):
+    """Leave an unknown {placeholder} visible rather than fail on it."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def message_for(code: str, lang: str | None = "en", **params: Any) -> str:
     """The message template for `code` in `lang` (falling back to English), filled in."""
     templates = _messages().get(code)
     if templates is None:
         return code
-    template = templates.get(lang) or templates["en"]
+    template = templates.get(_base_lang(lang)) or templates["en"]
     try:
-        return template.format(**params)
-    except (KeyError, IndexError):
+        return template.format_map(_Defaulting(params))
+    except (IndexError, ValueError):
         return template
 
 
@@ -87,12 +95,21 @@ def _as_number(q: Question, value: Any) -> int | float:
         s = value.strip().replace("\xa0", "").replace(" ", "").replace("\u202f", "")
         if "," in s and "." not in s:
             s = s.replace(",", ".")
+        if len(s) > 100:
+            raise _Invalid("not_a_number")
         try:
             d = Decimal(s)
         except InvalidOperation:
             raise _Invalid("not_a_number") from None
         if not d.is_finite():
             raise _Invalid("not_a_number")
+        # compare before converting: int(Decimal("1e999999999")) would take forever
+        if q.max is not None and d > q.max:
+            raise _Invalid("above_max", max=q.max)
+        if q.min is not None and d < q.min:
+            raise _Invalid("below_min", min=q.min)
+        if d and abs(d.adjusted()) > _MAX_EXPONENT:
+            raise _Invalid("above_max" if d.adjusted() > 0 else "not_a_number", max=q.max)
         value = int(d) if d == d.to_integral_value() else float(d)
     if not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
         raise _Invalid("not_a_number")
@@ -168,23 +185,25 @@ def _convert(q: Question, value: Any, market: str | None, lang: str) -> Any:
             raise _Invalid("too_short", min=q.min_length)
         return s
     if t == "date":
-        if isinstance(value, date):
+        if isinstance(value, datetime):
+            d = value.date()
+        elif isinstance(value, date):
             d = value
         else:
             try:
                 d = date.fromisoformat(str(value).strip())
             except ValueError:
                 raise _Invalid("invalid_date") from None
-        if q.min and d < date.fromisoformat(str(q.min)):
+        if q.min and d < date.fromisoformat(q.min):
             raise _Invalid("below_min", min=q.min)
-        if q.max and d > date.fromisoformat(str(q.max)):
+        if q.max and d > date.fromisoformat(q.max):
             raise _Invalid("above_max", max=q.max)
         return d.isoformat()
     if t == "email":
         if not isinstance(value, str):
             raise _Invalid("invalid_email")
         s = value.strip()
-        if len(s) > 254 or not _EMAIL_RE.match(s) or ".." in s:
+        if len(s) > 254 or not _EMAIL_RE.match(s) or ".." in s or _CONTROL_RE.search(s):
             raise _Invalid("invalid_email")
         local, domain = s.rsplit("@", 1)
         return f"{local}@{domain.lower()}"
@@ -193,10 +212,12 @@ def _convert(q: Question, value: Any, market: str | None, lang: str) -> Any:
             raise _Invalid("market_required")
         from locales import InvalidValue, normalize_phone
 
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise _Invalid("invalid_phone", market=market)
         try:
             return normalize_phone(str(value), market).e164
         except InvalidValue as exc:
-            raise _Invalid("invalid_phone", exc.message(lang), market=market) from None
+            raise _Invalid("invalid_phone", exc.message(lang), market=market, reason=exc.code) from None
     if t == "tax_id":
         if market is None:
             raise _Invalid("market_required")
@@ -206,10 +227,12 @@ def _convert(q: Question, value: Any, market: str | None, lang: str) -> Any:
         raw = value
         if isinstance(value, Mapping):
             kind, raw = value.get("kind"), value.get("number", "")
+        if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not isinstance(kind, (str, type(None))):
+            raise _Invalid("invalid_tax_id", market=market)
         try:
             tid = validate_tax_id(str(raw), market, kind)
         except InvalidValue as exc:
-            raise _Invalid("invalid_tax_id", exc.message(lang), market=market) from None
+            raise _Invalid("invalid_tax_id", exc.message(lang), market=market, reason=exc.code) from None
         return {"kind": tid.kind, "number": tid.compact}
     raise AssertionError(f"unhandled type {t}")  # parse_schema rejects unknown types
 
@@ -254,12 +277,17 @@ def validate_answers(
     source: str,
     lang: str = "en",
     known: Mapping[str, Any] | None = None,
+    partial: bool = True,
     require_survey_fields: bool = False,
 ) -> Validated:
     """Check every answer; return clean values or every error at once (never a partial set).
 
     `known` holds what the profile already knows, so skip logic can look at earlier
-    answers; answers in the same submission take precedence. A null answer is dropped.
+    answers; answers in the same submission take precedence. A null or blank answer is
+    dropped (it says nothing). With `partial=False` (a survey being submitted; the old
+    spelling is `require_survey_fields=True`) every relevant survey-required question
+    must be answered, here or before. Never raises on bad answers: only a programming
+    error (an unknown `source`) raises.
     """
     errors: list[FieldError] = []
     values: dict[str, Any] = {}
@@ -268,11 +296,18 @@ def validate_answers(
         q = schema.questions.get(field_name)
         label = q.label(lang) if q else field_name
         text = message or message_for(code, lang, **params)
-        errors.append(FieldError(field_name, code, f"{label}: {text}", params))
+        errors.append(FieldError(field_name, code, f"{label}: {text}" if label else text, params))
 
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
+    if not isinstance(answers, Mapping):
+        err("", "invalid_answers")
+        return Validated({}, errors)
+    answered: set[str] = set()
     for key, raw in answers.items():
+        if not isinstance(key, str):
+            err(str(key), "unknown_question")
+            continue
         q = schema.questions.get(key)
         if q is None:
             err(key, "unknown_question")
@@ -283,8 +318,9 @@ def validate_answers(
         if not q.applies_to(market):
             err(key, "market_not_applicable", market=market)
             continue
-        if raw is None or (isinstance(raw, str) and not raw.strip() and q.type != "text"):
+        if raw is None or (isinstance(raw, str) and not clean_text(raw)):
             continue
+        answered.add(key)
         try:
             values[key] = _convert(q, raw, market, lang)
         except _Invalid as exc:
@@ -298,11 +334,14 @@ def validate_answers(
             cond = ", ".join(schema.questions[c].label(lang) for c in q.condition_questions())
             err(key, "not_relevant", condition=cond)
             values.pop(key)
-    if require_survey_fields:
+    if require_survey_fields or not partial:
         for q in schema.survey_questions(market):
-            if q.survey_required and q.key not in values and not (known and known.get(q.key) is not None):
-                if evaluate_condition(q.relevant, merged) is not False:
-                    err(q.key, "required")
+            if not q.survey_required or q.key in answered or q.key in values:
+                continue  # answered (an answer with an error already has its error)
+            if known and known.get(q.key) is not None:
+                continue
+            if evaluate_condition(q.relevant, merged) is not False:
+                err(q.key, "required")
     if errors:
         return Validated({}, errors)
     return Validated(values, [])
