@@ -22,7 +22,7 @@ from .market import FollowUpStep, Market, TimeWindow, get_market
 __all__ = [
     "DayInfo", "PlannedFollowUp", "holidays_for", "holiday_names", "day_info", "business_hours_on",
     "is_business_day", "is_business_moment", "next_business_moment", "add_business_days", "add_months",
-    "follow_up_plan", "supported_subdivisions",
+    "follow_up_plan", "supported_subdivisions", "holiday_language",
 ]
 
 _SEARCH_LIMIT_DAYS = 400  # a year of closures means broken data, not a long weekend

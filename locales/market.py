@@ -463,7 +463,10 @@ def _read_package_yaml(name: str) -> dict[str, Any]:
 def read_overrides(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a manager override file (YAML or JSON): ``{markets: {TR: {...}}}`` or ``{TR: {...}}``."""
     path = Path(path)
-    text = path.read_text("utf-8")
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise MarketDataError(f"{path}: cannot read market overrides (set by argument or ${OVERRIDES_ENV}): {exc}") from exc
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:

@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any, Callable, Mapping
 
 from stdnum import exceptions as stdnum_exc
+from stdnum import util as stdnum_util
 from stdnum.in_ import gstin, pan
 from stdnum.pl import nip, pesel, regon
 from stdnum.tr import tckimlik, vkn
@@ -92,11 +93,16 @@ def is_placeholder_digits(digits: str) -> str | None:
     return None
 
 
+def _clean(raw: str) -> str:
+    """Drop the separators people type; some stdnum modules (tr.vkn) only strip the ends."""
+    return stdnum_util.clean(raw, " -./\u00a0\t").upper()
+
+
 def _validate_kind(raw: str, kind: TaxIdKind) -> TaxId:
     """Validate ``raw`` as exactly one kind, translating stdnum errors to our codes."""
     params = {"kind": kind.key, "kind_label": kind.label}
     try:
-        compact = kind.module.validate(raw)
+        compact = kind.module.validate(_clean(raw))
     except stdnum_exc.ValidationError as exc:
         for exc_type, code in _STDNUM_CODES:
             if isinstance(exc, exc_type):

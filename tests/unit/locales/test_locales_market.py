@@ -275,6 +275,22 @@ def test_bad_override_is_reported_with_its_path(tmp_path, override, message):
         load_markets(path)
 
 
+def test_shipped_override_example_is_valid():
+    from importlib import resources
+
+    example = resources.files("locales.markets").joinpath("overrides.example.yaml")
+    markets = load_markets(str(example))
+    assert markets["TR"].business_hours.start == dt.time(9, 30)
+    assert "nurture_4m" in {s.key for s in markets["PL"].follow_up.steps}
+    assert "nurture_3m" not in {s.key for s in markets["PL"].follow_up.steps}
+
+
+def test_missing_override_file_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONCIERGE_MARKET_OVERRIDES", str(tmp_path / "nope.yaml"))
+    with pytest.raises(MarketDataError, match="CONCIERGE_MARKET_OVERRIDES"):
+        get_market("PL")
+
+
 def test_deep_merge_rules():
     base = {"a": {"b": 1, "c": [1, 2]}, "items": [{"key": "x", "v": 1}, {"key": "y", "v": 2}]}
     merged = deep_merge(base, {"a": {"c": [3]}, "items": [{"key": "y", "v": 3}, {"key": "z"}]})
