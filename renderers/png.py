@@ -106,10 +106,17 @@ class _Painter:
     def text(self, run: TextRun) -> None:
         s = self.s
         bold = run.weight == "bold"
-        x = run.left * s
+        runs = run_widths(run.text, run.size, bold)
+        drawn = sum(width for _, _, width in runs)
+        if run.anchor == "middle":
+            x = (run.x - drawn / 2) * s
+        elif run.anchor == "end":
+            x = (run.x - drawn) * s
+        else:
+            x = run.x * s
         y = run.y * s
         size = run.size * s
-        for face, chunk, width in run_widths(run.text, run.size, bold):
+        for face, chunk, width in runs:
             if face is None:
                 em = size
                 self.d.rounded_rectangle(

@@ -47,6 +47,7 @@ REF_SIZE = 200  # px; widths are measured at this size and scaled
 MISSING_EM = 1.2  # width of a cluster no shipped font covers (emoji are ~1.15-1.25 em)
 DEVA_SAFETY = 1.10  # margin for Devanagari rendered by a fallback font
 ELLIPSIS = "\u2026"
+EPS = 0.01  # px of slack so that a width compared with itself (after float maths) fits
 
 # Characters removed before anything is drawn or measured. Bidi formatting characters
 # (LRE/RLE/PDF/LRO/RLO, LRI/RLI/FSI/PDI, LRM/RLM/ALM) can reorder or spoof text;
@@ -221,9 +222,38 @@ def measure(text: str, size: float, bold: bool = False) -> float:
 
 
 def run_widths(text: str, size: float, bold: bool = False) -> list[tuple[str | None, str, float]]:
-    """``segments`` with each run's width at ``size`` (used by the PNG backend)."""
+    """``segments`` with each run's drawn width at ``size`` (used by the PNG backend).
+
+    Unlike :func:`measure`, without the Devanagari safety margin: this is where the
+    shipped font really puts the next run.
+    """
     k = size / REF_SIZE
-    return [(face, run, _run_width_ref(face, run) * k) for face, run in segments(text, bold)]
+    out = []
+    for face, run in segments(text, bold):
+        width = _run_width_ref(face, run)
+        if face == "deva":
+            width /= DEVA_SAFETY
+        out.append((face, run, width * k))
+    return out
+
+
+# Ascent and descent in em of the shipped fonts (hhea), for line spacing and bounding boxes.
+LATIN_METRICS = (0.929, 0.236)
+DEVA_METRICS = (0.976, 0.357)
+
+
+def vmetrics(text: str, size: float, bold: bool = False) -> tuple[float, float]:
+    """(ascent, descent) in px of clean ``text`` at ``size``: the tallest font it uses."""
+    ascent, descent = LATIN_METRICS
+    if any(face == "deva" for face, _ in segments(text, bold)):
+        ascent, descent = max(ascent, DEVA_METRICS[0]), max(descent, DEVA_METRICS[1])
+    return ascent * size, descent * size
+
+
+def line_height(text: str, size: float, bold: bool = False, minimum: float = 0.0) -> float:
+    """The baseline-to-baseline distance at which lines of ``text`` cannot overlap."""
+    ascent, descent = vmetrics(text, size, bold)
+    return max(minimum, float(int(ascent + descent + 0.999)))
 
 
 # --------------------------------------------------------------------------- fitting
@@ -267,7 +297,7 @@ def fit(value: object, max_width: float, size: float, bold: bool = False) -> Fit
     """Clean ``value`` and cut it by whole grapheme clusters, with "…", to ``max_width``."""
     text = clean_text(value)
     width = measure(text, size, bold)
-    if width <= max_width:
+    if width <= max_width + EPS:
         return Fitted(text, width)
     cut, cut_w = _truncate(graphemes(text), max_width, size, bold)
     return Fitted(cut, cut_w, text)
@@ -319,7 +349,7 @@ def wrap(
     if not text:
         return [], None
     whole = measure(text, size, bold)
-    if whole <= max_width:
+    if whole <= max_width + EPS:
         return [Fitted(text, whole)], None
     spans = _break_lines(text, max_width, size, bold)
     if len(spans) <= max_lines:

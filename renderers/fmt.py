@@ -1,0 +1,82 @@
+"""Numbers, money, percentages and dates formatted for the shop's market (Babel/CLDR).
+
+The market, not the consultant, decides the format: an Indian shop's turnover is shown
+in lakh grouping (``₹12,34,567``) and a Turkish percentage as ``%62`` whoever looks.
+Babel quirk handled here: it groups four-digit numbers in Polish (``1 234``) although
+CLDR pl has minimumGroupingDigits=2 (``1234``), see LOCALES.md section 6.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+
+import regex
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+
+MARKET_LOCALES = {"PL": "pl_PL", "TR": "tr_TR", "IN": "en_IN"}
+LANG_LOCALES = {"en": "en", "pl": "pl_PL", "tr": "tr_TR"}
+MARKET_CURRENCIES = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
+
+# A lone 4-digit group "1 234" (not part of "1 234 567") -> "1234" for pl.
+_PL_GROUP4 = regex.compile(r"(?<![\d\xa0\u202f])(\d)[\xa0\u202f](\d{3})(?![\xa0\u202f]?\d)")
+
+
+def locale_for(market: str | None, lang: str = "en") -> str:
+    """The CLDR locale for a market ("PL" -> "pl_PL"); the consultant's if unknown."""
+    return MARKET_LOCALES.get((market or "").upper()) or LANG_LOCALES.get(lang, "en")
+
+
+def _fix(text: str, loc: str) -> str:
+    if loc.startswith("pl"):
+        text = _PL_GROUP4.sub(r"\1\2", text)
+    return text
+
+
+def number(value: float, loc: str) -> str:
+    """A number with the locale's grouping, at most one decimal."""
+    value = round(float(value), 1)
+    if value == int(value):
+        value = int(value)
+    return _fix(format_decimal(value, locale=loc), loc)
+
+
+def percent(fraction: float, loc: str) -> str:
+    """``0.62`` -> ``62%`` (``%62`` in Turkish)."""
+    return format_percent(max(0.0, min(1.0, float(fraction))), locale=loc)
+
+
+@lru_cache(maxsize=32)
+def _money_pattern(loc: str) -> str:
+    pattern = Locale.parse(loc).currency_formats["standard"].pattern
+    # Whole units are enough on the picture: drop the fraction digits.
+    return pattern.replace(".00", "").replace(".##", "")
+
+
+def money(amount: float, currency: str, loc: str) -> str:
+    """Whole-unit money in the locale's pattern: ``25 000 zł``, ``₺25.000``, ``₹25,000``."""
+    text = format_currency(
+        round(float(amount)), currency, format=_money_pattern(loc), locale=loc,
+        currency_digits=False,
+    )
+    return _fix(text, loc)
+
+
+@lru_cache(maxsize=32)
+def _date_pattern(loc: str) -> str:
+    pattern = Locale.parse(loc).date_formats["short"].pattern
+    # Four-digit years: "11/11/26" is ambiguous on a picture kept for months.
+    return regex.sub(r"(?<!y)yy(?!y)", "y", pattern)
+
+
+def day(value: date | datetime, loc: str) -> str:
+    """A numeric date in the market's order: ``11.11.2026`` (pl, tr), ``11/11/2026`` (en_IN).
+
+    Numeric on purpose: month names would be in the market's language, which the
+    consultant may not read.
+    """
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, _date_pattern(loc), locale=loc)

@@ -1,0 +1,63 @@
+"""Labels in the consultant's language, read from ``labels.yaml`` (data, not code)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from babel import Locale
+
+LANGS = ("en", "pl", "tr")
+LABELS_FILE = Path(__file__).resolve().parent / "labels.yaml"
+
+
+@lru_cache(maxsize=1)
+def load_labels() -> dict[str, Any]:
+    """The parsed ``labels.yaml`` (cached)."""
+    with LABELS_FILE.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def norm_lang(lang: str | None) -> str:
+    """``lang`` reduced to one the labels exist in ("pl_PL" -> "pl"); English otherwise."""
+    base = (lang or "en").replace("-", "_").split("_", 1)[0].lower()
+    return base if base in LANGS else "en"
+
+
+def humanize(key: str) -> str:
+    """A readable fallback for a key with no label: ``"store_setup"`` -> ``"Store setup"``."""
+    text = str(key).rsplit(".", 1)[-1].replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def label(section: str, key: str | None, lang: str, default: str | None = None) -> str:
+    """The label of ``key`` in ``section`` for ``lang``; ``default`` or a humanized key."""
+    entry = load_labels().get(section, {}).get(key) if key is not None else None
+    if isinstance(entry, dict):
+        value = entry.get(norm_lang(lang)) or entry.get("en")
+        if isinstance(value, str):
+            return value
+    if default is not None:
+        return default
+    return humanize(key or "")
+
+
+@lru_cache(maxsize=16)
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
+def plural(section: str, key: str, lang: str, count: float, **fmt: Any) -> str:
+    """A plural-aware label chosen by ``count`` (CLDR rules), formatted with ``fmt``."""
+    lang = norm_lang(lang)
+    forms = load_labels()[section][key][lang]
+    category = _locale(lang).plural_form(abs(count))
+    template = forms.get(category) or forms["other"]
+    return template.format(**fmt)
+
+
+def template(section: str, key: str, lang: str, **fmt: Any) -> str:
+    """A label used as a ``str.format`` template; the values are plain data."""
+    return label(section, key, lang).format(**fmt)
