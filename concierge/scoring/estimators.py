@@ -1,0 +1,226 @@
+"""The estimators, by scikit-learn's conventions (checked by `parametrize_with_checks`).
+
+`__init__` stores parameters only, learned attributes end in `_`, `random_state` is
+passed in. Each is saved with skops (see store.py), never pickle.
+
+- ConversionModel: gradient-boosted trees (HistGradientBoostingClassifier, which takes
+  missing values natively) calibrated with CalibratedClassifierCV: isotonic from
+  `isotonic_min_rows` rows, sigmoid (Platt) below, where isotonic would over-fit.
+- FallbackModel: the documented simpler model for too little history. A regularised
+  logistic regression on a few robust columns; with fewer than `min_rows` rows (or one
+  class) the base rate shrunk towards `prior` with a Beta(prior * s, (1 - prior) * s)
+  prior, i.e. (positives + s * prior) / (n + s).
+- UpliftModel: a T-learner: one boosted model for trials called after the snapshot,
+  one for trials not called (including the random holdout); the uplift of a call is
+  the difference of their probabilities.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+def _hgb(est, n_rows: int) -> HistGradientBoostingClassifier:
+    # keep leaves meaningful on small data, as HistGradientBoosting's own default would
+    leaf = max(1, min(est.min_samples_leaf, n_rows // 10))
+    return HistGradientBoostingClassifier(
+        max_iter=est.max_iter, learning_rate=est.learning_rate, max_leaf_nodes=est.max_leaf_nodes,
+        min_samples_leaf=leaf, l2_regularization=est.l2_regularization, early_stopping=False,
+        random_state=est.random_state,
+    )
+
+
+class _BinaryTags:
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
+def _check_binary(est, y) -> np.ndarray:
+    check_classification_targets(y)
+    y_type = type_of_target(y, input_name="y")
+    if y_type not in ("binary", "unknown") and len(np.unique(y)) > 1:
+        raise ValueError(f"Only binary classification is supported. The type of the target is {y_type}.")
+    return np.unique(y)
+
+
+class ConversionModel(_BinaryTags, ClassifierMixin, BaseEstimator):
+    """Calibrated gradient boosting: the likelihood that a trial subscribes."""
+
+    def __init__(self, max_iter=200, learning_rate=0.06, max_leaf_nodes=15, min_samples_leaf=40,
+                 l2_regularization=1.0, calibration="auto", isotonic_min_rows=5000, cv=3,
+                 random_state=None):
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.calibration = calibration
+        self.isotonic_min_rows = isotonic_min_rows
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        self.classes_ = _check_binary(self, y)
+        if len(self.classes_) < 2:
+            raise ValueError("ConversionModel needs both outcomes (1 class in the data): "
+                             "use FallbackModel for a single class")
+        n = X.shape[0]
+        if self.calibration not in ("auto", "isotonic", "sigmoid", "none"):
+            raise ValueError(f"calibration must be auto, isotonic, sigmoid or none, not {self.calibration!r}")
+        method = self.calibration
+        if method == "auto":
+            method = "isotonic" if n >= self.isotonic_min_rows else "sigmoid"
+        smallest = min(np.sum(y == c) for c in self.classes_)
+        if method != "none" and smallest < max(2, self.cv):
+            method = "none"  # too few of one class to cross-validate a calibration
+        self.calibration_method_ = method
+        base = _hgb(self, n)
+        if method == "none":
+            self.model_ = base.fit(X, y)
+        else:
+            self.model_ = CalibratedClassifierCV(base, method=method, cv=self.cv, ensemble=False).fit(X, y)
+        self.n_iter_ = int(base.n_iter_) if hasattr(base, "n_iter_") else int(
+            self.model_.calibrated_classifiers_[0].estimator.n_iter_)
+        return self
+
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class FallbackModel(_BinaryTags, ClassifierMixin, BaseEstimator):
+    """Too little history: regularised logistic regression, or a Beta-shrunk base rate."""
+
+    def __init__(self, C=0.3, min_rows=30, prior=0.5, prior_strength=20.0, classes=None):
+        self.C = C
+        self.min_rows = min_rows
+        self.prior = prior
+        self.prior_strength = prior_strength
+        self.classes = classes
+
+    def fit(self, X, y):
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        seen = _check_binary(self, y)
+        self.classes_ = np.asarray(self.classes) if self.classes is not None else seen
+        if len(self.classes_) > 2:
+            raise ValueError("FallbackModel is a binary classifier")
+        n = X.shape[0]
+        positive = self.classes_[-1]
+        pos = float(np.sum(y == positive)) if len(self.classes_) == 2 else 0.0
+        s = float(self.prior_strength)
+        self.base_rate_ = (pos + s * self.prior) / (n + s) if len(self.classes_) == 2 else 1.0
+        self.n_rows_ = n
+        if n < self.min_rows or len(seen) < 2 or len(self.classes_) < 2:
+            self.kind_ = "base_rate"
+            self.model_ = None
+        else:
+            self.kind_ = "logistic"
+            self.model_ = make_pipeline(
+                SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
+                LogisticRegression(C=self.C, max_iter=1000),
+            ).fit(X, y)
+        return self
+
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        if self.model_ is not None:
+            return self.model_.predict_proba(X)
+        if len(self.classes_) == 1:
+            return np.ones((X.shape[0], 1))
+        p = np.full(X.shape[0], self.base_rate_)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
+    """T-learner: P(subscribe | called) - P(subscribe | not called), per trial.
+
+    `fit(X, y, treatment)`; without `treatment` nobody was called and the uplift is 0.
+    `predict_proba` gives the probability without a call; `predict_uplift` the gain.
+    """
+
+    def __init__(self, max_iter=150, learning_rate=0.05, max_leaf_nodes=7, min_samples_leaf=80,
+                 l2_regularization=2.0, min_arm_rows=50, random_state=None):
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.min_arm_rows = min_arm_rows
+        self.random_state = random_state
+
+    def _arm(self, X, y):
+        if len(np.unique(y)) < 2:
+            return None
+        return _hgb(self, X.shape[0]).fit(X, y)
+
+    def fit(self, X, y, treatment=None):
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        self.classes_ = _check_binary(self, y)
+        t = np.zeros(X.shape[0], dtype=bool) if treatment is None else np.asarray(treatment).astype(bool)
+        if t.shape[0] != X.shape[0]:
+            raise ValueError("treatment must have one flag per row")
+        self.n_treated_ = int(t.sum())
+        self.n_control_ = int((~t).sum())
+        positive = self.classes_[-1]
+        self.control_rate_ = float(np.mean(y[~t] == positive)) if self.n_control_ else float(np.mean(y == positive))
+        self.treated_rate_ = float(np.mean(y[t] == positive)) if self.n_treated_ else self.control_rate_
+        self.control_ = self._arm(X[~t], y[~t]) if self.n_control_ >= self.min_arm_rows else None
+        self.treated_ = self._arm(X[t], y[t]) if self.n_treated_ >= self.min_arm_rows else None
+        if self.control_ is None and self.n_control_ == 0:
+            self.control_ = self._arm(X, y)
+        self.n_iter_ = max([1] + [int(m.n_iter_) for m in (self.control_, self.treated_) if m is not None])
+        return self
+
+    def _p(self, model, X, default):
+        if model is None:
+            return np.full(X.shape[0], default)
+        proba = model.predict_proba(X)
+        return proba[:, -1] if proba.shape[1] == 2 else np.full(X.shape[0], default)
+
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        p = self._p(self.control_, X, self.control_rate_)
+        if len(self.classes_) == 1:
+            return np.ones((X.shape[0], 1))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_arms(self, X):
+        """(P(subscribe | no call), P(subscribe | call)) per row."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        p0 = self._p(self.control_, X, self.control_rate_)
+        if self.treated_ is None:
+            return p0, p0 + (self.treated_rate_ - self.control_rate_)
+        return p0, self._p(self.treated_, X, self.treated_rate_)
+
+    def predict_uplift(self, X):
+        """The expected gain in the probability of subscribing from a call."""
+        p0, p1 = self.predict_arms(X)
+        return p1 - p0

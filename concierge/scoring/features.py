@@ -1,0 +1,333 @@
+"""Features from the interview schema, frozen at a snapshot of the trial.
+
+Every column is derived from a question's type, so a new question in the schema file
+becomes a feature with no new code:
+
+- single_choice: one-hot per choice, plus "unknown" (not answered) and "other" (a value
+  the schema no longer or not yet knows: an unseen category never breaks scoring);
+- multi_choice: one 0/1 column per choice, plus an "answered" flag;
+- yes_no: 1 / 0 / missing (NaN);
+- number, scale: the value (NaN when missing) and a missing indicator;
+- money: log(1 + amount in EUR) with fixed, documented rates, and a missing indicator;
+- date: days from the snapshot to the date, and a missing indicator;
+- text, phone, email, tax_id: an "answered" flag only (never the content);
+- plus trial-activity aggregates: readiness percent, days active, trial events seen,
+  answers seen, and the market.
+
+The snapshot (trial start + N days) is the only clock: observations after it, and
+every observation from a call (a call is the treatment, not a feature), are ignored.
+The outcome question itself is never a feature.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+import profile_schema
+from profile_schema import Observation, Schema
+
+DEFAULT_SNAPSHOT_DAY = 7
+MARKETS = ("PL", "TR", "IN")
+# Known after the trial ends (or the outcome itself): never features.
+EXCLUDED_QUESTIONS = frozenset({"trial.outcome", "trial.plan"})
+# Fixed rates to EUR for comparing turnover across currencies; the model only needs the
+# order of magnitude, so yearly rates are plenty (documented in docs/model.md).
+EUR_RATES = {"EUR": 1.0, "USD": 0.92, "PLN": 0.23, "TRY": 0.027, "INR": 0.011, "GBP": 1.17}
+NOT_FEATURE_SOURCES = frozenset({"call"})
+
+
+@dataclass(frozen=True)
+class TrialSnapshot:
+    """What was known about one trial at its snapshot (call answers excluded)."""
+
+    shop: str
+    market: str | None
+    values: Mapping[str, Any]
+    as_of: datetime | None = None
+    readiness_percent: float | None = None
+    days_active: int = 0
+    trial_events: int = 0
+    answers: int = 0
+
+
+def snapshot_time(started_at: datetime, snapshot_day: int = DEFAULT_SNAPSHOT_DAY) -> datetime:
+    return started_at + timedelta(days=snapshot_day)
+
+
+def take_snapshot(
+    observations: Iterable[Observation],
+    *,
+    shop: str,
+    market: str | None,
+    as_of: datetime,
+    schema: Schema | None = None,
+) -> TrialSnapshot:
+    """Fold what was known at `as_of`, leaving out call answers (the call is the treatment)."""
+    kept = [o for o in observations if o.source not in NOT_FEATURE_SOURCES and o.observed_at <= as_of]
+    profile = profile_schema.fold(kept, schema, shop=shop, market=market, as_of=as_of)
+    trial_days = {o.observed_at.date() for o in kept if o.source == "trial"}
+    return TrialSnapshot(
+        shop=shop, market=market, values={k: f.value for k, f in profile.facts.items()}, as_of=as_of,
+        readiness_percent=float(profile.readiness.percent) if profile.readiness.items else None,
+        days_active=len(trial_days), trial_events=sum(1 for o in kept if o.source == "trial"),
+        answers=sum(1 for o in kept if o.source in ("survey", "import")),
+    )
+
+
+def snapshot_from_profile(profile: profile_schema.Profile, *, days_active: int = 0, trial_events: int = 0) -> TrialSnapshot:
+    """A snapshot from an already folded profile (benchmarks, previews)."""
+    return TrialSnapshot(
+        shop=profile.shop, market=profile.market, values={k: f.value for k, f in profile.facts.items()},
+        as_of=profile.as_of, readiness_percent=float(profile.readiness.percent) if profile.readiness.items else None,
+        days_active=days_active, trial_events=trial_events, answers=profile.observation_count,
+    )
+
+
+@dataclass(frozen=True)
+class Column:
+    """One model input: where it comes from and how to say it in words."""
+
+    name: str          # unique column name, e.g. "business.type=handmade"
+    key: str           # the question key (or "activity.*" / "market")
+    kind: str          # onehot | other | unknown | multi | answered | bool | number | missing | money | date
+    choice: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)       # the question in en/pl/tr
+    choice_labels: Mapping[str, str] = field(default_factory=dict)  # the choice in en/pl/tr
+    qtype: str = ""
+    actionable: bool = False  # a merchant can do it in the trial shop (path to subscribe)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "key": self.key, "kind": self.kind, "choice": self.choice,
+                "labels": dict(self.labels), "choice_labels": dict(self.choice_labels),
+                "qtype": self.qtype, "actionable": self.actionable}
+
+
+ACTIVITY = {
+    "activity.readiness_percent": {"en": "Launch checklist done (%)", "pl": "Lista startowa wykonana (%)",
+                                    "tr": "Açılış listesi tamamlandı (%)"},
+    "activity.days_active": {"en": "Days active in the trial shop", "pl": "Dni aktywności w sklepie testowym",
+                             "tr": "Deneme mağazasında aktif gün"},
+    "activity.trial_events": {"en": "Changes made in the trial shop", "pl": "Zmiany w sklepie testowym",
+                              "tr": "Deneme mağazasındaki değişiklikler"},
+    "activity.answers": {"en": "Survey answers given", "pl": "Udzielone odpowiedzi w ankiecie",
+                         "tr": "Verilen anket yanıtları"},
+}
+MARKET_LABELS = {"en": "Market", "pl": "Rynek", "tr": "Pazar"}
+
+
+def _labels(q: profile_schema.Question, languages: Sequence[str]) -> dict[str, str]:
+    return {lang: q.label(lang) for lang in languages}
+
+
+class FeatureSpace:
+    """The columns for one schema and how to fill them from snapshots (fast, pure)."""
+
+    def __init__(self, columns: Sequence[Column]):
+        self.columns = list(columns)
+        self.names = [c.name for c in self.columns]
+        self.index = {c.name: i for i, c in enumerate(self.columns)}
+        self.groups: dict[str, list[int]] = {}
+        for i, c in enumerate(self.columns):
+            self.groups.setdefault(c.key, []).append(i)
+        self._plan = self._compile()
+
+    # ---------------------------------------------------------------- building
+    @classmethod
+    def from_schema(cls, schema: Schema, *, markets: Sequence[str] = MARKETS,
+                    exclude: Iterable[str] = EXCLUDED_QUESTIONS) -> "FeatureSpace":
+        """Columns for every question of the schema, by type; nothing written by hand."""
+        langs = tuple(schema.languages) or ("en",)
+        excluded = set(exclude)
+        cols: list[Column] = []
+        for q in schema.questions.values():
+            if q.key in excluded:
+                continue
+            lab = _labels(q, langs)
+            actionable = bool(q.stage) and q.stage != "launched" and "trial" in q.sources
+            t = q.type
+            if t == "single_choice":
+                for c in q.choices:
+                    cols.append(Column(f"{q.key}={c}", q.key, "onehot", c, lab,
+                                       {lg: q.choice_label(c, lg) for lg in langs}, t))
+                cols.append(Column(f"{q.key}=other", q.key, "other", None, lab, {}, t))
+                cols.append(Column(f"{q.key}=unknown", q.key, "unknown", None, lab, {}, t))
+            elif t == "multi_choice":
+                for c in q.choices:
+                    cols.append(Column(f"{q.key}+{c}", q.key, "multi", c, lab,
+                                       {lg: q.choice_label(c, lg) for lg in langs}, t))
+                cols.append(Column(f"{q.key}:answered", q.key, "answered", None, lab, {}, t))
+            elif t == "yes_no":
+                cols.append(Column(q.key, q.key, "bool", None, lab, {}, t, actionable))
+            elif t in ("number", "scale"):
+                cols.append(Column(q.key, q.key, "number", None, lab, {}, t))
+                cols.append(Column(f"{q.key}:missing", q.key, "missing", None, lab, {}, t))
+            elif t == "money":
+                cols.append(Column(f"{q.key}:log_eur", q.key, "money", None, lab, {}, t))
+                cols.append(Column(f"{q.key}:missing", q.key, "missing", None, lab, {}, t))
+            elif t == "date":
+                cols.append(Column(f"{q.key}:days", q.key, "date", None, lab, {}, t))
+                cols.append(Column(f"{q.key}:missing", q.key, "missing", None, lab, {}, t))
+            else:  # text, phone, email, tax_id: only whether it was answered
+                cols.append(Column(f"{q.key}:answered", q.key, "answered", None, lab, {}, t))
+        for key, lab in ACTIVITY.items():
+            cols.append(Column(key, key, "number", None, lab, {}, "activity"))
+        for m in markets:
+            cols.append(Column(f"market={m}", "market", "onehot", m, MARKET_LABELS, {"en": m, "pl": m, "tr": m}, "market"))
+        cols.append(Column("market=other", "market", "other", None, MARKET_LABELS, {}, "market"))
+        return cls(cols)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": [c.as_dict() for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "FeatureSpace":
+        return cls([Column(name=c["name"], key=c["key"], kind=c["kind"], choice=c.get("choice"),
+                           labels=c.get("labels") or {}, choice_labels=c.get("choice_labels") or {},
+                           qtype=c.get("qtype", ""), actionable=bool(c.get("actionable")))
+                    for c in data["columns"]])
+
+    # ---------------------------------------------------------------- filling
+    def _compile(self) -> list[tuple[str, str, Any]]:
+        """Per question key: how to write its columns (indices precomputed for speed)."""
+        plan: list[tuple[str, str, Any]] = []
+        for key, idx in self.groups.items():
+            cols = [self.columns[i] for i in idx]
+            kinds = {c.kind for c in cols}
+            if key.startswith("activity."):
+                plan.append(("activity", key, idx[0]))
+            elif key == "market" or "onehot" in kinds or ("other" in kinds and "unknown" in kinds):
+                choices = {c.choice: i for c, i in zip(cols, idx) if c.kind == "onehot"}
+                other = next((i for c, i in zip(cols, idx) if c.kind == "other"), None)
+                unknown = next((i for c, i in zip(cols, idx) if c.kind == "unknown"), None)
+                plan.append(("market" if key == "market" else "single", key, (choices, other, unknown)))
+            elif "multi" in kinds:
+                choices = {c.choice: i for c, i in zip(cols, idx) if c.kind == "multi"}
+                answered = next((i for c, i in zip(cols, idx) if c.kind == "answered"), None)
+                plan.append(("multi", key, (choices, answered)))
+            elif kinds == {"bool"}:
+                plan.append(("bool", key, idx[0]))
+            elif "number" in kinds:
+                plan.append(("number", key, (idx[0], idx[1] if len(idx) > 1 else None)))
+            elif "money" in kinds:
+                plan.append(("money", key, (idx[0], idx[1] if len(idx) > 1 else None)))
+            elif "date" in kinds:
+                plan.append(("date", key, (idx[0], idx[1] if len(idx) > 1 else None)))
+            else:
+                plan.append(("answered", key, idx[0]))
+        return plan
+
+    def fill(self, row: np.ndarray, snap: TrialSnapshot) -> None:
+        """Write one snapshot into a row (NaN = missing)."""
+        values = snap.values
+        for how, key, arg in self._plan:
+            if how == "single":
+                choices, other, unknown = arg
+                v = values.get(key)
+                if v is None:
+                    if unknown is not None:
+                        row[unknown] = 1.0
+                else:
+                    i = choices.get(v) if isinstance(v, str) else None
+                    if i is not None:
+                        row[i] = 1.0
+                    elif other is not None:
+                        row[other] = 1.0  # an unseen category: counted, never an error
+            elif how == "multi":
+                choices, answered = arg
+                v = values.get(key)
+                if v is not None:
+                    if answered is not None:
+                        row[answered] = 1.0
+                    for item in (v if isinstance(v, (list, tuple)) else [v]):
+                        i = choices.get(item) if isinstance(item, str) else None
+                        if i is not None:
+                            row[i] = 1.0
+            elif how == "bool":
+                v = values.get(key)
+                row[arg] = np.nan if v is None else (1.0 if v is True else 0.0)
+            elif how == "number":
+                i, miss = arg
+                v = values.get(key)
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                    row[i] = float(v)
+                else:
+                    row[i] = np.nan
+                    if miss is not None:
+                        row[miss] = 1.0
+            elif how == "money":
+                i, miss = arg
+                x = money_to_log_eur(values.get(key))
+                row[i] = np.nan if x is None else x
+                if x is None and miss is not None:
+                    row[miss] = 1.0
+            elif how == "date":
+                i, miss = arg
+                d = _days_until(values.get(key), snap.as_of)
+                row[i] = np.nan if d is None else d
+                if d is None and miss is not None:
+                    row[miss] = 1.0
+            elif how == "answered":
+                v = values.get(key)
+                row[arg] = 0.0 if v is None or v == "" else 1.0
+            elif how == "activity":
+                v = _activity(snap, key)
+                row[arg] = np.nan if v is None else float(v)
+            elif how == "market":
+                choices, other, _unknown = arg
+                i = choices.get(snap.market)
+                if i is not None:
+                    row[i] = 1.0
+                elif other is not None:
+                    row[other] = 1.0
+
+    def transform(self, snapshots: Sequence[TrialSnapshot]) -> np.ndarray:
+        """The feature matrix for many snapshots (float64, NaN = missing)."""
+        X = np.zeros((len(snapshots), len(self.columns)), dtype=np.float64)
+        for r, snap in enumerate(snapshots):
+            self.fill(X[r], snap)
+        return X
+
+    # ---------------------------------------------------------------- describing
+    def key_label(self, key: str, lang: str = "en") -> str:
+        col = self.columns[self.groups[key][0]]
+        return col.labels.get(lang) or col.labels.get("en") or key
+
+    def actionable_keys(self, market: str | None = None) -> list[str]:
+        return [c.key for c in self.columns if c.actionable]
+
+
+def _activity(snap: TrialSnapshot, key: str) -> float | None:
+    if key == "activity.readiness_percent":
+        return snap.readiness_percent
+    if key == "activity.days_active":
+        return snap.days_active
+    if key == "activity.trial_events":
+        return snap.trial_events
+    if key == "activity.answers":
+        return snap.answers
+    return None
+
+
+def money_to_log_eur(value: Any) -> float | None:
+    """log(1 + amount in EUR); None when missing or in a currency we cannot convert."""
+    if not isinstance(value, Mapping):
+        return None
+    amount, currency = value.get("amount"), value.get("currency")
+    rate = EUR_RATES.get(currency) if isinstance(currency, str) else None
+    if rate is None or not isinstance(amount, (int, float)) or isinstance(amount, bool) or amount < 0:
+        return None
+    return math.log1p(amount * rate)
+
+
+def _days_until(value: Any, as_of: datetime | None) -> float | None:
+    if not isinstance(value, str) or as_of is None:
+        return None
+    try:
+        d = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return float((d - as_of.date()).days)

@@ -1,0 +1,13 @@
+"""scikit-learn's own conformance checks for every estimator class we wrote."""
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from concierge.scoring.estimators import ConversionModel, FallbackModel, UpliftModel
+
+
+@parametrize_with_checks([
+    ConversionModel(max_iter=20, random_state=0),
+    FallbackModel(),
+    UpliftModel(max_iter=20, random_state=0),
+])
+def test_sklearn_conventions(estimator, check):
+    check(estimator)
