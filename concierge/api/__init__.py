@@ -1,0 +1,64 @@
+"""The JSON API under /api/v1: bearer-token auth, JSON errors, CSRF-exempt blueprints.
+
+Each API module makes its blueprint with `api_blueprint("name", __name__)` and exposes
+it as `bp` (auto-mounted by concierge.web.register). Every blueprint made that way is
+listed in `API_BLUEPRINTS`, and its name starts with "api", so the web app's CSRF
+protection can exempt them: `exempt_api_blueprints(app, csrf)` after the blueprints are
+registered (they use bearer tokens, not cookies).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from ..errors import ConciergeError
+
+API_PREFIX = "/api/v1"
+API_BLUEPRINTS: list[Blueprint] = []
+
+
+def error_response(status: int, code: str, message: str, errors: list[Any] | None = None, **extra: Any):
+    """A JSON error body every API client can read: {error, message, errors?}."""
+    body: dict[str, Any] = {"error": code, "message": message, **extra}
+    if errors is not None:
+        body["errors"] = errors
+    resp = jsonify(body)
+    resp.status_code = status
+    return resp
+
+
+def _concierge_error(exc: ConciergeError):
+    resp = jsonify(exc.as_dict())
+    resp.status_code = exc.status
+    if exc.status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="concierge"'
+    return resp
+
+
+def _http_error(exc: HTTPException):
+    return error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"),
+                          exc.description or exc.name or "error")
+
+
+def api_blueprint(name: str, import_name: str, url_prefix: str = API_PREFIX) -> Blueprint:
+    """A blueprint for an API module: JSON errors, CSRF-exempt, listed in API_BLUEPRINTS."""
+    full = name if name.startswith("api") else f"api_{name}"
+    bp = Blueprint(full, import_name, url_prefix=url_prefix)
+    bp.register_error_handler(ConciergeError, _concierge_error)
+    bp.register_error_handler(HTTPException, _http_error)
+    API_BLUEPRINTS.append(bp)
+    return bp
+
+
+def is_api_blueprint(name: str | None) -> bool:
+    """True for the blueprints of the bearer-token API (named api or api_*)."""
+    return bool(name) and (name == "api" or name.startswith("api_"))  # type: ignore[union-attr]
+
+
+def exempt_api_blueprints(app: Flask, csrf: Any) -> None:
+    """Exempt every registered API blueprint from CSRF: they authenticate with bearer tokens."""
+    for name, bp in app.blueprints.items():
+        if is_api_blueprint(name):
+            csrf.exempt(bp)

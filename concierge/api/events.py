@@ -1,0 +1,55 @@
+"""POST /api/v1/events: the trial shop's webhook (bearer token, idempotent by event id)."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from ..app import get_session
+from ..ingest.bodies import base_lang, body_error
+from ..operations.events import ingest_event
+from ..operations.deadletters import store_dead_letter
+from . import api_blueprint, error_response
+from .auth import require_token
+from .schemas import EVENT_BODY
+
+bp = api_blueprint("events", __name__)
+
+_ERROR_CODES = {400: "malformed_request", 409: "conflict", 422: "validation_failed"}
+_ERROR_TEXT = {
+    400: "The event is not valid JSON; it was kept for replay",
+    409: "An event with this id was already received with a different body; this one was kept for replay",
+    422: "The event was not accepted; it was kept for replay",
+}
+
+
+def request_lang() -> str:
+    """The caller's language: ?lang=, else Accept-Language (en, pl, tr), else English."""
+    if request.args.get("lang"):
+        return base_lang(request.args["lang"])
+    return request.accept_languages.best_match(["en", "pl", "tr"]) or "en"
+
+
+@bp.post("/events")
+@require_token
+def post_event():
+    """Accept one trial-shop event; the same event twice is stored once, a bad one is dead-lettered."""
+    lang = request_lang()
+    context = {"lang": lang, "token": g.api_token.prefix, "content_type": request.content_type}
+    raw_bytes = request.get_data(cache=False)
+    session = get_session()
+    try:
+        raw = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        err = body_error("", "malformed_json", lang, detail=f"not UTF-8 ({exc.reason})")
+        dl = store_dead_letter(session, "events", raw_bytes, errors=[err], context={"channel": "api", **context})
+        return error_response(400, "malformed_request", _ERROR_TEXT[400], [err], dead_letter=dl.id)
+    outcome = ingest_event(session, raw, channel="api", lang=lang, context=context)
+    if outcome.status == "rejected":
+        return error_response(outcome.http_status, _ERROR_CODES.get(outcome.http_status, "validation_failed"),
+                              _ERROR_TEXT.get(outcome.http_status, _ERROR_TEXT[422]), outcome.errors,
+                              dead_letter=outcome.dead_letter.id if outcome.dead_letter is not None else None)
+    body = {"id": outcome.id, "shop": outcome.shop, "type": outcome.type, "status": outcome.status,
+            "duplicate": outcome.status == "duplicate", "observations": outcome.observations}
+    return jsonify(body), outcome.http_status
+
+
+post_event.request_schema = EVENT_BODY  # type: ignore[attr-defined]  (read by the OpenAPI builder)

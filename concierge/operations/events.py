@@ -1,0 +1,371 @@
+"""Trial-shop events: check, de-duplicate and turn them into observations, many at a time.
+
+One path for every channel: the webhook (one event), `concierge ingest events` (a
+JSONL file, in batches) and dead-letter replay all call `ingest_lines`. Per batch:
+parse and check each envelope (JSON Schema) and its data (the mapping's schema), load
+the batch's shops and already-stored event ids in two queries, validate the
+observations with profile_schema (cached per market and answers: events repeat), and
+insert events and observations with executemany. A rejected event adds nothing but
+its dead letter (verbatim text, errors, context) and the rest of the batch goes on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import profile_schema
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..errors import Conflict, ValidationFailed
+from ..ingest.bodies import body_error, parse_datetime_with_offset, validate_body
+from ..ingest.events import EVENT_ENVELOPE, EventType, load_mapping, plan_event
+from ..models import DeadLetter, Observation, Shop, TrialEvent
+from .deadletters import store_dead_letter
+from .shops import MARKETS
+
+CHANNEL = "events"  # the dead-letter channel
+_MESSAGES = {
+    "unknown_event_type": {"en": "unknown event type {value!r}; known types: {known}",
+                           "pl": "nieznany typ zdarzenia {value!r}; znane typy: {known}",
+                           "tr": "bilinmeyen olay türü {value!r}; bilinen türler: {known}"},
+    "unknown_shop": {"en": "no shop {value!r} yet: its trial_started event has not arrived (kept for replay)",
+                     "pl": "brak sklepu {value!r}: nie dotarło jeszcze jego zdarzenie trial_started (zachowane do ponowienia)",
+                     "tr": "{value!r} mağazası henüz yok: trial_started olayı gelmedi (yeniden işleme için saklandı)"},
+    "conflicting_duplicate": {"en": "event {value!r} was already received with a different body",
+                              "pl": "zdarzenie {value!r} zostało już odebrane z inną treścią",
+                              "tr": "{value!r} olayı daha önce farklı bir içerikle alındı"},
+    "market_changed": {"en": "shop {shop!r} is in market {old}, not {value}",
+                       "pl": "sklep {shop!r} należy do rynku {old}, nie {value}",
+                       "tr": "{shop!r} mağazası {old} pazarında, {value} değil"},
+}
+
+
+def _message(code: str, lang: str, **params: Any) -> str:
+    texts = _MESSAGES[code]
+    return texts.get(lang, texts["en"]).format(**params)
+
+
+@dataclass
+class EventOutcome:
+    """What happened to one event: stored, duplicate or rejected (with errors and its dead letter)."""
+
+    line: int | None
+    id: str | None
+    shop: str | None
+    type: str | None
+    status: str  # stored | duplicate | rejected
+    http_status: int  # 201 stored, 200 duplicate, 400 malformed, 409 conflict, 422 invalid
+    observations: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    dead_letter: DeadLetter | None = None
+
+    @property
+    def error_code(self) -> str | None:
+        if self.status != "rejected":
+            return None
+        return {400: "malformed_json", 409: "conflict"}.get(self.http_status, "validation_failed")
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"line": self.line, "id": self.id, "shop": self.shop, "type": self.type,
+                               "status": self.status, "duplicate": self.status == "duplicate",
+                               "observations": self.observations}
+        if self.status == "rejected":
+            out["errors"] = self.errors
+            out["dead_letter"] = self.dead_letter.id if self.dead_letter is not None else None
+        return out
+
+
+@dataclass
+class IngestSummary:
+    """Counts for a run, plus the rejected events (the `ingest events --json` contract)."""
+
+    total: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    observations: int = 0
+    shops_created: int = 0
+    outcomes: list[EventOutcome] = field(default_factory=list)  # rejected ones, or all with keep_all
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "stored": self.stored, "duplicates": self.duplicates,
+                "rejected": self.rejected, "observations": self.observations,
+                "shops_created": self.shops_created,
+                "dead_letters": [o.dead_letter.id for o in self.outcomes
+                                 if o.dead_letter is not None],
+                "errors": [o.as_dict() for o in self.outcomes if o.status == "rejected"]}
+
+
+@dataclass
+class _Prepared:
+    line: int | None
+    raw: str
+    body: dict[str, Any]
+    id: str
+    shop: str
+    etype: EventType
+    data: dict[str, Any]
+    occurred_at: datetime
+    sha: str
+
+
+class _Rejected(Exception):
+    def __init__(self, status: int, errors: list[dict[str, Any]]):
+        super().__init__(status)
+        self.status = status
+        self.errors = errors
+
+
+def body_sha256(body: Any) -> str:
+    """Hash of the event as data (key order and spacing do not matter): same id, same body?"""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _prepare(line: int | None, raw: str, lang: str) -> _Prepared:
+    """Everything we can check without the database: JSON, envelope, type, data."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise _Rejected(400, [body_error("", "malformed_json", lang, detail=str(exc))]) from None
+    errors = validate_body(EVENT_ENVELOPE, body, lang)
+    if errors:
+        for e in errors:
+            if e["field"] == "type" and e["code"] == "invalid_choice":
+                e["code"] = "unknown_event_type"
+                e["message"] = "type: " + _message("unknown_event_type", lang, value=body.get("type"),
+                                                   known=", ".join(load_mapping().types))
+        raise _Rejected(400 if errors[0]["code"] == "not_an_object" else 422, errors)
+    etype = load_mapping().types[body["type"]]
+    data = body.get("data") or {}
+    errors = [dict(e, field=f"data.{e['field']}" if e["field"] else "data",
+                   message=f"data.{e['message']}" if e["field"] else e["message"])
+              for e in validate_body(etype.data_schema, data, lang)]
+    if errors:
+        raise _Rejected(422, errors)
+    occurred_at = parse_datetime_with_offset(body["occurred_at"])
+    assert occurred_at is not None  # the envelope's date-time format checked it
+    return _Prepared(line, raw, body, body["id"], body["shop"], etype, data, occurred_at,
+                     body_sha256(body))
+
+
+class _Validator:
+    """profile_schema validation of event answers, cached: a run repeats the same few answers."""
+
+    def __init__(self, lang: str):
+        self.schema = profile_schema.load_schema()
+        self.lang = lang
+        self.cache: dict[tuple[str, str], profile_schema.Validated] = {}
+
+    def __call__(self, answers: dict[str, Any], market: str) -> profile_schema.Validated:
+        key = (market, json.dumps(answers, sort_keys=True, default=str))
+        hit = self.cache.get(key)
+        if hit is None:
+            # events carry no skip-logic context: no trial-source question is conditional
+            hit = self.schema.validate(answers, market=market, source="trial", lang=self.lang)
+            if len(self.cache) < 50_000:
+                self.cache[key] = hit
+        return hit
+
+
+def _chunks(items: Iterable[tuple[int | None, str]], size: int) -> Iterator[list[tuple[int | None, str]]]:
+    batch: list[tuple[int | None, str]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def ingest_lines(
+    session: Session,
+    lines: Iterable[tuple[int | None, str]],
+    *,
+    channel: str = "file",
+    lang: str = "en",
+    context: dict[str, Any] | None = None,
+    dead_letters: bool = True,
+    batch_size: int = 2000,
+    keep_all: bool = False,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> IngestSummary:
+    """Ingest (line number, raw JSON) events in batches; rejects become dead letters, the rest is stored."""
+    summary = IngestSummary()
+    validator = _Validator(lang)
+    now = now or utcnow()
+    for batch in _chunks(lines, batch_size):
+        for outcome in _ingest_batch(session, batch, channel=channel, lang=lang, context=context or {},
+                                     dead_letters=dead_letters, validator=validator, now=now,
+                                     summary=summary):
+            summary.total += 1
+            if outcome.status == "stored":
+                summary.stored += 1
+                summary.observations += outcome.observations
+            elif outcome.status == "duplicate":
+                summary.duplicates += 1
+            else:
+                summary.rejected += 1
+            if keep_all or outcome.status == "rejected":
+                summary.outcomes.append(outcome)
+        if progress is not None:
+            progress(len(batch))
+    return summary
+
+
+def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, channel: str, lang: str,
+                  context: dict[str, Any], dead_letters: bool, validator: _Validator, now: datetime,
+                  summary: IngestSummary) -> list[EventOutcome]:
+    outcomes: list[EventOutcome] = []
+    prepared: list[_Prepared | None] = []
+    for line, raw in batch:
+        try:
+            prepared.append(_prepare(line, raw, lang))
+            outcomes.append(EventOutcome(line, None, None, None, "pending", 0))
+        except _Rejected as rej:
+            prepared.append(None)
+            outcomes.append(_reject(session, line, raw, None, rej, channel, context, dead_letters, now))
+    ok = [p for p in prepared if p is not None]
+    ids = {p.id for p in ok}
+    stored_sha: dict[str, str] = {}
+    if ids:
+        stored_sha = dict(session.execute(
+            select(TrialEvent.id, TrialEvent.body_sha256).where(TrialEvent.id.in_(ids))).all())
+    shops: dict[str, Shop] = {}
+    if ok:
+        pids = {p.shop for p in ok}
+        shops = {s.platform_id: s for s in session.scalars(select(Shop).where(Shop.platform_id.in_(pids)))}
+    new_shops: list[Shop] = []
+    events: list[tuple[_Prepared, Shop, dict[str, Any], dict[str, str], EventOutcome]] = []
+    for i, p in enumerate(prepared):
+        if p is None:
+            continue
+        out = outcomes[i]
+        out.id, out.shop, out.type = p.id, p.shop, p.etype.name
+        try:
+            if p.id in stored_sha:
+                if stored_sha[p.id] != p.sha:
+                    raise _Rejected(409, [{"field": "id", "code": "conflicting_duplicate", "message":
+                                           "id: " + _message("conflicting_duplicate", lang, value=p.id)}])
+                out.status, out.http_status = "duplicate", 200
+                continue
+            shop = shops.get(p.shop)
+            if p.etype.creates_shop:
+                f = p.etype.shop_fields or {}
+                market = p.data.get(f.get("market", "market"))
+                if shop is not None and shop.market != market:
+                    raise _Rejected(422, [{"field": f"data.{f.get('market', 'market')}", "code": "market_changed",
+                                           "message": "data.market: " + _message(
+                                               "market_changed", lang, shop=p.shop, old=shop.market, value=market)}])
+            elif shop is None:
+                raise _Rejected(422, [{"field": "shop", "code": "unknown_shop",
+                                       "message": "shop: " + _message("unknown_shop", lang, value=p.shop)}])
+            else:
+                market = shop.market
+            answers, ops = plan_event(p.etype, p.data, market)
+            checked = validator(answers, market)
+            if checked.errors:
+                raise _Rejected(422, [_event_field_error(p.etype, e) for e in checked.errors])
+        except _Rejected as rej:
+            outcomes[i] = _reject(session, p.line, p.raw, p, rej, channel, context, dead_letters, now)
+            continue
+        if p.etype.creates_shop:
+            f = p.etype.shop_fields or {}
+            ends = parse_datetime_with_offset(p.data.get(f.get("trial_ends_at", "trial_ends_at")))
+            name = p.data.get(f.get("name", "shop_name"))
+            if shop is None:
+                assert market in MARKETS
+                shop = Shop(platform_id=p.shop, market=market, name=name, created_at=now,
+                            trial_started_at=p.occurred_at, trial_ends_at=ends)
+                session.add(shop)
+                shops[p.shop] = shop
+                new_shops.append(shop)
+            else:
+                shop.trial_started_at = shop.trial_started_at or p.occurred_at
+                shop.name = name if name is not None else shop.name
+                shop.trial_ends_at = ends or shop.trial_ends_at
+        if p.etype.sets_outcome and "trial.outcome" in checked.values:
+            if shop.outcome_at is None or p.occurred_at >= shop.outcome_at:
+                shop.outcome = checked.values["trial.outcome"]
+                shop.outcome_at = p.occurred_at
+        stored_sha[p.id] = p.sha  # a second copy later in this batch is a duplicate
+        out.status, out.http_status, out.observations = "stored", 201, len(checked.values)
+        events.append((p, shop, checked.values, ops, out))
+    session.flush()  # new shops get their ids; dead letters and shop updates are written
+    summary.shops_created += len(new_shops)
+    if events:
+        version = validator.schema.version
+        session.execute(insert(TrialEvent), [
+            {"id": p.id, "shop_id": shop.id, "type": p.etype.name, "occurred_at": p.occurred_at,
+             "received_at": now, "body_sha256": p.sha, "payload": p.body}
+            for p, shop, _, _, _ in events])
+        rows = [
+            {"shop_id": shop.id, "question": key, "value": value, "op": ops.get(key, "set"),
+             "source": "trial", "actor": f"trial:{p.id}", "observed_at": p.occurred_at,
+             "recorded_at": now, "schema_version": version, "submission_id": None, "event_id": p.id}
+            for p, shop, values, ops, _ in events for key, value in values.items()]
+        if rows:
+            session.execute(insert(Observation), rows)
+    return outcomes
+
+
+def _event_field_error(etype: EventType, err: Any) -> dict[str, Any]:
+    """Name the data field the bad value came from (the sender's field, not our question key)."""
+    d = err.as_dict() if hasattr(err, "as_dict") else dict(err)
+    for rule in etype.rules:
+        if rule.question == d.get("field") and rule.source_field:
+            d["field"] = f"data.{rule.source_field}"
+            d["message"] = f"data.{rule.source_field}: {d['message']}"
+            break
+    return d
+
+
+def _reject(session: Session, line: int | None, raw: str, p: _Prepared | None, rej: _Rejected, channel: str,
+            context: dict[str, Any], dead_letters: bool, now: datetime) -> EventOutcome:
+    dl = None
+    if dead_letters:
+        ctx = {"channel": channel, **context}
+        if line is not None:
+            ctx["line"] = line
+        dl = store_dead_letter(session, CHANNEL, raw, errors=rej.errors, context=ctx, now=now, flush=False)
+    return EventOutcome(line, p.id if p else None, p.shop if p else None, p.etype.name if p else None,
+                        "rejected", rej.status, errors=rej.errors, dead_letter=dl)
+
+
+def ingest_event(session: Session, raw: str, *, channel: str = "api", lang: str = "en",
+                 context: dict[str, Any] | None = None, dead_letters: bool = True,
+                 now: datetime | None = None) -> EventOutcome:
+    """Ingest one event (the webhook), through the same batched path as files."""
+    summary = ingest_lines(session, [(None, raw)], channel=channel, lang=lang, context=context,
+                           dead_letters=dead_letters, keep_all=True, now=now)
+    outcome = summary.outcomes[0]
+    if outcome.dead_letter is not None:
+        session.flush()
+    return outcome
+
+
+def iter_jsonl(stream: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """(line number, text) for each non-blank line of a JSONL stream; blank lines are skipped."""
+    for n, line in enumerate(stream, 1):
+        text = line.rstrip("\r\n")
+        if text.strip():
+            yield n, text
+
+
+def replay_dead_letter(session: Session, dead_letter: DeadLetter) -> None:
+    """Re-run a dead-lettered event; raise if it is still not acceptable (the dead letter stays)."""
+    ctx = dead_letter.context or {}
+    outcome = ingest_event(session, dead_letter.payload, channel=ctx.get("channel", "replay"),
+                           lang=ctx.get("lang", "en"), dead_letters=False)
+    if outcome.status != "rejected":
+        return
+    if outcome.http_status == 409:
+        raise Conflict(outcome.errors[0]["message"])
+    raise ValidationFailed(outcome.errors, "The event is still not acceptable")

@@ -1,0 +1,90 @@
+"""API tokens: issue (shown once), revoke, list and check bearer tokens; only hashes are stored."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..models import ApiToken
+
+TOKEN_PREFIX = "cnc_"
+PREFIX_LENGTH = 12  # "cnc_" + 8 characters: enough to tell tokens apart, useless to an attacker
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of the token: what we store and look up, so a database leak leaks no tokens."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, name: str, *, now: datetime | None = None) -> tuple[ApiToken, str]:
+    """Issue a token for an integration; the plain token is returned once and never stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed([{"field": "name", "code": "invalid_name",
+                                 "message": "name: give the token a name of 1 to 100 characters"}])
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(name=name, prefix=token[:PREFIX_LENGTH], token_hash=hash_token(token),
+                   created_at=now or utcnow())
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def find_token(session: Session, ref: str) -> ApiToken:
+    """Find a token by its id or its shown prefix, so it can be revoked without the secret."""
+    ref = str(ref).strip()
+    conds = [ApiToken.prefix == ref]
+    if ref.isdigit():
+        conds.append(ApiToken.id == int(ref))
+    rows = list(session.scalars(select(ApiToken).where(or_(*conds))))
+    if not rows and len(ref) >= 6:
+        rows = list(session.scalars(select(ApiToken).where(ApiToken.prefix.startswith(ref, autoescape=True))))
+    if not rows:
+        raise NotFound(f"no API token with id or prefix {ref!r}")
+    if len(rows) > 1:
+        raise Conflict(f"{ref!r} matches {len(rows)} tokens; use the id")
+    return rows[0]
+
+
+def revoke_token(session: Session, ref: str, *, now: datetime | None = None) -> ApiToken:
+    """Revoke a token by id or prefix, so a leaked token stops working at once."""
+    row = find_token(session, ref)
+    if row.revoked_at is None:
+        row.revoked_at = now or utcnow()
+        session.flush()
+    return row
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """List every token (never the secret), so admins can see which integrations exist."""
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def authenticate(session: Session, token: str | None, *, now: datetime | None = None) -> ApiToken | None:
+    """The live token this bearer string is, else None; marks it used, so stale tokens show up."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    digest = hash_token(token)
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
+        return None
+    row.last_used_at = now or utcnow()
+    session.flush()
+    return row
+
+
+def token_as_dict(row: ApiToken) -> dict[str, object]:
+    """The public facts of a token (the `token list --json` contract)."""
+    return {
+        "id": row.id, "name": row.name, "prefix": row.prefix,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+        "active": row.revoked_at is None,
+    }

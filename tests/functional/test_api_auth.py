@@ -1,0 +1,48 @@
+"""Bearer tokens on the API: missing, invalid and revoked tokens get 401 JSON; good ones are marked used."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from concierge.models import ApiToken
+from concierge.operations.tokens import create_token, hash_token, revoke_token
+
+
+def make_token(app, name="test"):
+    db = app.extensions["concierge.db"]
+    with db.session() as s:
+        row, token = create_token(s, name)
+    return row.id, token
+
+
+def test_missing_token_is_401_json(client):
+    resp = client.post("/api/v1/events", json={})
+    assert resp.status_code == 401
+    assert resp.get_json()["error"] == "unauthorized"
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_wrong_scheme_and_invalid_token_are_401(app, client):
+    make_token(app)
+    assert client.get("/api/v1/shops", headers={"Authorization": "Basic abc"}).status_code == 401
+    resp = client.get("/api/v1/shops", headers={"Authorization": "Bearer cnc_not-a-real-token"})
+    assert resp.status_code == 401 and "not valid" in resp.get_json()["message"]
+
+
+def test_valid_token_works_and_records_last_use(app, client):
+    tid, token = make_token(app)
+    resp = client.get("/api/v1/shops", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200 and resp.get_json() == {"shops": []}
+    with app.extensions["concierge.db"].session() as s:
+        row = s.get(ApiToken, tid)
+        assert row.last_used_at is not None
+        assert row.token_hash == hash_token(token) and token not in (row.prefix, row.token_hash)
+
+
+def test_revoked_token_is_rejected(app, client):
+    tid, token = make_token(app)
+    with app.extensions["concierge.db"].session() as s:
+        revoke_token(s, token[:12])
+    resp = client.get("/api/v1/shops", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 401
+    with app.extensions["concierge.db"].session() as s:
+        assert s.scalar(select(ApiToken.revoked_at).where(ApiToken.id == tid)) is not None
