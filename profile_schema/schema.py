@@ -389,14 +389,19 @@ def _parse_question(raw: Any, version: int, languages: tuple[str, ...], facets: 
             raise _fail(key, f"renamed_from version {v} must be older than this schema (v{version})")
         if not isinstance(old, str) or not _KEY_RE.match(old):
             raise _fail(key, f"renamed_from {v}: bad question key {old!r}")
-    for v, ren in crenames.items():
+    final: dict[str, str] = {}
+    for v in sorted(crenames):
+        ren = crenames[v]
         if not 1 <= v < version:
             raise _fail(key, f"choice_renames version {v} must be older than this schema (v{version})")
         if qtype not in CHOICE_TYPES:
             raise _fail(key, "only a choice question can rename choices")
-        missing = [new for new in ren.values() if new not in choices]
-        if missing:
-            raise _fail(key, f"choice_renames {v}: {', '.join(missing)} not among the choices")
+        final = {old: ren.get(new, new) for old, new in final.items()}
+        final.update({old: new for old, new in ren.items() if old not in final})
+    # renames kept from earlier files may pass through names gone since; where they end must exist
+    missing = sorted({new for new in final.values() if new not in choices})
+    if missing:
+        raise _fail(key, f"choice_renames: {', '.join(missing)} not among the choices")
     currencies = None
     if raw.get("currencies") is not None:
         if qtype != "money":
@@ -522,6 +527,8 @@ class SchemaRegistry:
         for v, schema in self.versions.items():
             for k in schema.questions:
                 parent[(v, k)] = (v, k)
+        unloaded = sorted({u for schema in self.versions.values() for q in schema.questions.values()
+                           for u in (*q.renamed_from, *q.choice_renames) if u not in self.versions})
         prev: int | None = None
         for w, schema in self.versions.items():
             links: list[tuple[Node, Node]] = []
@@ -552,6 +559,14 @@ class SchemaRegistry:
                     if own and all(find(n) != root for n in own):
                         continue  # this k was renamed from something else; the old k retired
                     union((prev, k), (w, k))
+            # a version between the loaded ones (or before them) that renames still speak of:
+            # its keys are taken to be this version's, except where a rename says otherwise
+            for u in unloaded:
+                if (prev is None or prev < u) and u < w:
+                    for k, q in schema.questions.items():
+                        if (u, k) not in parent and u not in q.renamed_from:
+                            parent[(u, k)] = (u, k)
+                            union((u, k), (w, k))
             for node, target in links:
                 union(node, target)
             prev = w
@@ -578,10 +593,16 @@ class SchemaRegistry:
         return key_map, choice_map
 
     def _compose_choice_renames(self, v: int, key: str, by_version: Mapping[int, str]) -> dict[str, str]:
-        """Where each choice recorded under version v (as question `key`) ends up today."""
+        """Where each choice recorded under version v (as question `key`) ends up today.
+
+        A rename `{u: {old: new}}` applies to values recorded up to version u, and to later
+        ones while the question still offered `old` (the rename named the first version).
+        """
         names: set[str] = set()
+        alive: set[str] = set()
         if v in self.versions and key in self.versions[v].questions:
-            names |= set(self.versions[v].questions[key].choices)
+            alive = set(self.versions[v].questions[key].choices)
+            names |= alive
         steps = []
         for w, k in by_version.items():
             if w > v and w in self.versions:
@@ -595,9 +616,11 @@ class SchemaRegistry:
             for u in sorted(q.choice_renames):
                 ren = q.choice_renames[u]
                 ident = (u, tuple(sorted(ren.items())))
-                if not v <= u < w or ident in applied:
-                    continue  # recorded after that rename, or the same rename copied forward
+                if ident in applied:
+                    continue  # the same rename, copied forward into a later file
                 applied.add(ident)
+                if u < v:  # recorded after that rename: only names the question still had apply
+                    ren = {old: new for old, new in ren.items() if old in alive}
                 mapping = {c: ren.get(t, t) for c, t in mapping.items()}
         return {c: t for c, t in mapping.items() if c != t}
 

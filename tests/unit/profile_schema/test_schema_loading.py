@@ -1,4 +1,5 @@
 """The interview schema as data: the packaged v1 loads, is complete in en/pl/tr, bad files fail loudly."""
+import functools
 import json
 import re
 import shutil
@@ -20,11 +21,13 @@ LANGS = ("en", "pl", "tr")
 SIX_FACETS = ("owner", "experience", "needs", "business", "readiness", "features")
 
 
+@functools.lru_cache(maxsize=None)
 def raw_v1() -> dict:
     """The file as leads edit it (no fallbacks applied), to check it independently of the loader."""
     return yaml.safe_load((SCHEMA_DIR / "v1.yaml").read_text("utf-8"))
 
 
+@functools.lru_cache(maxsize=None)
 def raw_messages() -> dict:
     return yaml.safe_load((PACKAGE / "messages.yaml").read_text("utf-8"))
 
