@@ -1,0 +1,346 @@
+"""`GET /api/openapi.json`: the OpenAPI 3.1 document, built from the code that validates requests.
+
+Request bodies come from `concierge.api.schemas.REQUEST_SCHEMAS` (the very dictionaries
+`validate_body` checks against; the survey body is derived from the interview schema).
+Paths come from the app's URL map: every rule under /api is listed, and one with no
+description here is reported by `undocumented_routes` (a test fails on it), so a new
+endpoint cannot ship undocumented. Describe a new endpoint with `document(method, path,
+operation)` here, or by setting `view.openapi = {...}` (an OpenAPI operation object).
+"""
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from flask import Flask, current_app, jsonify
+
+from . import api_blueprint
+
+OPENAPI_VERSION = "3.1.0"
+SURVEY_LANGUAGES = ("en", "pl", "tr")
+_IGNORED_METHODS = {"HEAD", "OPTIONS"}
+
+bp = api_blueprint("openapi", __name__, url_prefix="/api")
+
+OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def document(method: str, path: str, operation: dict[str, Any]) -> None:
+    """Describe one endpoint (path in OpenAPI form, e.g. /api/v1/shops/{shop})."""
+    OPERATIONS[(method.upper(), path)] = operation
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def json_body(schema_name: str, example: Any = None, description: str | None = None) -> dict[str, Any]:
+    """A required JSON request body whose schema is REQUEST_SCHEMAS[schema_name]."""
+    media: dict[str, Any] = {"schema": _ref(schema_name)}
+    if example is not None:
+        media["example"] = example
+    body: dict[str, Any] = {"required": True, "content": {"application/json": media}}
+    if description:
+        body["description"] = description
+    return body
+
+
+def json_response(description: str, schema_name: str = "Error", example: Any = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": _ref(schema_name)}
+    if example is not None:
+        media["example"] = example
+    return {"description": description, "content": {"application/json": media}}
+
+
+_ACCEPT_LANGUAGE = {
+    "name": "Accept-Language", "in": "header", "required": False,
+    "description": "Language of error messages when the body gives none (best match of en, pl, tr; else en)",
+    "schema": {"type": "string"}, "example": "pl-PL, pl;q=0.9, en;q=0.5",
+}
+
+ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "FieldError": {
+        "type": "object", "required": ["field", "code", "message"],
+        "properties": {
+            "field": {"type": "string", "description": "dotted path in the body, e.g. answers.owner.hours_per_week "
+                                                       "('' for the body as a whole)"},
+            "code": {"type": "string", "description": "stable, machine-readable reason"},
+            "message": {"type": "string", "description": "the field and the reason, in the request's language"},
+        },
+    },
+    "Error": {
+        "type": "object", "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string", "description": "e.g. validation_failed, malformed_json, not_found, unauthorized"},
+            "message": {"type": "string"},
+            "errors": {"type": "array", "items": _ref("FieldError")},
+            "dead_letter": {"type": ["integer", "null"],
+                            "description": "id of the dead letter keeping the rejected request verbatim"},
+        },
+    },
+}
+
+
+def _survey_operation() -> dict[str, Any]:
+    example = {
+        "shop": "pl-1001", "language": "pl", "response_id": "tf_8fa2c1",
+        "submitted_at": "2026-11-02T10:15:00+01:00",
+        "answers": {
+            "owner.name": "Anna Kowalska", "owner.hours_per_week": 15,
+            "experience.sold_online_before": True, "experience.platforms": ["marketplace"],
+            "experience.tech_comfort": 3, "needs.help_with": ["payments", "shipping"],
+            "business.type": "handmade", "business.category": "crafts",
+            "business.expected_monthly_turnover": {"amount": 8000, "currency": "PLN"},
+        },
+    }
+    return {
+        "operationId": "submitSurvey",
+        "tags": ["surveys"],
+        "summary": "Submit a merchant's survey response",
+        "description": (
+            "Survey tools post on the merchant's behalf. The body is checked against the JSON Schema "
+            "below, then the answers against the interview schema (markets, skip logic, required "
+            "survey questions). A response is stored whole or not at all. A rejected request is kept "
+            "verbatim in the dead-letter store (channel `surveys`) and can be replayed with "
+            "`concierge deadletter replay` once the cause is fixed. Repeating a `response_id` for the "
+            "same shop stores nothing and answers 200 with `duplicate: true`."),
+        "parameters": [_ACCEPT_LANGUAGE],
+        "requestBody": json_body("SurveySubmission", example),
+        "responses": {
+            "201": json_response("Stored", "SurveyAccepted",
+                                 {"submission_id": 42, "shop": "pl-1001", "accepted": 9}),
+            "200": json_response("Already stored under this response_id: nothing new stored",
+                                 "SurveyDuplicate", {"duplicate": True, "shop": "pl-1001", "submission_id": 42}),
+            "400": json_response("The body is not JSON (dead-lettered)"),
+            "404": json_response("Unknown shop (dead-lettered; replay once the shop exists)"),
+            "422": json_response("Invalid body or answers; nothing stored (dead-lettered)", example={
+                "error": "validation_failed", "message": "Ankieta nie została przyjęta; nic nie zapisano",
+                "errors": [{"field": "answers.owner.hours_per_week", "code": "above_max",
+                            "message": "Godziny tygodniowo na sklep: może wynosić najwyżej 100"}]}),
+        },
+    }
+
+
+def _openapi_operation() -> dict[str, Any]:
+    return {
+        "operationId": "getOpenApi",
+        "tags": ["meta"],
+        "summary": "This document",
+        "description": "The OpenAPI 3.1 description of the API, generated from the validating code.",
+        "responses": {"200": {"description": "The OpenAPI document",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}},
+    }
+
+
+def _event_operation() -> dict[str, Any]:
+    return {
+        "operationId": "postTrialEvent",
+        "tags": ["events"],
+        "summary": "Deliver a trial-shop event (webhook)",
+        "description": (
+            "The platform posts trial-shop activity (products added, payments connected, first "
+            "orders...). The event's `id` makes delivery idempotent; the mapping from event types "
+            "to profile observations is declared in concierge/ingest/event_mapping.yaml. A rejected "
+            "event is kept verbatim in the dead-letter store (channel `events`)."),
+        "parameters": [_ACCEPT_LANGUAGE],
+        "requestBody": json_body("TrialEvent", {
+            "id": "evt_01HF3", "shop": "pl-1001", "type": "product_added",
+            "occurred_at": "2026-11-02T10:15:00+01:00", "data": {"count": 3}}),
+        "responses": {
+            "201": json_response("Stored", "EventAccepted", {
+                "id": "evt_01HF3", "shop": "pl-1001", "type": "product_added", "status": "stored",
+                "duplicate": False, "observations": 2}),
+            "200": json_response("Already received (same id and body): nothing new stored", "EventAccepted"),
+            "400": json_response("The body is not JSON (dead-lettered)"),
+            "409": json_response("Same id, different body (dead-lettered)"),
+            "422": json_response("Invalid event or unknown shop; nothing stored (dead-lettered)"),
+        },
+    }
+
+
+def _shops_operation() -> dict[str, Any]:
+    return {
+        "operationId": "listShops",
+        "tags": ["shops"],
+        "summary": "List shops, newest first",
+        "parameters": [
+            {"name": "market", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["PL", "TR", "IN", "pl", "tr", "in"]}},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+        ],
+        "responses": {
+            "200": {"description": "Shops with their launch stage", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["shops"],
+                "properties": {"shops": {"type": "array", "items": _ref("ShopSummary")}}}}}},
+            "422": json_response("Bad market or limit"),
+        },
+    }
+
+
+def _shop_operation() -> dict[str, Any]:
+    return {
+        "operationId": "getShopProfile",
+        "tags": ["shops"],
+        "summary": "A shop's current profile (facets with provenance), and changes since a time",
+        "parameters": [
+            {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
+             "schema": {"type": "string", "maxLength": 64}},
+            {"name": "since", "in": "query", "required": False,
+             "description": "ISO 8601 date and time with an offset: also list what changed since then",
+             "schema": {"type": "string", "format": "date-time"}},
+        ],
+        "responses": {
+            "200": {"description": "The shop and its profile", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["shop", "profile"],
+                "properties": {
+                    "shop": _ref("ShopSummary"),
+                    "profile": {"type": "object", "description": "six facets with provenance (profile --json)"},
+                    "changes": {"type": "array", "items": {"type": "object", "properties": {
+                        "key": {"type": "string"}, "before": {}, "after": {},
+                        "source": {"type": "string"},
+                        "observed_at": {"type": ["string", "null"], "format": "date-time"}}}},
+                }}}}},
+            "404": json_response("Unknown shop"),
+            "422": json_response("Bad since"),
+        },
+    }
+
+
+RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "EventAccepted": {
+        "type": "object", "required": ["id", "shop", "type", "status", "duplicate"],
+        "properties": {
+            "id": {"type": "string"}, "shop": {"type": "string"}, "type": {"type": "string"},
+            "status": {"type": "string", "enum": ["stored", "duplicate"]},
+            "duplicate": {"type": "boolean"},
+            "observations": {"type": "integer", "description": "observations stored"},
+        },
+    },
+    "ShopSummary": {
+        "type": "object", "required": ["id", "market"],
+        "properties": {
+            "id": {"type": "string"}, "market": {"type": "string", "enum": ["PL", "TR", "IN"]},
+            "name": {"type": ["string", "null"]}, "outcome": {"type": ["string", "null"]},
+            "trial_started_at": {"type": ["string", "null"], "format": "date-time"},
+            "trial_ends_at": {"type": ["string", "null"], "format": "date-time"},
+            "stage": {"type": "string"}, "percent": {"type": "number"},
+        },
+    },
+}
+
+
+def _builtin_operations() -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        ("POST", "/api/v1/surveys"): _survey_operation(),
+        ("GET", "/api/openapi.json"): _openapi_operation(),
+        ("POST", "/api/v1/events"): _event_operation(),
+        ("GET", "/api/v1/shops"): _shops_operation(),
+        ("GET", "/api/v1/shops/{shop}"): _shop_operation(),
+    }
+
+
+_CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def openapi_path(rule: str) -> str:
+    """Flask's `/api/v1/shops/<string:shop>` -> OpenAPI's `/api/v1/shops/{shop}`."""
+    return _CONVERTER.sub(r"{\1}", rule)
+
+
+def api_routes(app: Flask) -> list[tuple[str, str, str]]:
+    """Every (METHOD, OpenAPI path, endpoint) the app serves under /api."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if not (rule.rule == "/api" or rule.rule.startswith("/api/")):
+            continue
+        for method in sorted((rule.methods or set()) - _IGNORED_METHODS):
+            out.append((method, openapi_path(rule.rule), rule.endpoint))
+    return sorted(out, key=lambda r: (r[1], r[0]))
+
+
+def _operation_for(app: Flask, method: str, path: str, endpoint: str) -> dict[str, Any] | None:
+    view = app.view_functions.get(endpoint)
+    op = getattr(view, "openapi", None)
+    if op is None:
+        op = OPERATIONS.get((method, path)) or _builtin_operations().get((method, path))
+    if op is None:
+        return None
+    op = copy.deepcopy(op)
+    request_schema = getattr(view, "request_schema", None)  # e.g. post_event.request_schema = "TrialEvent"
+    if request_schema and "requestBody" not in op:
+        op["requestBody"] = json_body(request_schema)
+    if getattr(view, "requires_token", False):
+        op.setdefault("security", [{"bearerAuth": []}])
+        op.setdefault("responses", {}).setdefault(
+            "401", json_response("No, unknown or revoked bearer token", example={
+                "error": "unauthorized", "message": "Send an API token: Authorization: Bearer <token>"}))
+    else:
+        op.setdefault("security", [])
+    params = [p for p in re.findall(r"{([^{}]+)}", path)]
+    if params:
+        declared = {p.get("name") for p in op.get("parameters", []) if p.get("in") == "path"}
+        for name in params:
+            if name not in declared:
+                op.setdefault("parameters", []).append(
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+    return op
+
+
+def undocumented_routes(app: Flask) -> list[tuple[str, str]]:
+    """(METHOD, path) of every /api route nobody described: a test keeps this empty."""
+    return [(m, p) for m, p, e in api_routes(app) if _operation_for(app, m, p, e) is None]
+
+
+def request_schemas() -> dict[str, dict[str, Any]]:
+    """REQUEST_SCHEMAS with the survey body registered (it is built lazily from the interview schema)."""
+    from .schemas import REQUEST_SCHEMAS
+    from .survey_schemas import survey_request_schema
+
+    survey_request_schema()
+    return REQUEST_SCHEMAS
+
+
+def build_openapi(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every documented /api route of `app`."""
+    from .survey_schemas import survey_response_schemas
+
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, endpoint in api_routes(app):
+        op = _operation_for(app, method, path, endpoint)
+        if op is not None:
+            paths.setdefault(path, {})[method.lower()] = op
+    schemas: dict[str, Any] = {}
+    schemas.update(copy.deepcopy(request_schemas()))
+    schemas.update(survey_response_schemas())
+    schemas.update(RESPONSE_SCHEMAS)
+    schemas.update(ERROR_SCHEMAS)
+    return {
+        "openapi": OPENAPI_VERSION,
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "info": {
+            "title": "Concierge API",
+            "version": "1",
+            "description": ("Merchant onboarding concierge: trial-shop events and merchant surveys feed "
+                            "one profile per shop. Errors are JSON {error, message, errors[]} naming each "
+                            "field, in the request's language (en, pl, tr). Whatever is rejected is kept "
+                            "verbatim for replay. See docs/api.md."),
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "servers": [{"url": "/", "description": "this server"}],
+        "tags": [{"name": "surveys"}, {"name": "events"}, {"name": "shops"}, {"name": "meta"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearerAuth": {
+                "type": "http", "scheme": "bearer",
+                "description": "An API token from `concierge token create NAME` (shown once, stored hashed)"}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    """Describe the API from the code that validates it, so clients and docs cannot drift."""
+    return jsonify(build_openapi(current_app))

@@ -1,0 +1,254 @@
+"""Merchant surveys: accept a survey tool's response whole or not at all, never lose one.
+
+The API endpoint, the dead-letter replay and the tests all go through `receive_survey`
+/ `submit_survey`. A rejected request is kept verbatim in the dead-letter store
+(channel "surveys") with what replay needs (language, actor, the Accept-Language
+header), so fixing the cause (a shop that had not arrived yet) and running
+`concierge deadletter replay` recovers it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
+from ..db import utcnow
+from ..errors import ConciergeError, NotFound, ValidationFailed
+from ..models import DeadLetter, Observation, Shop, Submission
+
+CHANNEL = "surveys"
+LANGUAGES = ("en", "pl", "tr")
+CLOCK_SKEW = timedelta(minutes=5)  # a survey tool's clock may run a little ahead of ours
+
+_MESSAGES: dict[str, dict[str, str]] = {
+    "malformed_json": {"en": "The request body is not valid JSON: {detail}",
+                       "pl": "Treść żądania nie jest poprawnym JSON-em: {detail}",
+                       "tr": "İstek gövdesi geçerli bir JSON değil: {detail}"},
+    "not_an_object": {"en": "The request body must be a JSON object",
+                      "pl": "Treść żądania musi być obiektem JSON",
+                      "tr": "İstek gövdesi bir JSON nesnesi olmalı"},
+    "rejected": {"en": "The survey was not accepted; nothing was stored",
+                 "pl": "Ankieta nie została przyjęta; nic nie zapisano",
+                 "tr": "Anket kabul edilmedi; hiçbir şey kaydedilmedi"},
+    "unknown_shop": {"en": "no shop with the id {shop!r}", "pl": "brak sklepu o identyfikatorze {shop!r}",
+                     "tr": "{shop!r} kimlikli mağaza yok"},
+    "in_future": {"en": "lies in the future", "pl": "jest w przyszłości", "tr": "gelecekte bir zaman"},
+    "invalid_datetime": {"en": "must be a date and time as RFC 3339 with an offset, e.g. 2026-11-02T10:15:00+01:00",
+                         "pl": "musi być datą i godziną w formacie RFC 3339 ze strefą, np. 2026-11-02T10:15:00+01:00",
+                         "tr": "ofsetli RFC 3339 tarih ve saat olmalı, ör. 2026-11-02T10:15:00+03:00"},
+}
+
+
+def message(code: str, lang: str | None = "en", **params: Any) -> str:
+    """A survey error message in `lang` (en, pl, tr), English when the language is unknown."""
+    texts = _MESSAGES[code]
+    return (texts.get(base_language(lang)) or texts["en"]).format(**params)
+
+
+def base_language(lang: str | None) -> str:
+    """`pl-PL`, `tr_TR`, `PL` -> `pl`; empty -> `en`."""
+    if not lang:
+        return "en"
+    return str(lang).replace("-", "_").split("_", 1)[0].lower()
+
+
+def pick_language(requested: Any = None, accept_language: str | None = None) -> str:
+    """The reply language: the body's `language` if we speak it, else Accept-Language's best, else en."""
+    if isinstance(requested, str) and base_language(requested) in LANGUAGES:
+        return base_language(requested)
+    if accept_language:
+        accept = parse_accept_header(accept_language, LanguageAccept)
+        best = accept.best_match(LANGUAGES)
+        if best:
+            return best
+        for value, _quality in accept:  # "pl-PL" without a bare "pl": match on the base language
+            if base_language(value) in LANGUAGES:
+                return base_language(value)
+    return "en"
+
+
+class MalformedRequest(ConciergeError):
+    """The body is not JSON (or not an object): answered 400, still dead-lettered."""
+
+    status = 400
+    code = "malformed_json"
+
+    def __init__(self, message_text: str, errors: list[dict[str, Any]]):
+        super().__init__(message_text)
+        self.errors = errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": str(self), "errors": self.errors}
+
+
+class UnknownShop(NotFound):
+    """The survey names a shop we do not know (yet): 404, dead-lettered for replay."""
+
+    def __init__(self, shop: str, lang: str):
+        text = message("unknown_shop", lang, shop=shop)
+        super().__init__(text)
+        self.errors = [{"field": "shop", "code": "unknown_shop", "message": text}]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "message": str(self), "errors": self.errors}
+
+
+@dataclass(frozen=True)
+class SurveyResult:
+    """What became of one survey response."""
+
+    shop: str
+    submission_id: int | None
+    accepted: int
+    duplicate: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.duplicate:
+            return {"duplicate": True, "shop": self.shop, "submission_id": self.submission_id}
+        return {"submission_id": self.submission_id, "shop": self.shop, "accepted": self.accepted}
+
+
+def find_duplicate(session: Session, shop: Shop, reference: str) -> Submission | None:
+    """The submission already stored for this shop under this reference (response id or line hash)."""
+    return session.scalars(
+        select(Submission).where(Submission.shop_id == shop.id, Submission.reference == reference)
+        .order_by(Submission.id).limit(1)
+    ).first()
+
+
+def parse_body(raw: str, lang: str) -> dict[str, Any]:
+    """JSON text -> object, or MalformedRequest naming what is wrong."""
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError and "Out of range float values"
+        detail = str(exc)
+        raise MalformedRequest(message("malformed_json", lang, detail=detail),
+                               [{"field": "", "code": "malformed_json",
+                                 "message": message("malformed_json", lang, detail=detail)}]) from None
+    if not isinstance(data, dict):
+        raise MalformedRequest(message("not_an_object", lang),
+                               [{"field": "", "code": "not_an_object", "message": message("not_an_object", lang)}])
+    return data
+
+
+def _parse_submitted_at(value: str, lang: str, now: datetime) -> datetime:
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise ValidationFailed([{"field": "submitted_at", "code": "invalid_datetime",
+                                 "message": f"submitted_at: {message('invalid_datetime', lang)}"}],
+                               message("rejected", lang))
+    at = at.astimezone(timezone.utc)
+    if at > now + CLOCK_SKEW:
+        raise ValidationFailed([{"field": "submitted_at", "code": "in_future",
+                                 "message": f"submitted_at: {message('in_future', lang)}"}],
+                               message("rejected", lang))
+    return at
+
+
+def submit_survey(
+    session: Session,
+    body: Mapping[str, Any],
+    *,
+    actor: str,
+    lang: str = "en",
+    channel: str = "api",
+    now: datetime | None = None,
+) -> SurveyResult:
+    """Check a parsed survey body (JSON Schema, then the interview schema) and store it whole."""
+    from ..api.survey_schemas import validate_survey_body
+    from .observations import record_answers
+    from .shops import get_shop
+
+    now = now or utcnow()
+    body_errors = validate_survey_body(body, lang)
+    if body_errors:
+        raise ValidationFailed(body_errors, message("rejected", lang))
+    shop_id = body["shop"]
+    try:
+        shop = get_shop(session, shop_id, lang=lang)
+    except NotFound:
+        raise UnknownShop(shop_id, lang) from None
+    reference = body.get("response_id")
+    if reference is not None:
+        earlier = find_duplicate(session, shop, reference)
+        if earlier is not None:
+            return SurveyResult(shop=shop.platform_id, submission_id=earlier.id, accepted=0, duplicate=True)
+    observed_at = None
+    if body.get("submitted_at") is not None:
+        observed_at = _parse_submitted_at(body["submitted_at"], lang, now)
+    try:
+        submission = record_answers(session, shop, dict(body["answers"]), actor=actor, source="survey",
+                                    channel=channel, observed_at=observed_at, lang=lang,
+                                    require_survey_fields=True, reference=reference, now=now)
+    except ValidationFailed as exc:
+        raise ValidationFailed([_prefix_answers(e) for e in exc.errors], message("rejected", lang)) from None
+    accepted = session.scalar(select(func.count(Observation.id))
+                              .where(Observation.submission_id == submission.id)) or 0
+    return SurveyResult(shop=shop.platform_id, submission_id=submission.id, accepted=accepted)
+
+
+def _prefix_answers(error: Any) -> dict[str, Any]:
+    """Interview errors name the question; in the body it lives under `answers`."""
+    d = error.as_dict() if hasattr(error, "as_dict") else dict(error)
+    field = d.get("field") or ""
+    d["field"] = f"answers.{field}" if field else "answers"
+    return d
+
+
+def receive_survey(
+    session: Session,
+    raw: str | bytes,
+    *,
+    actor: str,
+    accept_language: str | None = None,
+    content_type: str | None = None,
+    now: datetime | None = None,
+) -> SurveyResult:
+    """Take a survey request body as sent; store it, or dead-letter it verbatim and raise why."""
+    lang = pick_language(None, accept_language)
+    body: dict[str, Any] | None = None
+    try:
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raw = raw.decode("utf-8", errors="backslashreplace")  # kept, readable, never lost
+                detail = f"not UTF-8 at byte {exc.start}"
+                raise MalformedRequest(message("malformed_json", lang, detail=detail),
+                                       [{"field": "", "code": "malformed_json",
+                                         "message": message("malformed_json", lang, detail=detail)}]) from None
+        body = parse_body(raw, lang)
+        lang = pick_language(body.get("language"), accept_language)
+        return submit_survey(session, body, actor=actor, lang=lang, channel="api", now=now)
+    except ConciergeError as exc:
+        from .deadletters import store_dead_letter
+
+        errors = getattr(exc, "errors", None) or [{"field": "", "code": exc.code, "message": str(exc)}]
+        errors = [e.as_dict() if hasattr(e, "as_dict") else e for e in errors]
+        dl = store_dead_letter(session, CHANNEL, raw, errors=errors, context={
+            "language": lang, "accept_language": accept_language, "content_type": content_type,
+            "actor": actor, "status": exc.status, "shop": body.get("shop") if isinstance(body, dict) else None,
+        })
+        exc.dead_letter_id = dl.id  # type: ignore[attr-defined]  (the reply names it)
+        raise
+
+
+def replay_dead_letter(session: Session, dead_letter: DeadLetter) -> None:
+    """Re-run a dead-lettered survey request (e.g. after its shop arrived); raise if it still fails."""
+    context = dead_letter.context or {}
+    lang = pick_language(context.get("language"), context.get("accept_language"))
+    try:
+        body = parse_body(dead_letter.payload, lang)
+        lang = pick_language(body.get("language"), context.get("accept_language"))
+        submit_survey(session, body, actor=context.get("actor") or "replay", lang=lang, channel="api")
+    except (UnknownShop, MalformedRequest) as exc:  # keep the field-level reasons on the dead letter
+        raise ValidationFailed(exc.errors, str(exc)) from None
