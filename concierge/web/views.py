@@ -1,13 +1,28 @@
-"""Minimal pages; the consultant's screens come in later issues."""
+"""The consultant's pages: the shop list, the shop page with its picture, recording answers."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from typing import Any
+
+import profile_schema
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 from sqlalchemy import func, select
 
 from ..app import get_session
-from ..models import Shop
+from ..errors import NotFound, ValidationFailed
+from ..models import Observation, Score, Shop
+from ..operations import pictures
+from ..operations.profiles import shop_observations
+from ..operations.shops import get_shop
+from ..operations.users import list_users
+from .auth import login_required, role_required
+from .forms import answers_form_class, answers_from_form, call_questions, currency_for, field_name, skip_hint
+from .helpers import current_lang
 
 bp = Blueprint("web", __name__)
+PAGE_SIZE = 50
+MARKETS = ("PL", "TR", "IN")
 
 
 @bp.get("/healthz")
@@ -15,3 +30,223 @@ def healthz():
     """Say the app and its database answer."""
     count = get_session().scalar(select(func.count(Shop.id)))
     return jsonify(status="ok", shops=count)
+
+
+def _search_key(text: str) -> str:
+    try:
+        from locales.text import fold_for_search
+
+        return fold_for_search(text, strip_accents=True)
+    except ImportError:  # pragma: no cover - locales is always installed with concierge
+        return text.casefold()
+
+
+def _latest_scores(session, shop_ids: list[int]) -> dict[int, Score]:
+    if not shop_ids:
+        return {}
+    rows = session.scalars(select(Score).where(Score.shop_id.in_(shop_ids))
+                           .order_by(Score.shop_id, Score.scored_at, Score.id)).all()
+    return {s.shop_id: s for s in rows}  # the last one per shop wins
+
+
+def _profiles(session, shops: list[Shop]) -> dict[int, profile_schema.Profile]:
+    """Fold the listed shops' profiles from one query (a page, not the whole table)."""
+    if not shops:
+        return {}
+    by_id = {s.id: s for s in shops}
+    rows = session.execute(
+        select(Observation.shop_id, Observation.id, Observation.question, Observation.value, Observation.op,
+               Observation.source, Observation.actor, Observation.observed_at, Observation.schema_version)
+        .where(Observation.shop_id.in_(list(by_id)))
+        .order_by(Observation.shop_id, Observation.observed_at, Observation.id)).all()
+    per: dict[int, list] = {sid: [] for sid in by_id}
+    for sid, oid, q, v, op, src, actor, at, ver in rows:
+        per[sid].append(profile_schema.Observation(by_id[sid].platform_id, q, v, src, actor, at, ver, op, oid))
+    return {sid: profile_schema.fold(obs, shop=by_id[sid].platform_id, market=by_id[sid].market)
+            for sid, obs in per.items()}
+
+
+@bp.get("/")
+@login_required
+def home():
+    """List the shops a consultant can call, with search and filters, so the next call is one click away."""
+    session = get_session()
+    q = (request.args.get("q") or "").strip()[:100]
+    market = (request.args.get("market") or "").upper()
+    market = market if market in MARKETS else ""
+    stage = request.args.get("stage") or ""
+    stage = stage if stage in profile_schema.load_schema().stages else ""
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    query = select(Shop).order_by(Shop.created_at.desc(), Shop.id.desc())
+    if market:
+        query = query.where(Shop.market == market)
+    shops = list(session.scalars(query))
+    if q:
+        needle = _search_key(q)
+        shops = [s for s in shops if needle in _search_key(f"{s.name or ''} {s.platform_id}")]
+    if stage:  # the stage is derived from observations: fold the candidates, then filter
+        profiles = _profiles(session, shops)
+        shops = [s for s in shops if profiles[s.id].readiness.stage == stage]
+    total = len(shops)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(page, pages)
+    shown = shops[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    profiles = _profiles(session, shown)
+    scores = _latest_scores(session, [s.id for s in shown])
+    rows = [{"shop": s, "profile": profiles[s.id], "score": scores.get(s.id)} for s in shown]
+    return render_template("home.html", rows=rows, q=q, market=market, stage=stage, page=page,
+                           pages=pages, total=total, markets=MARKETS,
+                           stages=profile_schema.load_schema().stages)
+
+
+def _shop_or_404(platform_id: str) -> Shop:
+    try:
+        return get_shop(get_session(), platform_id, lang=current_lang())
+    except NotFound:
+        abort(404)
+
+
+def _use_market_language(shop: Shop) -> None:
+    """On a shop's pages the merchant's market language comes before Accept-Language."""
+    g.page_market = shop.market
+    refresh()
+
+
+def _shop_context(shop: Shop) -> dict[str, Any]:
+    session = get_session()
+    lang = current_lang()
+    schema = profile_schema.load_schema()
+    observations = shop_observations(session, shop)
+    profile = profile_schema.fold(observations, shop=shop.platform_id, market=shop.market)
+    last_call = pictures.last_call_at(session, shop)
+    changes = profile_schema.changes_since(observations, since=last_call) if last_call else []
+    facts = []
+    for facet in schema.facets:
+        items = [(schema.questions[k], f) for k, f in profile.facts.items()
+                 if k in schema.questions and schema.questions[k].facet == facet]
+        if items:
+            facts.append((facet, items))
+    score = pictures.latest_score(session, shop)
+    try:
+        from renderers.layout import describe
+
+        picture_alt = describe(pictures.picture_input(session, shop, lang=lang), lang)
+    except Exception:  # noqa: BLE001 - the alt text must never take the page down
+        picture_alt = _("Picture of the shop %(shop)s", shop=shop.name or shop.platform_id)
+    return {
+        "picture_alt": picture_alt,
+        "shop": shop, "profile": profile, "schema": schema, "lang": lang, "facts": facts,
+        "changes": [(schema.questions.get(c.key), c) for c in changes],
+        "conflicts": [(schema.questions.get(k), profile.facts[k]) for k in profile.conflicts
+                      if k in profile.facts],
+        "last_call": last_call, "score": score, "score_info": pictures.score_info(score),
+        "next_step": pictures.next_best_step(profile, lang, schema),
+        "open_items": [i for i in profile.readiness.items if i.done is not True][:5],
+    }
+
+
+def _form_groups(form, schema, market: str, lang: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The form's fields grouped by facet, each with its skip-logic hint."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for q in call_questions(schema, market):
+        groups.setdefault(q.facet, []).append({
+            "q": q, "field": form[field_name(q.key)], "hint": skip_hint(schema, q, lang),
+            "unit": currency_for(market) if q.type == "money" else None,
+        })
+    return [(facet, groups[facet]) for facet in schema.facets if facet in groups]
+
+
+
+def _render_shop(shop: Shop, form, status: int = 200, errors: list | None = None):
+    ctx = _shop_context(shop)
+    groups = _form_groups(form, ctx["schema"], shop.market, ctx["lang"])
+    return render_template("shop.html", form=form, groups=groups, errors=errors or [], **ctx), status
+
+
+@bp.get("/shops/<platform_id>")
+@login_required
+def shop_page(platform_id: str):
+    """Show one shop: its picture, what changed since the last call, conflicts, facts and the answer form."""
+    shop = _shop_or_404(platform_id)
+    _use_market_language(shop)
+    form = answers_form_class(profile_schema.load_schema(), shop.market, current_lang())()
+    return _render_shop(shop, form)
+
+
+@bp.post("/shops/<platform_id>/answers")
+@login_required
+def record(platform_id: str):
+    """Record the answers from a call through the same operation as the CLI and API; all or nothing."""
+    from ..operations.observations import record_answers
+
+    shop = _shop_or_404(platform_id)
+    _use_market_language(shop)
+    lang = current_lang()
+    schema = profile_schema.load_schema()
+    form = answers_form_class(schema, shop.market, lang)()
+    if not form.validate_on_submit():  # only the CSRF token can fail here; the schema judges answers
+        return _render_shop(shop, form, 400)
+    answers = answers_from_form(form, schema, shop.market)
+    if not answers:
+        flash(_("Nothing to record: every field was empty."))
+        return redirect(url_for("web.shop_page", platform_id=shop.platform_id) + "#record")
+    try:
+        record_answers(get_session(), shop, answers, actor=g.user.email, source="call",
+                       channel="web", lang=lang)
+    except ValidationFailed as exc:
+        errors = []
+        for e in exc.errors:
+            key = getattr(e, "field", None) or (e.get("field") if isinstance(e, dict) else None)
+            message = getattr(e, "message", None) or (e.get("message") if isinstance(e, dict) else str(e))
+            name = field_name(key or "")
+            if name in form:
+                form[name].errors = list(form[name].errors or []) + [message]
+            errors.append({"field": key, "name": name, "message": message})
+        return _render_shop(shop, form, 422, errors)
+    flash(_("Recorded %(n)d answer(s).", n=len(answers)))
+    return redirect(url_for("web.shop_page", platform_id=shop.platform_id))
+
+
+def _picture_response(platform_id: str, fmt: str) -> Response:
+    shop = _shop_or_404(platform_id)
+    _use_market_language(shop)
+    lang = request.args.get("lang") or current_lang()
+    data = pictures.shop_picture(get_session(), shop, fmt=fmt, lang=lang)
+    return picture_response(data, fmt)
+
+
+def picture_response(data: bytes, fmt: str) -> Response:
+    """Serve picture bytes: exact type, nosniff, a CSP that lets nothing run, a deterministic ETag."""
+    resp = Response(data, mimetype=pictures.MIME[fmt])
+    needs_style = fmt == "svg" and (b"<style" in data or b"style=" in data)
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'none'; " + ("style-src 'unsafe-inline'; " if needs_style else "")
+        + "frame-ancestors 'none'; sandbox")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, no-cache"
+    resp.set_etag(pictures.etag_for(data))
+    return resp.make_conditional(request)
+
+
+@bp.get("/shops/<platform_id>/picture.svg")
+@login_required
+def picture_svg(platform_id: str):
+    """Draw the shop's picture as SVG for the shop page (and to open full size)."""
+    return _picture_response(platform_id, "svg")
+
+
+@bp.get("/shops/<platform_id>/picture.png")
+@login_required
+def picture_png(platform_id: str):
+    """Draw the shop's picture as PNG, for pasting into e-mail or chat."""
+    return _picture_response(platform_id, "png")
+
+
+@bp.get("/users")
+@role_required("manager")
+def users():
+    """List who can log in and with which role (managers and admins only)."""
+    return render_template("users.html", users=list_users(get_session()))

@@ -1,0 +1,160 @@
+"""UI languages: which one a request gets, and checks that the catalogs are complete.
+
+Order of choice: the logged-in user's own setting, then (on a shop's pages) the
+merchant's market language, then the browser's Accept-Language, then English.
+"""
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+from typing import Any, Iterable
+
+LANGUAGES = ("en", "pl", "tr")
+DEFAULT_LANGUAGE = "en"
+TRANSLATED = ("pl", "tr")  # English is the source language of the catalogs
+MARKET_LANGUAGE = {"PL": "pl", "TR": "tr", "IN": "en"}
+TRANSLATIONS_DIR = Path(__file__).with_name("translations")
+
+
+def base_language(lang: str | None) -> str | None:
+    """`pl_PL`, `tr-TR` -> `pl`, `tr`; None or an unsupported language -> None."""
+    if not lang:
+        return None
+    base = lang.replace("-", "_").split("_", 1)[0].lower()
+    return base if base in LANGUAGES else None
+
+
+def choose_language(*, user_language: str | None = None, market: str | None = None,
+                    accept_languages: Any = None) -> str:
+    """The UI language: user setting, then market language, then Accept-Language, then en.
+
+    `accept_languages` is werkzeug's `request.accept_languages` (or any object with
+    `best_match`), or a plain list of language tags in order of preference.
+    """
+    lang = base_language(user_language)
+    if lang:
+        return lang
+    lang = MARKET_LANGUAGE.get((market or "").upper())
+    if lang:
+        return lang
+    if accept_languages is not None:
+        if hasattr(accept_languages, "best_match"):
+            best = accept_languages.best_match(LANGUAGES)
+            if best:
+                return best
+            # "pl-PL" alone does not match "pl" in werkzeug: try the base of each tag
+            for tag, _q in accept_languages:
+                lang = base_language(tag)
+                if lang:
+                    return lang
+        else:
+            for tag in accept_languages:
+                lang = base_language(tag)
+                if lang:
+                    return lang
+    return DEFAULT_LANGUAGE
+
+
+# ---------------------------------------------------------------- catalog checks
+
+def po_path(lang: str, directory: Path | None = None) -> Path:
+    return (directory or TRANSLATIONS_DIR) / lang / "LC_MESSAGES" / "messages.po"
+
+
+def mo_path(lang: str, directory: Path | None = None) -> Path:
+    return (directory or TRANSLATIONS_DIR) / lang / "LC_MESSAGES" / "messages.mo"
+
+
+def _read_po(path: Path):
+    from babel.messages.pofile import read_po
+
+    with open(path, "rb") as fh:
+        return read_po(fh, locale=path.parent.parent.name)
+
+
+def catalog_problems(lang: str, directory: Path | None = None) -> list[str]:
+    """Every message of `lang`'s catalog that is untranslated or fuzzy, and a stale .mo."""
+    path = po_path(lang, directory)
+    if not path.exists():
+        return [f"{lang}: {path} is missing"]
+    catalog = _read_po(path)
+    problems = []
+    for msg in catalog:
+        if not msg.id:
+            continue  # the header
+        if msg.fuzzy:
+            problems.append(f"{lang}: fuzzy translation of {_show(msg.id)}")
+        strings = msg.string if isinstance(msg.string, (tuple, list)) else (msg.string,)
+        if not all(s and s.strip() for s in strings):
+            problems.append(f"{lang}: no translation of {_show(msg.id)}")
+    if not problems:
+        problems.extend(_stale_mo(lang, catalog, directory))
+    return problems
+
+
+def _show(msgid: Any) -> str:
+    return repr(msgid[0] if isinstance(msgid, (tuple, list)) else msgid)
+
+
+def _stale_mo(lang: str, catalog: Any, directory: Path | None) -> list[str]:
+    """The compiled .mo must carry exactly the .po's translations (it is committed too)."""
+    path = mo_path(lang, directory)
+    if not path.exists():
+        return [f"{lang}: {path} is missing (run `concierge locales compile`)"]
+    with open(path, "rb") as fh:
+        compiled = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
+    for msg in catalog:
+        if not msg.id:
+            continue
+        if isinstance(msg.id, (tuple, list)):
+            for i, s in enumerate(msg.string):
+                if compiled.get((msg.id[0], i)) != s:
+                    return [f"{lang}: {path.name} is out of date with the .po (run `concierge locales compile`)"]
+        elif compiled.get(msg.id) != msg.string:
+            return [f"{lang}: {path.name} is out of date with the .po (run `concierge locales compile`)"]
+    return []
+
+
+def catalog_message_ids(lang: str, directory: Path | None = None) -> set[str]:
+    return {m.id if isinstance(m.id, str) else m.id[0] for m in _read_po(po_path(lang, directory)) if m.id}
+
+
+def compile_catalogs(directory: Path | None = None, languages: Iterable[str] = TRANSLATED) -> list[Path]:
+    """Write each language's .mo from its .po (the .mo files are committed alongside)."""
+    from babel.messages.mofile import write_mo
+
+    written = []
+    for lang in languages:
+        catalog = _read_po(po_path(lang, directory))
+        with open(mo_path(lang, directory), "wb") as fh:
+            write_mo(fh, catalog)
+        written.append(mo_path(lang, directory))
+    return written
+
+
+def schema_label_problems(schema: Any = None, languages: Iterable[str] = LANGUAGES) -> list[str]:
+    """Every question and choice of the interview schema lacking a label in a UI language."""
+    if schema is None:
+        from profile_schema import load_schema
+
+        schema = load_schema()
+    problems = []
+    for q in schema.questions.values():
+        for lang in languages:
+            if not str(q.labels.get(lang) or "").strip():
+                problems.append(f"schema: {q.key} has no {lang} label")
+        for c in q.choices.values():
+            for lang in languages:
+                if not str(c.labels.get(lang) or "").strip():
+                    problems.append(f"schema: {q.key} choice {c.key} has no {lang} label")
+    return problems
+
+
+def translations(lang: str | None):
+    """The gettext catalog of `lang` outside a request (CLI, operations); English passes through."""
+    from babel.support import NullTranslations, Translations
+
+    base = base_language(lang) or DEFAULT_LANGUAGE
+    if base == DEFAULT_LANGUAGE:
+        return NullTranslations()
+    return Translations.load(str(TRANSLATIONS_DIR), [base])

@@ -1,0 +1,115 @@
+"""The picture of a shop: profile + latest score + changes since the last call + next step.
+
+Glue only: the profile comes from the fold (operations.profiles), the drawing from the
+pure `renderers` package. Nothing here writes to the database.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+import profile_schema
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..i18n import base_language, translations
+from ..models import Call, Observation, Score, Shop
+from .profiles import load_profile, shop_observations
+from .shops import resolve_shop
+
+FORMATS = ("svg", "png")
+MIME = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def last_call_at(session: Session, shop: Shop) -> datetime | None:
+    """When a consultant last spoke to the merchant: the call log, else the last call answer."""
+    called = session.scalar(select(func.max(Call.called_at)).where(Call.shop_id == shop.id, Call.reached.is_(True)))
+    answered = session.scalar(select(func.max(Observation.observed_at))
+                              .where(Observation.shop_id == shop.id, Observation.source == "call"))
+    moments = [m for m in (called, answered) if m is not None]
+    return max(moments) if moments else None
+
+
+def latest_score(session: Session, shop: Shop) -> Score | None:
+    """The most recent score of the shop, if the scoring engine has made one."""
+    return session.scalars(select(Score).where(Score.shop_id == shop.id)
+                           .order_by(Score.scored_at.desc(), Score.id.desc()).limit(1)).first()
+
+
+def score_info(score: Score | None) -> dict[str, Any] | None:
+    """A score row as the picture's mapping: probability, first reason, fallback flag."""
+    if score is None:
+        return None
+    details = score.details or {}
+    reasons = details.get("reasons") or []
+    reason = None
+    if reasons:
+        first = reasons[0]
+        reason = first if isinstance(first, str) else (first.get("text") or first.get("label")
+                                                       or first.get("feature")) if isinstance(first, dict) else str(first)
+    return {"probability": score.probability, "reason": reason,
+            "fallback": bool(details.get("fallback"))}
+
+
+def next_best_step(profile: profile_schema.Profile, lang: str = "en",
+                   schema: profile_schema.Schema | None = None) -> str | None:
+    """What to propose next: the first open launch-checklist item, else the first need."""
+    schema = schema or profile_schema.load_schema()
+    t = translations(lang)
+    lang = base_language(lang) or "en"
+    readiness = profile.readiness
+    if profile.value("readiness.launched") is True:
+        return t.gettext("The shop is live: review its first orders and what to improve next")
+    item = next((i for i in readiness.items if i.key == readiness.first_open), None)
+    if item is not None and item.key in schema.questions:
+        label = schema.questions[item.key].label(lang)
+        if item.done is None:
+            return t.gettext("Ask whether this is done: %(item)s") % {"item": label}
+        return t.gettext("Help with the next checklist item: %(item)s") % {"item": label}
+    if profile.needs and "needs.help_with" in schema.questions:
+        topic = schema.questions["needs.help_with"].choice_label(profile.needs[0], lang)
+        return t.gettext("Coach them on: %(topic)s") % {"topic": topic}
+    return None
+
+
+def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
+                  since: datetime | None = None):
+    """The renderer's view model of a shop, with changes since `since` (default: last call)."""
+    from renderers.from_profile import picture_input_from_profile
+
+    shop = resolve_shop(session, shop)
+    observations = shop_observations(session, shop)
+    profile = profile_schema.fold(observations, shop=shop.platform_id, market=shop.market)
+    last = last_call_at(session, shop)
+    since = since or last
+    changes = profile_schema.changes_since(observations, since=since) if since is not None else []
+    return picture_input_from_profile(
+        profile, score=score_info(latest_score(session, shop)), changes=changes,
+        next_step=next_best_step(profile, lang), last_contact=last,
+    )
+
+
+def shop_picture(session: Session, shop: Shop | str, *, fmt: str = "svg", lang: str = "en",
+                 since: datetime | None = None) -> bytes:
+    """Draw the shop's picture as SVG or PNG bytes, in `lang` (the same scene for both)."""
+    # submodules, not the package: a stale editable install may see `renderers` as a namespace
+    from renderers.layout import build_scene
+    from renderers.png import render_png
+    from renderers.svg import render_svg
+
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    lang = base_language(lang) or "en"
+    pic = picture_input(session, shop, lang=lang, since=since)
+    scene = build_scene(pic, lang)
+    return render_svg(scene) if fmt == "svg" else render_png(scene)
+
+
+def etag_for(data: bytes) -> str:
+    """A deterministic strong ETag: the same picture bytes always give the same tag."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+__all__ = ["FORMATS", "MIME", "etag_for", "last_call_at", "latest_score", "next_best_step",
+           "picture_input", "score_info", "shop_picture", "load_profile"]

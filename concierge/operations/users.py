@@ -1,0 +1,161 @@
+"""Web users (consultants, managers, admins): create, list, authenticate, demo accounts.
+
+Passwords are stored only as werkzeug hashes. Demo passwords are random per install and
+kept (for printing again) in the instance folder, never in the repository.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import Conflict, ValidationFailed
+from ..models import User
+
+ROLES = ("consultant", "manager", "admin")
+LANGUAGES = ("en", "pl", "tr")
+MIN_PASSWORD = 10
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+DEMO_USERS = (
+    ("consultant@example.com", "Demo Consultant", "consultant"),
+    ("manager@example.com", "Demo Manager", "manager"),
+    ("admin@example.com", "Demo Admin", "admin"),
+)
+DEMO_FILE = "demo-logins.txt"
+
+
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A real hash of nothing anyone can type: unknown e-mails cost as much as wrong passwords."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def _error(field: str, code: str, message: str) -> dict[str, str]:
+    return {"field": field, "code": code, "message": message}
+
+
+def role_at_least(role: str | None, needed: str) -> bool:
+    """True when `role` ranks at or above `needed` (consultant < manager < admin)."""
+    if role not in ROLES:
+        return False
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def create_user(session: Session, email: str, *, password: str, role: str = "consultant",
+                name: str | None = None, language: str | None = None) -> User:
+    """Add a user who can log in; every bad field is reported at once and nothing is stored."""
+    email = (email or "").strip().lower()
+    errors = []
+    if not _EMAIL_RE.match(email) or len(email) > 254:
+        errors.append(_error("email", "invalid_email", "email: not a valid e-mail address"))
+    if role not in ROLES:
+        errors.append(_error("role", "invalid_role", f"role: must be one of {', '.join(ROLES)}"))
+    if language is not None and language not in LANGUAGES:
+        errors.append(_error("language", "invalid_language",
+                             f"language: must be one of {', '.join(LANGUAGES)}"))
+    if password is None or len(password) < MIN_PASSWORD:
+        errors.append(_error("password", "too_short",
+                             f"password: must be at least {MIN_PASSWORD} characters"))
+    name = (name or "").strip() or email.split("@", 1)[0]
+    if len(name) > 200:
+        errors.append(_error("name", "too_long", "name: longer than 200 characters"))
+    if errors:
+        raise ValidationFailed(errors, "The user was not created")
+    if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
+        raise Conflict(f"email: a user with e-mail {email} already exists")
+    user = User(email=email, name=name, role=role, language=language,
+                password_hash=generate_password_hash(password), active=True)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """Return the active user with this e-mail and password, else None (same cost either way)."""
+    email = (email or "").strip().lower()
+    user = session.scalar(select(User).where(func.lower(User.email) == email)) if email else None
+    if user is None or not user.active:
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, ordered by role then e-mail, for the users page and `users list`."""
+    users = session.scalars(select(User)).all()
+    return sorted(users, key=lambda u: (ROLES.index(u.role) if u.role in ROLES else 99, u.email))
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def user_as_dict(user: User) -> dict[str, Any]:
+    """The `users list --json` shape of one user (never the hash)."""
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
+            "language": user.language, "active": user.active,
+            "created_at": user.created_at.isoformat() if user.created_at else None}
+
+
+def _read_demo_file(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and not line.startswith("#"):
+                out[parts[0]] = parts[1]
+    return out
+
+
+def _write_demo_file(path: Path, passwords: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "# Demo logins for this install only (random per install; never commit this file)\n"
+    text += "".join(f"{email} {pw}\n" for email, pw in passwords.items())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    path.chmod(0o600)
+
+
+def ensure_demo_users(session: Session, instance_path: str | Path) -> list[dict[str, Any]]:
+    """Create the demo consultant, manager and admin if missing; return their logins to print.
+
+    Passwords are random per install and kept in `instance/demo-logins.txt` (mode 600) so
+    a later run can print them again. A demo user whose password is no longer in that
+    file (the file was deleted) gets a fresh random one; a password somebody changed on
+    purpose is left alone and reported as not shown.
+    """
+    path = Path(instance_path) / DEMO_FILE
+    known = _read_demo_file(path)
+    out = []
+    changed = False
+    for email, name, role in DEMO_USERS:
+        user = session.scalar(select(User).where(func.lower(User.email) == email))
+        password = known.get(email)
+        status = "exists"
+        if user is None:
+            password = password or secrets.token_urlsafe(12)
+            user = create_user(session, email, password=password, role=role, name=name)
+            status = "created"
+        elif password is None:
+            password = secrets.token_urlsafe(12)
+            user.password_hash = generate_password_hash(password)
+            session.flush()
+            status = "reset"
+        elif not check_password_hash(user.password_hash, password):
+            password = None
+            status = "changed"
+        if password is not None and known.get(email) != password:
+            known[email] = password
+            changed = True
+        out.append({"email": email, "role": role, "password": password, "status": status})
+    if changed or not path.exists():
+        _write_demo_file(path, known)
+    return out

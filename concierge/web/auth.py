@@ -1,0 +1,99 @@
+"""Logging in and out, the logged-in user, and the login/role guards for views."""
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from ..app import get_session
+from ..operations.users import authenticate, get_user, role_at_least
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username", "autofocus": True})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+def load_logged_in_user() -> None:
+    """Put the session's user (if still active) on `g.user` before every request."""
+    g.user = None
+    uid = session.get("uid")
+    if uid is None or request.path.startswith("/static/"):
+        return
+    user = get_user(get_session(), uid)
+    if user is None or not user.active or session.get("pwh") != user.password_hash[-16:]:
+        session.clear()  # deleted, deactivated, or the password changed since this login
+        return
+    g.user = user
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths: never let ?next= send someone to another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def login_required(view):
+    """Send anonymous visitors to the login page, remembering where they were going."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.get("user") is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def role_required(role: str):
+    """Allow users whose role ranks at least `role` (consultant < manager < admin); 403 otherwise."""
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not role_at_least(g.user.role, role):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Let a consultant or manager in with e-mail and password."""
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        user = authenticate(get_session(), form.email.data, form.password.data)
+        if user is not None:
+            session.clear()  # a fresh session: no fixation across the login
+            session["uid"] = user.id
+            session["pwh"] = user.password_hash[-16:]
+            session.permanent = True
+            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+        error = _("Wrong e-mail or password.")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    """End the session (POST with a CSRF token, so no other site can log you out)."""
+    session.clear()
+    flash(_("You are logged out."))
+    return redirect(url_for("auth.login"))

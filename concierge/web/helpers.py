@@ -1,0 +1,102 @@
+"""Template helpers: answers, dates and money shown in the reader's language."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+SOURCE_LABELS = {"call": _l("call"), "survey": _l("survey"), "trial": _l("trial shop"), "import": _l("import")}
+STAGE_LABELS = {
+    "setting_up": _l("Setting up"), "products": _l("Products"),
+    "payments_shipping": _l("Payments and shipping"), "legal": _l("Legal"),
+    "ready": _l("Ready to open"), "launched": _l("Launched"),
+}
+OUTCOME_LABELS = {"converted": _l("Subscribed"), "not_converted": _l("Did not subscribe")}
+ROLE_LABELS = {"consultant": _l("Consultant"), "manager": _l("Manager"), "admin": _l("Administrator")}
+MARKET_LABELS = {"PL": _l("Poland"), "TR": _l("Turkey"), "IN": _l("India")}
+FACET_LABELS = {
+    "owner": _l("Owner"), "experience": _l("Experience"), "needs": _l("Needs"),
+    "business": _l("Business"), "readiness": _l("Launch checklist"), "features": _l("Integrations"),
+    "trial": _l("Trial shop"),
+}
+PERSONA_LABELS = {
+    "first_steps": _l("First steps"), "ecommerce_pro": _l("E-commerce pro"),
+    "offline_to_online": _l("Offline shop going online"), "marketplace_seller": _l("Marketplace seller"),
+    "global_seller": _l("Global seller"), "side_project": _l("Side project"),
+    "growing_seller": _l("Growing seller"),
+}
+
+
+def current_lang() -> str:
+    loc = get_locale()
+    return loc.language if loc else "en"
+
+
+def format_when(value: datetime | date | None, market: str | None = None, fmt: str = "medium") -> str:
+    """A moment in the shop's time zone (or UTC) and the reader's language."""
+    if value is None:
+        return ""
+    lang = current_lang()
+    try:
+        from locales.formatting import format_date, format_datetime
+
+        if isinstance(value, datetime):
+            return format_datetime(value, lang, market or "UTC", format="short" if fmt == "short" else "medium")
+        return format_date(value, lang, market=market)
+    except Exception:  # noqa: BLE001 - an unknown market or zone: plain ISO is still honest
+        return value.isoformat(sep=" ", timespec="minutes") if isinstance(value, datetime) else value.isoformat()
+
+
+def format_money(amount: Any, currency: str | None, market: str | None = None) -> str:
+    try:
+        from locales.formatting import format_money as fm
+
+        return fm(amount, currency, current_lang(), market)
+    except Exception:  # noqa: BLE001
+        return f"{amount} {currency or ''}".strip()
+
+
+def format_answer(question: Any, value: Any, market: str | None = None) -> str:
+    """Show a stored answer as a person would say it: labels, yes/no, money, dates."""
+    lang = current_lang()
+    if value is None:
+        return "—"
+    qtype = getattr(question, "type", None)
+    if qtype == "yes_no" or isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if qtype in ("single_choice", "multi_choice") and question is not None:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        return ", ".join(question.choice_label(v, lang) for v in values) or "—"
+    if qtype == "money" and isinstance(value, dict):
+        return format_money(value.get("amount"), value.get("currency"), market)
+    if qtype == "date" and isinstance(value, str):
+        try:
+            return format_when(date.fromisoformat(value), market)
+        except ValueError:
+            return value
+    if qtype == "tax_id" and isinstance(value, dict):
+        return f"{value.get('number', '')} ({value.get('kind', '')})"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if qtype == "number" and getattr(question, "unit", None) == "hours":
+        return _("%(n)s h/week", n=value)
+    return str(value)
+
+
+def percent(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{round(float(value) * 100)} %" if isinstance(value, float) and value <= 1 else f"{value} %"
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        SOURCE_LABELS=SOURCE_LABELS, STAGE_LABELS=STAGE_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
+        ROLE_LABELS=ROLE_LABELS, MARKET_LABELS=MARKET_LABELS, PERSONA_LABELS=PERSONA_LABELS, FACET_LABELS=FACET_LABELS,
+        current_lang=current_lang, format_answer=format_answer,
+    )
+    app.jinja_env.filters.update(when=format_when, money=format_money)
