@@ -58,9 +58,11 @@ def store_dead_letter(
 ) -> DeadLetter:
     """Keep a rejected input verbatim with why it failed, so nothing sent to us is ever lost."""
     if isinstance(payload, bytes):
-        payload = payload.decode("utf-8", errors="surrogateescape").encode(
-            "utf-8", errors="backslashreplace").decode("utf-8")
-    row = DeadLetter(channel=channel, payload=str(payload).replace("\x00", "\\u0000"),
+        payload = payload.decode("utf-8", errors="surrogateescape")
+    # bytes that are not UTF-8 (read with surrogateescape) become \xNN escapes, and NUL,
+    # which PostgreSQL text cannot hold, becomes \u0000: everything else stays verbatim
+    payload = str(payload).encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+    row = DeadLetter(channel=channel, payload=payload.replace("\x00", "\\u0000"),
                      errors=_plain_errors(errors), context=dict(context or {}),
                      received_at=now or utcnow(), status="pending", attempts=0)
     session.add(row)

@@ -130,6 +130,10 @@ def body_sha256(body: Any) -> str:
 def _prepare(line: int | None, raw: str, lang: str) -> _Prepared:
     """Everything we can check without the database: JSON, envelope, type, data."""
     try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a file line with bytes that are not UTF-8
+        raise _Rejected(400, [body_error("", "malformed_json", lang, detail=f"not UTF-8 ({exc.reason})")]) from None
+    try:
         body = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise _Rejected(400, [body_error("", "malformed_json", lang, detail=str(exc))]) from None
@@ -231,7 +235,7 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
             outcomes.append(EventOutcome(line, None, None, None, "pending", 0))
         except _Rejected as rej:
             prepared.append(None)
-            outcomes.append(_reject(session, line, raw, None, rej, channel, context, dead_letters, now))
+            outcomes.append(_reject(None, line, rej))
     ok = [p for p in prepared if p is not None]
     ids = {p.id for p in ok}
     stored_sha: dict[str, str] = {}
@@ -274,7 +278,7 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
             if checked.errors:
                 raise _Rejected(422, [_event_field_error(p.etype, e) for e in checked.errors])
         except _Rejected as rej:
-            outcomes[i] = _reject(session, p.line, p.raw, p, rej, channel, context, dead_letters, now)
+            outcomes[i] = _reject(p, p.line, rej)
             continue
         if p.etype.creates_shop:
             f = p.etype.shop_fields or {}
@@ -298,6 +302,14 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
         stored_sha[p.id] = p.sha  # a second copy later in this batch is a duplicate
         out.status, out.http_status, out.observations = "stored", 201, len(checked.values)
         events.append((p, shop, checked.values, ops, out))
+    if dead_letters:  # in line order, so ids follow the file
+        for (line, raw), out in zip(batch, outcomes):
+            if out.status == "rejected":
+                ctx = {"channel": channel, **context}
+                if line is not None:
+                    ctx["line"] = line
+                out.dead_letter = store_dead_letter(session, CHANNEL, raw, errors=out.errors, context=ctx,
+                                                    now=now, flush=False)
     session.flush()  # new shops get their ids; dead letters and shop updates are written
     summary.shops_created += len(new_shops)
     if events:
@@ -327,16 +339,9 @@ def _event_field_error(etype: EventType, err: Any) -> dict[str, Any]:
     return d
 
 
-def _reject(session: Session, line: int | None, raw: str, p: _Prepared | None, rej: _Rejected, channel: str,
-            context: dict[str, Any], dead_letters: bool, now: datetime) -> EventOutcome:
-    dl = None
-    if dead_letters:
-        ctx = {"channel": channel, **context}
-        if line is not None:
-            ctx["line"] = line
-        dl = store_dead_letter(session, CHANNEL, raw, errors=rej.errors, context=ctx, now=now, flush=False)
+def _reject(p: _Prepared | None, line: int | None, rej: _Rejected) -> EventOutcome:
     return EventOutcome(line, p.id if p else None, p.shop if p else None, p.etype.name if p else None,
-                        "rejected", rej.status, errors=rej.errors, dead_letter=dl)
+                        "rejected", rej.status, errors=rej.errors)
 
 
 def ingest_event(session: Session, raw: str, *, channel: str = "api", lang: str = "en",

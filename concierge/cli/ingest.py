@@ -1,0 +1,83 @@
+"""`concierge ingest events FILE.jsonl`: load trial-shop events through the webhook's own path."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO
+
+import click
+
+from . import CliState, echo_json, pass_state
+
+
+@click.group("ingest")
+def ingest() -> None:
+    """Load data from files: trial events (and merchant surveys)."""
+
+
+def _count_lines(path: str) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            n += chunk.count(b"\n")
+    return n
+
+
+@ingest.command("events")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--lang", type=click.Choice(["en", "pl", "tr"]), default="en", show_default=True,
+              help="Language of the error messages.")
+@click.option("--batch-size", type=click.IntRange(1, 50_000), default=2000, show_default=True,
+              help="Events checked and inserted together.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: when stderr is a terminal and not --json).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {file, total, stored, duplicates, rejected, observations, shops_created, dead_letters, errors}.")
+@pass_state
+def events_cmd(state: CliState, file: str, lang: str, batch_size: int, progress: bool | None, as_json: bool) -> None:
+    """Ingest trial events, one JSON envelope per line; the same event twice is stored once.
+
+    Lines we cannot accept are kept verbatim as dead letters (see `concierge deadletter`)
+    and the rest is stored; exits 1 when any line was rejected. Everything is committed
+    once at the end, so an interrupted run stores nothing and can simply be re-run.
+    """
+    from ..operations.events import ingest_lines, iter_jsonl
+
+    show = progress if progress is not None else (not as_json and sys.stderr.isatty())
+    show = show and not as_json and file != "-"
+    name = "<stdin>" if file == "-" else os.path.basename(file)
+    stream: IO[str]
+    stream = (click.get_text_stream("stdin", encoding="utf-8", errors="surrogateescape") if file == "-"
+              else open(file, encoding="utf-8", errors="surrogateescape", newline=""))
+    try:
+        with state.db.session() as s:
+            if show:
+                with click.progressbar(length=_count_lines(file), label=f"Ingesting {name}",
+                                       file=sys.stderr, show_pos=True) as bar:
+                    summary = ingest_lines(s, iter_jsonl(stream), channel="file", lang=lang,
+                                           context={"file": name, "lang": lang},
+                                           batch_size=batch_size, progress=bar.update)
+            else:
+                summary = ingest_lines(s, iter_jsonl(stream), channel="file", lang=lang,
+                                       context={"file": name, "lang": lang}, batch_size=batch_size)
+            result = {"file": name, **summary.as_dict()}
+    finally:
+        if file != "-":
+            stream.close()
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"{name}: {result['total']} events: {result['stored']} stored, "
+                   f"{result['duplicates']} duplicates, {result['rejected']} rejected; "
+                   f"{result['observations']} observations, {result['shops_created']} new shops.")
+        for e in result["errors"][:20]:
+            first = e["errors"][0]["message"] if e["errors"] else ""
+            click.echo(f"  line {e['line']}: {first} (dead letter {e['dead_letter']})", err=True)
+        if len(result["errors"]) > 20:
+            click.echo(f"  ... and {len(result['errors']) - 20} more: concierge deadletter list", err=True)
+    if result["rejected"]:
+        sys.exit(1)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(ingest)

@@ -1,0 +1,133 @@
+"""`concierge shops` and `concierge profile`: what we know about trial shops, from the terminal."""
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from . import CliState, echo_json, pass_state
+
+MARKET_CHOICE = click.Choice(["PL", "TR", "IN"], case_sensitive=False)
+
+
+def fail(exc: Exception, as_json: bool = False) -> NoReturn:
+    """Report a ConciergeError (field errors included) on stderr or as JSON, and exit 1."""
+    data: dict[str, Any] = exc.as_dict() if hasattr(exc, "as_dict") else {"error": "error", "message": str(exc)}
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"Error: {data.get('message', exc)}", err=True)
+        for e in data.get("errors") or ():
+            field = e.get("field") if isinstance(e, dict) else ""
+            msg = e.get("message") if isinstance(e, dict) else str(e)
+            click.echo(f"  {field or '-'}: {msg}" if field and not str(msg).startswith(f"{field}") else f"  {msg}",
+                       err=True)
+    sys.exit(1)
+
+
+def parse_when(value: str | None, name: str) -> Any:
+    """An ISO 8601 moment from the command line; a date alone means midnight UTC."""
+    if value is None:
+        return None
+    from datetime import datetime, timezone
+
+    from ..ingest.bodies import parse_datetime_with_offset
+
+    when = parse_datetime_with_offset(value)
+    if when is None:
+        try:
+            d = datetime.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter("use ISO 8601, e.g. 2026-03-02 or 2026-03-02T09:00:00+01:00",
+                                     param_hint=name) from None
+        when = d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+    return when
+
+
+@click.command("shops")
+@click.option("--market", type=MARKET_CHOICE, help="Only shops in this market.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many (newest first).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: a list of {id, market, name, stage, percent, outcome}.")
+@pass_state
+def shops_cmd(state: CliState, market: str | None, limit: int | None, as_json: bool) -> None:
+    """List trial shops with their launch stage, readiness and outcome, newest first."""
+    from ..api.shops import shop_summary
+    from ..operations.profiles import load_profile
+    from ..operations.shops import list_shops
+
+    with state.db.session() as s:
+        rows = [shop_summary(shop, load_profile(s, shop))
+                for shop in list_shops(s, market=market.upper() if market else None, limit=limit)]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No shops.")
+        return
+    click.echo(f"{'SHOP':<20} {'MKT':<3} {'STAGE':<18} {'READY':>5}  {'OUTCOME':<13} NAME")
+    for r in rows:
+        click.echo(f"{r['id']:<20} {r['market']:<3} {r['stage']:<18} {r['percent']:>4}%  "
+                   f"{r['outcome'] or '-':<13} {r['name'] or ''}")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "-"
+    if isinstance(value, dict):
+        return " ".join(str(v) for v in value.values())
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return str(value)
+
+
+@click.command("profile")
+@click.argument("shop")
+@click.option("--since", help="Also list what changed since this moment (ISO 8601).")
+@click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON (plus `changes` with --since).")
+@pass_state
+def profile_cmd(state: CliState, shop: str, since: str | None, as_json: bool) -> None:
+    """Show a shop's profile: the six facets, each answer with its source, who and when."""
+    from ..api.shops import change_as_dict
+    from ..errors import ConciergeError
+    from ..operations.profiles import load_profile, profile_changes
+    from ..operations.shops import get_shop
+
+    when = parse_when(since, "--since")
+    try:
+        with state.db.session() as s:
+            row = get_shop(s, shop)
+            profile = load_profile(s, row)
+            changes = profile_changes(s, row, when) if when else None
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        data = profile.as_dict()
+        if changes is not None:
+            data["changes"] = [change_as_dict(c) for c in changes]
+        echo_json(data)
+        return
+    click.echo(f"{row.platform_id}  {row.name or ''}  market {row.market}  "
+               f"stage {profile.readiness.stage} ({profile.readiness.percent}%)  "
+               f"persona {profile.persona or '-'}  outcome {profile.outcome or '-'}")
+    from profile_schema.profile import PICTURE_FACETS
+
+    for name in PICTURE_FACETS:
+        facet = profile.facets[name]
+        click.echo(f"\n[{name}]" + ("" if facet.facts else " (nothing known yet)"))
+        for key, fact in facet.facts.items():
+            conflict = f"  (conflict: {len(fact.alternatives)} other source(s))" if fact.conflict else ""
+            click.echo(f"  {key:<38} {_fmt(fact.value):<30} {fact.source}/{fact.actor} "
+                       f"{fact.observed_at:%Y-%m-%d %H:%M}{conflict}")
+    if changes is not None:
+        click.echo(f"\nChanged since {when.isoformat()}:" if changes else f"\nNo changes since {when.isoformat()}.")
+        for c in changes:
+            click.echo(f"  {c.key}: {_fmt(c.before) if c.before is not None else '-'} -> "
+                       f"{_fmt(c.after) if c.after is not None else '-'} ({c.source})")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(shops_cmd)
+    group.add_command(profile_cmd)

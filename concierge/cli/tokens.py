@@ -1,0 +1,77 @@
+"""`concierge token create|revoke|list`: bearer tokens for the API (only hashes are stored)."""
+from __future__ import annotations
+
+import click
+
+from . import CliState, echo_json, pass_state
+from .shops import fail
+
+
+@click.group("token")
+def token_group() -> None:
+    """API tokens for integrations (the trial platform's webhook, survey tools)."""
+
+
+@token_group.command("create")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print {id, name, prefix, token, ...} as JSON.")
+@pass_state
+def create_cmd(state: CliState, name: str, as_json: bool) -> None:
+    """Issue a token named NAME; it is shown once, so copy it now."""
+    from ..errors import ConciergeError
+    from ..operations.tokens import create_token, token_as_dict
+
+    try:
+        with state.db.session() as s:
+            row, token = create_token(s, name)
+            data = token_as_dict(row)
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json({**data, "token": token})
+    else:
+        click.echo(f"Token {data['id']} ({name}), shown once:\n{token}")
+
+
+@token_group.command("revoke")
+@click.argument("ref", metavar="ID|PREFIX")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def revoke_cmd(state: CliState, ref: str, as_json: bool) -> None:
+    """Revoke a token by its id or prefix, so it stops working at once."""
+    from ..errors import ConciergeError
+    from ..operations.tokens import revoke_token, token_as_dict
+
+    try:
+        with state.db.session() as s:
+            data = token_as_dict(revoke_token(s, ref))
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"Revoked token {data['id']} ({data['name']}, {data['prefix']}...).")
+
+
+@token_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a list of {id, name, prefix, created_at, last_used_at, revoked_at, active}.")
+@pass_state
+def list_cmd(state: CliState, as_json: bool) -> None:
+    """List API tokens (never the secrets) with when each was last used."""
+    from ..operations.tokens import list_tokens, token_as_dict
+
+    with state.db.session() as s:
+        rows = [token_as_dict(t) for t in list_tokens(s)]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No tokens.")
+    for r in rows:
+        state_txt = "active" if r["active"] else f"revoked {r['revoked_at'][:10]}"
+        click.echo(f"{r['id']:>4}  {r['prefix']}...  {r['name']:<30} {state_txt:<20} "
+                   f"last used {r['last_used_at'][:16] if r['last_used_at'] else 'never'}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(token_group)
