@@ -1,0 +1,634 @@
+"""A synthetic, realistic trial population with a known truth. Pure: numpy and the stdlib.
+
+`generate(n, seed=..., today=...)` draws, for each shop: the market, the persona first,
+then answers consistent with it, native names, a valid phone, a 14-day trial timeline
+of events driven by a latent engagement, an optional survey, an onboarding call after
+the snapshot day (unless the shop is in the random no-call holdout) and, for trials that
+ended before `today`, the outcome drawn from the probabilities in `truth.py`.
+
+The same seed and `today` give identical output; nothing reads the clock.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Callable
+
+import numpy as np
+
+from . import names, truth
+
+TRIAL_DAYS = 14
+HISTORY_DAYS = 270          # trial starts spread over the last ~9 months
+HOLDOUT_SHARE = 0.15
+SURVEY_SHARE = 0.60
+CONVERSION_HORIZON_DAYS = 120  # a purchase later than this after the trial end does not count
+MARKET_SHARES = {"PL": 0.40, "TR": 0.35, "IN": 0.25}
+CURRENCY = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
+LANGUAGE = {"PL": "pl", "TR": "tr", "IN": "en"}
+# monthly turnover: PLN per unit; TRY and INR scaled by rough purchasing parity
+CURRENCY_SCALE = {"PL": 1.0, "TR": 7.5, "IN": 20.0}
+
+PERSONA_SHARES = {
+    "PL": {"first_steps": .22, "side_project": .18, "offline_to_online": .17, "marketplace_seller": .14,
+           "global_seller": .06, "ecommerce_pro": .08, "growing_seller": .15},
+    "TR": {"first_steps": .18, "side_project": .15, "offline_to_online": .17, "marketplace_seller": .22,
+           "global_seller": .06, "ecommerce_pro": .08, "growing_seller": .14},
+    "IN": {"first_steps": .17, "side_project": .15, "offline_to_online": .14, "marketplace_seller": .14,
+           "global_seller": .20, "ecommerce_pro": .07, "growing_seller": .13},
+}
+# a latent engagement: how actively the merchant builds the trial shop (mean by persona)
+ENGAGEMENT = {"first_steps": -0.45, "side_project": -0.25, "offline_to_online": -0.1,
+              "marketplace_seller": 0.25, "global_seller": 0.2, "ecommerce_pro": 0.7,
+              "growing_seller": 0.15}
+PAYMENTS = {"PL": ["blik", "przelewy24", "payu", "tpay"], "TR": ["iyzico", "paytr", "param"],
+            "IN": ["razorpay", "upi", "payu_india", "cashfree"]}
+SHIPPING = {"PL": ["inpost", "dpd", "poczta_polska"], "TR": ["yurtici", "aras", "ptt"],
+            "IN": ["shiprocket", "delhivery", "india_post"]}
+MARKETPLACES = {"PL": ["allegro", "ceneo", "amazon"], "TR": ["trendyol", "hepsiburada", "n11"],
+                "IN": ["amazon_in", "flipkart", "meesho"]}
+INVOICING = {"PL": ["fakturownia", "wfirma", "infakt"], "TR": ["parasut", "logo"], "IN": ["zoho_books", "tally"]}
+LEGAL_PAGES = {"PL": ["terms", "privacy"], "TR": ["terms", "privacy"], "IN": ["terms", "privacy", "refund"]}
+TLD = {"PL": ".pl", "TR": ".com.tr", "IN": ".in"}
+MAIL_DOMAINS = {"PL": ["gmail.com", "wp.pl", "onet.pl", "o2.pl"], "TR": ["gmail.com", "hotmail.com", "yandex.com.tr"],
+                "IN": ["gmail.com", "yahoo.co.in", "rediffmail.com"]}
+TOPICS = ["store_setup", "product_photos", "payments", "shipping", "marketing", "seo", "legal",
+          "marketplaces", "international", "invoicing"]
+PLANS = ["basic", "standard", "pro"]
+
+
+@dataclass
+class DemoEvent:
+    """A trial-shop webhook event (the envelope `concierge ingest events` reads)."""
+
+    id: str
+    shop: str
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+    def envelope(self) -> dict[str, Any]:
+        return {"id": self.id, "shop": self.shop, "type": self.type,
+                "occurred_at": self.occurred_at.isoformat(), "data": self.data}
+
+
+@dataclass
+class DemoAnswers:
+    """A batch of answers from one source (a survey response or a call) at one moment."""
+
+    source: str
+    actor: str
+    at: datetime
+    answers: dict[str, Any]
+    reference: str | None = None
+
+
+@dataclass
+class DemoShop:
+    index: int
+    platform_id: str
+    market: str
+    persona: str
+    shop_name: str
+    owner_name: str
+    email: str
+    phone: str
+    language: str
+    trial_started_at: datetime
+    trial_ends_at: datetime
+    holdout: bool
+    attributes: dict[str, Any]          # the merchant as they really are (the truth's inputs)
+    snapshot: dict[str, float]          # the trial at the snapshot day
+    events: list[DemoEvent] = field(default_factory=list)
+    survey: DemoAnswers | None = None
+    call: DemoAnswers | None = None
+    p_no_call: float = 0.0
+    p_call: float = 0.0
+    called: bool = False
+    converts: bool | None = None        # eventual outcome (None: the trial is still open)
+    outcome: str | None = None          # as known on `today`
+    outcome_at: datetime | None = None
+
+    def record(self) -> dict[str, Any]:
+        """Everything about the shop as plain data (what the determinism test compares)."""
+        return {
+            "platform_id": self.platform_id, "market": self.market, "persona": self.persona,
+            "shop_name": self.shop_name, "owner_name": self.owner_name, "email": self.email,
+            "phone": self.phone, "trial_started_at": self.trial_started_at.isoformat(),
+            "holdout": self.holdout, "p_no_call": round(self.p_no_call, 12),
+            "p_call": round(self.p_call, 12), "called": self.called, "outcome": self.outcome,
+            "events": [e.envelope() for e in self.events],
+            "survey": None if self.survey is None else self.survey.answers,
+            "call": None if self.call is None else self.call.answers,
+        }
+
+
+@dataclass
+class Population:
+    seed: int
+    today: date
+    snapshot_day: int
+    shops: list[DemoShop]
+
+    def summary(self) -> dict[str, Any]:
+        """Counts a person checks first: shops per market, conversion, holdout, calls."""
+        by_market: dict[str, int] = {m: 0 for m in MARKET_SHARES}
+        finished = converted = 0
+        for s in self.shops:
+            by_market[s.market] += 1
+            if s.outcome is not None:
+                finished += 1
+                converted += s.outcome == "converted"
+        n = len(self.shops) or 1
+        return {
+            "shops": len(self.shops), "by_market": by_market, "seed": self.seed,
+            "today": self.today.isoformat(), "finished_trials": finished,
+            "converted": converted,
+            "conversion_rate": round(converted / finished, 4) if finished else None,
+            "holdout_share": round(sum(s.holdout for s in self.shops) / n, 4),
+            "called_share": round(sum(s.called for s in self.shops) / n, 4),
+            "survey_share": round(sum(s.survey is not None for s in self.shops) / n, 4),
+            "events": sum(len(s.events) for s in self.shops),
+        }
+
+
+def _utc(d: date) -> datetime:
+    return datetime.combine(d, time(0, 0), tzinfo=timezone.utc)
+
+
+def _event_id(shop: str, n: int) -> str:
+    return f"evt-{shop}-{n:03d}"
+
+
+def _phone(rnd: random.Random, market: str) -> str:
+    """A valid mobile number for the market, E.164 (PL 5xx-8xx, TR 5xx, IN 6-9xxxxxxxxx)."""
+    if market == "PL":
+        return "+48" + rnd.choice(_PL_MOBILE) + "".join(rnd.choice("0123456789") for _ in range(7))
+    if market == "TR":
+        # Turkcell 53x, Vodafone 54x, Türk Telekom 50x/55x
+        return "+90" + rnd.choice(["530", "532", "533", "535", "536", "542", "543", "544", "505", "506", "551", "552"]) + \
+            "".join(rnd.choice("0123456789") for _ in range(7))
+    return "+91" + rnd.choice(_IN_MOBILE) + "".join(rnd.choice("0123456789") for _ in range(7))
+
+
+# mobile ranges in libphonenumber's metadata (every number behind these prefixes is a valid mobile)
+_PL_MOBILE = ["50", "51", "53", "57", "60", "66", "69", "72", "73", "78", "79", "88"]
+_IN_MOBILE = ["600", "606", "616", "628", "638", "650", "687", "693", "699", "705", "735", "797", "809",
+              "860", "890", "900", "906", "912", "918", "924", "930", "936", "942", "948", "954", "960",
+              "966", "972", "978", "984", "990", "996"]
+
+
+def _owner(rnd: random.Random, market: str) -> tuple[str, str]:
+    gender = rnd.choice("fm")
+    first = rnd.choice(names.FIRST_NAMES[market][gender])
+    last = rnd.choice(names.LAST_NAMES[market])
+    if market == "PL" and gender == "f":
+        last = names.feminine(last)
+    return first, last
+
+
+def _persona_attributes(rnd: random.Random, market: str, persona: str) -> dict[str, Any]:
+    """Answers consistent with who the merchant is."""
+    r = rnd.random
+    a: dict[str, Any] = {}
+    if persona == "first_steps":
+        a["life_situation"] = rnd.choice(["parental_leave", "parental_leave", "employed_full_time", "student", "between_jobs"])
+        a["hours"] = rnd.choice([2, 3, 4, 4, 5, 6, 8, 10, 12, 15])
+        a["sold_before"] = r() < 0.15
+        a["years"] = 0.5 if a["sold_before"] else None
+        a["platforms"] = ["social_media"] if a["sold_before"] else []
+        a["tech"] = rnd.choice([1, 2, 2, 3])
+        a["type"] = rnd.choice(["new_brand", "handmade", "handmade"])
+        a["catalogue"] = rnd.randint(3, 40)
+        a["band"] = 0
+    elif persona == "side_project":
+        a["life_situation"] = rnd.choice(["employed_full_time", "employed_full_time", "employed_part_time", "student"])
+        a["hours"] = rnd.randint(6, 20)
+        a["sold_before"] = True
+        a["years"] = rnd.choice([1, 1.5, 2, 3])
+        a["platforms"] = rnd.sample(["social_media", "etsy", "own_website"], rnd.randint(1, 2))
+        a["tech"] = rnd.choice([3, 3, 4])
+        a["type"] = rnd.choice(["handmade", "new_brand", "reseller"])
+        a["catalogue"] = rnd.randint(10, 120)
+        a["band"] = rnd.choice([0, 1])
+    elif persona == "offline_to_online":
+        a["life_situation"] = rnd.choice(["business_owner", "business_owner", "self_employed"])
+        a["hours"] = rnd.randint(8, 30)
+        a["sold_before"] = r() < 0.3
+        a["years"] = rnd.choice([0.5, 1]) if a["sold_before"] else None
+        a["platforms"] = ["social_media"] if a["sold_before"] else []
+        a["tech"] = rnd.choice([1, 2, 2, 3, 3, 4])
+        a["type"] = "offline_store"
+        a["catalogue"] = rnd.randint(20, 400)
+        a["band"] = rnd.choice([1, 1, 2])
+    elif persona == "marketplace_seller":
+        a["life_situation"] = rnd.choice(["self_employed", "self_employed", "employed_part_time"])
+        a["hours"] = rnd.randint(15, 38)
+        a["sold_before"] = True
+        a["years"] = rnd.choice([1, 2, 3, 4, 6])
+        a["platforms"] = ["marketplace"] + rnd.sample(["social_media", "own_website", "woocommerce"], rnd.randint(0, 1))
+        a["tech"] = rnd.choice([3, 4, 4])
+        a["type"] = rnd.choice(["reseller", "new_brand", "manufacturer"])
+        a["catalogue"] = rnd.randint(30, 1500)
+        a["band"] = rnd.choice([1, 2, 2, 3])
+    elif persona == "global_seller":
+        a["life_situation"] = rnd.choice(["self_employed", "self_employed", "employed_part_time"])
+        a["hours"] = rnd.randint(15, 38)
+        a["sold_before"] = True
+        a["years"] = rnd.choice([1, 2, 3, 5])
+        a["platforms"] = rnd.sample(["etsy", "shopify", "own_website", "social_media"], rnd.randint(1, 2))
+        a["tech"] = rnd.choice([3, 4, 4, 5])
+        a["type"] = rnd.choice(["handmade", "new_brand", "manufacturer"])
+        a["catalogue"] = rnd.randint(15, 500)
+        a["band"] = rnd.choice([1, 2, 2, 3])
+    elif persona == "ecommerce_pro":
+        a["life_situation"] = rnd.choice(["self_employed", "business_owner", "employed_full_time"])
+        a["hours"] = rnd.randint(40, 60)
+        a["sold_before"] = True
+        a["years"] = rnd.randint(3, 12)
+        a["platforms"] = rnd.sample(["shopify", "woocommerce", "prestashop", "marketplace", "own_website"], rnd.randint(2, 3))
+        a["tech"] = rnd.choice([4, 5, 5])
+        a["type"] = rnd.choice(["online_store", "manufacturer", "reseller", "new_brand"])
+        a["catalogue"] = rnd.randint(200, 5000)
+        a["band"] = rnd.choice([3, 3, 4])
+    else:  # growing_seller
+        a["life_situation"] = rnd.choice(["self_employed", "employed_part_time", "self_employed"])
+        a["hours"] = rnd.randint(21, 38)
+        a["sold_before"] = True
+        a["years"] = rnd.choice([1, 2, 3, 4])
+        a["platforms"] = rnd.sample(["social_media", "woocommerce", "own_website", "etsy"], rnd.randint(1, 2))
+        a["tech"] = rnd.choice([3, 3, 4])
+        a["type"] = rnd.choice(["new_brand", "online_store", "reseller", "handmade"])
+        a["catalogue"] = rnd.randint(20, 600)
+        a["band"] = rnd.choice([1, 2, 2])
+    abroad_base = {"PL": 0.05, "TR": 0.07, "IN": 0.22}[market]
+    a["sells_abroad"] = persona == "global_seller" or (persona not in ("first_steps", "offline_to_online") and r() < abroad_base)
+    a["on_marketplace"] = persona == "marketplace_seller" or (persona == "ecommerce_pro" and r() < 0.5)
+    a["marketplaces"] = rnd.sample(MARKETPLACES[market], rnd.randint(1, 2)) if a["on_marketplace"] else []
+    a["category"] = rnd.choice(["fashion", "beauty", "home_garden", "electronics", "food", "kids",
+                                "sports", "crafts", "health", "other"])
+    if a["type"] == "handmade" and r() < 0.6:
+        a["category"] = "crafts"
+    a["model"] = "b2c" if persona != "ecommerce_pro" and r() < 0.8 else rnd.choice(["b2b", "both", "b2c"])
+    channels = ["own_shop"]
+    if a["type"] == "offline_store":
+        channels.append("physical_store")
+    if a["on_marketplace"]:
+        channels.append("marketplaces")
+    if r() < 0.55:
+        channels.append("social_media")
+    if a["model"] != "b2c" and r() < 0.5:
+        channels.append("wholesale")
+    a["channels"] = channels
+    a["company_registered"] = persona in ("offline_to_online", "ecommerce_pro") or r() < 0.45
+    # monthly turnover inside the band (PLN bounds, scaled to the market's currency)
+    lo, hi = [(300, 4000), (4000, 40000), (40000, 400000), (400000, 4000000), (4000000, 12000000)][a["band"]]
+    amount = math.exp(rnd.uniform(math.log(lo), math.log(hi))) * CURRENCY_SCALE[market]
+    a["turnover"] = int(round(amount, -2 if amount > 1000 else 0))
+    a["help_with"] = sorted(rnd.sample(TOPICS, rnd.randint(1, 3)), key=TOPICS.index)
+    if persona in ("first_steps", "offline_to_online") and "store_setup" not in a["help_with"]:
+        a["help_with"] = sorted(a["help_with"] + ["store_setup"], key=TOPICS.index)
+    known = [t for t in TOPICS if t not in a["help_with"] and r() < (0.15 + 0.12 * a["tech"])]
+    a["known_topics"] = known
+    a["preferred_contact"] = rnd.choice(["phone", "phone", "email", "whatsapp" if market != "PL" else "chat"])
+    a["call_time"] = rnd.choice(["morning", "afternoon", "evening", "any"])
+    return a
+
+
+def _trial(rnd: random.Random, shop: str, market: str, persona: str, a: dict[str, Any], engagement: float,
+           start: datetime, snapshot_day: int) -> tuple[list[DemoEvent], dict[str, float]]:
+    """The trial's events: milestones reached at times driven by the latent engagement."""
+    events: list[tuple[datetime, str, dict[str, Any]]] = []
+    speed = math.exp(engagement)
+
+    def when(rate: float, after: float = 0.0) -> float:
+        """Day the milestone happens (may fall after the trial end: not reached)."""
+        return after + rnd.expovariate(rate * speed)
+
+    day = lambda d: start + timedelta(days=d)  # noqa: E731
+    t_theme = when(0.14)
+    t_first_products = when(0.3)
+    t_pay = when(0.05 if a["tech"] <= 2 else 0.09, after=min(t_first_products, 6))
+    t_ship = when(0.12, after=t_pay * 0.8)
+    t_legal = when(0.035, after=1.0)
+    t_domain = when(0.008 if a["band"] <= 1 else 0.04)
+    t_test = when(0.2, after=max(t_pay, t_first_products))
+    if persona == "ecommerce_pro":
+        t_first_products = rnd.uniform(0.05, 2.0)   # a catalogue import, not typing
+    # product sessions: a catalogue built a few products at a time, up to the intended size
+    products_by_day: list[tuple[float, int]] = []
+    total = 0
+    target = a["catalogue"]
+    t = t_first_products
+    while t < TRIAL_DAYS and total < target:
+        if persona == "ecommerce_pro" and total == 0:
+            k = max(1, int(target * rnd.uniform(0.3, 1.0)))
+        else:
+            k = max(1, int(rnd.expovariate(1 / (2.0 + 2.5 * speed))))
+        k = min(k, target - total)
+        total += k
+        products_by_day.append((t, k))
+        t += rnd.expovariate(0.5 * speed)
+    for t, k in products_by_day:
+        events.append((day(t), "product_added", {"count": k}))
+    if t_theme < TRIAL_DAYS:
+        events.append((day(t_theme), "theme_published", {}))
+    pay_provider = None
+    if t_pay < TRIAL_DAYS:
+        pay_provider = rnd.choice(PAYMENTS[market])
+        events.append((day(t_pay), "payment_connected", {"provider": pay_provider}))
+    abroad_pay_day = None
+    if a["sells_abroad"]:
+        # Indian merchants think globally: international payments straight away
+        abroad_pay_day = rnd.uniform(0.1, 3.0) if market == "IN" else when(0.15, after=2.0)
+        if abroad_pay_day < TRIAL_DAYS:
+            intl = "razorpay_international" if market == "IN" else rnd.choice(["paypal", "stripe"])
+            events.append((day(abroad_pay_day), "payment_connected", {"provider": intl}))
+    if t_ship < TRIAL_DAYS:
+        events.append((day(t_ship), "shipping_connected", {"provider": rnd.choice(SHIPPING[market])}))
+    if a["type"] == "offline_store" and t_ship < TRIAL_DAYS and rnd.random() < 0.6:
+        events.append((day(t_ship + 0.01), "shipping_connected", {"provider": "pickup"}))
+    if t_legal < TRIAL_DAYS:
+        events.append((day(t_legal), "legal_pages_published", {"pages": list(LEGAL_PAGES[market])}))
+    domain = None
+    if t_domain < TRIAL_DAYS:
+        domain = names.ascii_slug(a["shop_name_ascii"]).replace(".", "-")[:40] + TLD[market]
+        events.append((day(t_domain), "domain_connected", {"domain": domain}))
+    if a["on_marketplace"]:
+        t_mp = when(0.2, after=1.0)
+        if t_mp < TRIAL_DAYS:
+            events.append((day(t_mp), "marketplace_connected", {"marketplace": a["marketplaces"][0]}))
+    if a["company_registered"]:
+        t_inv = when(0.08, after=2.0)
+        if t_inv < TRIAL_DAYS:
+            events.append((day(t_inv), "invoicing_connected", {"provider": rnd.choice(INVOICING[market])}))
+    t_mkt = when(0.06, after=2.0)
+    if t_mkt < TRIAL_DAYS:
+        events.append((day(t_mkt), "marketing_connected", {"channel": rnd.choice(["meta_ads", "google_merchant", "newsletter"])}))
+    if t_test < TRIAL_DAYS and pay_provider is not None:
+        events.append((day(t_test), "order_received", {"test": True, "total": rnd.randint(10, 300)}))
+    events.sort(key=lambda e: e[0])
+    trial_started = (start, "trial_started", {})
+    out = [trial_started] + events
+    snap = start + timedelta(days=snapshot_day)
+    before = [e for e in out if e[0] <= snap]
+    products = sum(d.get("count", 0) for t_, typ, d in before if typ == "product_added")
+    active_days = len({int((t_ - start).total_seconds() // 86400) for t_, typ, _ in before if typ != "trial_started"})
+    snapshot = {
+        "products": products,
+        "payments": float(any(typ == "payment_connected" for _, typ, _ in before)),
+        "shipping": float(any(typ == "shipping_connected" for _, typ, _ in before)),
+        "legal": float(any(typ == "legal_pages_published" for _, typ, _ in before)),
+        "domain": float(any(typ == "domain_connected" for _, typ, _ in before)),
+        "test_order": float(any(typ == "order_received" for _, typ, _ in before)),
+        "theme": float(any(typ == "theme_published" for _, typ, _ in before)),
+        "active_days": float(active_days),
+    }
+    return [DemoEvent(_event_id(shop, i), shop, typ, t_, d) for i, (t_, typ, d) in enumerate(out)], snapshot
+
+
+def _survey_answers(rnd: random.Random, s: DemoShop, a: dict[str, Any]) -> dict[str, Any]:
+    """What the merchant tells the online survey: self-reported, so a little off at times."""
+    m = s.market
+    hours = a["hours"]
+    if rnd.random() < 0.35:  # people round, and hope
+        hours = max(1, min(100, int(5 * round((hours + rnd.choice([-3, 2, 4, 6])) / 5)) or 2))
+    tech = a["tech"]
+    if rnd.random() < 0.2:
+        tech = min(5, tech + 1)
+    ans: dict[str, Any] = {
+        "owner.name": s.owner_name,
+        "owner.email": s.email,
+        "owner.phone": s.phone,
+        "owner.language": s.language,
+        "owner.life_situation": a["life_situation"],
+        "owner.hours_per_week": hours,
+        "owner.marketing_consent": rnd.random() < 0.7,
+        "experience.sold_online_before": a["sold_before"],
+        "experience.tech_comfort": tech,
+        "experience.known_topics": a["known_topics"],
+        "needs.help_with": a["help_with"],
+        "needs.preferred_contact": a["preferred_contact"],
+        "business.type": a["type"],
+        "business.category": a["category"],
+        "business.model": a["model"],
+        "business.channels": a["channels"],
+        "business.sells_on_marketplace": a["on_marketplace"],
+        "business.sells_abroad": a["sells_abroad"],
+        "business.company_registered": a["company_registered"],
+    }
+    if a["sold_before"]:
+        ans["experience.platforms"] = a["platforms"]
+        ans["experience.years_selling_online"] = a["years"]
+    if a["on_marketplace"]:
+        ans["business.marketplaces"] = a["marketplaces"]
+    if a["preferred_contact"] in ("phone", "whatsapp"):
+        ans["needs.preferred_call_time"] = a["call_time"]
+    if rnd.random() < 0.8:
+        ans["business.catalogue_size"] = a["catalogue"]
+    if rnd.random() < 0.7:
+        optimism = rnd.choice([1.0, 1.0, 1.5, 2.0])
+        ans["business.expected_monthly_turnover"] = {"amount": int(a["turnover"] * optimism), "currency": CURRENCY[m]}
+    if rnd.random() < 0.3:
+        ans["needs.main_goal"] = rnd.choice(names.MAIN_GOALS[m])
+    if m == "PL":
+        ans["readiness.ksef_ready"] = a["company_registered"] and rnd.random() < 0.4
+    elif m == "TR":
+        ans["owner.is_trader"] = a["company_registered"]
+        ans["readiness.etbis_registered"] = a["company_registered"] and rnd.random() < 0.5
+    else:
+        ans["readiness.gst_registered"] = a["company_registered"] and rnd.random() < 0.6
+    return ans
+
+
+def _call_answers(rnd: random.Random, s: DemoShop, a: dict[str, Any], surveyed: bool) -> dict[str, Any]:
+    """What the consultant records on the call: the true values, the full interview if no survey."""
+    ans: dict[str, Any] = {
+        "owner.hours_per_week": a["hours"],
+        "owner.life_situation": a["life_situation"],
+        "experience.tech_comfort": a["tech"],
+        "needs.help_with": a["help_with"],
+        "business.catalogue_size": a["catalogue"],
+        "business.expected_monthly_turnover": {"amount": a["turnover"], "currency": CURRENCY[s.market]},
+        "needs.main_goal": rnd.choice(names.MAIN_GOALS[s.market]),
+    }
+    if not surveyed:
+        ans.update({
+            "owner.name": s.owner_name, "owner.language": s.language,
+            "experience.sold_online_before": a["sold_before"],
+            "business.type": a["type"], "business.category": a["category"],
+            "business.model": a["model"], "business.channels": a["channels"],
+            "business.sells_on_marketplace": a["on_marketplace"],
+            "business.sells_abroad": a["sells_abroad"],
+            "business.company_registered": a["company_registered"],
+            "needs.preferred_contact": a["preferred_contact"],
+        })
+        if a["sold_before"]:
+            ans["experience.platforms"] = a["platforms"]
+            ans["experience.years_selling_online"] = a["years"]
+        if a["on_marketplace"]:
+            ans["business.marketplaces"] = a["marketplaces"]
+    return ans
+
+
+def _purchase_delay_days(rnd: random.Random, market: str) -> float:
+    """Days from the trial end to the purchase (negative: bought during the trial)."""
+    if market == "TR":   # decide fast: within about two days of the end
+        return rnd.uniform(-2.0, 2.5)
+    if market == "IN":
+        return rnd.expovariate(1 / 3.0) - 1.0
+    # PL deliberates: a median of ~10 days, weeks or months for some
+    return min(rnd.lognormvariate(math.log(10.0), 1.0), CONVERSION_HORIZON_DAYS) - 0.5
+
+
+def generate(
+    n_shops: int = 600,
+    *,
+    seed: int = 7,
+    today: date,
+    snapshot_day: int = truth.SNAPSHOT_DAY,
+    progress: Callable[[int], None] | None = None,
+) -> Population:
+    """Draw a population of `n_shops` trials ending around `today`; deterministic in (seed, today)."""
+    if n_shops < 0:
+        raise ValueError("n_shops must be >= 0")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    markets = rng.choice(list(MARKET_SHARES), size=n_shops, p=list(MARKET_SHARES.values()))
+    shop_seeds = rng.integers(0, 2**63 - 1, size=n_shops, dtype=np.int64)
+    start_offsets = rng.uniform(0, HISTORY_DAYS, size=n_shops)
+    holdout = rng.random(n_shops) < HOLDOUT_SHARE
+    surveyed = rng.random(n_shops) < SURVEY_SHARE
+    noise_eng = rng.normal(0.0, 0.8, size=n_shops)
+    today_dt = _utc(today)
+    shops: list[DemoShop] = []
+    for i in range(n_shops):
+        rnd = random.Random(int(shop_seeds[i]))
+        market = str(markets[i])
+        persona = rnd.choices(list(PERSONA_SHARES[market]), weights=list(PERSONA_SHARES[market].values()))[0]
+        a = _persona_attributes(rnd, market, persona)
+        first, last = _owner(rnd, market)
+        owner = f"{first} {last}"
+        word = rnd.choice(names.SHOP_WORDS[market][a["category"]])
+        shop_name = word if rnd.random() < 0.5 else (f"{word} {first}" if market != "IN" else f"{first}'s {word}")
+        a["shop_name_ascii"] = names.ascii_slug(f"{word} {last}") or f"shop{i}"
+        pid = f"{market.lower()}-{i:06d}"
+        mail_user = names.ascii_slug(owner) + (str(rnd.randint(1, 99)) if rnd.random() < 0.4 else "")
+        email = f"{mail_user}@{rnd.choice(MAIL_DOMAINS[market])}"
+        start = today_dt - timedelta(days=float(start_offsets[i]))
+        start = start.replace(microsecond=0) + timedelta(hours=0)
+        engagement = ENGAGEMENT[persona] + 0.02 * (a["hours"] - 20) + 0.25 * (a["tech"] - 3) + float(noise_eng[i])
+        events, snap = _trial(rnd, pid, market, persona, a, engagement, start, snapshot_day)
+        events[0].data = {"market": market, "shop_name": shop_name, "owner_name": owner, "email": email,
+                          "phone": _phone_for(rnd, market, a), "trial_ends_at": (start + timedelta(days=TRIAL_DAYS)).isoformat()}
+        phone = events[0].data["phone"]
+        shop = DemoShop(
+            index=i, platform_id=pid, market=market, persona=persona, shop_name=shop_name,
+            owner_name=owner, email=email, phone=phone, language=LANGUAGE[market] if market != "IN" or rnd.random() < 0.8 else "hi",
+            trial_started_at=start, trial_ends_at=start + timedelta(days=TRIAL_DAYS),
+            holdout=bool(holdout[i]), attributes=a, snapshot=snap, events=events,
+        )
+        if surveyed[i]:
+            # sent at sign-up: most answer in the first days, before the snapshot
+            at = start + timedelta(days=min(rnd.expovariate(1 / 1.5), TRIAL_DAYS - 0.5))
+            shop.survey = DemoAnswers("survey", "merchant", at.replace(microsecond=0), _survey_answers(rnd, shop, a),
+                                      reference=f"svy-{pid}")
+        shops.append(shop)
+        if progress is not None and (i + 1) % 1000 == 0:
+            progress(1000)
+    _draw_truth(rng, shops, today_dt, snapshot_day)
+    if progress is not None and n_shops % 1000:
+        progress(n_shops % 1000)
+    return Population(seed=seed, today=today, snapshot_day=snapshot_day, shops=shops)
+
+
+def _phone_for(rnd: random.Random, market: str, a: dict[str, Any]) -> str:
+    return _phone(rnd, market)
+
+
+def truth_inputs(shops: list[DemoShop]) -> dict[str, np.ndarray]:
+    """The truth's inputs for each shop, as arrays (see truth.base_logit)."""
+    return {
+        "market": np.array([s.market for s in shops]),
+        "hours": np.array([s.attributes["hours"] for s in shops], dtype=float),
+        "sold_before": np.array([s.attributes["sold_before"] for s in shops], dtype=bool),
+        "tech": np.array([s.attributes["tech"] for s in shops], dtype=float),
+        "catalogue": np.array([s.attributes["catalogue"] for s in shops], dtype=float),
+        "sells_abroad": np.array([s.attributes["sells_abroad"] for s in shops], dtype=bool),
+        "turnover_band_idx": np.array([s.attributes["band"] for s in shops], dtype=float),
+        **{k: np.array([s.snapshot[k] for s in shops], dtype=float)
+           for k in ("products", "payments", "shipping", "legal", "domain", "test_order", "theme", "active_days")},
+    }
+
+
+def _draw_truth(rng: np.random.Generator, shops: list[DemoShop], today: datetime, snapshot_day: int) -> None:
+    """Probabilities, who gets called, the unseen effect and the outcome; then the late events."""
+    n = len(shops)
+    if n == 0:
+        return
+    x = truth_inputs(shops)
+    persona = np.array([s.persona for s in shops])
+    L, tau, p0, p1 = truth.probabilities(x, persona)
+    # consultants pick whom to call from what they can see at the snapshot (selection, not chance)
+    surveyed = np.array([s.survey is not None and s.survey.at <= s.trial_started_at + timedelta(days=snapshot_day)
+                         for s in shops])
+    market = x["market"]
+    call_logit = (0.1 + 0.9 * surveyed + 0.5 * (x["turnover_band_idx"] >= 3) + 0.4 * (x["products"] >= 1)
+                  - 0.3 * x["payments"] + np.where(market == "TR", 0.3, np.where(market == "IN", -0.2, 0.0)))
+    holdout = np.array([s.holdout for s in shops])
+    wants_call = (~holdout) & (rng.random(n) < truth.sigmoid(call_logit))
+    call_day = rng.uniform(snapshot_day + 0.25, 13.5, size=n)
+    u = rng.normal(0.0, truth.NOISE_SD, size=n)
+    draw = rng.random(n)
+    late_seeds = rng.integers(0, 2**63 - 1, size=n, dtype=np.int64)
+    q = truth.sigmoid(L + u)  # the shop's own probability, with the effect nobody sees
+    q_called = truth.with_call(q, tau)
+    for i, s in enumerate(shops):
+        rnd = random.Random(int(late_seeds[i]))
+        s.p_no_call, s.p_call = float(p0[i]), float(p1[i])
+        call_at = (s.trial_started_at + timedelta(days=float(call_day[i]))).replace(microsecond=0)
+        s.called = bool(wants_call[i]) and call_at <= today
+        if s.called:
+            actor = rnd.choice(names.CONSULTANTS[s.market])
+            s.call = DemoAnswers("call", actor, call_at, _call_answers(rnd, s, s.attributes, s.survey is not None))
+        if s.survey is not None and s.survey.at > today:
+            s.survey = None
+        converts = draw[i] < q_called[i] if s.called else draw[i] < q[i]
+        n_events = len(s.events)
+        late: list[tuple[datetime, str, dict[str, Any]]] = []
+        if s.trial_ends_at <= today:
+            s.converts = bool(converts)
+            if converts:
+                bought = s.trial_ends_at + timedelta(days=_purchase_delay_days(rnd, s.market))
+                bought = max(bought, s.trial_started_at + timedelta(days=snapshot_day + 1)).replace(microsecond=0)
+                if bought <= today:
+                    late.append((bought, "plan_purchased", {"plan": rnd.choice(PLANS)}))
+                    open_delay = {"TR": rnd.uniform(0.0, 2.0), "IN": rnd.uniform(0.0, 3.0)}.get(s.market, rnd.uniform(0.0, 10.0))
+                    opened = bought + timedelta(days=open_delay)
+                    if opened <= today:
+                        late.append((opened.replace(microsecond=0), "shop_opened", {}))
+                    s.outcome, s.outcome_at = "converted", bought
+                converted_by_end = bought <= s.trial_ends_at
+            else:
+                converted_by_end = False
+            late.append((s.trial_ends_at, "trial_ended", {"converted": converted_by_end}))
+            if s.outcome is None:
+                s.outcome, s.outcome_at = "not_converted", s.trial_ends_at
+        evs = [e for e in s.events if e.occurred_at <= today]
+        for j, (t, typ, d) in enumerate(sorted(late, key=lambda e: e[0])):
+            if t <= today:
+                evs.append(DemoEvent(_event_id(s.platform_id, n_events + j), s.platform_id, typ, t, d))
+        evs.sort(key=lambda e: (e.occurred_at, e.id))
+        s.events = evs
+
+
+def population_digest(pop: Population) -> str:
+    """A short fingerprint of everything generated (for determinism checks)."""
+    import json
+
+    h = hashlib.sha256()
+    for s in pop.shops:
+        h.update(json.dumps(s.record(), sort_keys=True, ensure_ascii=False, default=str).encode())
+    return h.hexdigest()
