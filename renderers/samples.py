@@ -92,7 +92,7 @@ AS_OF = date(2026, 11, 11)
 LAST_CALL = date(2026, 11, 3)
 
 # Hard strings: the picture must keep every one of them inside its box.
-LONG_NAME_80 = "Małgorzata Brzęczyszczykiewicz-Szczebrzeszyńska vel Żółtowska-Gąsiorowska z Łodzi"
+LONG_NAME_80 = "Małgorzata Brzęczyszczykiewicz-Szczebrzeszyńska v. Żółtowska-Gąsiorowska z Łodzi"
 TURKISH_NAME = "İPEK IŞIL ÇAĞLAYAN-İNCEOĞLU (Istanbul ışıklı dükkân)"
 DEVANAGARI_NAME = "प्रिया शर्मा — श्री गणेश हस्तशिल्प एवं वस्त्र भंडार"
 EMOJI_TEXT = "🕯️ Candles & soaps 👩‍👧 🇵🇱 ✨ handmade with ❤️ — ship fast 🚚💨"

@@ -59,7 +59,9 @@ _BIDI_AND_NOISE = (
 _STRIP_RE = regex.compile(
     "[\\p{Cc}\\p{Cs}\\p{Zl}\\p{Zp}" + _BIDI_AND_NOISE + "\\p{Noncharacter_Code_Point}]"
 )
-_SPACE_RE = regex.compile(r"[\t\n\r\v\f\p{Zs}\p{Zl}\p{Zp}\u0085]+")
+# Breaking whitespace collapses to one space; no-break spaces (NBSP, narrow NBSP, figure
+# space) stay, so "6000 zł" or "1 234" is never wrapped apart.
+_SPACE_RE = regex.compile(r"[\t\n\r\v\f\p{Zl}\p{Zp}\u0085[\p{Zs}--[\u00a0\u202f\u2007]]]+", regex.V1)
 _CLUSTER_RE = regex.compile(r"\X")
 # Clusters a browser would draw with a colour-emoji font.
 _EMOJI_RE = regex.compile(r"\p{Emoji_Presentation}|\ufe0f|\p{Emoji_Modifier}")
@@ -70,8 +72,8 @@ _IGNORABLE = frozenset("\u200c\u200d\u034f\ufe0e\ufe0f\u2060")
 def clean_text(value: object) -> str:
     """Return ``value`` as safe, single-line display text.
 
-    NFC-normalised; every whitespace run (tabs, newlines, NBSP...) becomes one
-    space; control characters, surrogates, bidi controls and non-characters are
+    NFC-normalised; every run of breaking whitespace (tabs, newlines, em spaces...)
+    becomes one space (no-break spaces are kept); control characters, surrogates, bidi controls and non-characters are
     removed; leading/trailing space is stripped. ``None`` becomes ``""``.
     """
     if value is None:
