@@ -51,6 +51,7 @@ from typing import Any, Callable, Iterator, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -77,11 +78,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
                          "tr": "{value!r}, {format} biçiminde bir tarih ve saat değil"},
     "in_future": {"en": "{value!r} lies in the future", "pl": "{value!r} jest w przyszłości",
                   "tr": "{value!r} gelecekte bir zaman"},
-    "wrong_column_count": {"en": "has {got} columns, the header has {want}",
-                           "pl": "ma {got} kolumn, nagłówek ma {want}",
-                           "tr": "{got} sütun içeriyor, başlıkta {want} var"},
-    "malformed_line": {"en": "is not a JSON object: {detail}", "pl": "nie jest obiektem JSON: {detail}",
-                       "tr": "bir JSON nesnesi değil: {detail}"},
+    "wrong_column_count": {"en": "the line has {got} columns, the header has {want}",
+                           "pl": "wiersz ma {got} kolumn, nagłówek ma {want}",
+                           "tr": "satırda {got} sütun var, başlıkta {want} var"},
+    "malformed_line": {"en": "the line cannot be read: {detail}", "pl": "nie można odczytać wiersza: {detail}",
+                       "tr": "satır okunamıyor: {detail}"},
     "not_text": {"en": "must be text", "pl": "musi być tekstem", "tr": "metin olmalı"},
 }
 
@@ -198,7 +199,12 @@ def parse_mapping(data: Any, *, where: str = "mapping") -> SurveyMapping:
     if unknown:
         raise MappingError(f"{where}: unknown field(s) {', '.join(unknown)} "
                            f"(known: {', '.join(sorted(_MAPPING_FIELDS))})")
-    shop = _str_field(data, "shop", where, required=True)
+    problems: list[str] = []  # reported all at once, so one run shows every mistake
+    shop = None
+    try:
+        shop = _str_field(data, "shop", where, required=True)
+    except MappingError as exc:
+        problems.append(str(exc))
     fmt = data.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise MappingError(f"{where}: format must be csv or jsonl, not {fmt!r}")
@@ -254,9 +260,9 @@ def parse_mapping(data: Any, *, where: str = "mapping") -> SurveyMapping:
     schema = load_schema()
     raw_cols = data.get("columns")
     if not isinstance(raw_cols, Mapping) or not raw_cols:
-        raise MappingError(f"{where}: `columns` must map export columns to question keys")
+        problems.append(f"{where}: `columns` must map export columns to question keys")
+        raw_cols = {}
     columns: list[ColumnMap] = []
-    problems: list[str] = []
     for col, spec in raw_cols.items():
         col = str(col)
         cwhere = f"{where}: column {col!r}"
@@ -292,6 +298,7 @@ def parse_mapping(data: Any, *, where: str = "mapping") -> SurveyMapping:
         columns.append(ColumnMap(col, qkey, _value_map(spec.get("values"), cwhere), csplit, choice))
     if problems:
         raise MappingError("; ".join(problems))
+    assert shop is not None
     seen: dict[str, str] = {}
     for c in columns:
         if c.choice is None:
@@ -439,7 +446,7 @@ def _csv_record(line_no: int, raw: str, row: list[str], header: list[str], lang:
     if len(row) != len(header):
         return Record(line_no, raw, None, {
             "field": "", "code": "wrong_column_count",
-            "message": f"line {line_no} {_msg('wrong_column_count', lang, got=len(row), want=len(header))}"})
+            "message": _msg("wrong_column_count", lang, got=len(row), want=len(header))})
     return Record(line_no, raw, dict(zip(header, row)))
 
 
@@ -452,7 +459,7 @@ def _jsonl_record(line_no: int, raw: str, lang: str) -> Record:
         detail = type(obj).__name__
     if not isinstance(obj, dict):
         return Record(line_no, raw, None, {"field": "", "code": "malformed_line",
-                                           "message": f"line {line_no} {_msg('malformed_line', lang, detail=detail)}"})
+                                           "message": _msg("malformed_line", lang, detail=detail)})
     return Record(line_no, raw, obj)
 
 
@@ -721,10 +728,13 @@ class ImportReport:
     results: list[LineResult] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        rejected = [r for r in self.results if r.status == "rejected"]
         return {
-            "file": self.file, "format": self.format, "lines": self.lines,
+            "file": self.file, "format": self.format, "total": self.lines,
             "accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected,
-            "rejected_lines": [r.as_dict() for r in self.results if r.status == "rejected"],
+            "dead_letters": [r.dead_letter_id for r in rejected],
+            "errors": [{"line": r.line, "shop": r.shop, "errors": r.errors, "dead_letter": r.dead_letter_id}
+                       for r in rejected],
         }
 
 
@@ -753,11 +763,17 @@ def import_surveys(
         except ValidationFailed as exc:
             errors = [e.as_dict() if hasattr(e, "as_dict") else dict(e) for e in exc.errors]
             shop = _lookup(record.fields, mapping.shop) if record.fields is not None else None
-            dl = store_dead_letter(session, CHANNEL, record.raw, errors=errors, context={
+            context = {
                 "file": export.name, "line": record.line, "format": export.format,
                 "header": export.header_raw, "mapping": dict(mapping.raw), "actor": actor,
                 "language": lang, "shop": shop if isinstance(shop, str) else None,
-            })
+            }
+            dl = _pending_dead_letter(session, record.raw, context)
+            if dl is None:
+                dl = store_dead_letter(session, CHANNEL, record.raw, errors=errors, context=context)
+            else:  # the same line of the same file imported again: one letter, latest reasons
+                dl.errors = [{k: e.get(k) for k in ("field", "code", "message")} for e in errors]
+                session.flush()
             result = LineResult(record.line, "rejected", shop if isinstance(shop, str) else None,
                                 errors=errors, dead_letter_id=dl.id)
         report.results.append(result)
@@ -770,6 +786,17 @@ def import_surveys(
         if progress is not None:
             progress(1)
     return report
+
+
+def _pending_dead_letter(session: Session, raw: str, context: Mapping[str, Any]) -> DeadLetter | None:
+    """A pending letter for this very line of this file (re-imports must not pile up copies)."""
+    rows = session.scalars(select(DeadLetter).where(
+        DeadLetter.channel == CHANNEL, DeadLetter.status == "pending", DeadLetter.payload == raw))
+    for row in rows:
+        c = row.context or {}
+        if c.get("file") == context["file"] and c.get("header") == context["header"]:
+            return row
+    return None
 
 
 def replay_dead_letter(session: Session, dead_letter: DeadLetter) -> None:
