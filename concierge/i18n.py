@@ -158,3 +158,31 @@ def translations(lang: str | None):
     if base == DEFAULT_LANGUAGE:
         return NullTranslations()
     return Translations.load(str(TRANSLATIONS_DIR), [base])
+
+
+# What pybabel extracts (babel.cfg says the same for the command line).
+_METHOD_MAP = [("concierge/**.py", "python"), ("concierge/templates/**.html", "jinja2")]
+_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+             "lazy_ngettext": (1, 2), "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
+
+
+def source_message_ids(root: Path | None = None) -> set[str]:
+    """Every message the code and templates pass to gettext today (what extraction would find)."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+
+    root = root or Path(__file__).resolve().parent.parent
+    keywords = {**DEFAULT_KEYWORDS, **_KEYWORDS}
+    ids = set()
+    for _file, _line, msg, _comments, _ctx in extract_from_dir(
+            str(root), _METHOD_MAP, keywords=keywords,
+            options_map={"concierge/templates/**.html": {"extensions": "jinja2.ext.do"}}):
+        ids.add(msg[0] if isinstance(msg, (tuple, list)) else msg)
+    ids.discard("")
+    return ids
+
+
+def untranslated_source_messages(lang: str, root: Path | None = None) -> list[str]:
+    """Messages in the code or templates that `lang`'s catalog lacks (run pybabel extract/update)."""
+    have = catalog_message_ids(lang)
+    return [f"{lang}: {m!r} is used in the code but missing from the catalog"
+            for m in sorted(source_message_ids(root) - have)]

@@ -46,28 +46,16 @@ def _security_headers(response):
     return response
 
 
-def _api_blueprints(app: Flask) -> list:
-    """Blueprints answering bearer tokens (no cookies, so no CSRF).
-
-    concierge.api names them (CSRF_EXEMPT or TOKEN_BLUEPRINTS); until it does, every
-    blueprint from concierge.api or mounted under /api.
-    """
-    names: set[str] | None = None
+def _exempt_api(app: Flask, csrf: CSRFProtect) -> None:
+    """Exempt the bearer-token API from CSRF (no cookies there): concierge.api names them."""
     try:
-        api = importlib.import_module("concierge.api")
-        declared = getattr(api, "CSRF_EXEMPT", None) or getattr(api, "TOKEN_BLUEPRINTS", None)
-        if declared:
-            names = {getattr(b, "name", b) for b in declared}
-    except ModuleNotFoundError:
-        pass
-    out = []
-    for name, bp in app.blueprints.items():
-        if names is not None:
-            if name in names or name == "api_pictures":
-                out.append(bp)
-        elif bp.import_name.startswith("concierge.api") or (bp.url_prefix or "").startswith("/api"):
-            out.append(bp)
-    return out
+        from ..api import exempt_api_blueprints
+    except ImportError:  # no API package: exempt anything mounted under /api
+        for bp in app.blueprints.values():
+            if (bp.url_prefix or "").startswith("/api"):
+                csrf.exempt(bp)
+        return
+    exempt_api_blueprints(app, csrf)
 
 
 def register(app: Flask) -> None:
@@ -98,10 +86,26 @@ def register(app: Flask) -> None:
             bp = getattr(module, "bp", None)
             if bp is not None:
                 app.register_blueprint(bp)
-    for bp in _api_blueprints(app):
-        csrf.exempt(bp)
+    _exempt_api(app, csrf)
+
+    from flask_babel import gettext as _
+
+    @app.errorhandler(403)
+    def _forbidden(exc):
+        """Say plainly that the role does not allow this page (JSON under /api)."""
+        if request.path.startswith("/api"):
+            return {"error": "forbidden", "message": "forbidden"}, 403
+        return render_template("error.html", code=403, reason=_("Your role does not allow this page.")), 403
+
+    @app.errorhandler(404)
+    def _not_found(exc):
+        """A readable 404 for people, JSON under /api."""
+        if request.path.startswith("/api"):
+            return {"error": "not_found", "message": exc.description or "not found"}, 404
+        return render_template("error.html", code=404, reason=_("There is no such page or shop.")), 404
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):
         """Tell the person the form expired instead of a bare 400."""
-        return render_template("error.html", code=400, reason=exc.description), 400
+        return render_template("error.html", code=400,
+                               reason=_("The form expired or was sent from elsewhere. Reload the page and try again.")), 400

@@ -6,6 +6,7 @@ from typing import Any
 import profile_schema
 from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import refresh
 from sqlalchemy import func, select
 
@@ -206,7 +207,7 @@ def record(platform_id: str):
                 form[name].errors = list(form[name].errors or []) + [message]
             errors.append({"field": key, "name": name, "message": message})
         return _render_shop(shop, form, 422, errors)
-    flash(_("Recorded %(n)d answer(s).", n=len(answers)))
+    flash(ngettext("Recorded %(num)d answer.", "Recorded %(num)d answers.", len(answers)))
     return redirect(url_for("web.shop_page", platform_id=shop.platform_id))
 
 

@@ -1,0 +1,66 @@
+"""GET /api/v1/shops/<shop>/picture.svg|.png: the shop's picture for integrations (bearer token)."""
+from __future__ import annotations
+
+from flask import request
+
+from ..app import get_session
+from ..i18n import LANGUAGES, choose_language
+from ..operations import pictures
+from ..operations.shops import get_shop
+from . import api_blueprint
+from .auth import require_token
+
+bp = api_blueprint("pictures", __name__)
+
+
+def _picture(shop: str, fmt: str):
+    from ..web.views import picture_response
+
+    session = get_session()
+    row = get_shop(session, shop)  # NotFound -> JSON 404 via the API error handler
+    lang = request.args.get("lang")
+    if lang not in LANGUAGES:
+        lang = choose_language(market=row.market if lang is None else None,
+                               accept_languages=request.accept_languages)
+    return picture_response(pictures.shop_picture(session, row, fmt=fmt, lang=lang), fmt)
+
+
+@bp.get("/shops/<shop>/picture.svg")
+@require_token
+def picture_svg(shop: str):
+    """Draw a shop's picture as SVG, so a CRM or chat tool can show it next to the contact."""
+    return _picture(shop, "svg")
+
+
+@bp.get("/shops/<shop>/picture.png")
+@require_token
+def picture_png(shop: str):
+    """Draw a shop's picture as PNG, for tools that cannot show SVG."""
+    return _picture(shop, "png")
+
+
+def _operation(fmt: str) -> dict:
+    mime = pictures.MIME[fmt]
+    return {
+        "operationId": f"getShopPicture{fmt.upper()}",
+        "tags": ["shops"],
+        "summary": f"The shop's picture as {fmt.upper()} (same drawing as the consultant's page)",
+        "parameters": [
+            {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
+             "schema": {"type": "string", "maxLength": 64}},
+            {"name": "lang", "in": "query", "required": False,
+             "description": "Language of the labels; default: the market's language, then Accept-Language",
+             "schema": {"type": "string", "enum": list(LANGUAGES)}},
+        ],
+        "responses": {
+            "200": {"description": f"The picture ({mime}); ETag for conditional requests",
+                    "content": {mime: {"schema": {"type": "string", "format": "binary"}}}},
+            "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+            "404": {"description": "Unknown shop", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"}}}},
+        },
+    }
+
+
+picture_svg.openapi = _operation("svg")  # type: ignore[attr-defined]
+picture_png.openapi = _operation("png")  # type: ignore[attr-defined]

@@ -1,0 +1,97 @@
+"""`concierge locales show|check|compile`: market rules, and complete translations everywhere."""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from . import echo_json
+
+MARKET_CHOICE = click.Choice(["PL", "TR", "IN"], case_sensitive=False)
+
+
+@click.group("locales")
+def locales_group() -> None:
+    """Markets (PL, TR, IN) and the UI's translations."""
+
+
+def _print_market(d: dict[str, Any]) -> None:
+    hours = d.get("business_hours") or {}
+    click.echo(f"{d['code']}  {d['name']}")
+    click.echo(f"  languages      {', '.join(d['languages'])} (default {d['default_language']})")
+    click.echo(f"  currency       {d['currency']}    time zone {d['timezone']}")
+    click.echo(f"  working days   {', '.join(d['working_days'])}  {hours.get('start')}-{hours.get('end')}")
+    click.echo(f"  tax ids        {', '.join(d['tax_id_kinds'])}    phone region {d['phone_region']}")
+    calling = d.get("calling") or {}
+    click.echo(f"  calling law    {calling.get('law')}")
+    click.echo(f"  consent needed {'yes' if calling.get('commercial_requires_consent') else 'no'}")
+    for category, items in (d.get("integrations") or {}).items():
+        click.echo(f"  {category:<14} {', '.join(i['name'] for i in items)}")
+    legal = d.get("legal_checklist") or []
+    if legal:
+        click.echo("  legal checklist")
+        for item in legal:
+            click.echo(f"    - {item['label']}" + (f" ({item['law']})" if item.get("law") else ""))
+    hol = d.get("holidays") or {}
+    days = hol.get("days") or hol.get("dates") or []
+    if isinstance(days, list) and days:
+        click.echo(f"  holidays       {len(days)} listed (see --json)")
+
+
+@locales_group.command("show")
+@click.argument("market", type=MARKET_CHOICE)
+@click.option("--year", type=int, default=None, help="Holidays of this year and the next (default: this year).")
+@click.option("--lang", type=click.Choice(["en", "pl", "tr"]), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole market card as JSON.")
+def show_cmd(market: str, year: int | None, lang: str, as_json: bool) -> None:
+    """Print a market's rules: languages, money, working days, calling law, integrations, legal steps."""
+    from locales.cli_support import describe_market
+
+    data = describe_market(market.upper(), year, lang=lang)
+    if as_json:
+        echo_json(data)
+    else:
+        _print_market(data)
+
+
+def completeness_problems() -> list[str]:
+    """Everything missing: untranslated or fuzzy catalog messages (pl, tr), stale .mo, schema labels."""
+    from ..i18n import TRANSLATED, catalog_problems, schema_label_problems, untranslated_source_messages
+
+    problems: list[str] = []
+    for lang in TRANSLATED:
+        problems.extend(catalog_problems(lang))
+        problems.extend(untranslated_source_messages(lang))
+    problems.extend(schema_label_problems())
+    return problems
+
+
+@locales_group.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print {ok, problems: [...]} as JSON.")
+def check_cmd(as_json: bool) -> None:
+    """Check every UI message has a pl and tr translation and every schema label has en/pl/tr."""
+    problems = completeness_problems()
+    if as_json:
+        echo_json({"ok": not problems, "problems": problems})
+    elif problems:
+        click.echo(f"{len(problems)} translation problem(s):", err=True)
+        for p in problems:
+            click.echo(f"  {p}", err=True)
+    else:
+        click.echo("Translations complete: UI catalogs (pl, tr) and schema labels (en, pl, tr).")
+    if problems:
+        sys.exit(1)
+
+
+@locales_group.command("compile")
+def compile_cmd() -> None:
+    """Compile the UI catalogs (.po -> .mo); both are committed, so run this after editing a .po."""
+    from ..i18n import compile_catalogs
+
+    for path in compile_catalogs():
+        click.echo(f"Wrote {path}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(locales_group)

@@ -1,0 +1,99 @@
+"""`concierge users create|list|ensure-demo`: who can log in to the web app, and with which role."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import CliState, echo_json, pass_state
+
+ROLE_CHOICE = click.Choice(["consultant", "manager", "admin"])
+LANGUAGE_CHOICE = click.Choice(["en", "pl", "tr"])
+
+
+def _fail(exc: Exception, as_json: bool) -> None:
+    from .shops import fail
+
+    fail(exc, as_json)
+
+
+@click.group("users")
+def users_group() -> None:
+    """Web app users: consultants, managers and admins."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--role", type=ROLE_CHOICE, required=True, help="consultant, manager or admin.")
+@click.option("--name", default=None, help="Display name (default: the part of EMAIL before @).")
+@click.option("--language", type=LANGUAGE_CHOICE, default=None,
+              help="UI language; without it the shop's market, then the browser, decides.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new user as JSON.")
+@pass_state
+def create_cmd(state: CliState, email: str, role: str, name: str | None, language: str | None,
+               password_stdin: bool, as_json: bool) -> None:
+    """Create a user who logs in with EMAIL; the password is prompted for (never an argument)."""
+    from ..errors import ConciergeError
+    from ..operations.users import create_user, user_as_dict
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with state.db.session() as s:
+            data = user_as_dict(create_user(s, email, password=password, role=role, name=name,
+                                            language=language))
+    except ConciergeError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"Created {data['role']} {data['email']} ({data['name']}).")
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print [{id, email, name, role, language, active, created_at}] as JSON.")
+@pass_state
+def list_cmd(state: CliState, as_json: bool) -> None:
+    """List every user and role, so an admin can see who has access."""
+    from ..operations.users import list_users, user_as_dict
+
+    with state.db.session() as s:
+        users = [user_as_dict(u) for u in list_users(s)]
+    if as_json:
+        echo_json(users)
+        return
+    if not users:
+        click.echo("No users yet: `concierge users create EMAIL --role consultant`.")
+    for u in users:
+        flag = "" if u["active"] else "  (inactive)"
+        click.echo(f"{u['role']:<11} {u['email']:<32} {u['name']}  [{u['language'] or '-'}]{flag}")
+
+
+@users_group.command("ensure-demo")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {users: [{email, role, password, status}], file, url} as JSON.")
+@pass_state
+def ensure_demo_cmd(state: CliState, as_json: bool) -> None:
+    """Create the demo consultant, manager and admin if missing, and print how to log in."""
+    from ..config import default_instance_path
+    from ..operations.users import DEMO_FILE, ensure_demo_users
+
+    instance = default_instance_path()
+    with state.db.session() as s:
+        logins = ensure_demo_users(s, instance)
+    url = "http://127.0.0.1:5000"
+    if as_json:
+        echo_json({"users": logins, "file": str(instance / DEMO_FILE), "url": url})
+        return
+    click.echo(f"Demo logins for {url} (kept in {instance / DEMO_FILE}):")
+    for u in logins:
+        password = u["password"] or "(changed by its owner; not shown)"
+        click.echo(f"  {u['role']:<11} {u['email']:<26} password: {password}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(users_group)
