@@ -34,6 +34,9 @@ def _registry(schema: Schema | SchemaRegistry | None) -> SchemaRegistry:
     return hit[1]
 
 
+_OP_TYPES = {"add": "multi_choice", "remove": "multi_choice", "increment": "number"}
+
+
 class _Inapplicable(Exception):
     """An observation whose op cannot apply to what is known (kept in history, not folded)."""
 
@@ -83,6 +86,7 @@ def resolve_facts(
     key_map = registry._key_map
     value: dict[str, Any] = {}
     last: dict[str, Observation] = {}
+    base: dict[str, Observation] = {}  # the latest set: what add/remove/increment built upon
     per_source: dict[str, dict[str, tuple[Any, Observation]]] = {}
     count = 0
     for o in obs:
@@ -92,6 +96,8 @@ def resolve_facts(
         q = latest.get(key) if key is not None else None
         if q is None:
             continue  # a question retired from the schema stays in history, not in the profile
+        if o.op != "set" and _OP_TYPES[o.op] != q.type:
+            continue  # add/remove only on a multi choice, increment only on a number
         v = registry.upgrade_value(key, o.value, o.schema_version)
         try:
             new = _apply(o.op, value.get(key), v)
@@ -103,6 +109,8 @@ def resolve_facts(
         count += 1
         value[key] = new
         last[key] = o
+        if o.op == "set":
+            base[key] = o
         per_source.setdefault(key, {})[o.source] = (new, o)
     facts: dict[str, ResolvedFact] = {}
     for key, v in value.items():
@@ -111,10 +119,13 @@ def resolve_facts(
         if len(sources) == 1:
             alts: tuple[Fact, ...] = ()
         else:
+            # another source disagrees when its latest word was a set that was overridden
+            # (not built upon) and differs from what we now hold
+            b = base.get(key)
             alts = tuple(
                 Fact(sv, so.source, so.actor, so.observed_at)
                 for src, (sv, so) in sorted(sources.items())
-                if src != o.source and so.op == "set" and sv != v
+                if src != o.source and so.op == "set" and so is not b and sv != v
             )
         facts[key] = ResolvedFact(key, v, o.source, o.actor, o.observed_at, alts)
     return facts, count
