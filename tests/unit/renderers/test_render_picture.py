@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 import xml.etree.ElementTree as ET
 
 import defusedxml.ElementTree as DET
@@ -11,49 +10,15 @@ from PIL import Image
 
 import renderers
 from renderers import PictureInput, ScoreInfo, build_scene, render, render_png, render_svg
+from renderers.checks import layout_problems
 from renderers.layout import PANEL_ORDER
 from renderers.samples import LONG_NAME_80, personas
-from renderers.scene import Group, Rect, TextRun, iter_text
-from renderers.text import vmetrics
+from renderers.scene import Rect, iter_text
 
 SVG = "{http://www.w3.org/2000/svg}"
 PERSONAS = personas()
 LANGS = ("en", "pl", "tr")
 LAYOUTS = ("wide", "narrow")
-
-
-def text_box(run: TextRun) -> tuple[float, float, float, float]:
-    ascent, descent = vmetrics(run.text, run.size, run.weight == "bold")
-    return run.left, run.y - ascent, run.left + run.width, run.y + descent
-
-
-def overlap(a, b, tol=0.01) -> bool:
-    return a[0] < b[2] - tol and b[0] < a[2] - tol and a[1] < b[3] - tol and b[1] < a[3] - tol
-
-
-def check_geometry(scene) -> list[str]:
-    """Every text inside its panel, no two texts of a panel overlapping."""
-    problems = []
-    for group in scene.items:
-        assert isinstance(group, Group)
-        box = group.box
-        runs = [i for i in _flatten(group.items) if isinstance(i, TextRun)]
-        boxes = [(r, text_box(r)) for r in runs]
-        for r, (x0, y0, x1, y1) in boxes:
-            if x0 < box.x or x1 > box.x + box.w or y0 < box.y or y1 > box.y + box.h:
-                problems.append(f"{group.name}: {r.text!r} leaves its panel {box}")
-        for (ra, a), (rb, b) in itertools.combinations(boxes, 2):
-            if overlap(a, b):
-                problems.append(f"{group.name}: {ra.text!r} overlaps {rb.text!r}")
-    return problems
-
-
-def _flatten(items):
-    for item in items:
-        if isinstance(item, Group):
-            yield from _flatten(item.items)
-        else:
-            yield item
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -62,7 +27,7 @@ def _flatten(items):
 def test_no_text_leaves_its_panel_or_overlaps_another(name, lang, layout):
     pic, _ = PERSONAS[name]
     scene = build_scene(pic, lang, layout=layout)
-    assert check_geometry(scene) == []
+    assert layout_problems(scene) == []
 
 
 @pytest.mark.parametrize("layout,size", [("wide", (1200, 760)), ("narrow", (400, 2132))])
