@@ -327,7 +327,7 @@ def _trial(rnd: random.Random, shop: str, market: str, persona: str, a: dict[str
         if persona == "ecommerce_pro" and total == 0:
             k = max(1, int(target * rnd.uniform(0.3, 1.0)))
         else:
-            k = max(1, int(rnd.expovariate(1 / (2.0 + 2.5 * speed))))
+            k = max(1, int(rnd.expovariate(1 / max(2.0 + 2.5 * speed, target / 8))))
         k = min(k, target - total)
         total += k
         products_by_day.append((t, k))
@@ -336,6 +336,9 @@ def _trial(rnd: random.Random, shop: str, market: str, persona: str, a: dict[str
         events.append((day(t), "product_added", {"count": k}))
     if t_theme < TRIAL_DAYS:
         events.append((day(t_theme), "theme_published", {}))
+    t_details = when(0.5)
+    if t_details < TRIAL_DAYS:
+        events.append((day(t_details), "store_details_completed", {}))
     pay_provider = None
     if t_pay < TRIAL_DAYS:
         pay_provider = rnd.choice(PAYMENTS[market])
@@ -346,7 +349,8 @@ def _trial(rnd: random.Random, shop: str, market: str, persona: str, a: dict[str
         abroad_pay_day = rnd.uniform(0.1, 3.0) if market == "IN" else when(0.15, after=2.0)
         if abroad_pay_day < TRIAL_DAYS:
             intl = "razorpay_international" if market == "IN" else rnd.choice(["paypal", "stripe"])
-            events.append((day(abroad_pay_day), "payment_connected", {"provider": intl}))
+            events.append((day(abroad_pay_day), "international_selling_enabled", {}))
+            events.append((day(abroad_pay_day + 0.01), "payment_connected", {"provider": intl}))
     if t_ship < TRIAL_DAYS:
         events.append((day(t_ship), "shipping_connected", {"provider": rnd.choice(SHIPPING[market])}))
     if a["type"] == "offline_store" and t_ship < TRIAL_DAYS and rnd.random() < 0.6:
@@ -369,7 +373,11 @@ def _trial(rnd: random.Random, shop: str, market: str, persona: str, a: dict[str
     if t_mkt < TRIAL_DAYS:
         events.append((day(t_mkt), "marketing_connected", {"channel": rnd.choice(["meta_ads", "google_merchant", "newsletter"])}))
     if t_test < TRIAL_DAYS and pay_provider is not None:
-        events.append((day(t_test), "order_received", {"test": True, "total": rnd.randint(10, 300)}))
+        events.append((day(t_test), "order_received", {"test": True, "order_id": f"T{rnd.randint(1000, 9999)}"}))
+        t_real = when(0.3, after=max(t_test, 7.0))
+        while t_real < TRIAL_DAYS:  # first real orders in the second week
+            events.append((day(t_real), "order_received", {"test": False, "order_id": f"O{rnd.randint(10000, 99999)}"}))
+            t_real = when(0.5, after=t_real)
     events.sort(key=lambda e: e[0])
     trial_started = (start, "trial_started", {})
     out = [trial_started] + events
@@ -521,12 +529,14 @@ def generate(
         start = start.replace(microsecond=0) + timedelta(hours=0)
         engagement = ENGAGEMENT[persona] + 0.02 * (a["hours"] - 20) + 0.25 * (a["tech"] - 3) + float(noise_eng[i])
         events, snap = _trial(rnd, pid, market, persona, a, engagement, start, snapshot_day)
-        events[0].data = {"market": market, "shop_name": shop_name, "owner_name": owner, "email": email,
-                          "phone": _phone_for(rnd, market, a), "trial_ends_at": (start + timedelta(days=TRIAL_DAYS)).isoformat()}
-        phone = events[0].data["phone"]
+        phone = _phone(rnd, market)
+        language = LANGUAGE[market] if market != "IN" or rnd.random() < 0.8 else "hi"
+        events[0].data = {"market": market, "shop_name": shop_name, "language": language,
+                          "trial_ends_at": (start + timedelta(days=TRIAL_DAYS)).isoformat(),
+                          "owner": {"name": owner, "email": email, "phone": phone}}
         shop = DemoShop(
             index=i, platform_id=pid, market=market, persona=persona, shop_name=shop_name,
-            owner_name=owner, email=email, phone=phone, language=LANGUAGE[market] if market != "IN" or rnd.random() < 0.8 else "hi",
+            owner_name=owner, email=email, phone=phone, language=language,
             trial_started_at=start, trial_ends_at=start + timedelta(days=TRIAL_DAYS),
             holdout=bool(holdout[i]), attributes=a, snapshot=snap, events=events,
         )
@@ -542,10 +552,6 @@ def generate(
     if progress is not None and n_shops % 1000:
         progress(n_shops % 1000)
     return Population(seed=seed, today=today, snapshot_day=snapshot_day, shops=shops)
-
-
-def _phone_for(rnd: random.Random, market: str, a: dict[str, Any]) -> str:
-    return _phone(rnd, market)
 
 
 def truth_inputs(shops: list[DemoShop]) -> dict[str, np.ndarray]:

@@ -1,0 +1,97 @@
+"""`concierge demo`: a synthetic trial population with a known truth, in the database or as JSONL."""
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime, timezone
+
+import click
+
+from . import CliState, echo_json, pass_state
+
+_BIG = 2000  # populations from this size show progress on stderr
+
+
+def _progress(total: int, label: str, quiet: bool):
+    """A click progress bar on stderr for large runs (none for small ones, --json or no tty)."""
+    if quiet or total < _BIG:
+        return None
+    return click.progressbar(length=total, label=label, file=sys.stderr)
+
+
+@click.command("demo")
+@click.option("--shops", "n_shops", default=600, show_default=True, type=click.IntRange(0, 1_000_000),
+              help="How many trial shops to generate.")
+@click.option("--seed", default=7, show_default=True, type=click.IntRange(0, 2**31 - 1),
+              help="Random seed: the same seed and --today give the same population.")
+@click.option("--today", "today", default=None, metavar="YYYY-MM-DD",
+              help="The day the population ends on (default: today, UTC).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has shops (for `make demo`).")
+@click.option("--events-out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the trial events as JSONL envelopes to this file instead of the database.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_state
+def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_empty: bool,
+             events_out: str | None, as_json: bool) -> None:
+    """Load a realistic demo population (PL, TR, IN trials, surveys, calls, outcomes) with a known truth."""
+    from ..demo.generator import generate
+    from ..demo.loader import iter_event_lines, load_population
+
+    try:
+        day = date.fromisoformat(today) if today else datetime.now(timezone.utc).date()
+    except ValueError:
+        raise click.BadParameter(f"{today!r} is not a date (YYYY-MM-DD)", param_hint="--today") from None
+    if if_empty and events_out is None:
+        from sqlalchemy import select
+
+        from ..models import Shop
+
+        with state.db.session() as s:
+            existing = s.scalar(select(Shop.id).limit(1))
+        if existing is not None:
+            if as_json:
+                echo_json({"skipped": True, "reason": "the database already has shops"})
+            else:
+                click.echo("The database already has shops: demo data not loaded (--if-empty).")
+            return
+    bar = _progress(n_shops, "Generating", as_json)
+    if bar is None:
+        population = generate(n_shops, seed=seed, today=day)
+    else:
+        with bar:
+            population = generate(n_shops, seed=seed, today=day, progress=bar.update)
+    summary = population.summary()
+    if events_out is not None:
+        count = 0
+        with open(events_out, "w", encoding="utf-8") as fh:
+            for line in iter_event_lines(population):
+                fh.write(line + "\n")
+                count += 1
+        summary.update({"events_out": events_out, "loaded": False})
+    else:
+        bar = _progress(n_shops, "Loading", as_json)
+        with state.db.session() as s:
+            if bar is None:
+                result = load_population(s, population)
+            else:
+                with bar:
+                    events_total = summary["events"] or 1
+                    result = load_population(s, population,
+                                             progress=lambda k: bar.update(k * n_shops / events_total))
+        summary.update({"loaded": True, "observations": result.observations, "calls": result.calls,
+                        "surveys": result.surveys})
+    summary["skipped"] = False
+    if as_json:
+        echo_json(summary)
+        return
+    where = f"written to {events_out}" if events_out else "loaded"
+    click.echo(f"{summary['shops']} demo shops {where} (seed {seed}, today {day.isoformat()}):")
+    click.echo("  " + ", ".join(f"{m} {n}" for m, n in summary["by_market"].items()))
+    rate = summary["conversion_rate"]
+    click.echo(f"  finished trials {summary['finished_trials']}, converted {summary['converted']}"
+               + (f" ({rate:.1%})" if rate is not None else ""))
+    click.echo(f"  no-call holdout {summary['holdout_share']:.1%}, called {summary['called_share']:.1%}, "
+               f"surveyed {summary['survey_share']:.1%}, events {summary['events']}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(demo_cmd)

@@ -1,0 +1,135 @@
+"""Write a generated population into the database through the same paths as real data.
+
+Trial events go through `operations.events.ingest_lines` (the batched path of
+`concierge ingest events`: envelope and data checks, the declared mapping, profile_schema
+validation, shops created by trial_started, outcomes set by plan_purchased/trial_ended).
+Survey and call answers are checked with profile_schema's `Schema.validate` (the one
+validation path, with the skip-logic context the shop has at that moment) and stored in
+bulk: one Submission per survey or call, its observations with executemany. Calls,
+holdout flags and the ground truth (demo_truth) are plain rows. Nothing commits here: the
+CLI command commits once.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterator
+
+import profile_schema
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..errors import Conflict, ValidationFailed
+from ..models import Call, DemoTruth, Shop, Submission
+from ..operations.events import ingest_lines
+from ..operations.observations import add_observations_bulk
+from .generator import DemoAnswers, DemoShop, Population
+
+CHANNEL = "demo"
+_CHUNK = 1000
+
+
+@dataclass
+class LoadResult:
+    shops: int
+    events: int
+    observations: int
+    surveys: int
+    calls: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"shops": self.shops, "events": self.events, "observations": self.observations,
+                "surveys": self.surveys, "calls": self.calls}
+
+
+def iter_event_lines(population: Population) -> Iterator[str]:
+    """Every trial event as one JSON line (the `concierge ingest events` envelope), shop by shop."""
+    for shop in population.shops:
+        for e in shop.events:
+            yield json.dumps(e.envelope(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _existing(session: Session, platform_ids: list[str]) -> list[str]:
+    found: list[str] = []
+    for i in range(0, len(platform_ids), _CHUNK):
+        chunk = platform_ids[i:i + _CHUNK]
+        found += session.scalars(select(Shop.platform_id).where(Shop.platform_id.in_(chunk))).all()
+    return found
+
+
+def _checked(schema: profile_schema.Schema, shop: DemoShop, batch: DemoAnswers, known: dict[str, Any]) -> dict[str, Any]:
+    v = schema.validate(batch.answers, market=shop.market, source=batch.source, known=known,
+                        partial=batch.source != "survey")
+    if v.errors:  # a generator bug, never the user's: stop before anything is stored
+        raise ValidationFailed(v.errors, f"demo {batch.source} answers for {shop.platform_id} do not pass the schema")
+    return v.values
+
+
+def load_population(
+    session: Session,
+    population: Population,
+    *,
+    now: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> LoadResult:
+    """Add the population's shops, events, answers, calls and truth to the session (flushes, never commits)."""
+    now = now or utcnow()
+    shops = population.shops
+    clash = _existing(session, [s.platform_id for s in shops])
+    if clash:
+        raise Conflict(f"{len(clash)} demo shops already exist (e.g. {clash[0]}): "
+                       "use `concierge demo --if-empty`, another --seed range, or a fresh database")
+    lines = ((None, line) for line in iter_event_lines(population))
+    per_event = (lambda n: None) if progress is None else progress
+    summary = ingest_lines(session, lines, channel=CHANNEL, now=now, batch_size=5000, progress=per_event)
+    if summary.rejected:
+        first = summary.outcomes[0].as_dict() if summary.outcomes else {}
+        raise ValidationFailed(first.get("errors", []), f"{summary.rejected} demo events were rejected, e.g. {first}")
+    ids: dict[str, int] = {}
+    pids = [s.platform_id for s in shops]
+    for i in range(0, len(pids), _CHUNK):
+        ids.update(session.execute(select(Shop.platform_id, Shop.id)
+                                   .where(Shop.platform_id.in_(pids[i:i + _CHUNK]))).tuples().all())
+    holdout_ids = [ids[s.platform_id] for s in shops if s.holdout]
+    for i in range(0, len(holdout_ids), _CHUNK):
+        session.execute(update(Shop).where(Shop.id.in_(holdout_ids[i:i + _CHUNK])).values(holdout=True))
+    schema = profile_schema.load_schema()
+    # answers: validate every batch first (nothing is stored if one fails), then insert in bulk
+    batches: list[tuple[DemoShop, DemoAnswers, dict[str, Any]]] = []
+    for s in shops:
+        known: dict[str, Any] = {}
+        if s.survey is not None:
+            known = _checked(schema, s, s.survey, {})
+            batches.append((s, s.survey, known))
+        if s.call is not None:
+            values = _checked(schema, s, s.call, known)
+            batches.append((s, s.call, values))
+    observations = summary.observations
+    for i in range(0, len(batches), _CHUNK):
+        chunk = batches[i:i + _CHUNK]
+        sub_ids = session.execute(
+            insert(Submission).returning(Submission.id, sort_by_parameter_order=True),
+            [{"shop_id": ids[s.platform_id], "source": b.source, "channel": CHANNEL, "actor": b.actor,
+              "received_at": b.at, "reference": b.reference} for s, b, _ in chunk],
+        ).scalars().all()
+        observations += add_observations_bulk(session, (
+            {"shop_id": ids[s.platform_id], "question": key, "value": value, "op": "set", "source": b.source,
+             "actor": b.actor, "observed_at": b.at, "recorded_at": now, "schema_version": schema.version,
+             "submission_id": sid, "event_id": None}
+            for (s, b, values), sid in zip(chunk, sub_ids) for key, value in values.items()))
+        calls = [{"shop_id": ids[s.platform_id], "actor": b.actor, "kind": "onboarding", "called_at": b.at,
+                  "reached": True, "submission_id": sid}
+                 for (s, b, _), sid in zip(chunk, sub_ids) if b.source == "call"]
+        if calls:
+            session.execute(insert(Call), calls)
+    for i in range(0, len(shops), _CHUNK):
+        session.execute(insert(DemoTruth), [
+            {"shop_id": ids[s.platform_id], "persona": s.persona, "p_no_call": s.p_no_call,
+             "p_call": s.p_call, "called": s.called, "seed": population.seed}
+            for s in shops[i:i + _CHUNK]])
+    session.flush()
+    return LoadResult(shops=len(shops), events=summary.stored, observations=observations,
+                      surveys=sum(s.survey is not None for s in shops),
+                      calls=sum(s.call is not None for s in shops))
