@@ -15,6 +15,12 @@ from wtforms.widgets import CheckboxInput, DateInput, EmailInput, ListWidget, Nu
 
 SOURCE = "call"
 
+try:  # WTForms >= 3.3 wants SelectChoice objects; older versions take (value, label) tuples
+    from wtforms.fields.choices import SelectChoice as _Choice
+except ImportError:  # pragma: no cover
+    def _Choice(value: str, label: str):  # type: ignore[no-redef]
+        return (value, label)
+
 
 def field_name(key: str) -> str:
     """`owner.name` -> `owner__name`: a form field name that is also a Python identifier."""
@@ -71,17 +77,17 @@ def _field(q: Any, market: str | None, lang: str):
     kw: dict[str, Any] = {"label": label, "render_kw": {}}
     t = q.type
     if t == "single_choice":
-        choices = [("", "—")] + [(c.key, c.label(lang)) for c in q.choices_for(market)]
+        choices = [_Choice("", "—")] + [_Choice(c.key, c.label(lang)) for c in q.choices_for(market)]
         return SelectField(choices=choices, validate_choice=False, **kw)
     if t == "multi_choice":
-        return SelectMultipleField(choices=[(c.key, c.label(lang)) for c in q.choices_for(market)],
+        return SelectMultipleField(choices=[_Choice(c.key, c.label(lang)) for c in q.choices_for(market)],
                                    validate_choice=False, widget=ListWidget(prefix_label=False),
                                    option_widget=CheckboxInput(), **kw)
     if t == "yes_no":
-        return RadioField(choices=[("yes", _("Yes")), ("no", _("No"))], validate_choice=False, **kw)
+        return RadioField(choices=[_Choice("yes", _("Yes")), _Choice("no", _("No"))], validate_choice=False, **kw)
     if t == "scale":
         lo, hi = int(q.min or 1), int(q.max or 5)
-        return RadioField(choices=[(str(i), str(i)) for i in range(lo, hi + 1)], validate_choice=False, **kw)
+        return RadioField(choices=[_Choice(str(i), str(i)) for i in range(lo, hi + 1)], validate_choice=False, **kw)
     if t in ("number", "money"):
         kw["render_kw"]["step"] = "1" if q.integer else "any"
         if q.min is not None:
