@@ -1,0 +1,91 @@
+"""Browser fixtures: Debian's headless Chromium driven by Playwright for Python.
+
+The browser is the system one (``/usr/bin/chromium``, or ``CONCIERGE_CHROMIUM``),
+launched by Playwright with ``executable_path`` and a fresh user-data-dir, so nothing
+is downloaded. Where Chromium or Playwright is missing the browser tests skip and say
+why, unless ``CONCIERGE_REQUIRE_BROWSER=1`` (set by ``.ci/run``): then they fail.
+
+Screenshots and other artefacts go to ``test-output/`` at the repository root
+(gitignored), via the ``output_dir`` fixture.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CONCIERGE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _missing() -> str | None:
+    """Why the browser cannot run here, or None."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright (Python) is not installed (pip install playwright)"
+    return None
+
+
+def require_browser() -> None:
+    reason = _missing()
+    if reason:
+        if os.environ.get("CONCIERGE_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason + " (CONCIERGE_REQUIRE_BROWSER=1)")
+        pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/browser is a browser test."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_context():
+    """One persistent Chromium context per session, in a fresh user-data-dir."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    user_data = tempfile.mkdtemp(prefix="concierge-chromium-")
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                user_data, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                viewport={"width": 1200, "height": 800}, offline=True,
+            )
+            try:
+                yield context
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(user_data, ignore_errors=True)
+
+
+@pytest.fixture
+def page(browser_context):
+    """A new page (tab) for one test, closed afterwards."""
+    p = browser_context.new_page()
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    """``test-output/browser`` at the repository root (gitignored)."""
+    path = ROOT / "test-output" / "browser"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
