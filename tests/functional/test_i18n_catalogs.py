@@ -1,0 +1,97 @@
+"""Every UI message has a Polish and Turkish translation; the schema's labels too; language order."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from concierge import i18n
+from concierge.cli import cli
+
+
+@pytest.mark.parametrize("lang", i18n.TRANSLATED)
+def test_catalog_has_no_empty_or_fuzzy_translation_and_mo_is_current(lang):
+    assert i18n.catalog_problems(lang) == []
+
+
+@pytest.mark.parametrize("lang", i18n.TRANSLATED)
+def test_every_message_in_code_and_templates_is_in_the_catalog(lang):
+    assert len(i18n.source_message_ids()) > 50  # extraction really found the UI's messages
+    assert i18n.untranslated_source_messages(lang) == []
+
+
+def test_schema_labels_are_complete_in_en_pl_tr():
+    assert i18n.schema_label_problems() == []
+
+
+def _copy_catalogs(tmp_path):
+    shutil.copytree(i18n.TRANSLATIONS_DIR, tmp_path / "translations")
+    return tmp_path / "translations"
+
+
+def test_checker_catches_empty_fuzzy_and_stale(tmp_path):
+    d = _copy_catalogs(tmp_path)
+    po = i18n.po_path("pl", d)
+    text = po.read_text(encoding="utf-8")
+    assert 'msgstr "Sklepy"' in text
+    po.write_text(text.replace('msgstr "Sklepy"', 'msgstr ""'), encoding="utf-8")
+    assert any("no translation of 'Shops'" in p for p in i18n.catalog_problems("pl", d))
+    po.write_text(text.replace('msgid "Shops"', '#, fuzzy\nmsgid "Shops"'), encoding="utf-8")
+    assert any("fuzzy translation of 'Shops'" in p for p in i18n.catalog_problems("pl", d))
+    po.write_text(text.replace('msgstr "Sklepy"', 'msgstr "Sklepy!"'), encoding="utf-8")
+    assert any("out of date" in p for p in i18n.catalog_problems("pl", d))
+    i18n.compile_catalogs(d, ["pl"])
+    assert i18n.catalog_problems("pl", d) == []
+
+
+def test_checker_catches_a_missing_schema_label():
+    import profile_schema
+    from dataclasses import replace
+
+    schema = profile_schema.load_schema()
+    q = schema.questions["owner.name"]
+    broken = replace(schema, questions={**schema.questions,
+                                        "owner.name": replace(q, labels={"en": q.labels["en"], "pl": "x"})})
+    assert i18n.schema_label_problems(broken) == ["schema: owner.name has no tr label"]
+
+
+def test_choose_language_order():
+    class Accept(list):
+        def best_match(self, langs):
+            return next((t for t, _ in self if t in langs), None)
+
+    choose = i18n.choose_language
+    assert choose(user_language="tr", market="PL", accept_languages=["pl"]) == "tr"
+    assert choose(user_language=None, market="PL", accept_languages=["tr"]) == "pl"
+    assert choose(market="IN", accept_languages=["tr"]) == "en"
+    assert choose(accept_languages=["de-DE", "tr-TR", "en"]) == "tr"
+    assert choose(accept_languages=Accept([("pl-PL", 1)])) == "pl"
+    assert choose(user_language="de", market=None, accept_languages=None) == "en"
+
+
+def test_locales_check_command_passes_and_reports_json():
+    r = CliRunner().invoke(cli, ["locales", "check", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output) == {"ok": True, "problems": []}
+
+
+def test_locales_check_command_fails_with_the_list(monkeypatch, tmp_path):
+    d = _copy_catalogs(tmp_path)
+    po = i18n.po_path("tr", d)
+    po.write_text(po.read_text(encoding="utf-8").replace('msgstr "Mağazalar"', 'msgstr ""'), encoding="utf-8")
+    monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", d)  # point the real checker at a broken copy
+    r = CliRunner().invoke(cli, ["locales", "check"])
+    assert r.exit_code == 1
+    assert "tr: no translation of 'Shops'" in r.output
+
+
+@pytest.mark.parametrize("market", ["PL", "TR", "IN"])
+def test_locales_show(market):
+    r = CliRunner().invoke(cli, ["locales", "show", market.lower(), "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert data["code"] == market and data["currency"] == {"PL": "PLN", "TR": "TRY", "IN": "INR"}[market]
+    r = CliRunner().invoke(cli, ["locales", "show", market])
+    assert r.exit_code == 0 and data["timezone"] in r.output
