@@ -1,6 +1,7 @@
 """The fold: a shop's observations in, its profile out. Pure and deterministic."""
 from __future__ import annotations
 
+import operator
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
@@ -34,6 +35,7 @@ def _registry(schema: Schema | SchemaRegistry | None) -> SchemaRegistry:
     return hit[1]
 
 
+_NUMBER = (int, float)  # exact types: a bool is not a count
 _OP_TYPES = {"add": "multi_choice", "remove": "multi_choice", "increment": "number"}
 
 
@@ -64,9 +66,20 @@ def _apply(op: str, current: Any, value: Any) -> Any:
     raise _Inapplicable(op)
 
 
-def _sort_key(o: Observation) -> tuple[Any, ...]:
-    # time, then the database id; the rest only makes a full tie deterministic
+_TIME_SEQ = operator.attrgetter("observed_at", "seq")
+
+
+def _full_key(o: Observation) -> tuple[Any, ...]:
     return (o.observed_at, o.seq, o.source, o.actor, o.op, o.question, repr(o.value))
+
+
+def _in_order(observations: Iterable[Observation]) -> list[Observation]:
+    """Time order, then `seq` (the database id); only a real tie pays for the full comparison."""
+    obs = sorted(observations, key=_TIME_SEQ)
+    for a, b in zip(obs, obs[1:]):
+        if a.seq == b.seq and a.observed_at == b.observed_at:
+            return sorted(obs, key=_full_key)  # same time and seq: make the order not depend on input
+    return obs
 
 
 def resolve_facts(
@@ -81,9 +94,10 @@ def resolve_facts(
     choices; answers to retired questions and ops that cannot apply (adding to a number,
     incrementing a text) stay in history but not in the profile.
     """
-    obs = sorted(observations, key=_sort_key)
+    obs = _in_order(observations)
     latest = registry.latest.questions
     key_map = registry._key_map
+    upgrade = registry.upgrade_value if registry._choice_map else None
     value: dict[str, Any] = {}
     last: dict[str, Observation] = {}
     base: dict[str, Observation] = {}  # the latest set: what add/remove/increment built upon
@@ -98,11 +112,19 @@ def resolve_facts(
             continue  # a question retired from the schema stays in history, not in the profile
         if o.op != "set" and _OP_TYPES[o.op] != q.type:
             continue  # add/remove only on a multi choice, increment only on a number
-        v = registry.upgrade_value(key, o.value, o.schema_version)
-        try:
-            new = _apply(o.op, value.get(key), v)
-        except _Inapplicable:
-            continue
+        v = o.value if upgrade is None else upgrade(key, o.value, o.schema_version)
+        if o.op == "set":
+            new = v
+        elif o.op == "increment":  # the commonest event of a busy trial shop: keep it cheap
+            cur = value.get(key)
+            if type(v) not in _NUMBER or (cur is not None and type(cur) not in _NUMBER):
+                continue
+            new = (cur or 0) + v
+        else:
+            try:
+                new = _apply(o.op, value.get(key), v)
+            except _Inapplicable:
+                continue
         if q.choices and isinstance(new, list) and len(new) > 1:
             order = q.choice_order
             new = sorted(new, key=lambda c: order.get(c, len(order)) if isinstance(c, str) else len(order))
