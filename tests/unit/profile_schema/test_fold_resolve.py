@@ -354,3 +354,19 @@ def test_order_independence_on_a_large_random_history():
         rnd.shuffle(history)
         assert fold(history) == expected
     assert expected.value("trial.product_count") > 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(an_observation(), max_size=30), st.randoms(use_true_random=False))
+def test_fold_is_order_independent_even_when_time_and_seq_tie(raw, rnd):
+    """Observations built in memory all have seq=0: a full tie must not let input order decide."""
+    history = [obs(q, v, h, op=op, source=src) for q, v, op, src, h in raw]
+    shuffled = list(history)
+    rnd.shuffle(shuffled)
+    assert fold(shuffled, market="TR") == fold(history, market="TR")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_full_tie_is_decided_the_same_way_whatever_the_input_order(reverse):
+    pair = [obs("business.type", "handmade", 1), obs("business.type", "reseller", 1)]
+    assert fold(pair[::-1] if reverse else pair).value("business.type") == "reseller"
