@@ -167,7 +167,7 @@ class _Validator:
         self.cache: dict[tuple[str, str], profile_schema.Validated] = {}
 
     def __call__(self, answers: dict[str, Any], market: str) -> profile_schema.Validated:
-        key = (market, json.dumps(answers, sort_keys=True, default=str))
+        key = (market, repr(sorted(answers.items())))  # repr tells True from 1, unlike ==/hash
         hit = self.cache.get(key)
         if hit is None:
             # events carry no skip-logic context: no trial-source question is conditional
@@ -314,7 +314,8 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
     summary.shops_created += len(new_shops)
     if events:
         version = validator.schema.version
-        session.execute(insert(TrialEvent), [
+        # Core executemany (not the ORM's bulk path): plain rows, nothing to track
+        session.execute(insert(TrialEvent.__table__), [
             {"id": p.id, "shop_id": shop.id, "type": p.etype.name, "occurred_at": p.occurred_at,
              "received_at": now, "body_sha256": p.sha, "payload": p.body}
             for p, shop, _, _, _ in events])
@@ -324,7 +325,7 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
              "recorded_at": now, "schema_version": version, "submission_id": None, "event_id": p.id}
             for p, shop, values, ops, _ in events for key, value in values.items()]
         if rows:
-            session.execute(insert(Observation), rows)
+            session.execute(insert(Observation.__table__), rows)
     return outcomes
 
 
