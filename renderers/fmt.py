@@ -24,6 +24,7 @@ MARKET_CURRENCIES = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
 _PL_GROUP4 = regex.compile(r"(?<![\d\xa0\u202f])(\d)[\xa0\u202f](\d{3})(?![\xa0\u202f]?\d)")
 
 
+@lru_cache(maxsize=4096)
 def locale_for(market: str | None, lang: str = "en") -> str:
     """The CLDR locale for a market ("PL" -> "pl_PL"); the consultant's if unknown."""
     return MARKET_LOCALES.get((market or "").upper()) or LANG_LOCALES.get(lang, "en")
@@ -35,6 +36,7 @@ def _fix(text: str, loc: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def number(value: float, loc: str) -> str:
     """A number with the locale's grouping, at most one decimal."""
     value = round(float(value), 1)
@@ -43,6 +45,7 @@ def number(value: float, loc: str) -> str:
     return _fix(format_decimal(value, locale=loc), loc)
 
 
+@lru_cache(maxsize=4096)
 def percent(fraction: float, loc: str) -> str:
     """``0.62`` -> ``62%`` (``%62`` in Turkish)."""
     return format_percent(max(0.0, min(1.0, float(fraction))), locale=loc)
@@ -55,6 +58,7 @@ def _money_pattern(loc: str) -> str:
     return pattern.replace(".00", "").replace(".##", "")
 
 
+@lru_cache(maxsize=4096)
 def money(amount: float, currency: str, loc: str) -> str:
     """Whole-unit money in the locale's pattern: ``25 000 zł``, ``₺25.000``, ``₹25,000``."""
     text = format_currency(
@@ -71,6 +75,7 @@ def _date_pattern(loc: str) -> str:
     return regex.sub(r"(?<!y)yy(?!y)", "y", pattern)
 
 
+@lru_cache(maxsize=4096)
 def day(value: date | datetime, loc: str) -> str:
     """A numeric date in the market's order: ``11.11.2026`` (pl, tr), ``11/11/2026`` (en_IN).
 

@@ -8,6 +8,7 @@ that overlap, like truck wheels).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from .scene import Circle, Line, Polygon, Rect
 
@@ -132,11 +133,11 @@ def triangle_up(cx, top, w, h, fill):
     return Polygon(((cx, top), (cx + w / 2, top + h), (cx - w / 2, top + h)), fill=fill)
 
 
+# Icons are pure functions of their place and colours: cache them (a scene is immutable).
 FEATURE_ICONS = {
-    "payments": payments,
-    "shipping": shipping,
-    "marketplaces": marketplaces,
-    "invoicing": invoicing,
-    "marketing": marketing,
-    "domain": domain,
+    name: lru_cache(maxsize=1024)(fn)
+    for name, fn in (("payments", payments), ("shipping", shipping), ("marketplaces", marketplaces),
+                     ("invoicing", invoicing), ("marketing", marketing), ("domain", domain))
 }
+person = lru_cache(maxsize=64)(person)
+globe_small = lru_cache(maxsize=64)(globe_small)

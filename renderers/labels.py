@@ -20,6 +20,7 @@ def load_labels() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
+@lru_cache(maxsize=64)
 def norm_lang(lang: str | None) -> str:
     """``lang`` reduced to one the labels exist in ("pl_PL" -> "pl"); English otherwise."""
     base = (lang or "en").replace("-", "_").split("_", 1)[0].lower()
@@ -32,6 +33,7 @@ def humanize(key: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+@lru_cache(maxsize=8192)
 def label(section: str, key: str | None, lang: str, default: str | None = None) -> str:
     """The label of ``key`` in ``section`` for ``lang``; ``default`` or a humanized key."""
     entry = load_labels().get(section, {}).get(key) if key is not None else None

@@ -9,17 +9,25 @@ width they were measured with.
 
 from __future__ import annotations
 
-import io
 import math
+import struct
+import zlib
+from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
 from .scene import Circle, Group, Line, Polygon, Rect, Scene, TextRun
 from .text import get_font, run_widths
 
-#: zlib level for PNG output: 1 is ~5x faster than the default 6 and, for flat
-#: graphics like ours, only slightly larger.
+#: zlib level for PNG output: 1 is several times faster than the default 6 and, for
+#: flat graphics like ours, only slightly larger.
 PNG_COMPRESS_LEVEL = 1
+
+
+@lru_cache(maxsize=2048)
+def _glyph_mask(face: str, size: float, text: str):
+    """The rendered coverage mask of a text run (labels repeat: render them once)."""
+    return get_font(face, size).getmask2(text, "L", anchor="ls")
 
 
 def _dashes(x1, y1, x2, y2, pattern, scale):
@@ -124,8 +132,16 @@ class _Painter:
                     radius=0.15 * em, outline=run.fill, width=max(1, round(s)),
                 )
             else:
-                self.d.text((x, y), chunk, font=get_font(face, size), fill=run.fill, anchor="ls")
+                self._draw_run(face, size, chunk, x, y, run.fill)
             x += width * s
+
+    def _draw_run(self, face: str, size: float, chunk: str, x: float, y: float, fill: str) -> None:
+        core = getattr(self.d, "draw", None)
+        if core is None or not hasattr(core, "draw_bitmap"):  # pragma: no cover - other Pillow
+            self.d.text((x, y), chunk, font=get_font(face, size), fill=fill, anchor="ls")
+            return
+        mask, (ox, oy) = _glyph_mask(face, size, chunk)
+        core.draw_bitmap((round(x) + ox, round(y) + oy), mask, self.d._getink(fill)[0])
 
 
 def render_image(scene: Scene, scale: float = 1.0) -> Image.Image:
@@ -138,8 +154,27 @@ def render_image(scene: Scene, scale: float = 1.0) -> Image.Image:
     return image
 
 
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def encode_png(image: Image.Image, level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """A minimal PNG of an RGB image: IHDR, one IDAT (filter "none"), IEND.
+
+    Pillow's encoder tries every PNG filter on every row; for a flat picture filter
+    "none" compresses as well and the whole encode is about 2.5x faster. No time
+    stamps or text chunks, so the bytes depend on the pixels only.
+    """
+    image = image.convert("RGB") if image.mode != "RGB" else image
+    width, height = image.size
+    stride = width * 3
+    raw = image.tobytes()
+    rows = b"".join(b"\x00" + raw[i:i + stride] for i in range(0, stride * height, stride))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(rows, level)) + _chunk(b"IEND", b""))
+
+
 def render_png(scene: Scene, scale: float = 1.0) -> bytes:
     """Draw ``scene`` as PNG bytes (deterministic: no timestamps or text chunks)."""
-    buf = io.BytesIO()
-    render_image(scene, scale).save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buf.getvalue()
+    return encode_png(render_image(scene, scale))

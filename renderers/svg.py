@@ -20,6 +20,7 @@ same bytes.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from xml.etree.ElementTree import _escape_attrib, _escape_cdata  # the escaping svgwrite uses
 
 from .scene import Circle, Group, Line, Polygon, Rect, Scene, TextRun
@@ -36,6 +37,7 @@ _ID_SAFE = str.maketrans({c: "-" for c in " \t\"'<>&/\\=:;,."})
 Node = tuple  # (tag: str, attrs: dict[str, str], text: str | None, children: list[Node])
 
 
+@lru_cache(maxsize=65536)
 def _n(value: float) -> str:
     """Stable, short number formatting: at most 2 decimals, no trailing zeros."""
     s = f"{float(value):.2f}".rstrip("0").rstrip(".")
@@ -86,7 +88,24 @@ def _text(run: TextRun) -> Node:
     return node
 
 
+class _Box:
+    """A panel's box rectangle (written with class="panel-box")."""
+
+    __slots__ = ("rect",)
+
+    def __init__(self, rect: Rect):
+        self.rect = rect
+
+    def __hash__(self) -> int:
+        return hash(("panel-box", self.rect))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Box) and other.rect == self.rect
+
+
 def _node(item, prefix: str) -> Node:
+    if isinstance(item, _Box):
+        return _rect(item.rect, **{"class": "panel-box"})
     if isinstance(item, TextRun):
         return _text(item)
     if isinstance(item, Rect):
@@ -166,6 +185,45 @@ def _serialize_fast(tree: Node) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=16384)
+def _leaf_xml(item) -> str:
+    """The markup of one primitive (scene items are immutable: icons, labels and boxes
+    recur from picture to picture, so most of a document comes from this cache)."""
+    out: list[str] = []
+    _write_fast(_node(item, ""), out)
+    return "".join(out)
+
+
+def _write_items_fast(items, prefix: str, out: list[str]) -> None:
+    for item in items:
+        if isinstance(item, Group):
+            tag, attrs, _, _ = _node(Group(item.name, ()), prefix)
+            opening = f'<g class="{_escape_attrib(attrs["class"])}" id="{_escape_attrib(attrs["id"])}"'
+            if item.box is None and not item.items:
+                out.append(opening + " />")
+                continue
+            out.append(opening + ">")
+            if item.box is not None:
+                out.append(_leaf_xml(_Box(item.box)))
+            _write_items_fast(item.items, prefix, out)
+            out.append("</g>")
+        else:
+            out.append(_leaf_xml(item))
+
+
+def _render_fast(scene: Scene) -> str:
+    """The same bytes as ``_serialize_fast(scene_tree(scene))``, from cached pieces."""
+    prefix = _scene_id(scene)
+    _, root_attrs, _, head = scene_tree(Scene(scene.width, scene.height, (), scene.title, scene.desc,
+                                              scene.background, scene.lang, scene.kind))
+    out: list[str] = []
+    _write_fast(("svg", {**root_attrs, **_ROOT_EXTRA}, None, head), out)
+    out[-1:] = []  # reopen the root: drop "</svg>"
+    _write_items_fast(scene.items, prefix, out)
+    out.append("</svg>")
+    return "".join(out)
+
+
 def _serialize_svgwrite(tree: Node) -> str:
     import svgwrite
     from svgwrite.base import Desc, Title
@@ -204,6 +262,5 @@ def render_svg(scene: Scene, *, engine: str = "fast") -> bytes:
     """Serialise ``scene`` as a standalone, accessible SVG document (UTF-8 bytes)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown SVG engine {engine!r}; expected one of {ENGINES}")
-    tree = scene_tree(scene)
-    body = _serialize_fast(tree) if engine == "fast" else _serialize_svgwrite(tree)
+    body = _render_fast(scene) if engine == "fast" else _serialize_svgwrite(scene_tree(scene))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")

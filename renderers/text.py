@@ -73,12 +73,22 @@ def clean_text(value: object) -> str:
     """Return ``value`` as safe, single-line display text.
 
     NFC-normalised; every run of breaking whitespace (tabs, newlines, em spaces...)
-    becomes one space (no-break spaces are kept); control characters, surrogates, bidi controls and non-characters are
-    removed; leading/trailing space is stripped. ``None`` becomes ``""``.
+    becomes one space (no-break spaces are kept); control characters, surrogates,
+    bidi controls and non-characters are removed; leading/trailing space is stripped.
+    ``None`` becomes ``""``.
     """
     if value is None:
         return ""
-    s = value if isinstance(value, str) else str(value)
+    return _clean(value if isinstance(value, str) else str(value))
+
+
+_PLAIN = frozenset(range(0x20, 0x7F))
+
+
+@lru_cache(maxsize=32768)
+def _clean(s: str) -> str:
+    if s.isascii() and _PLAIN.issuperset(map(ord, s)) and "  " not in s:
+        return s.strip()  # the common case: printable ASCII, nothing to do
     s = _SPACE_RE.sub(" ", s)
     s = _STRIP_RE.sub("", s)
     s = unicodedata.normalize("NFC", s)
@@ -183,6 +193,15 @@ def _face_for_cluster(cluster: str, bold: bool) -> str | None:
     return None
 
 
+@lru_cache(maxsize=None)
+def _plain_cover(face: str) -> frozenset[str]:
+    """Characters ``face`` draws in text presentation (no emoji-presentation chars)."""
+    return frozenset(
+        ch for ch in map(chr, font_coverage(face))
+        if not _EMOJI_RE.search(ch) and ch not in _IGNORABLE and not unicodedata.combining(ch)
+    )
+
+
 @lru_cache(maxsize=16384)
 def segments(text: str, bold: bool = False) -> tuple[tuple[str | None, str], ...]:
     """Split clean ``text`` into runs of one font face each.
@@ -190,6 +209,9 @@ def segments(text: str, bold: bool = False) -> tuple[tuple[str | None, str], ...
     Returns ``((face, run_text), ...)``; ``face`` is None for clusters that no shipped
     font covers (each such cluster is its own run so it can be drawn as a box).
     """
+    face = "bold" if bold else "regular"
+    if _plain_cover(face).issuperset(text):
+        return ((face, text),) if text else ()  # one font draws it all (Latin text)
     runs: list[tuple[str | None, str]] = []
     for cluster in _CLUSTER_RE.findall(text):
         face = _face_for_cluster(cluster, bold)
@@ -275,24 +297,30 @@ class Fitted:
 
 
 def _truncate(clusters: list[str], max_width: float, size: float, bold: bool) -> tuple[str, float]:
-    """Longest prefix of ``clusters`` plus an ellipsis that fits ``max_width``."""
-    lo, hi = 0, len(clusters) - 1  # hi: the whole text is known not to fit
-    best = ""
-    best_w = 0.0
+    """Longest prefix of ``clusters`` plus an ellipsis that fits ``max_width``.
+
+    The cut is first estimated from per-cluster widths (cached: letters repeat), then
+    checked with a real measurement of the candidate, stepping back a cluster at a
+    time while it does not fit. So the result always fits, measured as a whole, and a
+    long string costs one or two font layouts instead of a binary search of them.
+    """
     ell_w = measure(ELLIPSIS, size, bold)
-    if ell_w > max_width:
+    if ell_w > max_width + EPS:
         return "", 0.0
-    best, best_w = ELLIPSIS, ell_w
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        candidate = "".join(clusters[:mid]).rstrip() + ELLIPSIS
+    budget = max_width - ell_w
+    n, total = 0, 0.0
+    for cluster in clusters[:-1]:  # the whole text is known not to fit
+        total += measure(cluster, size, bold)
+        if total > budget + EPS:
+            break
+        n += 1
+    while n > 0:
+        candidate = "".join(clusters[:n]).rstrip() + ELLIPSIS
         w = measure(candidate, size, bold)
-        if w <= max_width:
-            best, best_w = candidate, w
-            lo = mid + 1
-        else:
-            hi = mid - 1
-    return best, best_w
+        if w <= max_width + EPS:
+            return candidate, w
+        n -= 1
+    return ELLIPSIS, ell_w
 
 
 def fit(value: object, max_width: float, size: float, bold: bool = False) -> Fitted:
@@ -306,30 +334,47 @@ def fit(value: object, max_width: float, size: float, bold: bool = False) -> Fit
 
 
 def _break_lines(text: str, max_width: float, size: float, bold: bool) -> list[tuple[int, int]]:
-    """Greedy line breaks of clean ``text``: a list of ``(start, end)`` offsets."""
+    """Greedy line breaks of clean ``text`` at spaces: a list of ``(start, end)`` offsets.
+
+    Lines are filled from cached word widths, then each line is measured as a whole
+    and shortened by a word if kerning or shaping made it wider than estimated. A word
+    wider than a line is broken between grapheme clusters.
+    """
+    space = measure(" ", size, bold)
     spans: list[tuple[int, int]] = []
     n = len(text)
     pos = 0
     while pos < n:
-        best_end = -1
-        search_from = pos
-        while True:
-            sp = text.find(" ", search_from + 1)
+        # Estimate: add words while the sum of their widths fits.
+        ends: list[int] = []
+        total = 0.0
+        cursor = pos
+        while cursor < n:
+            sp = text.find(" ", cursor)
             end = n if sp == -1 else sp
-            if measure(text[pos:end], size, bold) > max_width:
+            total += (space if ends else 0.0) + measure(text[cursor:end], size, bold)
+            if total > max_width + EPS:
                 break
-            best_end = end
-            if sp == -1:
-                break
-            search_from = sp
-        if best_end == -1:
+            ends.append(end)
+            cursor = end + 1
+        # Check: the line as a whole must fit; drop words until it does.
+        while ends and measure(text[pos:ends[-1]], size, bold) > max_width + EPS:
+            ends.pop()
+        if ends:
+            best_end = ends[-1]
+        else:
             # The next word alone is wider than the line: break it between clusters.
             sp = text.find(" ", pos)
             word = text[pos:] if sp == -1 else text[pos:sp]
             clusters = graphemes(word)
-            k = 1
-            while k < len(clusters) and measure("".join(clusters[: k + 1]), size, bold) <= max_width:
+            k, acc = 1, measure(clusters[0], size, bold)
+            while k < len(clusters):
+                acc += measure(clusters[k], size, bold)
+                if acc > max_width + EPS:
+                    break
                 k += 1
+            while k > 1 and measure("".join(clusters[:k]), size, bold) > max_width + EPS:
+                k -= 1
             best_end = pos + len("".join(clusters[:k]))
         spans.append((pos, best_end))
         pos = best_end
