@@ -126,8 +126,8 @@ def parse_body(raw: str, lang: str) -> dict[str, Any]:
     """JSON text -> object, or MalformedRequest naming what is wrong."""
     try:
         data = json.loads(raw)
-    except ValueError as exc:  # JSONDecodeError and "Out of range float values"
-        detail = str(exc)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, absurdly deep nesting
+        detail = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
         raise MalformedRequest(message("malformed_json", lang, detail=detail),
                                [{"field": "", "code": "malformed_json",
                                  "message": message("malformed_json", lang, detail=detail)}]) from None
@@ -234,12 +234,26 @@ def receive_survey(
 
         errors = getattr(exc, "errors", None) or [{"field": "", "code": exc.code, "message": str(exc)}]
         errors = [e.as_dict() if hasattr(e, "as_dict") else e for e in errors]
-        dl = store_dead_letter(session, CHANNEL, raw, errors=errors, context={
+        context = {
             "language": lang, "accept_language": accept_language, "content_type": content_type,
             "actor": actor, "status": exc.status, "shop": body.get("shop") if isinstance(body, dict) else None,
-        })
+        }
+        dl = _pending_repeat(session, raw)
+        if dl is None:
+            dl = store_dead_letter(session, CHANNEL, raw, errors=errors, context=context)
+        else:  # a tool retrying the same rejected request: one letter, counted, latest reasons
+            dl.context = {**(dl.context or {}), **context, "repeats": int((dl.context or {}).get("repeats", 0)) + 1}
+            dl.errors = [{k: e.get(k) for k in ("field", "code", "message")} for e in errors]
+            session.flush()
         exc.dead_letter_id = dl.id  # type: ignore[attr-defined]  (the reply names it)
         raise
+
+
+def _pending_repeat(session: Session, raw: str) -> DeadLetter | None:
+    """The pending dead letter holding exactly this request body, if a retry already left one."""
+    return session.scalars(select(DeadLetter).where(
+        DeadLetter.channel == CHANNEL, DeadLetter.status == "pending", DeadLetter.payload == raw)
+        .order_by(DeadLetter.id).limit(1)).first()
 
 
 def replay_dead_letter(session: Session, dead_letter: DeadLetter) -> None:

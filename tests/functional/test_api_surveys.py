@@ -230,3 +230,19 @@ def test_no_token_is_401_and_not_dead_lettered(app, client, shops):
     resp = client.post("/api/v1/surveys", json={"shop": "pl-1001", "answers": COMPLETE})
     assert resp.status_code == 401
     assert counts(app) == (0, 0, 0)
+
+
+def test_a_retried_rejected_request_keeps_one_dead_letter(app, client, token, shops):
+    body = {"shop": "pl-1001", "answers": {**COMPLETE, "owner.hours_per_week": -3}}
+    ids = {post(client, token, body).get_json()["dead_letter"] for _ in range(3)}
+    assert len(ids) == 1
+    with app.extensions["concierge.db"].session() as s:
+        dl = s.get(DeadLetter, ids.pop())
+        assert dl.context["repeats"] == 2 and dl.errors[0]["code"] == "below_min"
+    assert counts(app) == (0, 0, 1)
+
+
+def test_absurdly_deep_json_is_400_not_a_crash(app, client, token, shops):
+    raw = ("[" * 100000 + "]" * 100000).encode()
+    resp = post(client, token, None, raw=raw)
+    assert resp.status_code == 400 and resp.get_json()["error"] == "malformed_json"
