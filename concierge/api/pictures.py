@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import request
 
 from ..app import get_session
+from ..errors import ValidationFailed
 from ..i18n import LANGUAGES, choose_language
 from ..operations import pictures
 from ..operations.shops import get_shop
@@ -22,7 +23,11 @@ def _picture(shop: str, fmt: str):
     if lang not in LANGUAGES:
         lang = choose_language(market=row.market if lang is None else None,
                                accept_languages=request.accept_languages)
-    return picture_response(pictures.shop_picture(session, row, fmt=fmt, lang=lang), fmt)
+    layout = request.args.get("layout", "wide")
+    if layout not in pictures.LAYOUTS:
+        raise ValidationFailed([{"field": "layout", "code": "invalid_layout",
+                                 "message": "layout: must be wide or narrow"}])
+    return picture_response(pictures.shop_picture(session, row, fmt=fmt, lang=lang, layout=layout), fmt)
 
 
 @bp.get("/shops/<shop>/picture.svg")
@@ -51,11 +56,16 @@ def _operation(fmt: str) -> dict:
             {"name": "lang", "in": "query", "required": False,
              "description": "Language of the labels; default: the market's language, then Accept-Language",
              "schema": {"type": "string", "enum": list(LANGUAGES)}},
+            {"name": "layout", "in": "query", "required": False,
+             "description": "wide (1200 x 760, for screens) or narrow (one column, for phones)",
+             "schema": {"type": "string", "enum": ["wide", "narrow"], "default": "wide"}},
         ],
         "responses": {
             "200": {"description": f"The picture ({mime}); ETag for conditional requests",
                     "content": {mime: {"schema": {"type": "string", "format": "binary"}}}},
             "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+            "422": {"description": "Bad layout", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"}}}},
             "404": {"description": "Unknown shop", "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Error"}}}},
         },

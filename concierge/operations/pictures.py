@@ -19,6 +19,7 @@ from .profiles import load_profile, shop_observations
 from .shops import resolve_shop
 
 FORMATS = ("svg", "png")
+LAYOUTS = ("wide", "narrow")  # 1200 x 760 for screens; 400 wide, one column, for phones
 MIME = {"svg": "image/svg+xml", "png": "image/png"}
 
 
@@ -91,7 +92,7 @@ def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
 
 
 def shop_picture(session: Session, shop: Shop | str, *, fmt: str = "svg", lang: str = "en",
-                 since: datetime | None = None) -> bytes:
+                 since: datetime | None = None, layout: str = "wide") -> bytes:
     """Draw the shop's picture as SVG or PNG bytes, in `lang` (the same scene for both)."""
     # submodules, not the package: a stale editable install may see `renderers` as a namespace
     from renderers.layout import build_scene
@@ -100,9 +101,11 @@ def shop_picture(session: Session, shop: Shop | str, *, fmt: str = "svg", lang: 
 
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
     lang = base_language(lang) or "en"
     pic = picture_input(session, shop, lang=lang, since=since)
-    scene = build_scene(pic, lang)
+    scene = build_scene(pic, lang, layout=layout)
     return render_svg(scene) if fmt == "svg" else render_png(scene)
 
 
@@ -111,5 +114,5 @@ def etag_for(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-__all__ = ["FORMATS", "MIME", "etag_for", "last_call_at", "latest_score", "next_best_step",
+__all__ = ["FORMATS", "LAYOUTS", "MIME", "etag_for", "last_call_at", "latest_score", "next_best_step",
            "picture_input", "score_info", "shop_picture", "load_profile"]

@@ -36,16 +36,16 @@ def current_lang() -> str:
     return loc.language if loc else "en"
 
 
-def format_when(value: datetime | date | None, market: str | None = None, fmt: str = "medium") -> str:
-    """A moment in the shop's time zone (or UTC) and the reader's language."""
+def format_when(value: datetime | date | None, market: str | None = None) -> str:
+    """A moment as date and hour:minute in the shop's time zone (else UTC), in the reader's language."""
     if value is None:
         return ""
     lang = current_lang()
     try:
-        from locales.formatting import format_date, format_datetime
+        from locales.formatting import format_date, format_time
 
         if isinstance(value, datetime):
-            return format_datetime(value, lang, market or "UTC", format="short" if fmt == "short" else "medium")
+            return f"{format_date(value, lang, market=market)}, {format_time(value, lang, market or 'UTC')}"
         return format_date(value, lang, market=market)
     except Exception:  # noqa: BLE001 - an unknown market or zone: plain ISO is still honest
         return value.isoformat(sep=" ", timespec="minutes") if isinstance(value, datetime) else value.isoformat()

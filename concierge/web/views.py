@@ -149,12 +149,13 @@ def _shop_context(shop: Shop) -> dict[str, Any]:
     }
 
 
-def _form_groups(form, schema, market: str, lang: str) -> list[tuple[str, list[dict[str, Any]]]]:
-    """The form's fields grouped by facet, each with its skip-logic hint."""
+def _form_groups(form, schema, market: str, lang: str, known: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The form's fields grouped by facet, each with its skip-logic hint (and whether it applies now)."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for q in call_questions(schema, market):
         groups.setdefault(q.facet, []).append({
             "q": q, "field": form[field_name(q.key)], "hint": skip_hint(schema, q, lang),
+            "skipped": bool(q.relevant) and profile_schema.evaluate_condition(q.relevant, known) is False,
             "unit": currency_for(market) if q.type == "money" else None,
         })
     return [(facet, groups[facet]) for facet in schema.facets if facet in groups]
@@ -163,7 +164,8 @@ def _form_groups(form, schema, market: str, lang: str) -> list[tuple[str, list[d
 
 def _render_shop(shop: Shop, form, status: int = 200, errors: list | None = None):
     ctx = _shop_context(shop)
-    groups = _form_groups(form, ctx["schema"], shop.market, ctx["lang"])
+    known = {k: f.value for k, f in ctx["profile"].facts.items()}
+    groups = _form_groups(form, ctx["schema"], shop.market, ctx["lang"], known)
     return render_template("shop.html", form=form, groups=groups, errors=errors or [], **ctx), status
 
 
@@ -215,7 +217,10 @@ def _picture_response(platform_id: str, fmt: str) -> Response:
     shop = _shop_or_404(platform_id)
     _use_market_language(shop)
     lang = request.args.get("lang") or current_lang()
-    data = pictures.shop_picture(get_session(), shop, fmt=fmt, lang=lang)
+    layout = request.args.get("layout", "wide")
+    if layout not in pictures.LAYOUTS:
+        abort(404)
+    data = pictures.shop_picture(get_session(), shop, fmt=fmt, lang=lang, layout=layout)
     return picture_response(data, fmt)
 
 

@@ -1,0 +1,124 @@
+"""The consultant's shop page in real headless Chromium, on a live server.
+
+Logs in, opens a shop at phone (360 px) and desktop (1200 px) widths, records answers
+through the form (and sees a field error), and saves screenshots to test-output/browser/.
+Uses the shared `browser_context` (tests/browser/conftest.py), which is offline by
+default: this test lets it reach 127.0.0.1 for its duration.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "browser test password"
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """The real app (CSRF on) on SQLite, served by werkzeug in a thread on a free port."""
+    from werkzeug.serving import make_server
+
+    from concierge import create_app
+    from concierge.db import Base
+    from concierge.operations.observations import record_answers
+    from concierge.operations.shops import ensure_shop
+    from concierge.operations.users import create_user
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}",
+                      "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": uuid.uuid4().hex})
+    db = app.extensions["concierge.db"]
+    Base.metadata.create_all(db.engine)
+    t0 = datetime.now(timezone.utc) - timedelta(days=5)
+    with db.session() as s:
+        create_user(s, "anna@example.com", password=PASSWORD, role="consultant", language="en", name="Anna")
+        shop = ensure_shop(s, "pl-1001", "PL", name="Ceramika Zofii")
+        record_answers(s, shop, {
+            "owner.name": "Zofia Kowalska", "owner.life_situation": "parental_leave",
+            "experience.sold_online_before": "no", "experience.tech_comfort": "2",
+            "needs.help_with": ["payments", "shipping", "legal"], "business.type": "handmade",
+            "readiness.store_details": "yes",
+        }, actor="anna@example.com", observed_at=t0, now=t0)
+        record_answers(s, shop, {"readiness.theme_published": "yes", "readiness.products_added": "yes",
+                                 "owner.name": "Zofia K."}, actor="trial-platform", source="trial",
+                       observed_at=t0 + timedelta(days=2), now=t0 + timedelta(days=2))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        db.dispose()
+
+
+@pytest.fixture
+def online_page(browser_context):
+    browser_context.set_offline(False)
+    page = browser_context.new_page()
+    try:
+        yield page
+    finally:
+        page.close()
+        browser_context.set_offline(True)
+
+
+def test_shop_page_login_record_and_screenshots(live_app, online_page, output_dir):
+    from concierge.models import Observation
+
+    app, base = live_app
+    page = online_page
+    csp_errors: list[str] = []
+    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.goto(f"{base}/shops/pl-1001")
+    assert "/login" in page.url
+    page.fill("#email", "anna@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/shops/pl-1001")
+    assert page.inner_text("h1") == "Ceramika Zofii"
+    page.wait_for_function("document.querySelector('.picture img').complete")
+    assert page.evaluate("document.querySelector('.picture img').naturalWidth") > 0  # the SVG loaded
+    assert "Zofia K." in page.inner_text("#conflicts-h + ul")
+    page.screenshot(path=str(output_dir / "web-shop-1200.png"), full_page=True)
+    page.screenshot(path=str(output_dir / "web-shop-1200-top.png"))
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 362  # no sideways scrolling
+    page.screenshot(path=str(output_dir / "web-shop-360.png"), full_page=True)
+    page.screenshot(path=str(output_dir / "web-shop-360-top.png"))
+
+    # a wrong answer: the field says why, nothing is stored
+    with app.extensions["concierge.db"].session() as s:
+        before = len(s.scalars(select(Observation)).all())
+    page.fill("#owner__hours_per_week", "500")
+    page.check("input[name=needs__help_with][value=marketing]")
+    page.click("#record button[type=submit]")
+    page.wait_for_selector(".error-summary")
+    assert "at most 100" in page.inner_text("#owner__hours_per_week-error")
+    page.screenshot(path=str(output_dir / "web-shop-360-error.png"))
+    with app.extensions["concierge.db"].session() as s:
+        assert len(s.scalars(select(Observation)).all()) == before
+
+    # corrected: stored, and the page says so
+    page.fill("#owner__hours_per_week", "15")
+    page.click("#record button[type=submit]")
+    page.wait_for_selector(".flash")
+    assert "Recorded 2 answers." in page.inner_text(".flash")
+    with app.extensions["concierge.db"].session() as s:
+        rows = s.scalars(select(Observation).where(Observation.question == "owner.hours_per_week")).all()
+        assert [r.value for r in rows] == [15]
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.goto(f"{base}/")
+    assert "Ceramika Zofii" in page.inner_text("table.shops")
+    page.screenshot(path=str(output_dir / "web-home-1200.png"))
+    assert csp_errors == []
