@@ -10,6 +10,7 @@ svgwrite (``svg.render_svg``) and Pillow (``png.render_png``), so they never dis
 
 from __future__ import annotations
 
+from .checks import layout_problems
 from .layout import build_scene, describe
 from .picture_input import FEATURE_CATEGORIES, FIELD_KEYS, STAGES, FeatureState, PictureInput, ScoreInfo
 from .png import render_image, render_png
@@ -33,6 +34,6 @@ def render(pic: PictureInput, fmt: str = "svg", lang: str = "en", *, layout: str
 
 __all__ = [
     "FEATURE_CATEGORIES", "FIELD_KEYS", "FORMATS", "STAGES", "FeatureState", "PictureInput",
-    "Scene", "ScoreInfo", "build_scene", "describe", "font_paths", "render", "render_image",
+    "Scene", "ScoreInfo", "build_scene", "describe", "font_paths", "layout_problems", "render", "render_image",
     "render_png", "render_svg",
 ]

@@ -89,16 +89,15 @@ class _Box:
     def add(self, *items) -> None:
         self.items.extend(items)
 
-    def unknown(self, x, baseline, lang, max_w, size=13.0, text=None) -> float:
-        """A dashed pill "? Not known yet": unknown is shown, never guessed."""
+    def unknown(self, x, baseline, lang, max_w, size=12.5, text=None) -> float:
+        """A dashed box "? Not known yet": unknown is shown, never guessed."""
         words = text or label("words", "unknown", lang)
-        label_w = min(measure(clean_text(words), size), max_w - 34)
-        w = label_w + 34
-        h = size + 9
-        self.add(Rect(x, baseline - size - 1, w, h, fill=PANEL, stroke=UNKNOWN,
+        label_w = min(measure(clean_text(words), size), max_w - 32)
+        w = label_w + 32
+        self.add(Rect(x, baseline - size - 1.5, w, size + 7, fill=PANEL, stroke=UNKNOWN,
                       stroke_width=1.2, dash=(4, 3), rx=0))
-        self.text(x + 8, baseline + 1, "?", size + 1, 12, bold=True, fill=UNKNOWN)
-        self.text(x + 24, baseline, words, size, max_w - 34, fill=FAINT)
+        self.text(x + 7, baseline, "?", size + 0.5, 12, bold=True, fill=UNKNOWN)
+        self.text(x + 22, baseline, words, size, max_w - 32, fill=FAINT)
         return w
 
     def badge_width(self, kind: str, lang: str) -> float:
@@ -541,7 +540,7 @@ def _features(pic: PictureInput, lang: str, x: float, y: float) -> Group:
             status = "× " + label("words", "not_connected", lang)
         else:
             status = "? " + label("words", "unknown_short", lang)
-        b.text(cx, ty + 82, status, 11, tw - 8, bold=connected is True, fill=sub, anchor="middle")
+        b.text(cx, ty + 82, status, 11.5, tw - 8, bold=connected is True, fill=sub, anchor="middle")
         if state.providers:
             names = [_choice(pic, f"features.{cat}", p, lang) or p for p in state.providers]
             lines, full = wrap(", ".join(clean_text(n) for n in names), tw - 10, 11.5, False, 2)

@@ -12,7 +12,7 @@ gap lengths (SVG ``stroke-dasharray``); None draws a solid stroke.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Union
 
 Anchor = Literal["start", "middle", "end"]
@@ -124,7 +124,6 @@ class Scene:
     background: str = "#ffffff"
     lang: str = "en"
     kind: str = "picture"
-    meta: tuple[tuple[str, str], ...] = field(default=())
 
 
 def iter_items(items, depth: int = 0):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
-from xml.etree.ElementTree import _escape_attrib, _escape_cdata  # the escaping svgwrite uses
 
 from .scene import Circle, Group, Line, Polygon, Rect, Scene, TextRun
 from .text import FONT_FAMILY, clean_text
@@ -52,6 +51,31 @@ def _paint(attrs: dict, fill, stroke, stroke_width, dash) -> dict:
         if dash:
             attrs["stroke-dasharray"] = " ".join(_n(d) for d in dash)
     return attrs
+
+
+def _escape_cdata(text: str) -> str:
+    """Escape element text exactly as ElementTree (and so svgwrite) does."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _escape_attrib(text: str) -> str:
+    """Escape an attribute value exactly as ElementTree (and so svgwrite) does."""
+    text = _escape_cdata(text)
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    if "\n" in text:
+        text = text.replace("\n", "&#10;")
+    if "\t" in text:
+        text = text.replace("\t", "&#09;")
+    return text
 
 
 def _scene_id(scene: Scene) -> str:
