@@ -369,15 +369,17 @@ def _trial(rnd: random.Random, shop: str, market: str, persona: str, a: dict[str
         t_inv = when(0.08, after=2.0)
         if t_inv < TRIAL_DAYS:
             events.append((day(t_inv), "invoicing_connected", {"provider": rnd.choice(INVOICING[market])}))
-    t_mkt = when(0.06, after=2.0)
+    t_mkt = when(0.03, after=2.0)
     if t_mkt < TRIAL_DAYS:
         events.append((day(t_mkt), "marketing_connected", {"channel": rnd.choice(["meta_ads", "google_merchant", "newsletter"])}))
     if t_test < TRIAL_DAYS and pay_provider is not None:
         events.append((day(t_test), "order_received", {"test": True, "order_id": f"T{rnd.randint(1000, 9999)}"}))
-        t_real = when(0.3, after=max(t_test, 7.0))
-        while t_real < TRIAL_DAYS:  # first real orders in the second week
+        t_real = when(0.1, after=max(t_test, 7.0))
+        for _ in range(3):  # the first real orders, in the second week
+            if t_real >= TRIAL_DAYS:
+                break
             events.append((day(t_real), "order_received", {"test": False, "order_id": f"O{rnd.randint(10000, 99999)}"}))
-            t_real = when(0.5, after=t_real)
+            t_real = when(0.3, after=t_real)
     events.sort(key=lambda e: e[0])
     trial_started = (start, "trial_started", {})
     out = [trial_started] + events
