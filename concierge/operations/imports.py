@@ -56,7 +56,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
-from ..models import DeadLetter, Shop
+from ..models import DeadLetter, Shop, Submission
 
 CHANNEL = "survey_import"
 FORMATS = ("csv", "jsonl")
@@ -659,6 +659,7 @@ def import_record(
     lang: str | None = None,
     now: datetime | None = None,
     shops: dict[str, Shop | None] | None = None,
+    references: dict[tuple[int, str], int] | None = None,
 ) -> LineResult:
     """Store one line whole, or raise ValidationFailed (nothing stored); a duplicate is no error."""
     from .observations import record_answers
@@ -681,18 +682,21 @@ def import_record(
         raise ValidationFailed([{"field": mapping.shop, "code": "required",
                                  "message": f"{mapping.shop}: {_msg('required', lang)}"}])
     shop = shops.get(shop_id) if shops is not None and shop_id in shops else None
+    prefetched = shop is not None
     if shop is None:
         try:
             shop = get_shop(session, shop_id, lang=lang)
         except NotFound:
             raise ValidationFailed([{"field": mapping.shop, "code": "unknown_shop",
                                      "message": f"{mapping.shop}: {_msg('unknown_shop', lang, shop=shop_id)}"}]) from None
-        if shops is not None:
-            shops[shop_id] = shop
     reference = line_reference(record, mapping)
-    earlier = find_duplicate(session, shop, reference)
-    if earlier is not None:
-        return LineResult(record.line, "duplicate", shop_id, earlier.id)
+    if references is not None and prefetched:  # the file's references were loaded up front
+        earlier_id = references.get((shop.id, reference))
+    else:
+        earlier = find_duplicate(session, shop, reference)
+        earlier_id = earlier.id if earlier is not None else None
+    if earlier_id is not None:
+        return LineResult(record.line, "duplicate", shop_id, earlier_id)
     observed_at = _submitted_at(record, mapping, lang, now)
     answers = record_answers_of(record, mapping)
     try:
@@ -709,6 +713,8 @@ def import_record(
                 d["column"] = columns[d["field"]]
             errors.append(d)
         raise ValidationFailed(errors) from None
+    if references is not None and prefetched:
+        references[(shop.id, reference)] = submission.id
     return LineResult(record.line, "accepted", shop_id, submission.id)
 
 
@@ -755,11 +761,12 @@ def import_surveys(
     now = now or utcnow()
     export = export or read_export(path, mapping, lang=lang or mapping.language)
     report = ImportReport(file=export.name, format=export.format)
-    shops: dict[str, Shop | None] = {}
+    shops, references = _prefetch(session, export.records, mapping)
     for record in export.records:
         report.lines += 1
         try:
-            result = import_record(session, record, mapping, actor=actor, lang=lang, now=now, shops=shops)
+            result = import_record(session, record, mapping, actor=actor, lang=lang, now=now, shops=shops,
+                                   references=references)
         except ValidationFailed as exc:
             errors = [e.as_dict() if hasattr(e, "as_dict") else dict(e) for e in exc.errors]
             shop = _lookup(record.fields, mapping.shop) if record.fields is not None else None
@@ -786,6 +793,34 @@ def import_surveys(
         if progress is not None:
             progress(1)
     return report
+
+
+_CHUNK = 500  # ids per IN (...) query: well under every backend's parameter limit
+
+
+def _prefetch(session: Session, records: list[Record], mapping: SurveyMapping
+              ) -> tuple[dict[str, Shop | None], dict[tuple[int, str], int]]:
+    """The file's shops and their stored references in a few queries, not a few per line."""
+    ids = set()
+    for r in records:
+        v = _lookup(r.fields, mapping.shop) if r.fields is not None else None
+        if isinstance(v, (str, int)) and not isinstance(v, bool) and str(v).strip():
+            ids.add(str(v).strip())
+    shops: dict[str, Shop | None] = {}
+    ordered = sorted(ids)
+    for i in range(0, len(ordered), _CHUNK):
+        for shop in session.scalars(select(Shop).where(Shop.platform_id.in_(ordered[i:i + _CHUNK]))):
+            shops[shop.platform_id] = shop
+    references: dict[tuple[int, str], int] = {}
+    shop_ids = sorted(s.id for s in shops.values() if s is not None)
+    for i in range(0, len(shop_ids), _CHUNK):
+        rows = session.execute(select(Submission.shop_id, Submission.reference, Submission.id)
+                               .where(Submission.shop_id.in_(shop_ids[i:i + _CHUNK]),
+                                      Submission.reference.is_not(None))
+                               .order_by(Submission.id.desc()))
+        for shop_id, ref, sub_id in rows:
+            references[(shop_id, ref)] = sub_id  # descending: the first submission wins
+    return shops, references
 
 
 def _pending_dead_letter(session: Session, raw: str, context: Mapping[str, Any]) -> DeadLetter | None:

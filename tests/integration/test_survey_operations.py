@@ -83,3 +83,15 @@ def test_submitted_at_dates_the_observations(session):
     submit_survey(session, {"shop": "tr-1", "submitted_at": "2026-11-19T23:30:00+03:00", "answers": ANSWERS},
                   actor="t", now=NOW)
     assert session.scalar(select(Observation.observed_at).limit(1)) == datetime(2026, 11, 19, 20, 30, tzinfo=timezone.utc)
+
+
+def test_response_posted_then_imported_is_one_response(session):
+    for pid in ("tr-2001", "tr-2002", "tr-2003"):
+        ensure_shop(session, pid, "TR")
+    first = submit_survey(session, {"shop": "tr-2001", "response_id": "TR-1", "answers": ANSWERS},
+                          actor="api:x", now=NOW)
+    report = import_surveys(session, FIXTURES / "tr_export.csv", load_mapping(FIXTURES / "tr_mapping.yaml"),
+                            actor="csv")
+    dup = [r for r in report.results if r.status == "duplicate"]
+    assert [(r.line, r.submission_id) for r in dup] == [(2, first.submission_id)]
+    assert report.accepted == 1
