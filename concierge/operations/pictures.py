@@ -39,16 +39,24 @@ def latest_score(session: Session, shop: Shop) -> Score | None:
 
 
 def score_info(score: Score | None) -> dict[str, Any] | None:
-    """A score row as the picture's mapping: probability, first reason, fallback flag."""
+    """A score row as the picture's mapping: probability, the strongest reason, fallback flag.
+
+    The scoring engine stores `details.reasons` as {"up": [...], "down": [...]} of
+    {"text": ...}; a plain list of texts is accepted too. `details.fallback` is set
+    (a dict) when the number comes from a rule of thumb rather than the trained model.
+    """
     if score is None:
         return None
     details = score.details or {}
     reasons = details.get("reasons") or []
+    if isinstance(reasons, dict):
+        reasons = list(reasons.get("up") or []) + list(reasons.get("down") or [])
     reason = None
-    if reasons:
-        first = reasons[0]
-        reason = first if isinstance(first, str) else (first.get("text") or first.get("label")
-                                                       or first.get("feature")) if isinstance(first, dict) else str(first)
+    for first in reasons[:1]:
+        if isinstance(first, dict):
+            reason = first.get("text") or first.get("label") or first.get("feature")
+        else:
+            reason = str(first)
     return {"probability": score.probability, "reason": reason,
             "fallback": bool(details.get("fallback"))}
 

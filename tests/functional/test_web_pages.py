@@ -381,3 +381,27 @@ def test_api_picture_needs_a_token(app, client):
     assert r.status_code == 200 and r.data[:4] == b"\x89PNG"
     r = client.get("/api/v1/shops/nope/picture.svg", headers=auth)
     assert r.status_code == 404 and r.is_json
+
+
+def test_latest_score_and_its_reason_are_shown(app, client):
+    from concierge.models import ModelVersion, Score, Shop
+
+    make_user(app, language="en")
+    make_shop(app, "pl-1", "PL", name="Sklep", answers={"owner.name": "Anna"})
+    with _db(app).session() as s:
+        shop = s.scalar(select(Shop))
+        mv = ModelVersion(version="t1", kind="test", artifact=b"", active=True)
+        s.add(mv)
+        s.flush()
+        s.add(Score(shop_id=shop.id, model_version_id=mv.id, probability=0.2, scored_at=T0,
+                    details={"reasons": {"up": [], "down": [{"text": "old reason"}]}}))
+        s.add(Score(shop_id=shop.id, model_version_id=mv.id, probability=0.734, scored_at=T0 + timedelta(days=1),
+                    details={"reasons": {"up": [{"text": "Payments connected early"}], "down": []},
+                             "fallback": None}))
+    login(client)
+    assert "73 %" in client.get("/").get_data(as_text=True)
+    body = client.get("/shops/pl-1").get_data(as_text=True)
+    assert "73 %" in body and "Payments connected early" in body and "old reason" not in body
+    assert "rule of thumb" not in body
+    svg = client.get("/shops/pl-1/picture.svg").get_data(as_text=True)
+    assert "73" in svg
