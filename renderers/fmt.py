@@ -14,7 +14,7 @@ from functools import lru_cache
 import regex
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_currency, format_decimal, format_percent, format_scientific
 
 MARKET_LOCALES = {"PL": "pl_PL", "TR": "tr_TR", "IN": "en_IN"}
 LANG_LOCALES = {"en": "en", "pl": "pl_PL", "tr": "tr_TR"}
@@ -36,9 +36,21 @@ def _fix(text: str, loc: str) -> str:
     return text
 
 
+HUGE = 1e15  # beyond this Babel's decimal context overflows; no real fact is this big
+
+
+def _huge(value: float, loc: str) -> str:
+    try:
+        return format_scientific(value, "#.##E0", locale=loc)
+    except Exception:  # noqa: BLE001 - last resort, still a number
+        return f"{value:.3g}"
+
+
 @lru_cache(maxsize=4096)
 def number(value: float, loc: str) -> str:
     """A number with the locale's grouping, at most one decimal."""
+    if abs(float(value)) >= HUGE:
+        return _huge(float(value), loc)
     value = round(float(value), 1)
     if value == int(value):
         value = int(value)
@@ -61,6 +73,8 @@ def _money_pattern(loc: str) -> str:
 @lru_cache(maxsize=4096)
 def money(amount: float, currency: str, loc: str) -> str:
     """Whole-unit money in the locale's pattern: ``25 000 zł``, ``₺25.000``, ``₹25,000``."""
+    if abs(float(amount)) >= HUGE:
+        return f"{_huge(float(amount), loc)} {currency}"
     text = format_currency(
         round(float(amount)), currency, format=_money_pattern(loc), locale=loc,
         currency_digits=False,

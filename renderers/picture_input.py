@@ -20,6 +20,7 @@ next_step``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -62,10 +63,11 @@ class ScoreInfo:
     fallback: bool = False
 
 
-def _frozen_map(value) -> Mapping | None:
-    if value is None:
-        return None
-    return MappingProxyType(dict(value))
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,13 @@ class PictureInput:
     choice_labels: Mapping[str, Mapping[str, str]] | None = None
 
     def __post_init__(self) -> None:
+        # A number that is not a finite number is not a fact: unknown, like None.
+        for name in ("hours_per_week", "catalogue_size", "turnover_amount", "percent"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not _finite(value)):
+                object.__setattr__(self, name, None)
+        if self.score is not None and self.score.probability is not None and not _finite(self.score.probability):
+            object.__setattr__(self, "score", ScoreInfo(None, self.score.reason, self.score.fallback))
         for name in ("known_topics", "needs"):
             value = getattr(self, name)
             if value is not None:

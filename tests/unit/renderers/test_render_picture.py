@@ -183,3 +183,11 @@ def test_parsed_svg_text_matches_the_scene_text():
     root = ET.fromstring(render_svg(scene))
     svg_texts = [t.text for t in root.iter(f"{SVG}text")]
     assert svg_texts == [r.text for r in iter_text(scene)]
+
+
+def test_numbers_that_are_not_numbers_are_unknown():
+    pic = PictureInput(hours_per_week=float("nan"), percent=float("inf"), turnover_amount=float("-inf"),
+                       catalogue_size=True, score=ScoreInfo(float("nan"), "r"))
+    assert pic.hours_per_week is None and pic.percent is None and pic.turnover_amount is None
+    assert pic.catalogue_size is None and pic.score.probability is None
+    assert "Not known yet" in [r.text for r in iter_text(build_scene(pic, "en"))]
