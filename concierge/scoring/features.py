@@ -99,11 +99,17 @@ class Column:
     choice_labels: Mapping[str, str] = field(default_factory=dict)  # the choice in en/pl/tr
     qtype: str = ""
     actionable: bool = False  # a merchant can do it in the trial shop (path to subscribe)
+    stage: str | None = None  # launch checklist stage, for readiness items
+    markets: tuple[str, ...] | None = None  # None: every market
+
+    def applies_to(self, market: str | None) -> bool:
+        return self.markets is None or market is None or market in self.markets
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "key": self.key, "kind": self.kind, "choice": self.choice,
                 "labels": dict(self.labels), "choice_labels": dict(self.choice_labels),
-                "qtype": self.qtype, "actionable": self.actionable}
+                "qtype": self.qtype, "actionable": self.actionable, "stage": self.stage,
+                "markets": list(self.markets) if self.markets else None}
 
 
 ACTIVITY = {
@@ -161,7 +167,8 @@ class FeatureSpace:
                                        {lg: q.choice_label(c, lg) for lg in langs}, t))
                 cols.append(Column(f"{q.key}:answered", q.key, "answered", None, lab, {}, t))
             elif t == "yes_no":
-                cols.append(Column(q.key, q.key, "bool", None, lab, {}, t, actionable))
+                cols.append(Column(q.key, q.key, "bool", None, lab, {}, t, actionable, q.stage,
+                                   tuple(q.markets) if q.markets else None))
             elif t in ("number", "scale"):
                 cols.append(Column(q.key, q.key, "number", None, lab, {}, t))
                 cols.append(Column(f"{q.key}:missing", q.key, "missing", None, lab, {}, t))
@@ -187,7 +194,8 @@ class FeatureSpace:
     def from_dict(cls, data: Mapping[str, Any]) -> "FeatureSpace":
         return cls([Column(name=c["name"], key=c["key"], kind=c["kind"], choice=c.get("choice"),
                            labels=c.get("labels") or {}, choice_labels=c.get("choice_labels") or {},
-                           qtype=c.get("qtype", ""), actionable=bool(c.get("actionable")))
+                           qtype=c.get("qtype", ""), actionable=bool(c.get("actionable")),
+                           stage=c.get("stage"), markets=tuple(c["markets"]) if c.get("markets") else None)
                     for c in data["columns"]])
 
     # ---------------------------------------------------------------- filling
@@ -296,8 +304,15 @@ class FeatureSpace:
         col = self.columns[self.groups[key][0]]
         return col.labels.get(lang) or col.labels.get("en") or key
 
-    def actionable_keys(self, market: str | None = None) -> list[str]:
-        return [c.key for c in self.columns if c.actionable]
+    def actionable(self, market: str | None = None) -> list[int]:
+        """Columns a merchant can still change in the trial shop (checklist items of the market)."""
+        return [i for i, c in enumerate(self.columns) if c.actionable and c.applies_to(market)]
+
+    def checklist_size(self, market: str | None) -> int:
+        """Items on the market's launch track (what the readiness percent counts)."""
+        return sum(1 for c in self.columns
+                   if c.stage and c.stage != "launched" and c.kind == "bool"
+                   and (c.markets is None or (market is not None and market in c.markets)))
 
 
 def _activity(snap: TrialSnapshot, key: str) -> float | None:

@@ -1,0 +1,134 @@
+"""`concierge model train|evaluate|list|activate`: the conversion model's life cycle."""
+from __future__ import annotations
+
+import click
+
+from . import CliState, echo_json, pass_state
+from ..errors import ConciergeError
+
+
+def _fail(exc: ConciergeError, as_json: bool) -> None:
+    if as_json:
+        echo_json(exc.as_dict())
+    raise click.ClickException(str(exc))
+
+
+@click.group("model")
+def model_group() -> None:
+    """Train, evaluate, list and activate conversion models."""
+
+
+@model_group.command("train")
+@click.option("--snapshot-day", default=7, show_default=True, type=click.IntRange(0, 365),
+              help="Freeze each trial's features this many days after its start.")
+@click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False),
+              help="Interview schema file of imported history (default: the packaged schema).")
+@click.option("--seed", default=0, show_default=True, type=int, help="random_state of the estimators.")
+@click.option("--no-activate", is_flag=True, help="Store the version without making it active.")
+@click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
+@pass_state
+def train_cmd(state: CliState, snapshot_day: int, schema_file: str | None, seed: int, no_activate: bool,
+              as_json: bool) -> None:
+    """Learn from finished trials (out-of-time split), store a new version and activate it."""
+    from ..scoring.service import train_model
+
+    try:
+        with state.db.session() as s:
+            row = train_model(s, snapshot_day=snapshot_day, schema_file=schema_file, random_state=seed,
+                              activate=not no_activate)
+            version, card, active = row.version, row.card, row.active
+    except ConciergeError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        echo_json({"version": version, "active": active, "card": card})
+        return
+    m = card.get("metrics") or {}
+    click.echo(f"Model {version} ({card['kind']}: {card['model']}, calibration {card.get('calibration')})"
+               f"{' - active' if active else ''}")
+    click.echo(f"History: {card['rows']['finished']} finished trials, trained on {card['rows']['train']}, "
+               f"tested on {card['rows']['test']} ({card['split']['kind']}: "
+               f"{', '.join(card['split'].get('test_cohorts') or [])})")
+    click.echo(f"Test: AUC {m.get('auc')}  PR AUC {m.get('pr_auc')} (prevalence {m.get('prevalence')})  "
+               f"Brier {m.get('brier')} (skill {m.get('brier_skill')})  log loss {m.get('log_loss')}  ECE {m.get('ece')}")
+    for mk, v in (card.get("per_market") or {}).items():
+        mm = v.get("metrics") or {}
+        click.echo(f"  {mk}: train {v['train_rows']}, test {v['test_rows']}, AUC {mm.get('auc')}, "
+                   f"ECE {mm.get('ece')}{' (fallback model)' if v['fallback'] else ''}")
+    if card["fallback"]["whole_model"]:
+        click.echo("Too little history: the whole model is the documented fallback.")
+
+
+@model_group.command("evaluate")
+@click.option("--bootstrap", "n_boot", default=200, show_default=True, type=click.IntRange(0, 10000),
+              help="Bootstrap resamples for the confidence intervals (0: none).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
+@pass_state
+def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None:
+    """Compare the active model with the oracle (the demo's true probabilities) on the test cohorts."""
+    from ..scoring.service import evaluate_model
+
+    try:
+        with state.db.session() as s:
+            ev = evaluate_model(s, n_boot=n_boot, seed=seed)
+    except ConciergeError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        echo_json(ev)
+        return
+    click.echo(f"Model {ev['version']} on {ev['test_rows']} test trials ({ev['treated']} called after the snapshot)")
+    click.echo(f"{'':24}{'AUC':>24}{'Brier':>26}{'ECE':>24}")
+    for name in ("model", "model_given_treatment", "oracle"):
+        b = ev.get(name)
+        if not b:
+            continue
+        cell = lambda k: f"{b.get(k)} {b.get(k + '_ci') or ''}"  # noqa: E731
+        click.echo(f"{name:24}{cell('auc'):>24}{cell('brier'):>26}{cell('ece'):>24}")
+    for k, v in (ev.get("uplift") or {}).items():
+        if not k.endswith("_ci"):
+            click.echo(f"{k:24}{v} {ev['uplift'].get(k + '_ci') or ''}")
+    for k, v in ev["checks"].items():
+        click.echo(f"  {k}: {v}")
+
+
+@model_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def list_cmd(state: CliState, as_json: bool) -> None:
+    """List stored model versions, newest first; the active one is marked."""
+    from ..scoring.service import list_models
+
+    with state.db.session() as s:
+        rows = list_models(s)
+    if as_json:
+        echo_json({"models": rows})
+        return
+    if not rows:
+        click.echo("No models yet: run `concierge model train`.")
+    for r in rows:
+        click.echo(f"{'*' if r['active'] else ' '} {r['version']}  {r['kind']:10} {r['model'] or '':16} "
+                   f"rows {r['trained_rows']:>6}  AUC {r['auc']}  ECE {r['ece']}")
+
+
+@model_group.command("activate")
+@click.argument("version")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def activate_cmd(state: CliState, version: str, as_json: bool) -> None:
+    """Make VERSION the model that scores (e.g. roll back to an earlier one)."""
+    from ..scoring.service import activate_model
+
+    try:
+        with state.db.session() as s:
+            row = activate_model(s, version)
+            name = row.version
+    except ConciergeError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        echo_json({"version": name, "active": True})
+    else:
+        click.echo(f"Active model: {name}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(model_group)

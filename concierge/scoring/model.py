@@ -1,0 +1,189 @@
+"""A trained model bundle and the scorer: probability, uplift, reasons, path to subscribe."""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from . import reasons as R
+from .features import FeatureSpace, TrialSnapshot
+
+
+@dataclass
+class Bundle:
+    """Everything a score needs, saved together with skops (see store.py)."""
+
+    space: FeatureSpace
+    conversion: Any               # ConversionModel, or FallbackModel when history is thin
+    fallback: Any                 # FallbackModel on the robust columns
+    uplift: Any | None            # UpliftModel or None
+    reference: np.ndarray         # the typical value of every column (occlusion baseline)
+    robust: np.ndarray            # column indices the fallback uses
+    kind: str = "conversion"      # conversion | fallback
+    fallback_markets: dict[str, int] = field(default_factory=dict)  # market -> training rows
+    trained_rows: int = 0
+    snapshot_day: int = 7
+    schema_yaml: str | None = None
+
+    def to_state(self) -> dict[str, Any]:
+        return {"format": 1, "space": self.space.to_dict(), "conversion": self.conversion,
+                "fallback": self.fallback, "uplift": self.uplift, "reference": self.reference,
+                "robust": self.robust, "kind": self.kind, "fallback_markets": dict(self.fallback_markets),
+                "trained_rows": int(self.trained_rows), "snapshot_day": int(self.snapshot_day),
+                "schema_yaml": self.schema_yaml}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "Bundle":
+        return cls(space=FeatureSpace.from_dict(state["space"]), conversion=state["conversion"],
+                   fallback=state["fallback"], uplift=state["uplift"],
+                   reference=np.asarray(state["reference"], dtype=float),
+                   robust=np.asarray(state["robust"], dtype=int), kind=state["kind"],
+                   fallback_markets=dict(state["fallback_markets"]), trained_rows=state["trained_rows"],
+                   snapshot_day=state["snapshot_day"], schema_yaml=state.get("schema_yaml"))
+
+
+@dataclass
+class ScoreResult:
+    shop: str
+    probability: float
+    uplift: float | None
+    details: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"shop": self.shop, "probability": round(self.probability, 4),
+                "uplift": None if self.uplift is None else round(self.uplift, 4), **self.details}
+
+
+@contextlib.contextmanager
+def compute_threads() -> Iterator[None]:
+    """Limit OpenMP/BLAS threads (CONCIERGE_SCORING_THREADS, default 1).
+
+    One thread is the fast choice for small batches and on a busy machine: OpenMP
+    over-subscription made a 4 s fit take 50 s on a loaded two-core server.
+    """
+    n = int(os.environ.get("CONCIERGE_SCORING_THREADS") or 1)
+    with threadpool_limits(limits=n):
+        yield
+
+
+def _proba(model: Any, X: np.ndarray) -> np.ndarray:
+    p = model.predict_proba(X)
+    return p[:, -1] if p.shape[1] == 2 else np.zeros(X.shape[0])
+
+
+class Scorer:
+    """Scores snapshots with a bundle; fast enough for 100k trials and one score in milliseconds."""
+
+    def __init__(self, bundle: Bundle):
+        self.bundle = bundle
+        self.space = bundle.space
+
+    def _uses_fallback(self, markets: Sequence[str | None]) -> np.ndarray:
+        fb = self.bundle.fallback_markets
+        return np.array([self.bundle.kind == "fallback" or (m in fb) for m in markets], dtype=bool)
+
+    def predict(self, X: np.ndarray, markets: Sequence[str | None]) -> np.ndarray:
+        """Calibrated probabilities; rows of a thin market go to the fallback model."""
+        b = self.bundle
+        use_fb = self._uses_fallback(markets)
+        p = np.empty(X.shape[0])
+        with compute_threads():
+            if (~use_fb).any():
+                p[~use_fb] = _proba(b.conversion, X[~use_fb])
+            if use_fb.any():
+                p[use_fb] = _proba(b.fallback, X[use_fb][:, b.robust])
+        return p
+
+    def predict_uplift(self, X: np.ndarray) -> np.ndarray | None:
+        if self.bundle.uplift is None:
+            return None
+        with compute_threads():
+            return self.bundle.uplift.predict_uplift(X)
+
+    def predict_arms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(P(subscribe | no call), P(subscribe | call)), or None without an uplift model."""
+        if self.bundle.uplift is None:
+            return None
+        with compute_threads():
+            return self.bundle.uplift.predict_arms(X)
+
+    def score_many(self, snapshots: Sequence[TrialSnapshot], *, lang: str = "en",
+                   reasons: bool = False) -> list[ScoreResult]:
+        """Probability and uplift for many trials; reasons on request (slower)."""
+        X = self.space.transform(snapshots)
+        markets = [s.market for s in snapshots]
+        p = self.predict(X, markets)
+        u = self.predict_uplift(X)
+        out = []
+        for i, snap in enumerate(snapshots):
+            details = self._honesty(snap.market, lang)
+            if reasons:
+                details.update(self.explain(X[i], snap, float(p[i]), lang=lang))
+            out.append(ScoreResult(snap.shop, float(p[i]), None if u is None else float(u[i]), details))
+        return out
+
+    def score_one(self, snap: TrialSnapshot, *, lang: str = "en") -> ScoreResult:
+        return self.score_many([snap], lang=lang, reasons=True)[0]
+
+    def _honesty(self, market: str | None, lang: str) -> dict[str, Any]:
+        """Say how much history stands behind the score, and whether a simpler model gave it."""
+        b = self.bundle
+        lang = R.lang_of(lang)
+        out: dict[str, Any] = {"trained_rows": b.trained_rows,
+                               "history": R.text("templates", "history", lang, rows=b.trained_rows)}
+        if b.kind == "fallback" or market in b.fallback_markets:
+            rows = b.trained_rows if b.kind == "fallback" else b.fallback_markets[market]
+            kind = getattr(b.fallback, "kind_", "base_rate") if b.kind != "fallback" else getattr(b.conversion, "kind_", "base_rate")
+            out["fallback"] = {"model": kind, "market_rows": rows,
+                               "message": R.text("templates", "fallback", lang, rows=rows,
+                                                 model=R.text("models", kind, lang))}
+        else:
+            out["fallback"] = None
+        return out
+
+    def explain(self, row: np.ndarray, snap: TrialSnapshot, p: float, *, lang: str = "en",
+                top: int = 3, path: int = 3) -> dict[str, Any]:
+        """The factors that raise and lower the score most, and the changes that would raise it most."""
+        lang = R.lang_of(lang)
+        space, ref = self.space, self.bundle.reference
+        keys = [k for k, idx in space.groups.items() if R.differs(row, ref, idx)]
+        actions = [i for i in space.actionable(snap.market) if row[i] != 1.0]
+        n = len(keys) + len(actions)
+        if n == 0:
+            return {"reasons": {"up": [], "down": []}, "path": []}
+        variants = np.repeat(row[None, :], n, axis=0)
+        for r, k in enumerate(keys):
+            idx = space.groups[k]
+            variants[r, idx] = ref[idx]
+        ready = space.index.get("activity.readiness_percent")
+        step = 100.0 / max(1, space.checklist_size(snap.market))
+        for r, i in enumerate(actions, start=len(keys)):
+            variants[r, i] = 1.0
+            if ready is not None and not np.isnan(row[ready]):
+                variants[r, ready] = min(100.0, row[ready] + step)
+        q = self.predict(variants, [snap.market] * n)
+        effects = [(k, p - float(q[r])) for r, k in enumerate(keys)]
+        up = sorted((e for e in effects if e[1] > 0.0005), key=lambda e: -e[1])[:top]
+        down = sorted((e for e in effects if e[1] < -0.0005), key=lambda e: e[1])[:top]
+
+        def reason(k: str, d: float) -> dict[str, Any]:
+            factor = R.describe_factor(space, k, snap, lang)
+            return {"factor": k, "effect": round(d, 4),
+                    "text": R.text("templates", "raises" if d > 0 else "lowers", lang,
+                                   factor=factor, points=R.points(d))}
+
+        gains = sorted(((space.columns[i].key, float(q[r])) for r, i in enumerate(actions, start=len(keys))),
+                       key=lambda g: -g[1])
+        steps = []
+        for key, newp in gains[:path]:
+            if newp - p <= 0.0005:
+                break
+            steps.append({"action": key, "probability": round(newp, 4), "gain": round(newp - p, 4),
+                          "text": R.text("templates", "action", lang, action=R.action_text(space, key, lang),
+                                         before=R.percent(p), after=R.percent(newp))})
+        return {"reasons": {"up": [reason(k, d) for k, d in up], "down": [reason(k, d) for k, d in down]},
+                "path": steps}

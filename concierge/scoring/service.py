@@ -1,0 +1,220 @@
+"""Scoring operations: train, score, evaluate. Add to the session and flush; never commit."""
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import profile_schema
+import yaml
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from ..errors import ConciergeError, NotFound
+from ..models import DemoTruth, ModelVersion, Score, Shop
+from ..operations.shops import resolve_shop
+from . import store
+from .data import finished_trials, snapshots_for
+from .features import DEFAULT_SNAPSHOT_DAY, FeatureSpace, snapshot_time
+from .metrics import bootstrap, probability_metrics, qini_coefficient, ece
+from .model import Bundle, Scorer
+from .train import NotEnoughData, out_of_time_split, train
+
+
+class TrainingFailed(ConciergeError):
+    status = 422
+    code = "training_failed"
+
+
+def read_schema_file(path: str | Path) -> tuple[profile_schema.Schema, str]:
+    """A schema file given by the user: checked, and its text kept with the model."""
+    text = Path(path).read_text(encoding="utf-8")
+    return profile_schema.load_schema_file(path), text
+
+
+@functools.lru_cache(maxsize=8)
+def _schema_from_text(text: str) -> profile_schema.Schema:
+    return profile_schema.parse_schema(yaml.safe_load(text))
+
+
+def bundle_schema(bundle: Bundle) -> profile_schema.Schema | None:
+    return _schema_from_text(bundle.schema_yaml) if bundle.schema_yaml else None
+
+
+def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, schema_file: str | None = None,
+                random_state: int = 0, activate: bool = True, now: datetime | None = None) -> ModelVersion:
+    """Learn from the finished trials in the database and store a new (active) version, so scores stay current."""
+    now = now or datetime.now(timezone.utc)
+    if schema_file:
+        schema, text = read_schema_file(schema_file)
+    else:
+        schema, text = profile_schema.load_schema(), None
+    loaded = finished_trials(session, snapshot_day=snapshot_day, schema=schema if text else None)
+    version = store.new_version_name(now)
+    try:
+        bundle, card = train(loaded.rows, FeatureSpace.from_schema(schema), snapshot_day=snapshot_day,
+                             random_state=random_state, version=version, schema_yaml=text, now=now)
+    except NotEnoughData as exc:
+        raise TrainingFailed(f"{exc} (skipped: {loaded.skipped})") from None
+    card["rows"]["skipped"] = loaded.skipped
+    card["schema"] = {"file": str(schema_file) if schema_file else None, "version": schema.version}
+    return store.save_version(session, bundle, card, version=version, activate=activate)
+
+
+def _scorer(session: Session) -> tuple[ModelVersion, Bundle, Scorer]:
+    row = store.active_version(session)
+    bundle = store.load_bundle(row)
+    return row, bundle, Scorer(bundle)
+
+
+def score_shops(session: Session, shops: list[Shop], *, lang: str = "en", reasons: bool = True,
+                now: datetime | None = None) -> list[dict[str, Any]]:
+    """Score shops with the active model and store one Score row each, naming the model version."""
+    now = now or datetime.now(timezone.utc)
+    row, bundle, scorer = _scorer(session)
+    snaps = snapshots_for(session, shops, snapshot_day=bundle.snapshot_day, schema=bundle_schema(bundle), now=now)
+    results = scorer.score_many(snaps, lang=lang, reasons=reasons)
+    out, values = [], []
+    for shop, snap, r in zip(shops, snaps, results):
+        details = {**r.details, "lang": lang, "snapshot_at": snap.as_of.isoformat() if snap.as_of else None}
+        values.append({"shop_id": shop.id, "model_version_id": row.id, "scored_at": now,
+                       "probability": r.probability, "uplift": r.uplift, "details": details})
+        out.append({"shop": shop.platform_id, "market": shop.market, "probability": round(r.probability, 4),
+                    "uplift": None if r.uplift is None else round(r.uplift, 4), "model_version": row.version,
+                    "scored_at": now.isoformat(), **details})
+    if values:
+        session.execute(insert(Score), values)
+        session.flush()
+    return out
+
+
+def score_shop(session: Session, shop: Shop | str, *, lang: str = "en", now: datetime | None = None) -> dict[str, Any]:
+    """Score one shop with its reasons and path to subscribe, and store it."""
+    return score_shops(session, [resolve_shop(session, shop, lang=lang)], lang=lang, now=now)[0]
+
+
+def score_open(session: Session, *, lang: str = "en", reasons: bool = True,
+               now: datetime | None = None) -> list[dict[str, Any]]:
+    """Score every open trial, ordered by the expected gain of a call (then likelihood): the call queue."""
+    shops = list(session.scalars(select(Shop).where(Shop.outcome.is_(None)).order_by(Shop.id)))
+    out = score_shops(session, shops, lang=lang, reasons=reasons, now=now)
+    out.sort(key=lambda s: (-(s["uplift"] if s["uplift"] is not None else -1.0), -s["probability"], s["shop"]))
+    return out
+
+
+def latest_score(session: Session, shop: Shop | str) -> tuple[Score, ModelVersion] | None:
+    """The shop's most recent stored score and the version that made it."""
+    shop = resolve_shop(session, shop)
+    hit = session.execute(select(Score, ModelVersion).join(ModelVersion, Score.model_version_id == ModelVersion.id)
+                          .where(Score.shop_id == shop.id).order_by(Score.scored_at.desc(), Score.id.desc())
+                          .limit(1)).first()
+    return None if hit is None else (hit[0], hit[1])
+
+
+def score_as_dict(score: Score, version: ModelVersion, shop: Shop) -> dict[str, Any]:
+    return {"shop": shop.platform_id, "market": shop.market, "probability": round(score.probability, 4),
+            "uplift": None if score.uplift is None else round(score.uplift, 4),
+            "model_version": version.version, "scored_at": score.scored_at.isoformat(), **(score.details or {})}
+
+
+def list_models(session: Session) -> list[dict[str, Any]]:
+    """Every stored model version, newest first, so a manager sees what scores come from."""
+    out = []
+    for r in store.list_versions(session):
+        m = (r.card or {}).get("metrics") or {}
+        out.append({"version": r.version, "kind": r.kind, "active": bool(r.active), "trained_rows": r.trained_rows,
+                    "created_at": r.created_at.isoformat(), "model": (r.card or {}).get("model"),
+                    "auc": m.get("auc"), "brier": m.get("brier"), "ece": m.get("ece")})
+    return out
+
+
+def activate_model(session: Session, version: str) -> ModelVersion:
+    """Make a stored version the one that scores, e.g. to roll back a worse model."""
+    return store.activate_version(session, version)
+
+
+def _metric_block(y, p, n_boot: int, seed: int) -> dict[str, Any]:
+    m = probability_metrics(y, p)
+    out = {k: m.get(k) for k in ("n", "prevalence", "auc", "pr_auc", "brier", "log_loss", "ece")}
+    if n_boot:
+        from sklearn.metrics import brier_score_loss, roc_auc_score
+
+        out["auc_ci"] = bootstrap(lambda a, b: roc_auc_score(a, b), [y, p], n_boot=n_boot, seed=seed)
+        out["brier_ci"] = bootstrap(lambda a, b: brier_score_loss(a, b), [y, p], n_boot=n_boot, seed=seed)
+        out["ece_ci"] = bootstrap(lambda a, b: ece(a, b), [y, p], n_boot=n_boot, seed=seed)
+    return out
+
+
+def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:
+    """Judge the active model on its test cohorts beside the oracle (the demo's true probabilities)."""
+    row, bundle, scorer = _scorer(session)
+    loaded = finished_trials(session, snapshot_day=bundle.snapshot_day, schema=bundle_schema(bundle))
+    if len(loaded.rows) < 10:
+        raise NotFound("too few finished trials to evaluate")
+    _, te, split = out_of_time_split(loaded.rows)
+    rows = [loaded.rows[i] for i in te]
+    X = bundle.space.transform([r.snapshot for r in rows])
+    y = np.array([r.outcome for r in rows])
+    t = np.array([r.treated for r in rows], dtype=bool)
+    p = scorer.predict(X, [r.snapshot.market for r in rows])
+    out: dict[str, Any] = {"version": row.version, "test_rows": int(len(rows)), "treated": int(t.sum()),
+                           "split": split, "bootstrap": n_boot,
+                           "model": _metric_block(y, p, n_boot, seed)}
+    arms = scorer.predict_arms(X)
+    uplift = None
+    if arms is not None:
+        p0, p1 = arms
+        uplift = p1 - p0
+        out["model_given_treatment"] = _metric_block(y, np.where(t, p1, p0), n_boot, seed)
+    else:
+        out["model_given_treatment"] = None
+    ids = {s.platform_id: s.id for s in session.scalars(select(Shop).where(Shop.platform_id.in_([r.snapshot.shop for r in rows])))}
+    truth = {d.shop_id: d for d in session.scalars(select(DemoTruth).where(DemoTruth.shop_id.in_(list(ids.values()))))} if ids else {}
+    have = np.array([ids.get(r.snapshot.shop) in truth for r in rows], dtype=bool)
+    oracle_uplift = None
+    if have.all() and len(rows):
+        tr = [truth[ids[r.snapshot.shop]] for r in rows]
+        p_or = np.array([d.p_call if d.called else d.p_no_call for d in tr])
+        oracle_uplift = np.array([d.p_call - d.p_no_call for d in tr])
+        out["oracle"] = _metric_block(y, p_or, n_boot, seed)
+    else:
+        out["oracle"] = None
+        out["oracle_note"] = f"demo truth for {int(have.sum())} of {len(rows)} test trials: no oracle comparison"
+    q: dict[str, Any] = {}
+    if t.any() and (~t).any():
+        def qini(score):
+            return round(qini_coefficient(score, y, t), 5)
+
+        def ci(score):
+            return bootstrap(lambda s, a, b: qini_coefficient(s, a, b), [score, y, t], n_boot=n_boot, seed=seed)
+
+        q["qini_by_likelihood"], q["qini_by_likelihood_ci"] = qini(p), ci(p)
+        if uplift is not None:
+            q["qini_model"], q["qini_model_ci"] = qini(uplift), ci(uplift)
+        if oracle_uplift is not None:
+            q["qini_oracle"], q["qini_oracle_ci"] = qini(oracle_uplift), ci(oracle_uplift)
+    out["uplift"] = q or None
+    out["checks"] = _checks(out)
+    return out
+
+
+def _checks(ev: dict[str, Any]) -> dict[str, bool | None]:
+    """The issue's done-means on this data (None where a figure is missing)."""
+    m, o, mt, u = ev["model"], ev.get("oracle"), ev.get("model_given_treatment"), ev.get("uplift") or {}
+    best = mt or m
+
+    def ok(f):
+        try:
+            return bool(f())
+        except (TypeError, KeyError):
+            return None
+
+    return {
+        "auc_within_0.01_of_oracle": ok(lambda: o["auc"] - best["auc"] <= 0.01),
+        "ece_at_most_0.02": ok(lambda: m["ece"] <= 0.02),
+        "brier_within_0.005_of_oracle": ok(lambda: best["brier"] - o["brier"] <= 0.005),
+        "qini_at_least_80pct_of_oracle": ok(lambda: u["qini_model"] >= 0.8 * u["qini_oracle"]),
+        "qini_beats_likelihood": ok(lambda: u["qini_model"] > u["qini_by_likelihood"]),
+    }

@@ -1,0 +1,252 @@
+"""Training from history: out-of-time split, model selection, calibration, the model card."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import numpy as np
+
+from .estimators import ConversionModel, FallbackModel, UpliftModel
+from .features import FeatureSpace, TrialSnapshot
+from .metrics import calibration_bins, probability_metrics, qini_coefficient
+from .model import Bundle, Scorer
+
+MIN_ROWS = 500            # below this (or MIN_POSITIVES) the whole model is the fallback
+MIN_POSITIVES = 25
+MIN_MARKET_ROWS = 200     # a market with fewer training rows is scored by the fallback
+TEST_FRACTION = 0.2
+
+
+class NotEnoughData(ValueError):
+    """Training cannot start: too few finished trials, or only one outcome."""
+
+
+@dataclass(frozen=True)
+class TrainingRow:
+    """One finished trial as it stood at its snapshot, its outcome and whether it was called after."""
+
+    snapshot: TrialSnapshot
+    outcome: int                 # 1 converted, 0 not
+    started_at: datetime
+    treated: bool = False        # a concierge call after the snapshot, before the trial ended
+    holdout: bool = False        # randomly held out from calls
+
+
+def cohort(d: datetime) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def out_of_time_split(rows: Sequence[TrainingRow], test_fraction: float = TEST_FRACTION,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Train on older monthly cohorts, test on the most recent ones (about `test_fraction`)."""
+    n = len(rows)
+    cohorts = [cohort(r.started_at) for r in rows]
+    counts = Counter(cohorts)
+    ordered = sorted(counts)
+    test_cohorts: list[str] = []
+    taken = 0
+    for c in reversed(ordered[1:]):  # the oldest cohort always stays in training
+        if taken >= test_fraction * n:
+            break
+        if taken + counts[c] > 0.5 * n and test_cohorts:
+            break
+        test_cohorts.append(c)
+        taken += counts[c]
+    if test_cohorts and taken <= 0.5 * n:
+        test = np.array([c in set(test_cohorts) for c in cohorts])
+        info = {"kind": "out_of_time", "train_cohorts": sorted(set(ordered) - set(test_cohorts)),
+                "test_cohorts": sorted(test_cohorts), "test_from": min(test_cohorts)}
+    else:
+        # one cohort only (e.g. an import without dates): by start time, ties broken at random
+        rng = np.random.default_rng(seed)
+        keys = np.array([r.started_at.timestamp() for r in rows]) + rng.random(n) * 1e-3
+        cut = np.quantile(keys, 1 - test_fraction)
+        test = keys >= cut
+        info = {"kind": "latest_by_start_time" if len(set(keys.astype(int))) > 1 else "random",
+                "train_cohorts": ordered, "test_cohorts": ordered, "test_from": None}
+    return np.where(~test)[0], np.where(test)[0], info
+
+
+def reference_row(space: FeatureSpace, X: np.ndarray) -> np.ndarray:
+    """The typical trial: medians for numbers, the most common answer for choices and flags."""
+    ref = np.zeros(X.shape[1])
+    for key, idx in space.groups.items():
+        kinds = [space.columns[i].kind for i in idx]
+        if any(k in ("onehot", "other", "unknown") for k in kinds):
+            sub = X[:, idx]
+            ref[idx] = 0.0
+            if len(sub):
+                ref[idx[int(np.argmax(sub.sum(axis=0)))]] = 1.0
+            continue
+        for i, k in zip(idx, kinds):
+            col = X[:, i]
+            ok = col[~np.isnan(col)]
+            if k in ("number", "money", "date"):
+                ref[i] = float(np.median(ok)) if len(ok) * 2 >= len(col) and len(ok) else np.nan
+            elif k == "missing":
+                ref[i] = 0.0
+            else:  # bool, multi, answered
+                ref[i] = (float(np.mean(ok) >= 0.5) if len(ok) * 2 >= len(col) and len(ok) else np.nan) \
+                    if k == "bool" else float(np.mean(ok) >= 0.5) if len(ok) else 0.0
+        for i, k in zip(idx, kinds):  # keep the missing indicator consistent with its value
+            if k == "missing":
+                ref[i] = 1.0 if np.isnan(ref[idx[0]]) else 0.0
+    return ref
+
+
+def robust_columns(space: FeatureSpace) -> np.ndarray:
+    """A few signals that mean the same in every market: activity, checklist flags, trial counters."""
+    out = [i for i, c in enumerate(space.columns)
+           if c.key.startswith("activity.") or (c.kind == "bool" and c.stage and c.markets is None)
+           or (c.key.startswith("trial.") and c.kind in ("number", "missing"))]
+    return np.array(out, dtype=int)
+
+
+def _candidates(random_state: int) -> list[tuple[str, Any]]:
+    return [
+        ("boosting", ConversionModel(random_state=random_state)),
+        ("boosting_shallow", ConversionModel(max_iter=300, learning_rate=0.05, max_leaf_nodes=7,
+                                             min_samples_leaf=60, random_state=random_state)),
+        ("logistic", FallbackModel(C=0.3, min_rows=30)),
+    ]
+
+
+def train(*args: Any, **kwargs: Any) -> tuple[Bundle, dict[str, Any]]:
+    """Learn from finished trials; returns the bundle and its model card (metrics on the test cohorts)."""
+    from .model import compute_threads
+
+    with compute_threads():
+        return _train(*args, **kwargs)
+
+
+def _train(rows: Sequence[TrainingRow], space: FeatureSpace, *, snapshot_day: int = 7,
+          random_state: int = 0, version: str | None = None, schema_yaml: str | None = None,
+          min_rows: int = MIN_ROWS, min_market_rows: int = MIN_MARKET_ROWS,
+          now: datetime | None = None) -> tuple[Bundle, dict[str, Any]]:
+    """Learn from finished trials; returns the bundle and its model card (metrics on the test cohorts)."""
+    if len(rows) < 10:
+        raise NotEnoughData(f"only {len(rows)} finished trials with a known start: at least 10 are needed")
+    y_all = np.array([int(r.outcome) for r in rows])
+    if len(set(y_all)) < 2:
+        raise NotEnoughData("every finished trial has the same outcome: a model needs both")
+    X_all = space.transform([r.snapshot for r in rows])
+    markets_all = np.array([r.snapshot.market or "" for r in rows], dtype=object)
+    t_all = np.array([r.treated for r in rows], dtype=bool)
+    tr, te, split = out_of_time_split(rows, seed=random_state)
+    X, y = X_all[tr], y_all[tr]
+    robust = robust_columns(space)
+    prior = float(y.mean()) if len(y) else float(y_all.mean())
+    fallback = FallbackModel(C=0.3, min_rows=30, prior=prior).fit(X[:, robust], y)
+
+    selection: dict[str, Any] = {}
+    thin = len(y) < min_rows or min(y.sum(), len(y) - y.sum()) < MIN_POSITIVES
+    if thin:
+        kind, chosen_name = "fallback", getattr(fallback, "kind_", "base_rate")
+        conversion = fallback
+    else:
+        # model selection on the latest part of the training data (still out of time)
+        order = np.argsort([rows[i].started_at for i in tr], kind="mergesort")
+        cut = int(len(order) * 0.8)
+        fit_i, val_i = order[:cut], order[cut:]
+        best = None
+        for name, est in _candidates(random_state):
+            if len(set(y[val_i])) < 2 or len(set(y[fit_i])) < 2:
+                best = best or (name, est)
+                continue
+            est.fit(X[fit_i], y[fit_i])
+            p = np.clip(est.predict_proba(X[val_i])[:, 1], 1e-6, 1 - 1e-6)
+            ll = float(-np.mean(y[val_i] * np.log(p) + (1 - y[val_i]) * np.log(1 - p)))
+            selection[name] = {"validation_log_loss": round(ll, 5)}
+            if best is None or ll < selection[best[0]]["validation_log_loss"]:
+                best = (name, est)
+        from sklearn.base import clone
+
+        chosen_name = best[0]
+        conversion = clone(best[1]).fit(X, y)
+        kind = "conversion"
+
+    train_counts = Counter(markets_all[tr])
+    fallback_markets = {m: int(train_counts.get(m, 0)) for m in sorted(set(markets_all))
+                        if m and train_counts.get(m, 0) < min_market_rows} if kind == "conversion" else {}
+    uplift = None
+    n_treated = int(t_all[tr].sum())
+    if n_treated >= 50 and (len(tr) - n_treated) >= 50:
+        uplift = UpliftModel(random_state=random_state).fit(X, y, t_all[tr])
+    bundle = Bundle(space=space, conversion=conversion, fallback=fallback, uplift=uplift,
+                    reference=reference_row(space, X), robust=robust, kind=kind,
+                    fallback_markets=fallback_markets, trained_rows=int(len(tr)),
+                    snapshot_day=snapshot_day, schema_yaml=schema_yaml)
+
+    scorer = Scorer(bundle)
+    card: dict[str, Any] = {
+        "version": version, "kind": kind, "model": chosen_name,
+        "calibration": getattr(conversion, "calibration_method_", None),
+        "trained_at": (now or datetime.now(timezone.utc)).isoformat(),
+        "snapshot_day": snapshot_day,
+        "rows": {"finished": int(len(rows)), "train": int(len(tr)), "test": int(len(te)),
+                 "train_positives": int(y.sum())},
+        "split": split, "selection": selection, "features": len(space.columns),
+        "fallback": {"whole_model": kind == "fallback", "markets": fallback_markets,
+                     "rule": f"fallback when fewer than {min_rows} training rows or {MIN_POSITIVES} of an outcome; "
+                             f"a market with fewer than {min_market_rows} training rows is scored by the fallback",
+                     "fallback_model": getattr(fallback, "kind_", None)},
+        "treatment": {"treated_train": n_treated, "holdout_train": int(sum(rows[i].holdout for i in tr)),
+                      "uplift_model": "t_learner" if uplift is not None else None},
+    }
+    if len(te):
+        Xt, yt = X_all[te], y_all[te]
+        pt = scorer.predict(Xt, list(markets_all[te]))
+        card["metrics"] = probability_metrics(yt, pt, base_rate=prior)
+        card["calibration_chart"] = calibration_bins(yt, pt)
+        per_market = {}
+        for m in sorted(set(markets_all)):
+            mt = markets_all[te] == m
+            per_market[m or "?"] = {
+                "train_rows": int(train_counts.get(m, 0)), "test_rows": int(mt.sum()),
+                "fallback": m in fallback_markets or kind == "fallback",
+                "metrics": probability_metrics(yt[mt], pt[mt], base_rate=prior) if mt.any() else None,
+                "calibration_chart": calibration_bins(yt[mt], pt[mt]) if mt.any() else None,
+            }
+        card["per_market"] = per_market
+        if uplift is not None:
+            tt = t_all[te]
+            if tt.any() and (~tt).any():
+                u = uplift.predict_uplift(Xt)
+                card["uplift"] = {"qini_model": round(qini_coefficient(u, yt, tt), 5),
+                                  "qini_by_likelihood": round(qini_coefficient(pt, yt, tt), 5),
+                                  "test_treated": int(tt.sum())}
+    return bundle, card
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    """The model card as Markdown, with the calibration chart drawn in text."""
+    m = card.get("metrics") or {}
+    lines = [f"# Model card: {card.get('version')}", "",
+             f"- kind: **{card.get('kind')}** ({card.get('model')}, calibration: {card.get('calibration')})",
+             f"- trained at {card.get('trained_at')}, snapshot at trial day {card.get('snapshot_day')}",
+             f"- history: {card['rows']['finished']} finished trials; train {card['rows']['train']}, "
+             f"test {card['rows']['test']} (split: {card['split']['kind']}, test cohorts "
+             f"{', '.join(card['split'].get('test_cohorts') or [])})",
+             f"- fallback: {card['fallback']}", "",
+             "| metric | value |", "|---|---|"]
+    for k in ("n", "prevalence", "auc", "pr_auc", "brier", "brier_base_rate", "brier_skill", "log_loss", "ece"):
+        lines.append(f"| {k} | {m.get(k)} |")
+    lines += ["", "Calibration (test cohorts): predicted vs observed per bin", "", "```"]
+    for b in card.get("calibration_chart") or []:
+        if not b["n"]:
+            continue
+        bar_p = "#" * int(round((b["mean_predicted"] or 0) * 40))
+        bar_o = "o" * int(round((b["observed"] or 0) * 40))
+        lines.append(f"{b['bin'][0]:.1f}-{b['bin'][1]:.1f} n={b['n']:>5}  pred {bar_p}")
+        lines.append(f"{'':>18}  obs  {bar_o}")
+    lines += ["```", "", "| market | train rows | test rows | fallback | AUC | Brier | ECE |", "|---|---|---|---|---|---|---|"]
+    for mk, v in (card.get("per_market") or {}).items():
+        mm = v.get("metrics") or {}
+        lines.append(f"| {mk} | {v['train_rows']} | {v['test_rows']} | {v['fallback']} | {mm.get('auc')} | "
+                     f"{mm.get('brier')} | {mm.get('ece')} |")
+    if card.get("uplift"):
+        lines += ["", f"Uplift (test): Qini {card['uplift']['qini_model']} by uplift, "
+                      f"{card['uplift']['qini_by_likelihood']} by likelihood"]
+    return "\n".join(lines) + "\n"

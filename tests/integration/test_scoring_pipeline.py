@@ -1,0 +1,106 @@
+"""Train, store (skops), score and evaluate against real SQLite and PostgreSQL, through the CLI."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from concierge.cli import cli
+from concierge.models import Call, DemoTruth, ModelVersion, Observation, Score, Shop
+from concierge.scoring.synthetic import make_trials
+
+
+def load(session, trials, *, open_last: int = 0):
+    """Put synthetic trials in the database: shops, observations, calls, outcomes, truth."""
+    for k, t in enumerate(trials):
+        is_open = k >= len(trials) - open_last
+        shop = Shop(platform_id=t.shop, market=t.market, trial_started_at=t.started_at,
+                    trial_ends_at=t.started_at + timedelta(days=14), holdout=t.holdout,
+                    outcome=None if is_open else ("converted" if t.outcome else "not_converted"),
+                    outcome_at=None if is_open else t.started_at + timedelta(days=14))
+        session.add(shop)
+        session.flush()
+        session.add_all([Observation(shop_id=shop.id, question=o.question, value=o.value, op=o.op, source=o.source,
+                                     actor=o.actor, observed_at=o.observed_at) for o in t.observations])
+        if t.call_at:
+            session.add(Call(shop_id=shop.id, actor="consultant", called_at=t.call_at))
+        session.add(DemoTruth(shop_id=shop.id, persona="x", p_no_call=t.p_no_call, p_call=t.p_call,
+                              called=t.called, seed=1))
+    session.commit()
+
+
+def run(db_url, *args):
+    result = CliRunner().invoke(cli, list(args), env={"CONCIERGE_DATABASE_URL": db_url}, catch_exceptions=False)
+    return result
+
+
+def test_train_score_evaluate_through_the_cli(database, db_url):
+    with database.sessionmaker() as s:
+        load(s, make_trials(1400, seed=5, months=5), open_last=5)
+    r = run(db_url, "model", "train", "--json")
+    assert r.exit_code == 0, r.output
+    trained = json.loads(r.output)
+    card = trained["card"]
+    assert trained["active"] is True
+    assert card["split"]["kind"] == "out_of_time"
+    assert max(card["split"]["train_cohorts"]) < min(card["split"]["test_cohorts"])
+    assert card["rows"]["train"] + card["rows"]["test"] == 1395
+    for k in ("auc", "pr_auc", "prevalence", "brier", "brier_skill", "log_loss", "ece"):
+        assert card["metrics"][k] is not None, k
+    assert card["metrics"]["auc"] > 0.6
+    assert set(card["per_market"]) == {"PL", "TR", "IN"}
+
+    r = run(db_url, "score", "syn-5-1399", "--json", "--lang", "pl")
+    assert r.exit_code == 0, r.output
+    one = json.loads(r.output)
+    assert one["model_version"] == trained["version"]
+    assert 0 < one["probability"] < 1
+    assert one["reasons"]["up"] or one["reasons"]["down"]
+    assert all(("szans" in x["text"]) for x in one["reasons"]["up"] + one["reasons"]["down"])
+    assert "zakończonych" in one["history"]
+
+    r = run(db_url, "score", "--all", "--json")
+    queue = json.loads(r.output)
+    assert queue["scored"] == 5
+    gains = [x["uplift"] for x in queue["scores"]]
+    assert gains == sorted(gains, reverse=True)
+    with database.sessionmaker() as s:
+        assert s.scalar(select(func.count()).select_from(Score)) == 6
+        ids = set(s.scalars(select(Score.model_version_id)))
+        assert ids == {s.scalar(select(ModelVersion.id).where(ModelVersion.version == trained["version"]))}
+
+    r = run(db_url, "model", "evaluate", "--json", "--bootstrap", "20")
+    ev = json.loads(r.output)
+    assert ev["oracle"]["auc"] >= ev["model"]["auc"] - 0.05
+    assert len(ev["model"]["auc_ci"]) == 2 and ev["model"]["auc_ci"][0] <= ev["model"]["auc_ci"][1]
+    for k in ("qini_model", "qini_oracle", "qini_by_likelihood"):
+        assert k in ev["uplift"]
+    assert set(ev["checks"]) >= {"auc_within_0.01_of_oracle", "ece_at_most_0.02"}
+
+
+def test_versions_list_and_activate(database, db_url):
+    with database.sessionmaker() as s:
+        load(s, make_trials(300, seed=6, months=4))
+    first = json.loads(run(db_url, "model", "train", "--json").output)
+    second = json.loads(run(db_url, "model", "train", "--json", "--seed", "1").output)
+    assert first["card"]["kind"] == "fallback"  # 300 trials: too little for boosting
+    listed = json.loads(run(db_url, "model", "list", "--json").output)["models"]
+    assert [m["active"] for m in listed if m["version"] == second["version"]] == [True]
+    assert sum(m["active"] for m in listed) == 1
+    r = run(db_url, "model", "activate", first["version"], "--json")
+    assert json.loads(r.output) == {"version": first["version"], "active": True}
+    listed = json.loads(run(db_url, "model", "list", "--json").output)["models"]
+    assert [m["version"] for m in listed if m["active"]] == [first["version"]]
+    r = run(db_url, "model", "activate", "nope")
+    assert r.exit_code != 0 and "nope" in r.output
+
+
+def test_no_history_is_a_clear_error(database, db_url):
+    r = run(db_url, "model", "train")
+    assert r.exit_code != 0
+    assert "finished trials" in r.output
+    r = run(db_url, "score", "--all")
+    assert r.exit_code != 0 and "model train" in r.output
