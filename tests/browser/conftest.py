@@ -63,7 +63,7 @@ def browser_context():
         with sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
                 user_data, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1200, "height": 800}, offline=True,
+                viewport={"width": 1200, "height": 800},
             )
             try:
                 yield context
@@ -73,10 +73,25 @@ def browser_context():
         shutil.rmtree(user_data, ignore_errors=True)
 
 
+def block_remote(page) -> None:
+    """Abort every request that leaves the machine (loopback, data: and file: still load)."""
+    import re
+
+    page.route(re.compile(r"^(https?|wss?)://(?!(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/])"),
+               lambda route: route.abort())
+
+
+@pytest.fixture(scope="session")
+def no_remote_requests():
+    """The function that makes a page abort requests leaving the machine."""
+    return block_remote
+
+
 @pytest.fixture
 def page(browser_context):
-    """A new page (tab) for one test, closed afterwards."""
+    """A new page (tab) for one test, closed afterwards; remote requests are aborted."""
     p = browser_context.new_page()
+    block_remote(p)
     try:
         yield p
     finally:

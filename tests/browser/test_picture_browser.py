@@ -67,9 +67,12 @@ def _font_face_css() -> str:
 
 
 @pytest.fixture(scope="module")
-def shell(browser_context):
+def shell(browser_context, no_remote_requests):
     """A page with the shipped fonts loaded, into which each SVG is placed in turn."""
     page = browser_context.new_page()
+    no_remote_requests(page)
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("data:", "about:")) else None)
     page.set_content(
         "<!doctype html><html><head><meta charset='utf-8'><style>"
         + _font_face_css()
@@ -83,6 +86,7 @@ def shell(browser_context):
         await document.fonts.ready; }""")
     assert page.evaluate("document.fonts.check('16px \"Lohit Devanagari\"', 'न')")
     yield page
+    assert requests == []  # the pictures referred to nothing outside themselves
     page.close()
 
 
