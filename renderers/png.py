@@ -17,7 +17,7 @@ from functools import lru_cache
 from PIL import Image, ImageDraw
 
 from .scene import Circle, Group, Line, Polygon, Rect, Scene, TextRun
-from .text import get_font, run_widths
+from .text import FONT_LOCK, get_font, run_widths
 
 #: zlib level for PNG output: 1 is several times faster than the default 6 and, for
 #: flat graphics like ours, only slightly larger.
@@ -27,7 +27,9 @@ PNG_COMPRESS_LEVEL = 1
 @lru_cache(maxsize=2048)
 def _glyph_mask(face: str, size: float, text: str):
     """The rendered coverage mask of a text run (labels repeat: render them once)."""
-    return get_font(face, size).getmask2(text, "L", anchor="ls")
+    font = get_font(face, size)
+    with FONT_LOCK:
+        return font.getmask2(text, "L", anchor="ls")
 
 
 def _dashes(x1, y1, x2, y2, pattern, scale):
@@ -138,7 +140,8 @@ class _Painter:
     def _draw_run(self, face: str, size: float, chunk: str, x: float, y: float, fill: str) -> None:
         core = getattr(self.d, "draw", None)
         if core is None or not hasattr(core, "draw_bitmap"):  # pragma: no cover - other Pillow
-            self.d.text((x, y), chunk, font=get_font(face, size), fill=fill, anchor="ls")
+            with FONT_LOCK:
+                self.d.text((x, y), chunk, font=get_font(face, size), fill=fill, anchor="ls")
             return
         mask, (ox, oy) = _glyph_mask(face, size, chunk)
         core.draw_bitmap((round(x) + ox, round(y) + oy), mask, self.d._getink(fill)[0])

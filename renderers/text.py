@@ -23,6 +23,7 @@ viewer without Lohit falls back to another Devanagari font.
 from __future__ import annotations
 
 import struct
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +43,10 @@ FACE_FILES = {
 
 #: The CSS font stack written into the SVG; the families match the shipped files.
 FONT_FAMILY = "DejaVu Sans, Lohit Devanagari, sans-serif"
+
+#: FreeType faces are not safe to use from two threads at once; every call into a
+#: shipped font (measuring here, rasterising in png.py) holds this lock.
+FONT_LOCK = threading.Lock()
 
 REF_SIZE = 200  # px; widths are measured at this size and scaled
 MISSING_EM = 1.2  # width of a cluster no shipped font covers (emoji are ~1.15-1.25 em)
@@ -227,7 +232,9 @@ def _run_width_ref(face: str | None, run: str) -> float:
     """Width of one run at REF_SIZE, with the safety margins applied."""
     if face is None:
         return MISSING_EM * REF_SIZE
-    width = get_font(face).getlength(run)
+    font = get_font(face)
+    with FONT_LOCK:
+        width = font.getlength(run)
     if face == "deva":
         width *= DEVA_SAFETY
     return width

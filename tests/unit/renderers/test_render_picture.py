@@ -191,3 +191,18 @@ def test_numbers_that_are_not_numbers_are_unknown():
     assert pic.hours_per_week is None and pic.percent is None and pic.turnover_amount is None
     assert pic.catalogue_size is None and pic.score.probability is None
     assert "Not known yet" in [r.text for r in iter_text(build_scene(pic, "en"))]
+
+
+def test_rendering_from_many_threads_gives_the_same_bytes():
+    """A threaded web server renders concurrently; shared fonts and caches must cope."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from renderers import text as T
+
+    jobs = [(pic, lang, fmt) for pic, lang in PERSONAS.values() for fmt in ("svg", "png")]
+    expected = [render(pic, fmt, lang) for pic, lang, fmt in jobs]
+    T._width_ref.cache_clear()
+    T._run_width_ref.cache_clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda job: render(job[0], job[2], job[1]), jobs * 3))
+    assert got == expected * 3
