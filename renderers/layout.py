@@ -28,7 +28,7 @@ from . import fmt
 from . import icons
 from .labels import humanize, label, norm_lang, plural, template
 from .picture_input import FEATURE_CATEGORIES, STAGES, PictureInput
-from .scene import Group, Line, Polygon, Rect, Scene, TextRun
+from .scene import Circle, Group, Line, Polygon, Rect, Scene, TextRun
 from .text import clean_text, fit, line_height, measure, wrap
 
 # ----------------------------------------------------------------------------- theme
@@ -40,6 +40,7 @@ MUTED = "#575757"
 FAINT = "#6b6b6b"
 UNKNOWN = "#767676"
 BLUE = "#0072B2"  # Okabe-Ito blue: lit, current, progress
+BLUE_INK = "#005a8c"  # darker blue for text on the light blue tint
 GREEN = "#009E73"  # Okabe-Ito bluish green: done
 ORANGE = "#E69F00"  # Okabe-Ito orange: needs
 VERMILLION = "#D55E00"  # Okabe-Ito vermillion: changed since the last call
@@ -180,33 +181,28 @@ def _header(pic: PictureInput, lang: str, x: float, y: float, w: float, narrow: 
     else:
         changes = label("picture", "no_changes", lang)
     legend = label("picture", "unknown_legend", lang)
+    stamp = f"{as_of} · {legend}" if as_of else legend
     left = x + PAD
-    if narrow:
+    if narrow:  # four lines, left-aligned
         b.text(left, y + 24, shop, 16, w - 2 * PAD, bold=True)
         b.text(left, y + 44, where, 13, w - 2 * PAD, fill=MUTED)
-        b.text(left, y + 63, f"{as_of} · {legend}" if as_of else legend, 13, w - 2 * PAD, fill=MUTED)
-        cy = y + 82
-        cx = left
-    else:
+        b.text(left, y + 63, stamp, 13, w - 2 * PAD, fill=MUTED)
+        change_y, change_w = y + 82, w - 2 * PAD - 16
+        change_x = left
+    else:  # two lines, left half and right half
         half = (w - 2 * PAD) / 2 - 8
         b.text(left, y + 24, shop, 16, half, bold=True)
         b.text(left, y + 44, where, 13, half, fill=MUTED)
-        right = x + w - PAD
-        b.text(right, y + 24, f"{as_of} · {legend}" if as_of else legend, 13, half, fill=MUTED, anchor="end")
-        cy = y + 44
-        cx = None
-    # Changes since the last call: the same diamond as on the badges, and the count.
-    word = changes
-    size = 13
-    if cx is None:
-        word_w = fit(word, half - 18, size, n > 0).width
-        cx = x + w - PAD - word_w - 16
+        b.text(x + w - PAD, y + 24, stamp, 13, half, fill=MUTED, anchor="end")
+        change_y, change_w = y + 44, half - 18
+        change_x = x + w - PAD - fit(changes, change_w, 13, n > 0).width - 16
+    # Changes since the last call: the diamond of the badges and the count (a hollow
+    # square and "no changes" when there are none).
     if n:
-        b.add(icons.diamond(cx + 5, cy - 4.5, 5, VERMILLION))
+        b.add(icons.diamond(change_x + 5, change_y - 4.5, 5, VERMILLION))
     else:
-        b.add(Rect(cx, cy - 9.5, 10, 10, fill=PANEL, stroke=FAINT, stroke_width=1.2))
-    b.text(cx + 16, cy, word, size, (w - 2 * PAD - 16) if narrow else half - 18, bold=n > 0,
-           fill=VERMILLION_INK if n else MUTED)
+        b.add(Rect(change_x, change_y - 9.5, 10, 10, fill=PANEL, stroke=FAINT, stroke_width=1.2))
+    b.text(change_x + 16, change_y, changes, 13, change_w, bold=n > 0, fill=VERMILLION_INK if n else MUTED)
     return b.group()
 
 
@@ -337,8 +333,6 @@ def _readiness(pic: PictureInput, lang: str, x: float, y: float) -> Group:
 
 
 def _circle(cx, cy, r, fill, stroke, dash=None, width=1.5):
-    from .scene import Circle
-
     return Circle(cx, cy, r, fill=fill, stroke=stroke, stroke_width=width, dash=dash)
 
 
@@ -392,8 +386,6 @@ def _conversion(pic: PictureInput, lang: str, x: float, y: float) -> Group:
         b.unknown(left + 16, ny + 50, lang, INNER - 28, text=label("words", "no_next_step", lang))
     return b.group()
 
-
-BLUE_INK = "#005a8c"
 
 
 def _chips(b: _Box, x: float, y: float, max_w: float, keys: Sequence[str], pic: PictureInput,
