@@ -1,0 +1,132 @@
+"""Training, skops round-trips, reasons in three languages and the path to subscribe (pure, no database)."""
+from __future__ import annotations
+
+import numpy as np
+import profile_schema
+import pytest
+
+from concierge.scoring import store
+from concierge.scoring.estimators import ConversionModel, FallbackModel, UpliftModel
+from concierge.scoring.features import FeatureSpace, snapshot_time, take_snapshot
+from concierge.scoring.model import Bundle, Scorer
+from concierge.scoring.reasons import LANGUAGES, catalogue
+from concierge.scoring.synthetic import make_trials
+from concierge.scoring.train import TrainingRow, train
+
+
+def rows_for(trials):
+    return [TrainingRow(take_snapshot(t.observations, shop=t.shop, market=t.market,
+                                      as_of=snapshot_time(t.started_at)), t.outcome, t.started_at, t.called, t.holdout)
+            for t in trials]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    space = FeatureSpace.from_schema(profile_schema.load_schema())
+    trials = make_trials(1500, seed=3, months=5)
+    bundle, card = train(rows_for(trials), space, version="t1", min_rows=400, min_market_rows=100)
+    return bundle, card, trials
+
+
+def test_card_reports_history_split_and_metrics(trained):
+    _, card, _ = trained
+    assert card["kind"] == "conversion"
+    assert card["rows"]["train"] + card["rows"]["test"] == 1500
+    assert card["split"]["kind"] == "out_of_time"
+    assert card["metrics"]["auc"] > 0.65
+    assert card["metrics"]["brier"] < card["metrics"]["brier_base_rate"]
+    assert len(card["calibration_chart"]) == 10
+    assert set(card["selection"]) == {"boosting", "boosting_shallow", "logistic"}
+
+
+def test_skops_round_trip_gives_the_same_scores(trained):
+    bundle, _, trials = trained
+    data = store.dumps(bundle)
+    assert not data.startswith(b"\x80")  # not a pickle
+    again = store.loads(data)
+    snaps = [r.snapshot for r in rows_for(trials[:50])]
+    a = Scorer(bundle).score_many(snaps)
+    b = Scorer(again).score_many(snaps)
+    assert [x.probability for x in a] == [x.probability for x in b]
+    assert [x.uplift for x in a] == [x.uplift for x in b]
+
+
+@pytest.mark.parametrize("est", [ConversionModel(max_iter=20, random_state=0, isotonic_min_rows=100),
+                                 ConversionModel(max_iter=20, random_state=0),
+                                 FallbackModel(), FallbackModel(min_rows=10_000), UpliftModel(max_iter=20)])
+def test_every_estimator_round_trips_with_the_trusted_list(est):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    y = (rng.random(400) < 1 / (1 + np.exp(-np.nan_to_num(X[:, 0])))).astype(int)
+    est.fit(X, y)
+    b = Bundle(space=FeatureSpace([]), conversion=est, fallback=FallbackModel().fit(X, y), uplift=None,
+               reference=np.zeros(5), robust=np.arange(5))
+    again = store.loads(store.dumps(b))
+    assert np.allclose(again.conversion.predict_proba(X), est.predict_proba(X))
+
+
+def test_an_untrusted_type_is_refused():
+    import skops.io as sio
+    from fractions import Fraction
+
+    data = sio.dumps({"format": 1, "x": Fraction(1, 3)})
+    with pytest.raises(store.UntrustedArtifact, match="fractions.Fraction"):
+        store.loads(data)
+
+
+def test_reasons_file_has_every_language():
+    cat = catalogue()
+    for section, entries in cat.items():
+        for key, texts in entries.items():
+            missing = [lang for lang in LANGUAGES if not str(texts.get(lang, "")).strip()]
+            assert not missing, f"{section}.{key} lacks {missing}"
+
+
+@pytest.mark.parametrize("lang,word", [("en", "chance"), ("pl", "szans"), ("tr", "şans")])
+def test_reasons_and_path_in_the_ui_language(trained, lang, word):
+    bundle, _, trials = trained
+    snap = take_snapshot(trials[0].observations, shop=trials[0].shop, market=trials[0].market,
+                         as_of=snapshot_time(trials[0].started_at))
+    r = Scorer(bundle).score_one(snap, lang=lang)
+    reasons = r.details["reasons"]["up"] + r.details["reasons"]["down"]
+    assert reasons
+    assert all(word in x["text"] for x in reasons)
+    assert all((x["effect"] > 0) == (x in r.details["reasons"]["up"]) for x in reasons)
+    for step in r.details["path"]:
+        assert step["probability"] > r.probability
+        assert step["action"].startswith("readiness.")
+    assert len(r.details["path"]) <= 3
+
+
+def test_path_suggests_only_what_is_not_done_and_raises_the_score(trained):
+    bundle, _, _ = trained
+    from concierge.scoring.features import TrialSnapshot
+
+    nothing = TrialSnapshot("x", "PL", {}, readiness_percent=0.0)
+    r = Scorer(bundle).score_one(nothing)
+    assert r.details["path"], "a shop with nothing done has something to do"
+    gains = [s["gain"] for s in r.details["path"]]
+    assert gains == sorted(gains, reverse=True) and gains[0] > 0
+    done = TrialSnapshot("y", "PL", {"readiness.payments_connected": True}, readiness_percent=10.0)
+    r2 = Scorer(bundle).score_one(done)
+    assert "readiness.payments_connected" not in [s["action"] for s in r2.details["path"]]
+    assert not [s for s in r.details["path"] if s["action"] == "readiness.refund_policy_published"]  # IN only
+
+
+def test_thin_market_is_scored_by_the_fallback_and_says_so():
+    space = FeatureSpace.from_schema(profile_schema.load_schema())
+    trials = make_trials(900, seed=4, months=4, markets=("PL", "TR")) + make_trials(40, seed=9, months=4, markets=("IN",))
+    bundle, card = train(rows_for(trials), space, version="t2", min_rows=400, min_market_rows=100)
+    assert "IN" in card["fallback"]["markets"] and "PL" not in card["fallback"]["markets"]
+    snap_in = rows_for(trials[-1:])[0].snapshot
+    snap_pl = rows_for(trials[:1])[0].snapshot
+    r_in, r_pl = Scorer(bundle).score_many([snap_in, snap_pl], lang="en")
+    assert r_in.details["fallback"]["market_rows"] < 100
+    assert "simpler model" in r_in.details["fallback"]["message"]
+    assert r_pl.details["fallback"] is None
+
+
+def test_uplift_orders_calls_better_than_likelihood(trained):
+    bundle, card, _ = trained
+    assert card["uplift"]["qini_model"] > card["uplift"]["qini_by_likelihood"]
