@@ -60,7 +60,7 @@ TOPICS = ["store_setup", "product_photos", "payments", "shipping", "marketing", 
 PLANS = ["basic", "standard", "pro"]
 
 
-@dataclass
+@dataclass(slots=True)
 class DemoEvent:
     """A trial-shop webhook event (the envelope `concierge ingest events` reads)."""
 
@@ -166,15 +166,15 @@ def _event_id(shop: str, n: int) -> str:
 def _phone(rnd: random.Random, market: str) -> str:
     """A valid mobile number for the market, E.164 (PL 5xx-8xx, TR 5xx, IN 6-9xxxxxxxxx)."""
     if market == "PL":
-        return "+48" + rnd.choice(_PL_MOBILE) + "".join(rnd.choice("0123456789") for _ in range(7))
+        return f"+48{rnd.choice(_PL_MOBILE)}{rnd.randrange(10**7):07d}"
     if market == "TR":
         # Turkcell 53x, Vodafone 54x, Türk Telekom 50x/55x
-        return "+90" + rnd.choice(["530", "532", "533", "535", "536", "542", "543", "544", "505", "506", "551", "552"]) + \
-            "".join(rnd.choice("0123456789") for _ in range(7))
-    return "+91" + rnd.choice(_IN_MOBILE) + "".join(rnd.choice("0123456789") for _ in range(7))
+        return f"+90{rnd.choice(_TR_MOBILE)}{rnd.randrange(10**7):07d}"
+    return f"+91{rnd.choice(_IN_MOBILE)}{rnd.randrange(10**7):07d}"
 
 
 # mobile ranges in libphonenumber's metadata (every number behind these prefixes is a valid mobile)
+_TR_MOBILE = ["530", "532", "533", "535", "536", "542", "543", "544", "505", "506", "551", "552"]  # Turkcell, Vodafone, Türk Telekom
 _PL_MOBILE = ["50", "51", "53", "57", "60", "66", "69", "72", "73", "78", "79", "88"]
 _IN_MOBILE = ["600", "606", "616", "628", "638", "650", "687", "693", "699", "705", "735", "797", "809",
               "860", "890", "900", "906", "912", "918", "924", "930", "936", "942", "948", "954", "960",
@@ -384,18 +384,25 @@ def _trial(rnd: random.Random, shop: str, market: str, persona: str, a: dict[str
     trial_started = (start, "trial_started", {})
     out = [trial_started] + events
     snap = start + timedelta(days=snapshot_day)
-    before = [e for e in out if e[0] <= snap]
-    products = sum(d.get("count", 0) for t_, typ, d in before if typ == "product_added")
-    active_days = len({int((t_ - start).total_seconds() // 86400) for t_, typ, _ in before if typ != "trial_started"})
+    seen: set[str] = set()
+    days: set[int] = set()
+    products = 0
+    for t_, typ, d in events:
+        if t_ > snap:
+            continue
+        seen.add(typ)
+        days.add(int((t_ - start).total_seconds() // 86400))
+        if typ == "product_added":
+            products += d["count"]
     snapshot = {
-        "products": products,
-        "payments": float(any(typ == "payment_connected" for _, typ, _ in before)),
-        "shipping": float(any(typ == "shipping_connected" for _, typ, _ in before)),
-        "legal": float(any(typ == "legal_pages_published" for _, typ, _ in before)),
-        "domain": float(any(typ == "domain_connected" for _, typ, _ in before)),
-        "test_order": float(any(typ == "order_received" for _, typ, _ in before)),
-        "theme": float(any(typ == "theme_published" for _, typ, _ in before)),
-        "active_days": float(active_days),
+        "products": float(products),
+        "payments": float("payment_connected" in seen),
+        "shipping": float("shipping_connected" in seen),
+        "legal": float("legal_pages_published" in seen),
+        "domain": float("domain_connected" in seen),
+        "test_order": float("order_received" in seen),
+        "theme": float("theme_published" in seen),
+        "active_days": float(len(days)),
     }
     return [DemoEvent(_event_id(shop, i), shop, typ, t_, d) for i, (t_, typ, d) in enumerate(out)], snapshot
 

@@ -6,6 +6,7 @@ Devanagari. E-mail local parts are transliterated to ASCII.
 """
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 FIRST_NAMES = {
@@ -103,6 +104,7 @@ def feminine(surname: str) -> str:
     return surname
 
 
+@functools.lru_cache(maxsize=65536)
 def ascii_slug(text: str) -> str:
     """An e-mail-safe ASCII form of a native name (Łukasz Żółkowski -> lukasz.zolkowski)."""
     t = unicodedata.normalize("NFKD", text.translate(_TRANSLIT))
