@@ -11,6 +11,7 @@ CLI command commits once.
 """
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,10 +46,14 @@ class LoadResult:
 
 
 def iter_event_lines(population: Population) -> Iterator[str]:
-    """Every trial event as one JSON line (the `concierge ingest events` envelope), shop by shop."""
-    for shop in population.shops:
-        for e in shop.events:
-            yield json.dumps(e.envelope(), ensure_ascii=False, separators=(",", ":"))
+    """Every trial event as one JSON line (the `concierge ingest events` envelope), in time order.
+
+    Interleaved across shops as a webhook stream would be; a shop's trial_started always
+    comes before its other events (it is the first in time).
+    """
+    streams = ([((e.occurred_at, e.id), e) for e in shop.events] for shop in population.shops)
+    for _key, e in heapq.merge(*streams, key=lambda item: item[0]):
+        yield json.dumps(e.envelope(), ensure_ascii=False, separators=(",", ":"))
 
 
 def _existing(session: Session, platform_ids: list[str]) -> list[str]:

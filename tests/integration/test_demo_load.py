@@ -108,6 +108,7 @@ def test_cli_events_out_writes_envelopes_without_touching_the_database(database,
     env = [json.loads(line) for line in lines]
     assert all(set(e) == {"id", "shop", "type", "occurred_at", "data"} for e in env)
     assert env[0]["type"] == "trial_started" and env[0]["occurred_at"].endswith("+00:00")
+    assert [e["occurred_at"] for e in env] == sorted(e["occurred_at"] for e in env), "a stream in time order"
     with database.sessionmaker() as s:
         assert s.scalar(select(func.count(Shop.id))) == 0
     # the file is what `concierge ingest events` reads: every event accepted
