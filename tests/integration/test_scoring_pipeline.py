@@ -1,4 +1,4 @@
-"""Train, store (skops), score and evaluate against real SQLite and PostgreSQL, through the CLI."""
+"""Train, store (skops), score and evaluate on real SQLite and PostgreSQL, through the CLI and the API."""
 from __future__ import annotations
 
 import json
@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from concierge.cli import cli
 from concierge.models import Call, DemoTruth, ModelVersion, Observation, Score, Shop
+from concierge.operations.tokens import create_token
+from concierge.scoring.service import train_model
 from concierge.scoring.synthetic import make_trials
 
 
@@ -104,3 +106,29 @@ def test_no_history_is_a_clear_error(database, db_url):
     assert "finished trials" in r.output
     r = run(db_url, "score", "--all")
     assert r.exit_code != 0 and "model train" in r.output
+
+
+def test_score_endpoint(app, client):
+    db = app.extensions["concierge.db"]
+    with db.session() as s:
+        load(s, make_trials(300, seed=11, months=4), open_last=2)
+        _, token = create_token(s, "test")
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/shops/syn-11-299/score").status_code == 401
+    r = client.get("/api/v1/shops/syn-11-299/score", headers=auth)
+    assert r.status_code == 404 and "model train" in r.get_json()["message"]
+    with db.session() as s:
+        version = train_model(s).version
+    r = client.get("/api/v1/shops/syn-11-299/score?lang=tr", headers=auth)
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["model_version"] == version and 0 < body["probability"] < 1
+    assert body["fallback"] is not None and "basit" in body["fallback"]["message"]  # 300 trials: the fallback
+    assert {"up", "down"} == set(body["reasons"])
+    again = client.get("/api/v1/shops/syn-11-299/score?lang=tr", headers=auth).get_json()
+    assert again["scored_at"] == body["scored_at"]  # the stored score, not a new one
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Score)) == 1
+    assert client.get("/api/v1/shops/nope/score", headers=auth).status_code == 404
+    r = client.get("/api/v1/shops/syn-11-299/score?lang=xx", headers=auth)
+    assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "lang"
