@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 
 from ..app import get_session
 from ..ingest.bodies import base_lang, body_error
@@ -42,7 +43,13 @@ def post_event():
         err = body_error("", "malformed_json", lang, detail=f"not UTF-8 ({exc.reason})")
         dl = store_dead_letter(session, "events", raw_bytes, errors=[err], context={"channel": "api", **context})
         return error_response(400, "malformed_request", _ERROR_TEXT[400], [err], dead_letter=dl.id)
-    outcome = ingest_event(session, raw, channel="api", lang=lang, context=context)
+    try:
+        outcome = ingest_event(session, raw, channel="api", lang=lang, context=context)
+    except IntegrityError:
+        # the same event (or the same shop's start) arrived twice at once and the other
+        # request won the insert: start over, and this copy is now a duplicate or a conflict
+        session.rollback()
+        outcome = ingest_event(session, raw, channel="api", lang=lang, context=context)
     if outcome.status == "rejected":
         return error_response(outcome.http_status, _ERROR_CODES.get(outcome.http_status, "validation_failed"),
                               _ERROR_TEXT.get(outcome.http_status, _ERROR_TEXT[422]), outcome.errors,

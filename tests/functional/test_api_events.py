@@ -166,3 +166,57 @@ def test_trial_events_build_readiness_features_and_outcome(client, auth, db):
         assert p.outcome == "converted" and p.value("trial.plan") == "basic"
         shop = s.scalar(select(Shop))
         assert shop.outcome == "converted" and shop.outcome_at.isoformat() == "2026-03-13T09:00:00+00:00"
+
+
+def test_losing_an_insert_race_answers_duplicate_not_500(app, auth, db, db_url):
+    """Another writer holds the same event uncommitted; our insert waits, loses, and retries."""
+    import threading
+
+    from sqlalchemy import text
+
+    from concierge.operations.events import ingest_event
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("needs row locks we can observe (pg_stat_activity)")
+    other = db.sessionmaker()
+    ingest_event(other, json.dumps(START))  # inserted, not committed
+    result: dict = {}
+
+    def send():
+        result["resp"] = post(app.test_client(), auth, START)
+
+    t = threading.Thread(target=send)
+    t.start()
+    with db.engine.connect() as watch:  # wait until the request blocks on our uncommitted row
+        while t.is_alive():
+            waiting = watch.execute(text(
+                "select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                "and query ilike 'insert into%'")).scalar()
+            watch.rollback()  # a new transaction: pg_stat_activity is a per-transaction snapshot
+            if waiting:
+                break
+    other.commit()
+    other.close()
+    t.join()
+    assert result["resp"].status_code == 200 and result["resp"].get_json()["duplicate"] is True
+    assert counts(db) == (1, 1, 3, 0)
+
+
+def test_the_same_event_posted_concurrently_is_stored_once(app, auth, db):
+    import threading
+
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def send():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(post(client, auth, START).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200, 200, 200, 201]
+    assert counts(db) == (1, 1, 3, 0)
