@@ -54,7 +54,11 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def browser_context():
-    """One persistent Chromium context per session, in a fresh user-data-dir."""
+    """One persistent Chromium context per session, in a fresh user-data-dir.
+
+    Offline by default (data: and file: URLs still load); a test that needs a local
+    live server calls ``set_offline(False)`` for its duration and restores it.
+    """
     require_browser()
     from playwright.sync_api import sync_playwright
 
@@ -63,7 +67,7 @@ def browser_context():
         with sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
                 user_data, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1200, "height": 800},
+                viewport={"width": 1200, "height": 800}, offline=True,
             )
             try:
                 yield context
