@@ -58,13 +58,19 @@ def _exempt_api(app: Flask, csrf: CSRFProtect) -> None:
     exempt_api_blueprints(app, csrf)
 
 
+def _unless_set(app: Flask, key: str, flask_default, ours) -> None:
+    if app.config.get(key, flask_default) == flask_default:
+        app.config[key] = ours
+
+
 def register(app: Flask) -> None:
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask's defaults exist for all of these, so replace a value only while it is the default.
+    _unless_set(app, "SESSION_COOKIE_HTTPONLY", True, True)
+    _unless_set(app, "SESSION_COOKIE_SAMESITE", None, "Lax")
     # Secure cookies need HTTPS; the demo serves plain http on 127.0.0.1, deployments set this.
-    app.config.setdefault("SESSION_COOKIE_SECURE", os.environ.get("CONCIERGE_SECURE_COOKIES") == "1")
-    app.config.setdefault("SESSION_COOKIE_NAME", "concierge_session")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    _unless_set(app, "SESSION_COOKIE_SECURE", False, os.environ.get("CONCIERGE_SECURE_COOKIES") == "1")
+    _unless_set(app, "SESSION_COOKIE_NAME", "session", "concierge_session")
+    _unless_set(app, "PERMANENT_SESSION_LIFETIME", timedelta(days=31), timedelta(hours=12))
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
 
     Babel(app, locale_selector=_select_locale)

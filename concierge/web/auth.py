@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
@@ -24,6 +25,11 @@ class LoginForm(FlaskForm):
                              render_kw={"autocomplete": "current-password"})
 
 
+def _password_stamp(user) -> str:
+    """A short digest of the password hash: changes with the password, reveals nothing of it."""
+    return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()[:16]
+
+
 def load_logged_in_user() -> None:
     """Put the session's user (if still active) on `g.user` before every request."""
     g.user = None
@@ -31,7 +37,7 @@ def load_logged_in_user() -> None:
     if uid is None or request.path.startswith("/static/"):
         return
     user = get_user(get_session(), uid)
-    if user is None or not user.active or session.get("pwh") != user.password_hash[-16:]:
+    if user is None or not user.active or session.get("pwh") != _password_stamp(user):
         session.clear()  # deleted, deactivated, or the password changed since this login
         return
     g.user = user
@@ -81,7 +87,7 @@ def login():
         if user is not None:
             session.clear()  # a fresh session: no fixation across the login
             session["uid"] = user.id
-            session["pwh"] = user.password_hash[-16:]
+            session["pwh"] = _password_stamp(user)
             session.permanent = True
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
         error = _("Wrong e-mail or password.")

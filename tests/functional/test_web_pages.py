@@ -405,3 +405,30 @@ def test_latest_score_and_its_reason_are_shown(app, client):
     assert "rule of thumb" not in body
     svg = client.get("/shops/pl-1/picture.svg").get_data(as_text=True)
     assert "73" in svg
+
+
+def test_password_change_ends_other_sessions(app, client):
+    from werkzeug.security import generate_password_hash
+
+    from concierge.models import User
+
+    make_user(app)
+    login(client)
+    cookie = client.get_cookie("concierge_session").value
+    assert "scrypt" not in cookie and "pbkdf2" not in cookie
+    assert client.get("/").status_code == 200
+    with _db(app).session() as s:
+        s.scalar(select(User)).password_hash = generate_password_hash("a brand new password")
+    assert client.get("/").status_code == 302
+
+
+def test_session_lasts_a_working_day_not_a_month(app, client):
+    make_user(app)
+    r = login(client)
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("concierge_session=")
+    expires = re.search(r"Expires=([^;]+)", cookie).group(1)
+    from email.utils import parsedate_to_datetime
+
+    left = parsedate_to_datetime(expires) - datetime.now(timezone.utc)
+    assert timedelta(hours=11) < left <= timedelta(hours=12, minutes=1)
