@@ -32,7 +32,7 @@ def _progress(total: int, label: str, quiet: bool):
 @pass_state
 def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_empty: bool,
              events_out: str | None, as_json: bool) -> None:
-    """Load a realistic demo population (PL, TR, IN trials, surveys, calls, outcomes) with a known truth."""
+    """Load realistic PL/TR/IN demo trials with a known truth, to try the product and judge the model."""
     from ..demo.generator import generate
     from ..demo.loader import iter_event_lines, load_population
 
