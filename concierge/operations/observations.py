@@ -14,6 +14,9 @@ from ..models import Observation, Shop, Submission
 from .profiles import known_values, load_profile
 from .shops import resolve_shop
 
+_NOT_ACCEPTED = {"en": "The submission was not accepted", "pl": "Zgłoszenie nie zostało przyjęte",
+                 "tr": "Gönderim kabul edilmedi"}
+
 
 def record_answers(
     session: Session,
@@ -36,7 +39,7 @@ def record_answers(
     checked = schema.validate(answers, market=shop.market, source=source, lang=lang, known=known,
                               require_survey_fields=require_survey_fields)
     if checked.errors:
-        raise ValidationFailed(checked.errors)
+        raise ValidationFailed(checked.errors, _NOT_ACCEPTED.get(lang[:2].lower(), _NOT_ACCEPTED["en"]))
     now = now or utcnow()
     submission = Submission(shop_id=shop.id, source=source, channel=channel, actor=actor,
                             received_at=now, reference=reference)

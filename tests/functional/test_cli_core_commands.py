@@ -131,3 +131,22 @@ def test_token_create_list_revoke(run):
     revoked = json.loads(run("token", "revoke", created["prefix"], "--json").stdout)
     assert revoked["active"] is False and revoked["revoked_at"]
     assert run("token", "revoke", "no-such").exit_code == 1
+
+
+def test_ingest_progress_bar_goes_to_stderr_only(run, events_file):
+    res = run("ingest", "events", str(events_file), "--progress")
+    assert "Ingesting events.jsonl" in res.stderr and "Ingesting" not in res.stdout
+    assert "2 stored" in res.stdout
+    quiet = run("ingest", "events", str(events_file), "--json", "--progress")
+    assert "Ingesting" not in quiet.stderr and json.loads(quiet.stdout)["duplicates"] == 3
+
+
+def test_record_errors_in_polish_for_unknown_shop_and_bad_answer(run, events_file):
+    run("ingest", "events", str(events_file))
+    bad = run("record", "tr-1", "owner.hours_per_week=500", "--lang", "pl", "--json")
+    assert bad.exit_code == 1
+    out = json.loads(bad.stdout)
+    assert out["message"] == "Zgłoszenie nie zostało przyjęte"
+    assert out["errors"][0]["field"] == "owner.hours_per_week" and "Godziny" in out["errors"][0]["message"]
+    missing = run("record", "nope", "owner.name=X")
+    assert missing.exit_code == 1 and "nope" in missing.stderr
