@@ -305,7 +305,7 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
     if dead_letters:  # in line order, so ids follow the file
         for (line, raw), out in zip(batch, outcomes):
             if out.status == "rejected":
-                ctx = {"channel": channel, **context}
+                ctx = {"channel": channel, "mapping": load_mapping().version, **context}
                 if line is not None:
                     ctx["line"] = line
                 out.dead_letter = store_dead_letter(session, CHANNEL, raw, errors=out.errors, context=ctx,
