@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import reasons as R
 from .features import FeatureSpace, TrialSnapshot
@@ -65,9 +65,15 @@ def compute_threads() -> Iterator[None]:
     One thread is the fast choice for small batches and on a busy machine: OpenMP
     over-subscription made a 4 s fit take 50 s on a loaded two-core server.
     """
+    global _CONTROLLER
+    if _CONTROLLER is None:  # finding the thread pools reads /proc: do it once per process
+        _CONTROLLER = ThreadpoolController()
     n = int(os.environ.get("CONCIERGE_SCORING_THREADS") or 1)
-    with threadpool_limits(limits=n):
+    with _CONTROLLER.limit(limits=n):
         yield
+
+
+_CONTROLLER: ThreadpoolController | None = None
 
 
 def _proba(model: Any, X: np.ndarray) -> np.ndarray:
@@ -127,7 +133,14 @@ class Scorer:
         return out
 
     def score_one(self, snap: TrialSnapshot, *, lang: str = "en") -> ScoreResult:
-        return self.score_many([snap], lang=lang, reasons=True)[0]
+        """One trial with reasons and path: the row and all its what-ifs in one predict call."""
+        row = self.space.transform([snap])[0]
+        details = self._honesty(snap.market, lang)
+        explained = self.explain(row, snap, None, lang=lang)
+        p = explained.pop("_p")
+        details.update(explained)
+        u = self.predict_uplift(row[None, :])
+        return ScoreResult(snap.shop, p, None if u is None else float(u[0]), details)
 
     def _honesty(self, market: str | None, lang: str) -> dict[str, Any]:
         """Say how much history stands behind the score, and whether a simpler model gave it."""
@@ -145,17 +158,23 @@ class Scorer:
             out["fallback"] = None
         return out
 
-    def explain(self, row: np.ndarray, snap: TrialSnapshot, p: float, *, lang: str = "en",
+    def explain(self, row: np.ndarray, snap: TrialSnapshot, p: float | None, *, lang: str = "en",
                 top: int = 3, path: int = 3) -> dict[str, Any]:
-        """The factors that raise and lower the score most, and the changes that would raise it most."""
+        """The factors that raise and lower the score most, and the changes that would raise it most.
+
+        With `p=None` the row's own probability is computed in the same batch (key "_p").
+        """
         lang = R.lang_of(lang)
         space, ref = self.space, self.bundle.reference
         keys = [k for k, idx in space.groups.items() if R.differs(row, ref, idx)]
         actions = [i for i in space.actionable(snap.market) if row[i] != 1.0]
         n = len(keys) + len(actions)
         if n == 0:
-            return {"reasons": {"up": [], "down": []}, "path": []}
-        variants = np.repeat(row[None, :], n, axis=0)
+            out: dict[str, Any] = {"reasons": {"up": [], "down": []}, "path": []}
+            if p is None:
+                out["_p"] = float(self.predict(row[None, :], [snap.market])[0])
+            return out
+        variants = np.repeat(row[None, :], n + (1 if p is None else 0), axis=0)
         for r, k in enumerate(keys):
             idx = space.groups[k]
             variants[r, idx] = ref[idx]
@@ -165,7 +184,10 @@ class Scorer:
             variants[r, i] = 1.0
             if ready is not None and not np.isnan(row[ready]):
                 variants[r, ready] = min(100.0, row[ready] + step)
-        q = self.predict(variants, [snap.market] * n)
+        q = self.predict(variants, [snap.market] * len(variants))
+        own = None
+        if p is None:
+            p = own = float(q[-1])  # the last row is the untouched one
         effects = [(k, p - float(q[r])) for r, k in enumerate(keys)]
         up = sorted((e for e in effects if e[1] > 0.0005), key=lambda e: -e[1])[:top]
         down = sorted((e for e in effects if e[1] < -0.0005), key=lambda e: e[1])[:top]
@@ -185,5 +207,8 @@ class Scorer:
             steps.append({"action": key, "probability": round(newp, 4), "gain": round(newp - p, 4),
                           "text": R.text("templates", "action", lang, action=R.action_text(space, key, lang),
                                          before=R.percent(p), after=R.percent(newp))})
-        return {"reasons": {"up": [reason(k, d) for k, d in up], "down": [reason(k, d) for k, d in down]},
-                "path": steps}
+        out = {"reasons": {"up": [reason(k, d) for k, d in up], "down": [reason(k, d) for k, d in down]},
+               "path": steps}
+        if own is not None:
+            out["_p"] = own
+        return out
