@@ -12,7 +12,7 @@ help:
 	@echo "make test   - install and run the whole test suite"
 	@echo "make bench  - run the benchmarks (results: docs/benchmarks.md)"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(wildcard */__init__.py)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
