@@ -220,3 +220,22 @@ def test_the_same_event_posted_concurrently_is_stored_once(app, auth, db):
         t.join()
     assert sorted(statuses) == [200, 200, 200, 201]
     assert counts(db) == (1, 1, 3, 0)
+
+
+def test_body_that_is_not_utf8_is_400_and_kept(client, auth, db):
+    resp = client.post("/api/v1/events", data=b'{"id": "\xff"}', headers=auth, content_type="application/json")
+    assert resp.status_code == 400
+    assert resp.get_json()["errors"][0]["code"] == "malformed_json"
+    with db.session() as s:
+        dl = s.get(DeadLetter, resp.get_json()["dead_letter"])
+        assert dl.payload == '{"id": "\\xff"}' and dl.context["channel"] == "api"
+
+
+def test_dead_letter_context_names_language_and_token(client, auth, db):
+    resp = client.post("/api/v1/events", json={"id": "x"},
+                       headers={**auth, "Accept-Language": "tr-TR,tr;q=0.9"})
+    assert resp.status_code == 422
+    assert "zorunludur" in resp.get_json()["errors"][0]["message"]
+    with db.session() as s:
+        ctx = s.get(DeadLetter, resp.get_json()["dead_letter"]).context
+    assert ctx["lang"] == "tr" and ctx["token"] == auth["Authorization"][7:19] and ctx["mapping"] == 1
