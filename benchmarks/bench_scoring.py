@@ -34,6 +34,16 @@ def main() -> None:
     t0 = time.perf_counter()
     bundle, card = train(rows, space, version="bench")
     train_s = time.perf_counter() - t0
+    if card["model"] != "boosting_shallow":
+        # measure the model the 20k demo selects (calibrated boosting), whatever won on synthetic data
+        from concierge.scoring.estimators import ConversionModel
+        from concierge.scoring.model import compute_threads
+
+        with compute_threads():
+            bundle.conversion = ConversionModel(max_iter=300, learning_rate=0.05, max_leaf_nodes=7,
+                                                min_samples_leaf=60, random_state=0).fit(
+                space.transform([r.snapshot for r in rows]), [r.outcome for r in rows])
+        card = {**card, "model": "boosting_shallow (forced)", "calibration": bundle.conversion.calibration_method_}
     scorer = Scorer(bundle)
 
     pool = make_trials(N_SCORE, seed=2)
@@ -56,7 +66,7 @@ def main() -> None:
     assert "reasons" in r.details
     p50, p95 = statistics.median(times), sorted(times)[int(0.95 * len(times)) - 1]
 
-    print(f"model: {card['model']} ({card['calibration']}), trained on {card['rows']['train']} rows in {train_s:.1f} s")
+    print(f"model: {card['model']} ({card['calibration']}), trained in {train_s:.1f} s")
     print(f"{'measure':48}{'value':>12}{'target':>12}")
     print(f"{'score 100k trials (features + predict + uplift)':48}{score_s:>10.2f} s{'<= 10 s':>12}")
     print(f"{'one score with reasons and path, median':48}{p50:>9.2f} ms{'<= 5 ms':>12}")

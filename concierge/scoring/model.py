@@ -152,8 +152,8 @@ class Scorer:
             rows = b.trained_rows if b.kind == "fallback" else b.fallback_markets[market]
             kind = getattr(b.fallback, "kind_", "base_rate") if b.kind != "fallback" else getattr(b.conversion, "kind_", "base_rate")
             out["fallback"] = {"model": kind, "market_rows": rows,
-                               "message": R.text("templates", "fallback", lang, rows=rows,
-                                                 model=R.text("models", kind, lang))}
+                               "message": R.text("templates", "fallback_all" if b.kind == "fallback" else "fallback",
+                                                 lang, rows=rows, model=R.text("models", kind, lang))}
         else:
             out["fallback"] = None
         return out

@@ -240,7 +240,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         bar_p = "#" * int(round((b["mean_predicted"] or 0) * 40))
         bar_o = "o" * int(round((b["observed"] or 0) * 40))
         lines.append(f"{b['bin'][0]:.1f}-{b['bin'][1]:.1f} n={b['n']:>5}  pred {bar_p}")
-        lines.append(f"{'':>18}  obs  {bar_o}")
+        lines.append(f"{'':>17}obs  {bar_o}")
     lines += ["```", "", "| market | train rows | test rows | fallback | AUC | Brier | ECE |", "|---|---|---|---|---|---|---|"]
     for mk, v in (card.get("per_market") or {}).items():
         mm = v.get("metrics") or {}

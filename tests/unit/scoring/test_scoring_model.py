@@ -130,3 +130,15 @@ def test_thin_market_is_scored_by_the_fallback_and_says_so():
 def test_uplift_orders_calls_better_than_likelihood(trained):
     bundle, card, _ = trained
     assert card["uplift"]["qini_model"] > card["uplift"]["qini_by_likelihood"]
+
+
+def test_uplift_from_small_arms_is_shrunk_but_keeps_its_order():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    t = rng.random(300) < 0.5
+    y = (rng.random(300) < np.where(t & (X[:, 0] > 0), 0.6, 0.3)).astype(int)
+    shrunk = UpliftModel(random_state=0).fit(X, y, t)
+    raw = UpliftModel(random_state=0, shrink_rows=0).fit(X, y, t)
+    u_s, u_r = shrunk.predict_uplift(X), raw.predict_uplift(X)
+    assert np.std(u_s) < 0.5 * np.std(u_r)
+    assert np.array_equal(np.argsort(u_s, kind="stable"), np.argsort(u_r, kind="stable"))
