@@ -67,7 +67,18 @@ _discover()
 
 
 def main() -> None:  # console script entry point
-    cli(prog_name="concierge")
+    """Run the CLI; a database without tables gets advice, not a traceback."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        cli(prog_name="concierge", standalone_mode=True)
+    except (OperationalError, ProgrammingError) as exc:
+        message = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
+        if "no such table" in message or "does not exist" in message:
+            click.echo(f"Error: the database has no Concierge tables yet ({message.splitlines()[0]}).\n"
+                       "Run `concierge init` first.", err=True)
+            sys.exit(2)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover
