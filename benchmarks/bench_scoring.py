@@ -40,7 +40,7 @@ def main() -> None:
         from concierge.scoring.model import compute_threads
 
         with compute_threads():
-            bundle.conversion = ConversionModel(max_iter=300, learning_rate=0.05, max_leaf_nodes=7,
+            bundle.conversion = ConversionModel(max_iter=200, learning_rate=0.075, max_leaf_nodes=7,
                                                 min_samples_leaf=60, random_state=0).fit(
                 space.transform([r.snapshot for r in rows]), [r.outcome for r in rows])
         card = {**card, "model": "boosting_shallow (forced)", "calibration": bundle.conversion.calibration_method_}

@@ -160,7 +160,7 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
     `predict_proba` gives the probability without a call; `predict_uplift` the gain.
     """
 
-    def __init__(self, max_iter=150, learning_rate=0.05, max_leaf_nodes=7, min_samples_leaf=80,
+    def __init__(self, max_iter=100, learning_rate=0.075, max_leaf_nodes=7, min_samples_leaf=80,
                  l2_regularization=2.0, min_arm_rows=50, shrink_rows=500, random_state=None):
         self.max_iter = max_iter
         self.learning_rate = learning_rate

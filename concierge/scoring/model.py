@@ -125,8 +125,11 @@ class Scorer:
         p = self.predict(X, markets)
         u = self.predict_uplift(X)
         out = []
+        honesty: dict[str | None, dict[str, Any]] = {}
         for i, snap in enumerate(snapshots):
-            details = self._honesty(snap.market, lang)
+            if snap.market not in honesty:
+                honesty[snap.market] = self._honesty(snap.market, lang)
+            details = dict(honesty[snap.market])
             if reasons:
                 details.update(self.explain(X[i], snap, float(p[i]), lang=lang))
             out.append(ScoreResult(snap.shop, float(p[i]), None if u is None else float(u[i]), details))

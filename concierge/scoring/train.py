@@ -107,7 +107,7 @@ def robust_columns(space: FeatureSpace) -> np.ndarray:
 def _candidates(random_state: int) -> list[tuple[str, Any]]:
     return [
         ("boosting", ConversionModel(random_state=random_state)),
-        ("boosting_shallow", ConversionModel(max_iter=300, learning_rate=0.05, max_leaf_nodes=7,
+        ("boosting_shallow", ConversionModel(max_iter=200, learning_rate=0.075, max_leaf_nodes=7,
                                              min_samples_leaf=60, random_state=random_state)),
         ("logistic", FallbackModel(C=0.3, min_rows=30)),
     ]
