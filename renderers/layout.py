@@ -535,9 +535,11 @@ def _features(pic: PictureInput, lang: str, x: float, y: float) -> Group:
         b.text(cx, ty + 82, status, 11.5, tw - 8, bold=connected is True, fill=sub, anchor="middle")
         if state.providers:
             names = [_choice(pic, f"features.{cat}", p, lang) or p for p in state.providers]
-            lines, full = wrap(", ".join(clean_text(n) for n in names), tw - 10, 11.5, False, 2)
+            joined = ", ".join(clean_text(n) for n in names)
+            lines, full = wrap(joined, tw - 10, 11.5, False, 2)
+            step = line_height(joined, 11.5, False, 15)  # taller scripts (Devanagari) need more
             for k, line in enumerate(lines):
-                b.add(TextRun(cx, ty + 101 + k * 15, line.text, 11.5, line.width, ink, "normal", "middle",
+                b.add(TextRun(cx, ty + 101 + k * step, line.text, 11.5, line.width, ink, "normal", "middle",
                               full if (full and k == len(lines) - 1) else None))
         mark = pic.mark(f"features.{cat}")
         if mark:

@@ -206,3 +206,13 @@ def test_rendering_from_many_threads_gives_the_same_bytes():
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda job: render(job[0], job[2], job[1]), jobs * 3))
     assert got == expected * 3
+
+
+def test_devanagari_provider_names_on_two_lines_do_not_overlap():
+    """Found by hypothesis: Lohit's taller glyphs made two provider lines touch at 15 px."""
+    from renderers import PictureInput, build_scene, layout_problems
+    from renderers.picture_input import FeatureState
+
+    pic = PictureInput(features={"payments": FeatureState(connected=None, providers=("000000ऀ", "0000000ऀ"))})
+    for layout in ("wide", "narrow"):
+        assert layout_problems(build_scene(pic, "en", layout=layout)) == []
