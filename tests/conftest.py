@@ -11,6 +11,14 @@ import os
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# CI explores the same examples every run (a red build must be reproducible); developers'
+# runs explore new random examples each time, where a fresh failure is a found bug.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 PG_URL = os.environ.get("CONCIERGE_TEST_POSTGRES_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
