@@ -104,3 +104,27 @@ def test_file_level_errors_name_the_column(database, db_url, tmp_path):
     assert "żadna kolumna" in r.output
     with database.sessionmaker() as s:
         assert s.scalar(select(func.count()).select_from(Shop)) == 0
+
+
+def test_a_dead_lettered_row_replays_once_the_schema_knows_its_value(database, db_url, tmp_path):
+    from concierge.scoring.importer import replay_dead_letter
+
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(yaml.safe_dump(SCHEMA, allow_unicode=True), encoding="utf-8")
+    data = tmp_path / "h.csv"
+    data.write_text("shop,paid,business.kind\nx1,1,spaceship\nx2,0,shop\n", encoding="utf-8")
+    r = run(db_url, "import", "trials", str(data), "--schema", str(schema), "--outcome", "paid",
+            "--default-market", "PL", "--id", "shop", "--json")
+    assert json.loads(r.output)["dead_lettered"] == 1
+    grown = dict(SCHEMA)
+    grown["questions"] = [dict(q) for q in SCHEMA["questions"]]
+    grown["questions"][0]["choices"] = {**SCHEMA["questions"][0]["choices"],
+                                        "spaceship": {"en": "Spaceship", "pl": "Statek", "tr": "Gemi"}}
+    schema.write_text(yaml.safe_dump(grown, allow_unicode=True), encoding="utf-8")
+    with database.sessionmaker() as s:
+        dl = s.scalars(select(DeadLetter)).one()
+        replay_dead_letter(s, dl)
+        s.commit()
+        shop = s.scalars(select(Shop).where(Shop.platform_id == "x1")).one()
+        assert shop.outcome == "converted"
+        assert s.scalar(select(Observation.value).where(Observation.shop_id == shop.id)) == "spaceship"
