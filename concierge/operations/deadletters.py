@@ -30,6 +30,7 @@ REPLAY_HANDLERS: dict[str, str] = {
     "events": "concierge.operations.events:replay_dead_letter",
     "surveys": "concierge.operations.surveys:replay_dead_letter",
     "survey_import": "concierge.operations.imports:replay_dead_letter",
+    "trial_import": "concierge.scoring.importer:replay_dead_letter",
 }
 STATUSES = ("pending", "replayed", "discarded")
 

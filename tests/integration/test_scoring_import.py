@@ -107,8 +107,6 @@ def test_file_level_errors_name_the_column(database, db_url, tmp_path):
 
 
 def test_a_dead_lettered_row_replays_once_the_schema_knows_its_value(database, db_url, tmp_path):
-    from concierge.scoring.importer import replay_dead_letter
-
     schema = tmp_path / "schema.yaml"
     schema.write_text(yaml.safe_dump(SCHEMA, allow_unicode=True), encoding="utf-8")
     data = tmp_path / "h.csv"
@@ -122,9 +120,12 @@ def test_a_dead_lettered_row_replays_once_the_schema_knows_its_value(database, d
                                         "spaceship": {"en": "Spaceship", "pl": "Statek", "tr": "Gemi"}}
     schema.write_text(yaml.safe_dump(grown, allow_unicode=True), encoding="utf-8")
     with database.sessionmaker() as s:
-        dl = s.scalars(select(DeadLetter)).one()
-        replay_dead_letter(s, dl)
-        s.commit()
+        dl_id = s.scalars(select(DeadLetter.id)).one()
+    # through the shared command, as an operator would: `concierge deadletter replay ID`
+    r = run(db_url, "deadletter", "replay", str(dl_id), "--json")
+    assert r.exit_code == 0, r.output
+    with database.sessionmaker() as s:
+        assert s.get(DeadLetter, dl_id).status == "replayed"
         shop = s.scalars(select(Shop).where(Shop.platform_id == "x1")).one()
         assert shop.outcome == "converted"
         assert s.scalar(select(Observation.value).where(Observation.shop_id == shop.id)) == "spaceship"
