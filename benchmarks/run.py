@@ -42,6 +42,19 @@ def run_one(path: Path) -> tuple[list[dict], str, float]:
     return results, proc.stdout, elapsed
 
 
+def _previous_rows(text: str) -> dict[str, str]:
+    """Rows already recorded, by benchmark name (only those with a 'measured' column)."""
+    if BEGIN not in text or END not in text:
+        return {}
+    block = text[text.index(BEGIN):text.index(END)]
+    rows = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 4 and cells[0] not in ("benchmark", "---"):
+            rows[cells[0]] = line
+    return rows
+
+
 def _fmt(d: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in d.items() if k != "bench")
 
@@ -67,11 +80,14 @@ def main() -> int:
     if not args.no_record and rows:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        lines = [BEGIN, f"Last run: {when} on {machine}.", "",
-                 "| benchmark | script | figures |", "|---|---|---|"]
-        lines += [f"| {r['bench']} | {name} | {_fmt(r)} |" for name, r in rows]
-        lines.append(END)
         text = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+        table = _previous_rows(text)  # a filtered run keeps the other benchmarks' rows
+        for name, r in rows:
+            table[r["bench"]] = f"| {r['bench']} | {name} | {_fmt(r)} | {when} |"
+        lines = [BEGIN, f"Last run: {when} on {machine}.", "",
+                 "| benchmark | script | figures | measured |", "|---|---|---|---|"]
+        lines += [table[k] for k in sorted(table)]
+        lines.append(END)
         block = "\n".join(lines)
         if BEGIN in text and END in text:
             text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
