@@ -70,7 +70,17 @@ def next_best_step(profile: profile_schema.Profile, lang: str = "en",
     readiness = profile.readiness
     if profile.value("readiness.launched") is True:
         return t.gettext("The shop is live: review its first orders and what to improve next")
+    gaps = market_integration_gaps(profile)
+    # Merchants who sell abroad need cross-border payments early (DOMAIN: India thinks globally).
+    abroad = [g for g in gaps if g[1] is True and g[0].when is not None and g[0].category == "payments"]
     item = next((i for i in readiness.items if i.key == readiness.first_open), None)
+    category = _CHECKLIST_CATEGORY.get(item.key) if item is not None else None
+    gap = abroad[0] if abroad and profile.value("readiness.payments_connected") else None
+    gap = gap or next((g for g in gaps if g[0].category == category), None)
+    if gap is not None:
+        expected, providers = gap[0], gap[2]
+        return t.gettext("Connect %(what)s: %(providers)s") % {
+            "what": expected.label_for(lang), "providers": ", ".join(providers)}
     if item is not None and item.key in schema.questions:
         label = schema.questions[item.key].label(lang)
         if item.done is None:
@@ -80,6 +90,44 @@ def next_best_step(profile: profile_schema.Profile, lang: str = "en",
         topic = schema.questions["needs.help_with"].choice_label(profile.needs[0], lang)
         return t.gettext("Coach them on: %(topic)s") % {"topic": topic}
     return None
+
+
+_CHECKLIST_CATEGORY = {"readiness.payments_connected": "payments",
+                       "readiness.shipping_connected": "shipping"}
+
+
+def market_integration_gaps(profile: profile_schema.Profile) -> list[tuple[Any, bool | None, list[str]]]:
+    """The integrations the shop's market expects that it has not connected yet.
+
+    Each gap is (expected integration, applies (None: facts missing), provider names to
+    suggest: the market's recommended ones first). Markets come from `locales`, so a
+    manager's override file changes the advice without code.
+    """
+    if not profile.market:
+        return []
+    import locales
+
+    try:
+        market = locales.get_market(profile.market)
+    except KeyError:
+        return []
+    facts = {"sells_abroad": profile.business.sells_abroad,
+             "sells_b2c": profile.business.model in ("b2c", "both") if profile.business.model else None,
+             "sells_b2b": profile.business.model in ("b2b", "both") if profile.business.model else None}
+    gaps = []
+    for expected, applies in market.expected_for(facts):
+        connected = profile.features.get(expected.category)
+        if connected is not None and expected.satisfied_by(connected.providers):
+            continue
+        keys = list(expected.recommended) + [k for k in expected.any_of if k not in expected.recommended]
+        names = []
+        for key in keys[:3]:
+            try:
+                names.append(market.integration(key).name)
+            except KeyError:
+                names.append(key)
+        gaps.append((expected, applies, names))
+    return gaps
 
 
 def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
