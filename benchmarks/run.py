@@ -37,6 +37,11 @@ def run_one(path: Path) -> tuple[list[dict], str, float]:
                 continue
             if isinstance(data, dict) and "bench" in data:
                 results.append(data)
+            elif isinstance(data, dict) and isinstance(data.get("results"), list):
+                # {"benchmark": name, "results": [{"case": ..., ...}]}: one row per case
+                for case in data["results"]:
+                    row = {k: v for k, v in case.items() if k != "case" and v is not None}
+                    results.append({"bench": f"{data.get('benchmark', path.stem)}: {case.get('case')}", **row})
     if proc.returncode != 0:
         results.append({"bench": path.stem, "error": proc.stderr.strip().splitlines()[-1:] or ["failed"]})
     return results, proc.stdout, elapsed
