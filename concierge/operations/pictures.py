@@ -79,7 +79,7 @@ def next_best_step(profile: profile_schema.Profile, lang: str = "en",
     gap = gap or next((g for g in gaps if g[0].category == category), None)
     if gap is not None:
         expected, providers = gap[0], gap[2]
-        return t.gettext("Connect %(what)s: %(providers)s") % {
+        return t.gettext("To connect: %(what)s (%(providers)s)") % {
             "what": expected.label_for(lang), "providers": ", ".join(providers)}
     if item is not None and item.key in schema.questions:
         label = schema.questions[item.key].label(lang)

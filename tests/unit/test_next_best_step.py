@@ -25,7 +25,7 @@ def _profile(market, facts, source="trial"):
 ])
 def test_payments_step_names_the_markets_providers(market, expected):
     step = next_best_step(_profile(market, SET_UP), "en")
-    assert step.startswith("Connect ")
+    assert step.startswith("To connect: ")
     for name in expected:
         assert name.lower() in step.lower()
 

@@ -174,7 +174,7 @@ def test_feature_states_accept_tuples_and_mappings():
 def test_score_with_fallback_says_so():
     pic = PictureInput(score=ScoreInfo(0.5, "Rules only", True))
     texts = [r.text for r in iter_text(build_scene(pic, "en"))]
-    assert "Rule-based estimate, not the model" in texts and "50%" in texts
+    assert "Simpler model: little history yet" in texts and "50%" in texts
 
 
 def test_parsed_svg_text_matches_the_scene_text():
