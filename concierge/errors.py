@@ -42,3 +42,14 @@ class Conflict(ConciergeError):
 class Unauthorized(ConciergeError):
     status = 401
     code = "unauthorized"
+
+
+class DuplicateSubmission(ConciergeError):
+    """The same response (shop + reference) was stored already, possibly a moment ago."""
+
+    status = 200
+    code = "duplicate"
+
+    def __init__(self, submission: Any):
+        super().__init__("This response was stored already")
+        self.submission = submission

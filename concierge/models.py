@@ -38,6 +38,9 @@ class Submission(Base):
     """One accepted batch of answers (a call, a survey, an import line): stored whole."""
 
     __tablename__ = "submission"
+    # a survey response (its id, or the hash of its export line) is stored once per shop,
+    # even when two copies race; NULL references (calls) never collide
+    __table_args__ = (UniqueConstraint("shop_id", "reference", name="uq_submission_shop_reference"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)

@@ -55,7 +55,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..errors import ConciergeError, NotFound, ValidationFailed
+from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
 from ..models import DeadLetter, Shop, Submission
 
 CHANNEL = "survey_import"
@@ -704,6 +704,8 @@ def import_record(
                                     channel="import", observed_at=observed_at, lang=lang,
                                     require_survey_fields=mapping.require_survey_fields,
                                     reference=reference, now=now)
+    except DuplicateSubmission as dup:  # stored a moment ago by another import or the API
+        return LineResult(record.line, "duplicate", shop_id, dup.submission.id)
     except ValidationFailed as exc:
         columns = {c.question: c.column for c in mapping.columns if c.choice is None}
         errors = []

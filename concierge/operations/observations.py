@@ -5,11 +5,12 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 import profile_schema
-from sqlalchemy import insert
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..errors import ValidationFailed
+from ..errors import DuplicateSubmission, ValidationFailed
 from ..models import Observation, Shop, Submission
 from .profiles import known_values, load_profile
 from .shops import resolve_shop
@@ -43,8 +44,22 @@ def record_answers(
     now = now or utcnow()
     submission = Submission(shop_id=shop.id, source=source, channel=channel, actor=actor,
                             received_at=now, reference=reference)
-    session.add(submission)
-    session.flush()
+    if reference is None:
+        session.add(submission)
+        session.flush()
+    else:
+        # Two copies of one response may race past the caller's duplicate check; the
+        # unique (shop, reference) constraint decides, and the loser is told "duplicate".
+        try:
+            with session.begin_nested():
+                session.add(submission)
+                session.flush()
+        except IntegrityError:
+            earlier = session.scalars(select(Submission).where(
+                Submission.shop_id == shop.id, Submission.reference == reference)).first()
+            if earlier is None:
+                raise
+            raise DuplicateSubmission(earlier) from None
     at = observed_at or now
     add_observations_bulk(session, [
         {"shop_id": shop.id, "question": key, "value": value, "op": "set", "source": source,

@@ -19,7 +19,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from ..db import utcnow
-from ..errors import ConciergeError, NotFound, ValidationFailed
+from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
 from ..models import DeadLetter, Observation, Shop, Submission
 
 CHANNEL = "surveys"
@@ -189,6 +189,8 @@ def submit_survey(
         submission = record_answers(session, shop, dict(body["answers"]), actor=actor, source="survey",
                                     channel=channel, observed_at=observed_at, lang=lang,
                                     require_survey_fields=True, reference=reference, now=now)
+    except DuplicateSubmission as dup:  # a copy sent at the same moment won the race
+        return SurveyResult(shop=shop.platform_id, submission_id=dup.submission.id, accepted=0, duplicate=True)
     except ValidationFailed as exc:
         raise ValidationFailed([_prefix_answers(e) for e in exc.errors], message("rejected", lang)) from None
     accepted = session.scalar(select(func.count(Observation.id))
