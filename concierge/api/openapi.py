@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify
 
+from locales import MARKET_CODES
+
 from . import api_blueprint
 
 OPENAPI_VERSION = "3.1.0"
@@ -221,7 +223,7 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
     "ShopSummary": {
         "type": "object", "required": ["id", "market"],
         "properties": {
-            "id": {"type": "string"}, "market": {"type": "string", "enum": ["PL", "TR", "IN"]},
+            "id": {"type": "string"}, "market": {"type": "string", "enum": list(MARKET_CODES)},
             "name": {"type": ["string", "null"]}, "outcome": {"type": ["string", "null"]},
             "trial_started_at": {"type": ["string", "null"], "format": "date-time"},
             "trial_ends_at": {"type": ["string", "null"], "format": "date-time"},

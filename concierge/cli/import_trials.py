@@ -5,8 +5,10 @@ from pathlib import Path
 
 import click
 
-from . import CliState, echo_json, pass_state
+from locales import MARKET_CODES
+
 from ..errors import ConciergeError
+from . import CliState, echo_json, pass_state
 
 
 @click.command("trials")
@@ -16,7 +18,7 @@ from ..errors import ConciergeError
 @click.option("--outcome", required=True, help="Column with the outcome (converted/not_converted, 1/0, yes/no).")
 @click.option("--date", "date_col", help="Column with the trial start date (YYYY-MM-DD or ISO 8601).")
 @click.option("--market", "market_col", help="Column with the market (PL, TR, IN).")
-@click.option("--default-market", type=click.Choice(["PL", "TR", "IN"]), help="Market of every row without --market.")
+@click.option("--default-market", type=click.Choice(MARKET_CODES), help="Market of every row without --market.")
 @click.option("--id", "id_col", help="Column with the platform's shop id (default: file name and row number).")
 @click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "pl", "tr"]))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")

@@ -6,9 +6,11 @@ from typing import Any
 
 import click
 
+from locales import MARKET_CODES
+
 from . import echo_json
 
-MARKET_CHOICE = click.Choice(["PL", "TR", "IN"], case_sensitive=False)
+MARKET_CHOICE = click.Choice(MARKET_CODES, case_sensitive=False)
 
 
 @click.group("locales")
@@ -57,7 +59,12 @@ def show_cmd(market: str, year: int | None, lang: str, as_json: bool) -> None:
 
 def completeness_problems() -> list[str]:
     """Everything missing: untranslated or fuzzy catalog messages (pl, tr), stale .mo, schema labels."""
-    from ..i18n import TRANSLATED, catalog_problems, schema_label_problems, untranslated_source_messages
+    from ..i18n import (
+        TRANSLATED,
+        catalog_problems,
+        schema_label_problems,
+        untranslated_source_messages,
+    )
 
     problems: list[str] = []
     for lang in TRANSLATED:

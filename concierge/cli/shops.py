@@ -6,9 +6,11 @@ from typing import Any, NoReturn
 
 import click
 
+from locales import MARKET_CODES
+
 from . import CliState, echo_json, pass_state
 
-MARKET_CHOICE = click.Choice(["PL", "TR", "IN"], case_sensitive=False)
+MARKET_CHOICE = click.Choice(MARKET_CODES, case_sensitive=False)
 
 
 def fail(exc: Exception, as_json: bool = False) -> NoReturn:

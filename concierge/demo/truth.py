@@ -20,11 +20,13 @@ from typing import Mapping
 
 import numpy as np
 
+from locales import MARKET_CODES
+
 SNAPSHOT_DAY = 7
 NOISE_SD = 0.7
 PERSONAS = ("first_steps", "side_project", "offline_to_online", "marketplace_seller",
             "global_seller", "ecommerce_pro", "growing_seller")
-MARKETS = ("PL", "TR", "IN")
+MARKETS = MARKET_CODES
 
 INTERCEPT = -5.2
 MARKET_EFFECT = {"PL": -0.10, "TR": 0.15, "IN": 0.0}

@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-import profile_schema
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
+
+import profile_schema
 
 from ..db import utcnow
 from ..errors import Conflict, ValidationFailed
 from ..ingest.bodies import body_error, parse_datetime_with_offset, validate_body
 from ..ingest.events import EVENT_ENVELOPE, EventType, load_mapping, plan_event
+from ..messages import localize
 from ..models import DeadLetter, Observation, Shop, TrialEvent
 from .deadletters import store_dead_letter
 from .shops import MARKETS
@@ -46,8 +48,7 @@ _MESSAGES = {
 
 
 def _message(code: str, lang: str, **params: Any) -> str:
-    texts = _MESSAGES[code]
-    return texts.get(lang, texts["en"]).format(**params)
+    return localize(_MESSAGES, code, lang, **params)
 
 
 @dataclass

@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
+from ..messages import SHOP_MESSAGES, localize
 from ..models import DeadLetter, Shop, Submission
 
 CHANNEL = "survey_import"
@@ -71,8 +72,6 @@ _FALSY = {"", "0", "no", "n", "false", "nie", "hayır", "hayir", "-", "f"}
 
 _MESSAGES: dict[str, dict[str, str]] = {
     "required": {"en": "is required", "pl": "jest wymagane", "tr": "zorunludur"},
-    "unknown_shop": {"en": "no shop with the id {shop!r}", "pl": "brak sklepu o identyfikatorze {shop!r}",
-                     "tr": "{shop!r} kimlikli mağaza yok"},
     "invalid_datetime": {"en": "{value!r} is not a date and time in the format {format}",
                          "pl": "{value!r} nie jest datą i godziną w formacie {format}",
                          "tr": "{value!r}, {format} biçiminde bir tarih ve saat değil"},
@@ -88,9 +87,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
 
 
 def _msg(code: str, lang: str | None, **params: Any) -> str:
-    texts = _MESSAGES[code]
-    base = (lang or "en").replace("-", "_").split("_", 1)[0].lower()
-    return (texts.get(base) or texts["en"]).format(**params)
+    return localize({**SHOP_MESSAGES, **_MESSAGES}, code, lang, **params)
 
 
 class MappingError(ConciergeError):

@@ -6,17 +6,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from locales import MARKET_CODES
+
 from ..errors import NotFound, ValidationFailed
+from ..messages import SHOP_MESSAGES, localize
 from ..models import Shop
 
-MARKETS = ("PL", "TR", "IN")
+MARKETS = MARKET_CODES
 
 _MESSAGES = {
-    "unknown_shop": {"en": "no shop with the id {shop!r}", "pl": "brak sklepu o identyfikatorze {shop!r}",
-                     "tr": "{shop!r} kimlikli mağaza yok"},
-    "invalid_market": {"en": "market must be one of PL, TR, IN (got {market!r})",
-                       "pl": "rynek musi być jednym z PL, TR, IN (podano {market!r})",
-                       "tr": "pazar PL, TR, IN değerlerinden biri olmalı ({market!r} verildi)"},
+    **SHOP_MESSAGES,
     "market_changed": {"en": "shop {shop!r} is in market {old}, not {new}",
                        "pl": "sklep {shop!r} należy do rynku {old}, nie {new}",
                        "tr": "{shop!r} mağazası {old} pazarında, {new} değil"},
@@ -28,9 +27,7 @@ _MESSAGES = {
 
 def message(code: str, lang: str | None = "en", **params: object) -> str:
     """A shop-related error message in `lang` (en, pl, tr), English when unknown."""
-    texts = _MESSAGES[code]
-    base = (lang or "en").replace("-", "_").split("_")[0].lower()
-    return (texts.get(base) or texts["en"]).format(**params)
+    return localize(_MESSAGES, code, lang, **params)
 
 
 def get_shop(session: Session, platform_id: str, *, lang: str = "en") -> Shop:

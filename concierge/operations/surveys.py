@@ -20,6 +20,7 @@ from werkzeug.http import parse_accept_header
 
 from ..db import utcnow
 from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
+from ..messages import SHOP_MESSAGES, language, localize
 from ..models import DeadLetter, Observation, Shop, Submission
 
 CHANNEL = "surveys"
@@ -36,8 +37,6 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "rejected": {"en": "The survey was not accepted; nothing was stored",
                  "pl": "Ankieta nie została przyjęta; nic nie zapisano",
                  "tr": "Anket kabul edilmedi; hiçbir şey kaydedilmedi"},
-    "unknown_shop": {"en": "no shop with the id {shop!r}", "pl": "brak sklepu o identyfikatorze {shop!r}",
-                     "tr": "{shop!r} kimlikli mağaza yok"},
     "in_future": {"en": "lies in the future", "pl": "jest w przyszłości", "tr": "gelecekte bir zaman"},
     "invalid_datetime": {"en": "must be a date and time as RFC 3339 with an offset, e.g. 2026-11-02T10:15:00+01:00",
                          "pl": "musi być datą i godziną w formacie RFC 3339 ze strefą, np. 2026-11-02T10:15:00+01:00",
@@ -47,15 +46,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
 
 def message(code: str, lang: str | None = "en", **params: Any) -> str:
     """A survey error message in `lang` (en, pl, tr), English when the language is unknown."""
-    texts = _MESSAGES[code]
-    return (texts.get(base_language(lang)) or texts["en"]).format(**params)
+    return localize({**SHOP_MESSAGES, **_MESSAGES}, code, lang, **params)
 
 
-def base_language(lang: str | None) -> str:
-    """`pl-PL`, `tr_TR`, `PL` -> `pl`; empty -> `en`."""
-    if not lang:
-        return "en"
-    return str(lang).replace("-", "_").split("_", 1)[0].lower()
+base_language = language  # `pl-PL`, `tr_TR`, `PL` -> `pl`; empty -> `en`
 
 
 def pick_language(requested: Any = None, accept_language: str | None = None) -> str:

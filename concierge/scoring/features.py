@@ -28,10 +28,11 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 import profile_schema
+from locales import MARKET_CODES
 from profile_schema import Observation, Schema
 
 DEFAULT_SNAPSHOT_DAY = 7
-MARKETS = ("PL", "TR", "IN")
+MARKETS = MARKET_CODES
 # Known after the trial ends (or the outcome itself): never features.
 EXCLUDED_QUESTIONS = frozenset({"trial.outcome", "trial.plan"})
 # Fixed rates to EUR for comparing turnover across currencies; the model only needs the

@@ -17,11 +17,13 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import profile_schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import profile_schema
+
 from ..errors import ValidationFailed
+from ..messages import SHOP_MESSAGES, localize
 from ..models import DeadLetter, Observation, Shop, Submission
 from ..operations.deadletters import store_dead_letter
 from ..operations.shops import MARKETS
@@ -41,9 +43,6 @@ _MSG = {
                         "tr": "{value!r} bir sonuç değil (converted / not_converted, 1 / 0, evet / hayır kullanın)"},
     "invalid_date": {"en": "{value!r} is not a date (YYYY-MM-DD)", "pl": "{value!r} nie jest datą (RRRR-MM-DD)",
                      "tr": "{value!r} bir tarih değil (YYYY-AA-GG)"},
-    "invalid_market": {"en": "market must be one of PL, TR, IN (got {value!r})",
-                       "pl": "rynek musi być jednym z PL, TR, IN (podano {value!r})",
-                       "tr": "pazar PL, TR, IN değerlerinden biri olmalı ({value!r} verildi)"},
     "empty_file": {"en": "the file has no header or no rows", "pl": "plik nie ma nagłówka ani wierszy",
                    "tr": "dosyada başlık veya satır yok"},
     "has_outcome": {"en": "shop {value!r} already has an outcome", "pl": "sklep {value!r} ma już wynik",
@@ -52,8 +51,7 @@ _MSG = {
 
 
 def msg(code: str, lang: str, **params: Any) -> str:
-    texts = _MSG[code]
-    return (texts.get(lang) or texts["en"]).format(**params)
+    return localize({**SHOP_MESSAGES, **_MSG}, code, lang, **params)
 
 
 @dataclass
@@ -115,7 +113,7 @@ def _check_header(header: list[str], schema: profile_schema.Schema, opts: Import
         errors.append({"field": "columns", "code": "no_questions", "message": msg("no_questions", lang)})
     if not opts.market and opts.default_market not in MARKETS:
         errors.append({"field": "--default-market", "code": "invalid_market",
-                       "message": "--default-market: " + msg("invalid_market", lang, value=opts.default_market)})
+                       "message": "--default-market: " + msg("invalid_market", lang, market=opts.default_market)})
     if errors:
         raise ValidationFailed(errors, "The file cannot be imported")
 
@@ -138,7 +136,7 @@ def import_row(session: Session, row: Mapping[str, str], n: int, schema: profile
     market = (row.get(opts.market) or "").strip().upper() if opts.market else opts.default_market
     if market not in MARKETS:
         errors.append({"field": opts.market or "--default-market", "code": "invalid_market",
-                       "message": msg("invalid_market", lang, value=market)})
+                       "message": msg("invalid_market", lang, market=market)})
         market = None
     answers = {k: v for k, v in row.items() if k in schema.questions and k not in profile_schema_outcome_keys()}
     checked = schema.validate(answers, market=market, source="import", lang=lang)
@@ -151,7 +149,7 @@ def import_row(session: Session, row: Mapping[str, str], n: int, schema: profile
         errors.append({"field": opts.id or "id", "code": "has_outcome", "message": msg("has_outcome", lang, value=platform_id)})
     if existing is not None and market and existing.market != market:
         errors.append({"field": opts.market or "--default-market", "code": "invalid_market",
-                       "message": msg("invalid_market", lang, value=market)})
+                       "message": msg("invalid_market", lang, market=market)})
     if errors:
         return errors
     shop = existing or Shop(platform_id=platform_id, market=market)

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from locales import MARKET_CODES
 from profile_schema import Observation
 
-MARKETS = ("PL", "TR", "IN")
+MARKETS = MARKET_CODES
 CURRENCY = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
 TYPES = ("new_brand", "offline_store", "online_store", "handmade", "reseller", "manufacturer")
 READY = ("readiness.store_details", "readiness.theme_published", "readiness.products_added",

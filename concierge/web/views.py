@@ -3,12 +3,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import profile_schema
-from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_babel import ngettext
-from flask_babel import refresh
+from flask_babel import ngettext, refresh
 from sqlalchemy import func, select
+
+import profile_schema
+from locales import MARKET_CODES
 
 from ..app import get_session
 from ..errors import NotFound, ValidationFailed
@@ -18,12 +30,19 @@ from ..operations.profiles import shop_observations
 from ..operations.shops import get_shop
 from ..operations.users import list_users
 from .auth import login_required, role_required
-from .forms import answers_form_class, answers_from_form, call_questions, currency_for, field_name, skip_hint
+from .forms import (
+    answers_form_class,
+    answers_from_form,
+    call_questions,
+    currency_for,
+    field_name,
+    skip_hint,
+)
 from .helpers import current_lang
 
 bp = Blueprint("web", __name__)
 PAGE_SIZE = 50
-MARKETS = ("PL", "TR", "IN")
+MARKETS = MARKET_CODES
 
 
 @bp.get("/healthz")
