@@ -38,6 +38,8 @@ def list_cmd(state: CliState, status: str, channel: str | None, limit: int | Non
         where = r["context"].get("file", r["context"].get("channel", ""))
         line = f":{r['context']['line']}" if "line" in r["context"] else ""
         first = r["errors"][0]["message"] if r["errors"] else ""
+        if len(r["errors"]) > 1:
+            first += f" (+{len(r['errors']) - 1} more: deadletter list --json)"
         click.echo(f"{r['id']:>6}  {r['channel']:<14} {r['status']:<9} x{r['attempts']}  "
                    f"{r['received_at'][:19]}  {where}{line}  {first}")
 
@@ -69,7 +71,7 @@ def replay_cmd(state: CliState, ids: tuple[int, ...], replay_all: bool, as_json:
         click.echo(f"Replayed {ok} of {len(results)}.")
         for r in results:
             if not r["ok"]:
-                first = r["errors"][0]["message"] if r["errors"] else r["status"]
+                first = "; ".join(x["message"] for x in r["errors"]) if r["errors"] else r["status"]
                 click.echo(f"  {r['id']}: still {r['status']} after {r['attempts']} attempt(s): {first}", err=True)
     if any(not r["ok"] for r in results):
         sys.exit(1)

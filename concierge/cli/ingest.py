@@ -71,7 +71,7 @@ def events_cmd(state: CliState, file: str, lang: str, batch_size: int, progress:
                    f"{result['duplicates']} duplicates, {result['rejected']} rejected; "
                    f"{result['observations']} observations, {result['shops_created']} new shops.")
         for e in result["errors"][:20]:
-            first = e["errors"][0]["message"] if e["errors"] else ""
+            first = "; ".join(x["message"] for x in e["errors"])  # every reason, so one fix is enough
             click.echo(f"  line {e['line']}: {first} (dead letter {e['dead_letter']})", err=True)
         if len(result["errors"]) > 20:
             click.echo(f"  ... and {len(result['errors']) - 20} more: concierge deadletter list", err=True)

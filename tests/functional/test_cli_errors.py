@@ -13,3 +13,17 @@ def test_command_on_database_without_tables_advises_init(tmp_path):
     assert proc.returncode == 2
     assert "concierge init" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_ingest_report_names_every_reason_of_a_rejected_line(tmp_path):
+    """An operator fixes a line once, not once per reason."""
+    env = {**os.environ, "CONCIERGE_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    run = [sys.executable, "-c", "from concierge.cli import main; main()"]
+    assert subprocess.run(run + ["init"], capture_output=True, env=env, cwd=tmp_path).returncode == 0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x2"}\n', encoding="utf-8")
+    proc = subprocess.run(run + ["ingest", "events", str(bad)], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)
+    assert proc.returncode == 1
+    for field in ("shop", "type", "occurred_at"):
+        assert f"{field}: is required" in proc.stderr
