@@ -121,6 +121,8 @@ def _translate(error: Any, lang: str) -> list[dict[str, str]]:
         return [body_error(f"{where}.{k}" if where else k, "unknown_field", lang) for k in extra]
     if kind == "type":
         types = value if isinstance(value, list) else [value]
+        # null only means "no answer"; naming it tells a merchant nothing
+        types = [t for t in types if t != "null"] or types
         names = " / ".join(_TYPE_NAMES.get(t, {}).get(lang, t) for t in types)
         return [body_error(where, "wrong_type", lang, expected=names)]
     if kind in ("enum", "const"):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
+import profile_schema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import LanguageAccept
@@ -165,7 +166,8 @@ def submit_survey(
     now = now or utcnow()
     body_errors = validate_survey_body(body, lang)
     if body_errors:
-        raise ValidationFailed(body_errors, message("rejected", lang))
+        raise ValidationFailed(body_errors + _other_answer_errors(session, body, body_errors, lang),
+                               message("rejected", lang))
     shop_id = body["shop"]
     try:
         shop = get_shop(session, shop_id, lang=lang)
@@ -190,6 +192,36 @@ def submit_survey(
     accepted = session.scalar(select(func.count(Observation.id))
                               .where(Observation.submission_id == submission.id)) or 0
     return SurveyResult(shop=shop.platform_id, submission_id=submission.id, accepted=accepted)
+
+
+def _other_answer_errors(session: Session, body: Mapping[str, Any], body_errors: list[dict[str, Any]],
+                         lang: str) -> list[dict[str, Any]]:
+    """When only some answers have the wrong JSON type, check the others too.
+
+    The sender then learns every problem in one answer instead of one per attempt. Only
+    when the envelope itself is sound (a known shop, an answers object); nothing is stored.
+    """
+    from .profiles import known_values, load_profile
+    from .shops import get_shop
+
+    flagged = set()
+    for e in body_errors:
+        field = e.get("field") or ""
+        if not field.startswith("answers."):
+            return []
+        flagged.add(field[len("answers."):])
+    answers = body.get("answers")
+    if not isinstance(answers, Mapping) or not isinstance(body.get("shop"), str):
+        return []
+    try:
+        shop = get_shop(session, body["shop"], lang=lang)
+    except NotFound:
+        return []
+    rest = {k: v for k, v in answers.items() if k not in flagged}
+    checked = profile_schema.load_schema().validate(
+        rest, market=shop.market, source="survey", lang=lang,
+        known=known_values(load_profile(session, shop)), require_survey_fields=True)
+    return [_prefix_answers(e) for e in checked.errors if e.field not in flagged]
 
 
 def _prefix_answers(error: Any) -> dict[str, Any]:

@@ -95,3 +95,17 @@ def test_response_posted_then_imported_is_one_response(session):
     dup = [r for r in report.results if r.status == "duplicate"]
     assert [(r.line, r.submission_id) for r in dup] == [(2, first.submission_id)]
     assert report.accepted == 1
+
+
+def test_a_wrongly_typed_answer_does_not_hide_the_other_answers_errors(session):
+    """The sender learns every problem at once, in its language; nothing is stored."""
+    ensure_shop(session, "pl-1", "PL")
+    body = {"shop": "pl-1", "language": "pl",
+            "answers": {**ANSWERS, "owner.hours_per_week": "dużo", "owner.phone": "123"}}
+    with pytest.raises(ValidationFailed) as exc:
+        submit_survey(session, body, actor="t", lang="pl", now=NOW)
+    fields = {e["field"]: e["message"] for e in exc.value.errors}
+    assert set(fields) == {"answers.owner.hours_per_week", "answers.owner.phone"}
+    assert "null" not in fields["answers.owner.hours_per_week"]
+    assert fields["answers.owner.phone"].startswith("Telefon:")
+    assert session.scalar(select(func.count(Submission.id))) == 0
