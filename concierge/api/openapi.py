@@ -297,8 +297,8 @@ def undocumented_routes(app: Flask) -> list[tuple[str, str]]:
 
 def request_schemas() -> dict[str, dict[str, Any]]:
     """REQUEST_SCHEMAS with the survey body registered (it is built lazily from the interview schema)."""
+    from ..ingest.survey_schemas import survey_request_schema
     from .schemas import REQUEST_SCHEMAS
-    from .survey_schemas import survey_request_schema
 
     survey_request_schema()
     return REQUEST_SCHEMAS
@@ -306,7 +306,7 @@ def request_schemas() -> dict[str, dict[str, Any]]:
 
 def build_openapi(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every documented /api route of `app`."""
-    from .survey_schemas import survey_response_schemas
+    from ..ingest.survey_schemas import survey_response_schemas
 
     paths: dict[str, dict[str, Any]] = {}
     for method, path, endpoint in api_routes(app):

@@ -1,27 +1,15 @@
-"""Request JSON Schemas of the API: what we validate with is what the OpenAPI document shows.
-
-Other modules add their request bodies with `register_schema(name, schema)` (or by
-setting `REQUEST_SCHEMAS[name]`); the OpenAPI builder reads `REQUEST_SCHEMAS`.
-"""
+"""The API's request schemas live with the ingestion code; re-exported here for the API."""
 from __future__ import annotations
 
-from typing import Any
-
-from ..ingest.bodies import body_error, validate_body
-from ..ingest.events import EVENT_ENVELOPE, event_types
+from ..ingest.schemas import (  # noqa: F401
+    EVENT_BODY,
+    EVENT_ENVELOPE,
+    REQUEST_SCHEMAS,
+    body_error,
+    event_types,
+    register_schema,
+    validate_body,
+)
 
 __all__ = ["REQUEST_SCHEMAS", "EVENT_ENVELOPE", "EVENT_BODY", "register_schema", "validate_body",
            "body_error", "event_types"]
-
-EVENT_BODY = "TrialEvent"  # the key of the event envelope in REQUEST_SCHEMAS
-
-REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {EVENT_BODY: EVENT_ENVELOPE}
-
-
-def register_schema(name: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """Add a request body schema under `name` (once), so validation and OpenAPI share it."""
-    existing = REQUEST_SCHEMAS.get(name)
-    if existing is not None and existing is not schema and existing != schema:
-        raise ValueError(f"request schema {name!r} is already registered with another body")
-    REQUEST_SCHEMAS[name] = schema
-    return schema

@@ -1,30 +1,17 @@
 """GET /api/v1/shops and /api/v1/shops/<shop>: shops and their profiles for integrations."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import jsonify, request
 
 from ..app import get_session
 from ..errors import ValidationFailed
 from ..ingest.bodies import parse_datetime_with_offset
-from ..models import Shop
-from ..operations.profiles import load_profile, profile_changes
-from ..operations.shops import MARKETS, get_shop, list_shops
+from ..operations.profiles import change_as_dict, load_profile, profile_changes
+from ..operations.shops import MARKETS, get_shop, list_shops, shop_summary
 from . import api_blueprint
 from .auth import require_token
 
 bp = api_blueprint("shops", __name__)
-
-
-def shop_summary(shop: Shop, profile=None) -> dict:
-    """A shop's row as every list shows it (the `shops --json` contract)."""
-    out = {"id": shop.platform_id, "market": shop.market, "name": shop.name, "outcome": shop.outcome,
-           "trial_started_at": shop.trial_started_at.isoformat() if shop.trial_started_at else None,
-           "trial_ends_at": shop.trial_ends_at.isoformat() if shop.trial_ends_at else None}
-    if profile is not None:
-        out.update(stage=profile.readiness.stage, percent=profile.readiness.percent)
-    return out
 
 
 @bp.get("/shops")
@@ -63,7 +50,3 @@ def get_shop_profile(shop: str):
     return jsonify(body)
 
 
-def change_as_dict(c) -> dict:
-    """One profile change as JSON (shared by the API and `profile --since --json`)."""
-    return {"key": c.key, "before": c.before, "after": c.after, "source": c.source,
-            "observed_at": c.observed_at.isoformat() if isinstance(c.observed_at, datetime) else None}

@@ -54,9 +54,8 @@ def parse_when(value: str | None, name: str) -> Any:
 @pass_state
 def shops_cmd(state: CliState, market: str | None, limit: int | None, as_json: bool) -> None:
     """List trial shops with their launch stage, readiness and outcome, newest first."""
-    from ..api.shops import shop_summary
     from ..operations.profiles import load_profile
-    from ..operations.shops import list_shops
+    from ..operations.shops import list_shops, shop_summary
 
     with state.db.session() as s:
         rows = [shop_summary(shop, load_profile(s, shop))
@@ -92,9 +91,8 @@ def _fmt(value: Any) -> str:
 @pass_state
 def profile_cmd(state: CliState, shop: str, since: str | None, as_json: bool) -> None:
     """Show a shop's profile: the six facets, each answer with its source, who and when."""
-    from ..api.shops import change_as_dict
     from ..errors import ConciergeError
-    from ..operations.profiles import load_profile, profile_changes
+    from ..operations.profiles import change_as_dict, load_profile, profile_changes
     from ..operations.shops import get_shop
 
     when = parse_when(since, "--since")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import profile_schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+import profile_schema
 
 from ..models import Observation as ObservationRow
 from ..models import Shop
@@ -46,3 +47,9 @@ def profile_changes(session: Session, shop: Shop | str, since: datetime) -> list
 def known_values(profile: profile_schema.Profile) -> dict[str, object]:
     """Current answers by question, for the schema's skip logic."""
     return {k: f.value for k, f in profile.facts.items()}
+
+
+def change_as_dict(c) -> dict:
+    """One profile change as JSON (shared by the API and `profile --since --json`)."""
+    return {"key": c.key, "before": c.before, "after": c.after, "source": c.source,
+            "observed_at": c.observed_at.isoformat() if isinstance(c.observed_at, datetime) else None}

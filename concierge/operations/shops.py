@@ -90,3 +90,13 @@ def list_shops(session: Session, market: str | None = None, limit: int | None = 
     if limit is not None:
         q = q.limit(limit)
     return list(session.scalars(q))
+
+
+def shop_summary(shop: Shop, profile=None) -> dict:
+    """A shop's row as every list shows it (the `shops --json` contract)."""
+    out = {"id": shop.platform_id, "market": shop.market, "name": shop.name, "outcome": shop.outcome,
+           "trial_started_at": shop.trial_started_at.isoformat() if shop.trial_started_at else None,
+           "trial_ends_at": shop.trial_ends_at.isoformat() if shop.trial_ends_at else None}
+    if profile is not None:
+        out.update(stage=profile.readiness.stage, percent=profile.readiness.percent)
+    return out

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-import profile_schema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
+
+import profile_schema
 
 from ..db import utcnow
 from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
@@ -159,7 +160,7 @@ def submit_survey(
     now: datetime | None = None,
 ) -> SurveyResult:
     """Check a parsed survey body (JSON Schema, then the interview schema) and store it whole."""
-    from ..api.survey_schemas import validate_survey_body
+    from ..ingest.survey_schemas import validate_survey_body
     from .observations import record_answers
     from .shops import get_shop
 

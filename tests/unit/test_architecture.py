@@ -54,3 +54,42 @@ def test_importing_the_app_package_creates_nothing():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "clean"
+
+
+CORE = ("operations", "ingest", "scoring", "demo", "cli")
+SHELLS = ("flask", "flask_wtf", "flask_babel", "concierge.api", "concierge.web", "concierge.app")
+
+
+def _resolved_imports(path: Path) -> list[tuple[int, str]]:
+    """Absolute module names imported by `path`, relative imports resolved."""
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            found.append((node.lineno, module))
+            if not node.module:  # `from .. import api`
+                found += [(node.lineno, f"{module}.{a.name}") for a in node.names]
+    return found
+
+
+@pytest.mark.parametrize("area", CORE)
+def test_operations_and_cli_do_not_depend_on_the_web_shells(area):
+    """Arrows point one way: the web and API call operations, never the other way round."""
+    offenders = []
+    for path in sorted((ROOT / "concierge" / area).rglob("*.py")):
+        for lineno, name in _resolved_imports(path):
+            if any(name == s or name.startswith(s + ".") for s in SHELLS):
+                offenders.append(f"{path.relative_to(ROOT)}:{lineno} imports {name}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_shell_guard_resolves_relative_imports(tmp_path):
+    probe = ROOT / "concierge" / "operations" / "surveys.py"
+    names = [n for _, n in _resolved_imports(probe)]
+    assert "concierge.ingest.survey_schemas" in names and "concierge.models" in names
