@@ -188,3 +188,26 @@ class DemoTruth(Base):
     p_call: Mapped[float] = mapped_column(Float)
     called: Mapped[bool] = mapped_column(Boolean)
     seed: Mapped[int] = mapped_column(Integer)
+
+
+class SurveyLink(Base):
+    """A signed, expiring link a merchant opens to fill in the survey (no account).
+
+    The token itself is never stored: it is signed from (shop, id, nonce, expiry) with the
+    app's secret. The row says whether the link still works (revoked, expiry) and keeps
+    the merchant's unfinished answers (`draft`) so they can stop and continue.
+    """
+
+    __tablename__ = "survey_link"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    nonce: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[Optional[datetime]]
+    language: Mapped[Optional[str]] = mapped_column(String(8))  # the merchant's last choice
+    draft: Mapped[Any] = mapped_column(JSONType, nullable=True)  # {question: clean value}
+    draft_saved_at: Mapped[Optional[datetime]]
+    submitted_at: Mapped[Optional[datetime]]  # the last accepted submission through this link
