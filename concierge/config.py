@@ -44,7 +44,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
-        "SURVEY_LINK_MAX_AGE": int(os.environ.get("CONCIERGE_SURVEY_LINK_MAX_AGE", 14 * 24 * 3600)),
+        # merchant survey links (/s/<token>): lifetime of a new link, and the address put in it
+        "SURVEY_LINK_MAX_AGE_DAYS": int(os.environ.get("CONCIERGE_SURVEY_LINK_MAX_AGE_DAYS") or 14),
+        "PUBLIC_BASE_URL": os.environ.get("CONCIERGE_PUBLIC_BASE_URL") or None,
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "pl", "tr"],
     }

@@ -210,7 +210,47 @@ def _shop_operation() -> dict[str, Any]:
     }
 
 
+def _survey_link_operation() -> dict[str, Any]:
+    return {
+        "operationId": "createSurveyLink",
+        "tags": ["surveys"],
+        "summary": "Create a signed, expiring survey link for a merchant",
+        "description": (
+            "The merchant opens the link on their phone, without an account, in their market's "
+            "language (pl, tr, en; switchable), may save a draft and continue later, and submits; "
+            "answers are stored exactly as `POST /api/v1/surveys` stores them (source `survey`, actor "
+            "`merchant`). The link is signed with the server's secret and works until `expires_at`; "
+            "it can be reopened to change answers until then. Treat the URL as a secret: anyone who "
+            "has it can answer for the shop. Revoke with `concierge survey revoke ID`. The same as "
+            "`concierge survey link SHOP --json`."),
+        "parameters": [
+            {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
+             "schema": {"type": "string", "maxLength": 64}},
+            _ACCEPT_LANGUAGE,
+        ],
+        "requestBody": {"required": False, "content": {"application/json": {
+            "schema": _ref("SurveyLinkRequest"), "example": {"days": 7}}}},
+        "responses": {
+            "201": json_response("Created", "SurveyLink", {
+                "id": 12, "shop": "pl-1001", "url": "https://concierge.example.com/s/WyJwbC0xMDAxIiwxMiwi...",
+                "expires_at": "2026-11-16T10:15:00+00:00"}),
+            "400": json_response("The body is not JSON"),
+            "404": json_response("Unknown shop"),
+            "422": json_response("Bad days (1 to 90)"),
+        },
+    }
+
+
 RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "SurveyLink": {
+        "type": "object", "required": ["id", "shop", "url", "expires_at"],
+        "properties": {
+            "id": {"type": "integer", "description": "the link's id (to revoke it)"},
+            "shop": {"type": "string"},
+            "url": {"type": "string", "format": "uri", "description": "the page to send the merchant: /s/<token>"},
+            "expires_at": {"type": "string", "format": "date-time"},
+        },
+    },
     "EventAccepted": {
         "type": "object", "required": ["id", "shop", "type", "status", "duplicate"],
         "properties": {
@@ -240,6 +280,7 @@ def _builtin_operations() -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/events"): _event_operation(),
         ("GET", "/api/v1/shops"): _shops_operation(),
         ("GET", "/api/v1/shops/{shop}"): _shop_operation(),
+        ("POST", "/api/v1/shops/{shop}/survey-links"): _survey_link_operation(),
     }
 
 

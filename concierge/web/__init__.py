@@ -26,6 +26,8 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 def _select_locale() -> str:
     from ..i18n import choose_language
 
+    if g.get("page_language"):  # a page that knows its reader's language (the merchant survey)
+        return g.page_language
     user = g.get("user")
     return choose_language(user_language=getattr(user, "language", None),
                            market=g.get("page_market"),

@@ -1,8 +1,9 @@
-"""The "record answers" form, generated from the interview schema (no question is typed here).
+"""Answer forms generated from the interview schema (no question is typed here).
 
-One field per question a consultant may answer on a call, with the widget its type needs.
-WTForms only renders and carries the CSRF token; the schema's own validation (inside
-`record_answers`) decides what is valid, so the form, the CLI and the API agree.
+One field per question a source may answer (`call` for the consultant's record form,
+`survey` for the merchant's survey page), with the widget its type needs. WTForms only
+renders and carries the CSRF token; the schema's own validation (inside the operations)
+decides what is valid, so the forms, the CLI and the API agree.
 """
 from __future__ import annotations
 
@@ -27,9 +28,14 @@ def field_name(key: str) -> str:
     return key.replace(".", "__")
 
 
+def questions_for(schema: Any, market: str | None, source: str = SOURCE) -> list[Any]:
+    """The questions `source` may answer in this market, in schema order."""
+    return [q for q in schema.questions.values() if source in q.sources and q.applies_to(market)]
+
+
 def call_questions(schema: Any, market: str | None) -> list[Any]:
     """The questions a consultant may answer on a call in this market, in schema order."""
-    return [q for q in schema.questions.values() if SOURCE in q.sources and q.applies_to(market)]
+    return questions_for(schema, market, SOURCE)
 
 
 def skip_hint(schema: Any, question: Any, lang: str) -> str | None:
@@ -72,7 +78,11 @@ def _describe(schema: Any, cond: Mapping[str, Any], lang: str) -> str:
 _CURRENCY = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
 
 
-def _field(q: Any, market: str | None, lang: str):
+# On the merchant's own survey the browser may fill in their details; a consultant types someone else's.
+_OWN_AUTOCOMPLETE = {"owner.name": "name", "owner.email": "email", "owner.phone": "tel"}
+
+
+def _field(q: Any, market: str | None, lang: str, source: str = SOURCE):
     label = q.label(lang)
     kw: dict[str, Any] = {"label": label, "render_kw": {}}
     t = q.type
@@ -102,36 +112,39 @@ def _field(q: Any, market: str | None, lang: str):
         if q.max:
             kw["render_kw"]["max"] = q.max
         return StringField(widget=DateInput(), **kw)
+    own = _OWN_AUTOCOMPLETE.get(q.key) if source == "survey" else None
     if t == "email":
-        kw["render_kw"].update(maxlength=254, autocomplete="off")
+        kw["render_kw"].update(maxlength=254, autocomplete=own or "off")
         return StringField(widget=EmailInput(), **kw)
     if t == "phone":
-        kw["render_kw"].update(maxlength=40, autocomplete="off")
+        kw["render_kw"].update(maxlength=40, autocomplete=own or "off")
         return StringField(widget=TelInput(), **kw)
     maxlength = q.max_length or 200
     kw["render_kw"]["maxlength"] = maxlength
+    if own:
+        kw["render_kw"]["autocomplete"] = own
     if t == "text" and maxlength > 160:
         kw["render_kw"]["rows"] = 3
         return TextAreaField(**kw)
     return StringField(**kw)
 
 
-def answers_form_class(schema: Any, market: str | None, lang: str) -> type[FlaskForm]:
-    """Build the form class for a market and language from the schema's call questions."""
+def answers_form_class(schema: Any, market: str | None, lang: str, source: str = SOURCE) -> type[FlaskForm]:
+    """Build the form class for a market and language from the questions `source` may answer."""
     attrs: dict[str, Any] = {}
-    for q in call_questions(schema, market):
-        attrs[field_name(q.key)] = _field(q, market, lang)
+    for q in questions_for(schema, market, source):
+        attrs[field_name(q.key)] = _field(q, market, lang, source)
     return type("AnswersForm", (FlaskForm,), attrs)
 
 
-def answers_from_form(form: FlaskForm, schema: Any, market: str | None) -> dict[str, Any]:
-    """What the consultant filled in, as `{question: raw answer}` for `record_answers`.
+def answers_from_form(form: FlaskForm, schema: Any, market: str | None, source: str = SOURCE) -> dict[str, Any]:
+    """What was filled in, as `{question: raw answer}` for the operations.
 
     Blank fields are left out (they say nothing). Values stay raw strings so the schema's
     validation, not the form, decides; money gets the market's currency unless typed.
     """
     answers: dict[str, Any] = {}
-    for q in call_questions(schema, market):
+    for q in questions_for(schema, market, source):
         data = form[field_name(q.key)].data
         if q.type == "multi_choice":
             if data:
@@ -150,3 +163,48 @@ def answers_from_form(form: FlaskForm, schema: Any, market: str | None) -> dict[
 
 def currency_for(market: str | None) -> str | None:
     return _CURRENCY.get(market or "")
+
+
+def form_data(questions: list[Any], values: dict[str, Any], market: str | None) -> dict[str, Any]:
+    """Stored answers as the form's widgets show them (the inverse of `answers_from_form`).
+
+    Money in another currency than the market's is left out: the form only asks for an
+    amount in the market's currency, and showing it there would change its meaning.
+    """
+    data: dict[str, Any] = {}
+    for q in questions:
+        v = values.get(q.key)
+        if v is None:
+            continue
+        name = field_name(q.key)
+        if q.type == "yes_no":
+            data[name] = "yes" if v else "no"
+        elif q.type == "multi_choice":
+            data[name] = list(v) if isinstance(v, (list, tuple)) else [v]
+        elif q.type == "money":
+            if isinstance(v, dict) and v.get("currency") == currency_for(market) and v.get("amount") is not None:
+                data[name] = str(v["amount"])
+        elif q.type == "tax_id":
+            data[name] = v.get("number") if isinstance(v, dict) else str(v)
+        else:
+            data[name] = str(v)
+    return data
+
+
+def form_groups(form: FlaskForm, schema: Any, questions: list[Any], market: str | None, lang: str,
+                known: dict[str, Any], *, required: bool = False) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The form's fields grouped by facet, each with its skip-logic hint and whether it applies now.
+
+    With `required`, each item also says whether the survey needs it (`survey_required`).
+    """
+    from profile_schema import evaluate_condition
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for q in questions:
+        groups.setdefault(q.facet, []).append({
+            "q": q, "field": form[field_name(q.key)], "hint": skip_hint(schema, q, lang),
+            "skipped": bool(q.relevant) and evaluate_condition(q.relevant, known) is False,
+            "unit": currency_for(market) if q.type == "money" else None,
+            "required": required and q.survey_required,
+        })
+    return [(facet, groups[facet]) for facet in schema.facets if facet in groups]

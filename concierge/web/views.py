@@ -34,9 +34,8 @@ from .forms import (
     answers_form_class,
     answers_from_form,
     call_questions,
-    currency_for,
     field_name,
-    skip_hint,
+    form_groups,
 )
 from .helpers import current_lang
 
@@ -170,14 +169,7 @@ def _shop_context(shop: Shop) -> dict[str, Any]:
 
 def _form_groups(form, schema, market: str, lang: str, known: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     """The form's fields grouped by facet, each with its skip-logic hint (and whether it applies now)."""
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for q in call_questions(schema, market):
-        groups.setdefault(q.facet, []).append({
-            "q": q, "field": form[field_name(q.key)], "hint": skip_hint(schema, q, lang),
-            "skipped": bool(q.relevant) and profile_schema.evaluate_condition(q.relevant, known) is False,
-            "unit": currency_for(market) if q.type == "money" else None,
-        })
-    return [(facet, groups[facet]) for facet in schema.facets if facet in groups]
+    return form_groups(form, schema, call_questions(schema, market), market, lang, known)
 
 
 

@@ -1,0 +1,61 @@
+"""`POST /api/v1/shops/<shop>/survey-links`: a signed, expiring survey link for a merchant.
+
+For a CRM or messaging tool that sends the merchant their survey. Answers `201` with
+`{id, shop, url, expires_at}` (the same as `concierge survey link --json`). The body is
+optional: `{"days": N}` (1 to 90; default the app's SURVEY_LINK_MAX_AGE_DAYS).
+"""
+from __future__ import annotations
+
+import json
+
+from flask import current_app, g, jsonify, request
+
+from ..app import get_session
+from ..errors import ValidationFailed
+from ..ingest.bodies import base_lang, body_error, validate_body
+from ..operations.survey_links import MAX_DAYS, create_link, public_base_url
+from . import api_blueprint, error_response
+from .auth import require_token
+from .schemas import register_schema
+
+bp = api_blueprint("survey_links", __name__)
+
+REQUEST_BODY = "SurveyLinkRequest"
+SURVEY_LINK_REQUEST = register_schema(REQUEST_BODY, {
+    "type": "object",
+    "title": REQUEST_BODY,
+    "additionalProperties": False,
+    "properties": {
+        "days": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS,
+                 "description": "How long the link works, in days (default: the server's "
+                                "SURVEY_LINK_MAX_AGE_DAYS, 14 unless configured)"},
+    },
+})
+
+
+def _lang() -> str:
+    return base_lang(request.accept_languages.best_match(["en", "pl", "tr"]) or "en")
+
+
+@bp.post("/shops/<shop>/survey-links")
+@require_token
+def post_survey_link(shop: str):
+    """Make a survey link for the shop; 404 for an unknown shop, 422 for a bad `days`."""
+    lang = _lang()
+    raw = request.get_data(cache=False)
+    body = {}
+    if raw.strip():
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            err = body_error("", "malformed_json", lang, detail=str(exc) if isinstance(exc, ValueError) else "")
+            return error_response(400, "malformed_json", err["message"], [err])
+        errors = validate_body(SURVEY_LINK_REQUEST, body, lang)
+        if errors:
+            raise ValidationFailed(errors, errors[0]["message"])
+    days = body.get("days", current_app.config.get("SURVEY_LINK_MAX_AGE_DAYS"))
+    created = create_link(get_session(), shop, secret=current_app.config["SECRET_KEY"],
+                          created_by=f"api:{g.api_token.name}", days=days, lang=lang)
+    base = public_base_url(current_app.config.get("PUBLIC_BASE_URL"), request.url_root)
+    return jsonify(created.as_dict(base)), 201
+

@@ -1,0 +1,103 @@
+"""`concierge survey link|revoke|links`: signed, expiring survey links for merchants.
+
+The link is signed with the same secret as the web app (CONCIERGE_SECRET_KEY, else
+`instance/secret_key`), so run this where the server's secret is.
+"""
+from __future__ import annotations
+
+import click
+
+from . import CliState, echo_json, pass_state
+from .shops import fail
+
+
+def _config() -> dict:
+    from ..config import load_config
+
+    return load_config()
+
+
+@click.group("survey")
+def survey_group() -> None:
+    """Survey links a merchant opens on their phone (no account): /s/<token>."""
+
+
+@survey_group.command("link")
+@click.argument("shop")
+@click.option("--days", type=int, default=None,
+              help="How long the link works (1-90; default SURVEY_LINK_MAX_AGE_DAYS, 14).")
+@click.option("--base-url", help="The address merchants reach (default PUBLIC_BASE_URL, else http://127.0.0.1:5000).")
+@click.option("--created-by", default="cli", show_default=True, help="Who made the link (kept with it).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"id", "shop", "url", "expires_at"} as JSON.')
+@pass_state
+def link_cmd(state: CliState, shop: str, days: int | None, base_url: str | None, created_by: str,
+             as_json: bool) -> None:
+    """Make a survey link for SHOP and print it (send it only to the merchant)."""
+    from ..errors import ConciergeError
+    from ..operations.survey_links import create_link, public_base_url
+
+    config = _config()
+    try:
+        with state.db.session() as s:
+            created = create_link(s, shop, secret=config["SECRET_KEY"], created_by=created_by,
+                                  days=days if days is not None else config.get("SURVEY_LINK_MAX_AGE_DAYS"))
+            data = created.as_dict(public_base_url(base_url or config.get("PUBLIC_BASE_URL")))
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json({"id": data["id"], "shop": data["shop"], "url": data["url"], "expires_at": data["expires_at"]})
+    else:
+        click.echo(f"Survey link {data['id']} for {data['shop']}, works until {data['expires_at']}:\n{data['url']}")
+
+
+@survey_group.command("revoke")
+@click.argument("link_id", type=int, metavar="ID")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def revoke_cmd(state: CliState, link_id: int, as_json: bool) -> None:
+    """Withdraw link ID at once: it answers 410 from now on."""
+    from ..errors import ConciergeError
+    from ..models import Shop
+    from ..operations.survey_links import link_as_dict, revoke_link
+
+    try:
+        with state.db.session() as s:
+            link = revoke_link(s, link_id)
+            data = link_as_dict(link, s.get(Shop, link.shop_id))
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"Revoked survey link {data['id']} ({data['shop']}).")
+
+
+@survey_group.command("links")
+@click.argument("shop")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print [{id, shop, state, created_by, created_at, expires_at, revoked_at, draft_saved_at, submitted_at}].")
+@pass_state
+def links_cmd(state: CliState, shop: str, as_json: bool) -> None:
+    """List SHOP's survey links, newest first (never the URLs: make a new link to send)."""
+    from ..errors import ConciergeError
+    from ..operations.shops import get_shop
+    from ..operations.survey_links import link_as_dict, list_links
+
+    try:
+        with state.db.session() as s:
+            row = get_shop(s, shop)
+            rows = [link_as_dict(link, row) for link in list_links(s, row)]
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo(f"No survey links for {shop}.")
+    for r in rows:
+        click.echo(f"{r['id']:>5}  {r['state']:<8} until {r['expires_at'][:16]}  by {r['created_by']:<24} "
+                   f"sent {r['submitted_at'][:16] if r['submitted_at'] else '-'}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(survey_group)

@@ -1,0 +1,211 @@
+"""The merchant survey page `/s/<token>`: no account, on a phone, in the merchant's language.
+
+The token is the only credential (signed, expiring, revocable: see
+concierge/operations/survey_links.py), so these pages send `Referrer-Policy: no-referrer`
+and `Cache-Control: no-store`, and nothing here logs a URL. Views stay thin: resolve the
+link, build the schema's form for source `survey`, call `save_draft` / `submit_answers`.
+Consultants create a link from the shop page (`POST /shops/<shop>/survey-link`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
+from flask_wtf.csrf import CSRFError
+
+import profile_schema
+
+from ..app import get_session
+from ..errors import ConciergeError, NotFound
+from ..operations.shops import get_shop
+from ..operations.survey_links import (
+    LANGUAGES,
+    BadLink,
+    ExpiredLink,
+    LinkError,
+    applies,
+    create_link,
+    form_values,
+    market_language,
+    new_attempt,
+    public_base_url,
+    resolve_link,
+    save_draft,
+    submit_answers,
+    survey_questions,
+)
+from .auth import role_required
+from .forms import answers_form_class, answers_from_form, field_name, form_data, form_groups
+from .helpers import current_lang
+
+bp = Blueprint("survey", __name__)
+
+LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "tr": "Türkçe"}  # each in itself: not translated
+SECTION_TITLES = {
+    "owner": _l("About you"), "experience": _l("Your experience"), "needs": _l("What you need"),
+    "business": _l("Your business"), "readiness": _l("Your shop's launch"), "features": _l("Integrations"),
+}
+
+
+@bp.after_request
+def _private(response):
+    """The token is in the URL: never send it on as a referrer, never keep the page in a cache."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _secret() -> str:
+    return current_app.config["SECRET_KEY"]
+
+
+def _language(link: Any = None, market: str | None = None) -> str | None:
+    """?lang= (the switcher), then the merchant's last choice, then the market's language."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    if link is not None and link.language in LANGUAGES:
+        return link.language
+    return market_language(market) if market else None
+
+
+def _use_language(lang: str | None) -> str:
+    """Make `lang` the page's language (None: Accept-Language decides) and return the one in use."""
+    if lang:
+        g.page_language = lang
+        refresh()
+    return current_lang()
+
+
+@bp.errorhandler(LinkError)
+def _link_error(exc: LinkError):
+    """Expired or withdrawn (410) and bad (404) links: a plain page in the merchant's language."""
+    _use_language(_language(market=exc.market))
+    kind = "expired" if isinstance(exc, ExpiredLink) else "bad" if isinstance(exc, BadLink) else "revoked"
+    return render_template("survey_gone.html", kind=kind, expired_at=exc.expired_at, market=exc.market), exc.status
+
+
+def _languages(token: str) -> list[tuple[str, str, str]]:
+    return [(code, LANGUAGE_NAMES[code], url_for("survey.page", token=token, lang=code)) for code in LANGUAGES]
+
+
+def _render(token: str, resolved, form, known: dict[str, Any], *, errors: list[dict[str, Any]] | None = None,
+            summary: str | None = None, notice: str | None = None, status: int = 200):
+    """The form with only the questions that apply given `known` (profile + the merchant's answers)."""
+    schema = profile_schema.load_schema()
+    market = resolved.shop.market
+    lang = current_lang()
+    shown = [q for q in survey_questions(schema, market) if applies(q, known)]
+    groups = form_groups(form, schema, shown, market, lang, known, required=True)
+    listed = []
+    for e in errors or []:
+        name = field_name(e["field"]) if e["field"] else ""
+        if name and name in form:
+            form[name].errors = list(form[name].errors or []) + [e["message"]]
+        listed.append({"name": name if name in form else "", "message": e["message"]})
+    link = resolved.link
+    return render_template(
+        "survey.html", shop=resolved.shop, form=form, groups=groups, errors=listed, summary=summary,
+        notice=notice, attempt=new_attempt(), languages=_languages(token), sections=SECTION_TITLES,
+        action=url_for("survey.page", token=token, lang=lang), expires_at=link.expires_at,
+        submitted_at=link.submitted_at, draft_saved_at=link.draft_saved_at,
+    ), status
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+def page(token: str):
+    """Show the survey (pre-filled, draft restored); save a draft or submit it."""
+    session = get_session()
+    resolved = resolve_link(session, token, secret=_secret())
+    lang = _use_language(_language(resolved.link, resolved.shop.market))
+    schema = profile_schema.load_schema()
+    market = resolved.shop.market
+    form_class = answers_form_class(schema, market, lang, source="survey")
+    if request.method == "GET":
+        values, known = form_values(session, resolved)
+        form = form_class(data=form_data(survey_questions(schema, market), values, market))
+        return _render(token, resolved, form, {**known, **values})
+    form = form_class()
+    if not form.validate_on_submit():  # only the CSRF token can fail here (and CSRFError comes first)
+        abort(400)
+    raw = answers_from_form(form, schema, market, source="survey")
+    if request.form.get("action") == "submit":
+        outcome = submit_answers(session, resolved, raw, lang=lang, attempt=request.form.get("attempt"))
+        if outcome.ok:
+            return redirect(url_for("survey.thanks", token=token, lang=lang), 303)
+        summary = _("Your answers were not sent yet. Please correct:")
+        notice = _("What you typed is kept: the valid answers are saved as a draft.")
+    else:
+        outcome = save_draft(session, resolved, raw, lang=lang)
+        if outcome.ok:
+            flash(_("Saved. Open the same link to continue where you stopped."))
+            return redirect(url_for("survey.page", token=token, lang=lang), 303)
+        summary = _("Saved, except these answers. Please correct:")
+        notice = None
+    known = form_values(session, resolved)[1]
+    return _render(token, resolved, form, {**known, **outcome.saved}, errors=outcome.errors,
+                   summary=summary, notice=notice, status=422)
+
+
+@bp.get("/s/<token>/thanks")
+def thanks(token: str):
+    """Thank the merchant; the same link lets them change their answers until it expires."""
+    resolved = resolve_link(get_session(), token, secret=_secret())
+    _use_language(_language(resolved.link, resolved.shop.market))
+    return render_template("survey_thanks.html", shop=resolved.shop, expires_at=resolved.link.expires_at,
+                           again=url_for("survey.page", token=token))
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError):
+    """A survey page left open too long: show the form again with the answers, nothing stored."""
+    token = (request.view_args or {}).get("token")
+    if request.endpoint != "survey.page" or not token:
+        return render_template("error.html", code=400, reason=_(
+            "The form expired or was sent from elsewhere. Reload the page and try again.")), 400
+    try:
+        resolved = resolve_link(get_session(), token, secret=_secret())
+    except LinkError as link_exc:
+        return _link_error(link_exc)
+    lang = _use_language(_language(resolved.link, resolved.shop.market))
+    schema = profile_schema.load_schema()
+    form = answers_form_class(schema, resolved.shop.market, lang, source="survey")()
+    known = form_values(get_session(), resolved)[1]
+    return _render(token, resolved, form, known, status=400, notice=_(
+        "This page was open for a long time, so nothing was saved. Your answers are still here: "
+        "press the button again."))
+
+
+@bp.post("/shops/<platform_id>/survey-link")
+@role_required("consultant")
+def create(platform_id: str):
+    """Make a survey link for the shop and show it to copy (the shop page's button)."""
+    session = get_session()
+    try:
+        shop = get_shop(session, platform_id, lang=current_lang())
+    except NotFound:
+        abort(404)
+    g.page_market = shop.market  # like the shop page: the merchant's market language by default
+    refresh()
+    try:
+        created = create_link(session, shop, secret=_secret(), created_by=g.user.email,
+                              days=current_app.config.get("SURVEY_LINK_MAX_AGE_DAYS"), lang=current_lang())
+    except ConciergeError as exc:  # a misconfigured lifetime: say so instead of a 500
+        return render_template("error.html", code=400, reason=str(exc)), 400
+    data = created.as_dict(public_base_url(current_app.config.get("PUBLIC_BASE_URL"), request.url_root))
+    return render_template("survey_link_created.html", shop=shop, url=data["url"],
+                           expires_at=created.link.expires_at), 201
