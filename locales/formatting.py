@@ -6,21 +6,30 @@ Babel 2.18.0 quirks handled here (see LOCALES.md §6):
 - long ``format_unit(n, "duration-day", locale="tr")`` returns ``"5 duration-day"``
   (fixed after 2.18 by python-babel#1225); we detect the raw unit id and fall back.
 - ``numbering_system="deva"`` keeps Latin digits; ``native_digits`` maps them itself.
+
+``read_number`` reads numbers as people type them in a market ("1 200,50", "1.200,50",
+"12,00,000") and refuses the ones that could mean two things ("1,200" in PL/TR); the
+rule is in docs/design.md ("Numbers typed by people").
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
+import re
+from dataclasses import dataclass
 from typing import Mapping
 from zoneinfo import ZoneInfo
 
-from babel import Locale, dates, numbers, units
+from babel import Locale, UnknownLocaleError, dates, numbers, units
 
+from .errors import InvalidValue
 from .market import MARKET_CODES, Market, get_market
 
 __all__ = [
     "babel_locale", "format_money", "format_number", "format_percent", "format_compact", "parse_number",
+    "read_number", "NumberConventions", "number_conventions",
     "format_date", "format_time", "format_datetime", "plural_category", "plural", "format_duration_days",
     "format_duration", "native_digits",
 ]
@@ -98,12 +107,142 @@ def format_compact(value: float | int, lang: str | None = None, market: Market |
 
 
 def parse_number(text: str, lang: str | None = None, market: Market | str | None = None) -> decimal.Decimal:
-    """Parse user input like ``1 234,56`` (pl, with NBSP or space) into a Decimal."""
+    """Parse ``1 234,56`` (pl, with NBSP or space) into a Decimal the way Babel does.
+
+    Babel reads "1,200" as 1.2 in pl without a word; for what people type use ``read_number``,
+    which refuses such input as ambiguous.
+    """
     locale = babel_locale(lang, market)
     if _language(locale) == "pl":
         # People type a normal space; CLDR expects NBSP as the pl group separator.
         text = text.replace(" ", "\xa0")
     return numbers.parse_decimal(text.strip(), locale=locale, strict=False)
+
+
+@dataclass(frozen=True)
+class NumberConventions:
+    """How numbers are written by someone typing in ``lang`` for a shop in a market.
+
+    ``decimal``/``group`` are the market's marks (``group`` is the punctuation mark that is
+    not its decimal: ``.`` in pl, whose CLDR group is a space); ``lang_decimal`` is the
+    writer's language's decimal mark; ``lakh`` allows 12,34,567 (en_IN, hi_IN).
+    """
+
+    decimal: str | None  # None: no market known
+    group: str | None
+    lang_decimal: str
+    lakh: bool
+
+    @property
+    def decimal_marks(self) -> frozenset[str]:
+        """Marks that may be a decimal: the point (software writes it everywhere), the market's, the writer's."""
+        return frozenset({".", self.lang_decimal} | ({self.decimal} if self.decimal else {","}))
+
+
+@functools.lru_cache(maxsize=64)
+def _marks(locale: str) -> tuple[str, bool] | None:
+    """(decimal mark, lakh grouping) of a Babel locale; None for a locale Babel does not know."""
+    try:
+        loc = Locale.parse(locale)
+    except (ValueError, TypeError, LookupError, UnknownLocaleError):
+        return None
+    mark = numbers.get_decimal_symbol(loc)
+    return (mark if mark in ".," else "."), loc.decimal_formats[None].grouping[1] == 2
+
+
+def number_conventions(market: Market | str | None, lang: str | None = None) -> NumberConventions:
+    """The marks in play when someone writing in ``lang`` types a number for a shop in ``market``.
+
+    Raises ``InvalidValue("market.unknown")`` for an unknown market code.
+    """
+    decimal_mark: str | None = None
+    group: str | None = None
+    lakh = False
+    if market is not None:
+        m = get_market(market)
+        decimal_mark, lakh = _marks(m.babel_locale(None)) or (".", False)
+        group = "," if decimal_mark == "." else "."
+        lang_locale = m.babel_locale(lang or None)
+    else:
+        lang_locale = babel_locale(lang or None)
+    lang_decimal, lang_lakh = _marks(lang_locale) or (decimal_mark or ".", False)
+    return NumberConventions(decimal_mark, group, lang_decimal, lakh or lang_lakh)
+
+
+_SPACES = " \xa0\u202f\u2009"
+_NUMBER_CHARS = re.compile(rf"[\d.,{_SPACES}]+")
+_SEPARATOR = re.compile(rf"([.,]|[{_SPACES}])")
+_EXPONENT = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)[eE][+-]?\d+")
+
+
+def _grouped(groups: list[str], lakh: bool) -> bool:
+    """Digit runs between group marks: 1,234,567 (threes) or, with ``lakh``, 12,34,567."""
+    if len(groups) == 1:
+        return True
+    first, rest = groups[0], groups[1:]
+    if first.startswith("0"):
+        return False
+    if 1 <= len(first) <= 3 and all(len(g) == 3 for g in rest):
+        return True
+    return lakh and 1 <= len(first) <= 2 and len(rest[-1]) == 3 and all(len(g) == 2 for g in rest[:-1])
+
+
+def read_number(
+    text: str, market: Market | str | None = None, lang: str | None = None, *, min_fraction_digits: int = 0
+) -> decimal.Decimal:
+    """Read a number typed by a person writing in ``lang`` for a shop in ``market``; never guess.
+
+    Spaces (also NBSP) are group marks. With both ``,`` and ``.`` the last one is the
+    decimal. A mark used twice is a group mark. A single mark not followed by exactly three
+    digits is a decimal. A single mark followed by exactly three digits ("1,200") is a group
+    mark only when it is the market's group mark and not the writer's decimal (IN "1,200",
+    TR "1.200"); otherwise both readings are plausible and it raises
+    ``InvalidValue("number.ambiguous", {value, whole, fraction})`` with the two readings
+    written unambiguously (``min_fraction_digits=2`` for money: "1,20"). Anything else raises
+    ``InvalidValue("number.invalid")``; an unknown market raises ``market.unknown``.
+    """
+    conv = number_conventions(market, lang)
+    raw = text.strip() if isinstance(text, str) else ""
+    if not raw or len(raw) > 100:
+        raise InvalidValue("number.invalid", {"value": raw[:100]})
+    sign, body = "", raw
+    if body[0] in "+-\u2212":
+        sign, body = ("" if body[0] == "+" else "-"), body[1:]
+    if _EXPONENT.fullmatch(body):
+        return decimal.Decimal(sign + body)
+    if not body or not _NUMBER_CHARS.fullmatch(body):
+        raise InvalidValue("number.invalid", {"value": raw})
+    parts = _SEPARATOR.split(body)
+    runs, marks = parts[0::2], [" " if m in _SPACES else m for m in parts[1::2]]
+    if any(not r for r in runs[1:]) or (not runs[0] and len(marks) != 1):
+        raise InvalidValue("number.invalid", {"value": raw})  # "5.", "1..2", ",5,"
+    punct = [m for m in marks if m != " "]
+    decimal_at: int | None = None  # index into marks
+    if len(set(punct)) == 2 or (len(punct) == 1 and len(marks) > 1):
+        decimal_at = len(marks) - 1  # "1.200,50", "1 200,50": the last mark, which must be punctuation
+        if marks[-1] == " " or marks.count(marks[-1]) > 1:
+            raise InvalidValue("number.invalid", {"value": raw})
+    elif len(punct) == 1:  # one mark, once, nothing else: "1,5", "1,200", ".5"
+        mark, head, tail = punct[0], runs[0], runs[1]
+        if len(tail) == 3 and 1 <= len(head) <= 3 and not head.startswith("0"):
+            if mark != conv.group or mark == conv.lang_decimal:
+                whole = sign + head + tail
+                frac = tail.rstrip("0").ljust(min_fraction_digits, "0")
+                if len(frac) == 3:
+                    frac += "0"  # three digits would be grouping-shaped again
+                fraction = sign + head + (conv.lang_decimal + frac if frac else "")
+                raise InvalidValue("number.ambiguous", {"value": raw, "whole": whole, "fraction": fraction})
+        else:
+            decimal_at = 0
+    if decimal_at is not None and marks[decimal_at] not in conv.decimal_marks:
+        raise InvalidValue("number.invalid", {"value": raw})  # e.g. "1,5" in India
+    int_runs = runs if decimal_at is None else runs[: decimal_at + 1]
+    if len(set(marks[: len(int_runs) - 1])) > 1 or not _grouped(int_runs, conv.lakh):
+        raise InvalidValue("number.invalid", {"value": raw})
+    digits = "".join(int_runs) or "0"
+    if decimal_at is not None:
+        digits += "." + runs[-1]
+    return decimal.Decimal(sign + digits)
 
 
 def _as_market(tz: object) -> Market | None:

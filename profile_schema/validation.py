@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -88,19 +88,32 @@ def clean_text(value: str) -> str:
     return _CONTROL_RE.sub("", unicodedata.normalize("NFC", value)).strip()
 
 
-def _as_number(q: Question, value: Any) -> int | float:
+def _read_number(value: str, market: str | None, lang: str, *, money: bool = False) -> Decimal:
+    """A typed number read with the market's and the writer's conventions; ambiguity is an error.
+
+    The rule lives in `locales.formatting.read_number` (docs/design.md, "Numbers typed by
+    people"): "1,200" is 1200 in India, asked back in Poland and Turkey, never guessed.
+    """
+    from locales import MARKET_CODES, InvalidValue
+    from locales.formatting import read_number
+
+    if market not in MARKET_CODES:
+        market = None  # unknown market: only marks that cannot be grouping are read
+    try:
+        return read_number(value, market, lang, min_fraction_digits=2 if money else 0)
+    except InvalidValue as exc:
+        if exc.code == "number.ambiguous":
+            p = exc.params
+            raise _Invalid("ambiguous_number", value=p["value"], whole=p["whole"], fraction=p["fraction"]) from None
+        raise _Invalid("not_a_number") from None
+
+
+def _as_number(q: Question, value: Any, market: str | None = None, lang: str = "en", *,
+               money: bool = False) -> int | float:
     if isinstance(value, bool):
         raise _Invalid("not_a_number")
     if isinstance(value, str):
-        s = value.strip().replace("\xa0", "").replace(" ", "").replace("\u202f", "")
-        if "," in s and "." not in s:
-            s = s.replace(",", ".")
-        if len(s) > 100:
-            raise _Invalid("not_a_number")
-        try:
-            d = Decimal(s)
-        except InvalidOperation:
-            raise _Invalid("not_a_number") from None
+        d = _read_number(value, market, lang, money=money)
         if not d.is_finite():
             raise _Invalid("not_a_number")
         # compare before converting: int(Decimal("1e999999999")) would take forever
@@ -171,9 +184,9 @@ def _convert(q: Question, value: Any, market: str | None, lang: str) -> Any:
                 return False
         raise _Invalid("not_boolean")
     if t in ("number", "scale"):
-        return _as_number(q, value)
+        return _as_number(q, value, market, lang)
     if t == "money":
-        return _as_money(q, value, market)
+        return _as_money(q, value, market, lang)
     if t == "text":
         if not isinstance(value, str):
             raise _Invalid("not_text")
@@ -237,7 +250,7 @@ def _convert(q: Question, value: Any, market: str | None, lang: str) -> Any:
     raise AssertionError(f"unhandled type {t}")  # parse_schema rejects unknown types
 
 
-def _as_money(q: Question, value: Any, market: str | None) -> dict[str, Any]:
+def _as_money(q: Question, value: Any, market: str | None, lang: str = "en") -> dict[str, Any]:
     default_currency = _MARKET_CURRENCY.get(market or "")
     amount: Any
     currency: Any
@@ -246,7 +259,7 @@ def _as_money(q: Question, value: Any, market: str | None) -> dict[str, Any]:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         amount, currency = value, default_currency
     elif isinstance(value, str):
-        m = re.match(r"^\s*([A-Za-z]{3})?\s*([-0-9.,\s\xa0]+?)\s*([A-Za-z]{3})?\s*$", value)
+        m = re.match(r"^\s*([A-Za-z]{3})?\s*([-+\u2212\d.,\s]+?)\s*([A-Za-z]{3})?\s*$", value)
         if not m or (m.group(1) and m.group(3)):
             raise _Invalid("invalid_money")
         amount, currency = m.group(2), (m.group(1) or m.group(3) or default_currency)
@@ -258,7 +271,7 @@ def _as_money(q: Question, value: Any, market: str | None) -> dict[str, Any]:
     if q.currencies and currency not in q.currencies:
         raise _Invalid("invalid_currency", value=currency)
     try:
-        number = _as_number(q, amount)
+        number = _as_number(q, amount, market, lang, money=True)
     except _Invalid as exc:
         if exc.code == "not_a_number":
             raise _Invalid("invalid_money") from None

@@ -26,8 +26,8 @@ def test_translations_use_the_same_placeholders():
 
 def test_every_code_raised_in_the_source_is_in_the_catalogue():
     source = "\n".join(p.read_text("utf-8") for p in PACKAGE.glob("*.py"))
-    raised = set(re.findall(r'"((?:phone|taxid|market|calendar)\.[a-z_]+)"', source))
-    assert {"phone.invalid", "taxid.checksum", "market.unknown"} <= raised, "the scan is broken"
+    raised = set(re.findall(r'"((?:phone|taxid|market|calendar|number)\.[a-z_]+)"', source))
+    assert {"phone.invalid", "taxid.checksum", "market.unknown", "number.ambiguous"} <= raised, "the scan is broken"
     assert raised <= set(messages()), raised - set(messages())
 
 

@@ -65,6 +65,24 @@ VALID = [
     ("business.expected_monthly_turnover", "TR", 5000, {"amount": 5000, "currency": "TRY"}),
     ("business.expected_monthly_turnover", "IN", "80000", {"amount": 80000, "currency": "INR"}),
     ("business.expected_monthly_turnover", "PL", "1 200,50 PLN", {"amount": 1200.5, "currency": "PLN"}),
+    # amounts as merchants write them in their market (docs/design.md, "Numbers typed by people")
+    ("business.expected_monthly_turnover", "IN", "1,200", {"amount": 1200, "currency": "INR"}),
+    ("business.expected_monthly_turnover", "IN", "12,00,000", {"amount": 1200000, "currency": "INR"}),
+    ("business.expected_monthly_turnover", "IN", "INR 1,20,000.50", {"amount": 120000.5, "currency": "INR"}),
+    ("business.expected_monthly_turnover", "PL", "1.200,50", {"amount": 1200.5, "currency": "PLN"}),
+    ("business.expected_monthly_turnover", "PL", "1\u00a0200,50 PLN", {"amount": 1200.5, "currency": "PLN"}),
+    ("business.expected_monthly_turnover", "PL", {"amount": "1.200,50", "currency": "PLN"},
+     {"amount": 1200.5, "currency": "PLN"}),
+    ("business.expected_monthly_turnover", "TR", "1.200,50", {"amount": 1200.5, "currency": "TRY"}),
+    ("business.expected_monthly_turnover", "TR", "1.200,00 TRY", {"amount": 1200, "currency": "TRY"}),
+    ("business.expected_monthly_turnover", "TR", "2.500.000", {"amount": 2500000, "currency": "TRY"}),
+    ("business.expected_monthly_turnover", "PL", "1,200.50", {"amount": 1200.5, "currency": "PLN"}),
+    ("business.catalogue_size", "IN", "1,200", 1200),
+    ("business.catalogue_size", "IN", "1,00,000", 100000),
+    ("business.catalogue_size", "TR", "1.000.000", 1000000),
+    ("business.catalogue_size", "PL", "12 500", 12500),
+    ("experience.years_selling_online", "TR", "2,5", 2.5),
+    ("experience.years_selling_online", "IN", "2.5", 2.5),
     ("business.expected_monthly_turnover", "PL", "EUR 300", {"amount": 300, "currency": "EUR"}),
     ("business.expected_monthly_turnover", "PL", {"amount": "1000", "currency": "try"}, {"amount": 1000, "currency": "TRY"}),
     ("business.expected_monthly_turnover", None, "99 usd", {"amount": 99, "currency": "USD"}),
@@ -135,7 +153,20 @@ INVALID = [
     ("owner.hours_per_week", "PL", [], "not_a_number"),
     ("owner.hours_per_week", "PL", {"value": 3}, "not_a_number"),
     ("owner.hours_per_week", "PL", "1" * 200, "not_a_number"),
-    ("experience.years_selling_online", "PL", "1,200.5", "not_a_number"),
+    ("experience.years_selling_online", "PL", "1,200.5", "above_max"),  # 1200.5: both marks, the last is decimal
+    ("experience.years_selling_online", "PL", "1,2,5", "not_a_number"),
+    ("business.catalogue_size", "PL", "12 5", "not_a_number"),  # a space where no group ends
+    ("business.catalogue_size", "IN", "12,0000", "not_a_number"),  # a comma is never a decimal in India
+    ("business.catalogue_size", "PL", "12,00,000", "not_a_number"),  # lakh grouping is India's
+    # "1,200" where the comma is the decimal mark: 1.2 or 1200? Asked, never guessed
+    ("business.expected_monthly_turnover", "PL", "1,200", "ambiguous_number"),
+    ("business.expected_monthly_turnover", "PL", "1,200 PLN", "ambiguous_number"),
+    ("business.expected_monthly_turnover", "TR", "1,200", "ambiguous_number"),
+    ("business.expected_monthly_turnover", "TR", {"amount": "1,200", "currency": "TRY"}, "ambiguous_number"),
+    ("business.expected_monthly_turnover", "IN", "1.200", "ambiguous_number"),
+    ("business.catalogue_size", "PL", "1,200", "ambiguous_number"),
+    ("business.catalogue_size", "TR", "1,500", "ambiguous_number"),
+    ("experience.years_selling_online", "PL", "1,500", "ambiguous_number"),
     ("experience.years_selling_online", "PL", "1e-999999999", "not_a_number"),
     ("experience.tech_comfort", "PL", 0, "below_min"),
     ("experience.tech_comfort", "PL", 6, "above_max"),
@@ -208,6 +239,15 @@ LOCALIZED = [
     ("needs.help_with", [], "TR", "tr", "Yardım istediği konular: en az 1 seçim gerekli"),
     ("business.expected_monthly_turnover", "5 GBP", "PL", "pl",
      "Oczekiwany obrót miesięczny: waluta 'GBP' nie jest akceptowana"),
+    ("business.expected_monthly_turnover", "1,200", "PL", "pl",
+     "Oczekiwany obrót miesięczny: '1,200' można odczytać na dwa sposoby: wpisz 1200 albo 1,20, "
+     "zależnie od tego, o co chodzi"),
+    ("business.expected_monthly_turnover", "1,200", "TR", "tr",
+     "Beklenen aylık ciro: '1,200' iki şekilde okunabilir: hangisini kastediyorsanız 1200 ya da 1,20 yazın"),
+    ("business.expected_monthly_turnover", "1,200", "TR", "en",
+     "Expected monthly turnover: '1,200' can be read two ways: write 1200 or 1.20, whichever you mean"),
+    ("business.catalogue_size", "1,500", "PL", "pl",
+     "Wielkość katalogu: '1,500' można odczytać na dwa sposoby: wpisz 1500 albo 1,5, zależnie od tego, o co chodzi"),
     ("features.payments", ["blik"], "TR", "tr", "Ödemeler: 'blik' TR pazarında mevcut değil"),
     ("owner.name", "x" * 200, "PL", "pl", "Imię i nazwisko właściciela: jest dłuższe niż 120 znaków"),
     # phone and tax id: the field's label, then the market rules' own explanation
@@ -594,3 +634,57 @@ def test_a_clean_value_validates_again_to_itself(key, raw, market):
     if first.ok and key in first.values:
         again = S.validate({key: first.values[key]}, market=market, source=q.sources[0])
         assert again.values == first.values
+
+
+# ---------------------------------------------------------------- numbers as each market writes them
+
+
+@pytest.mark.parametrize("market,lang,raw", [("IN", "en", "1,200"), ("IN", "hi", "1,200"), ("TR", "tr", "1.200"),
+                                             ("PL", "pl", "1.200"), ("PL", "pl", "1 200")])
+def test_a_thousand_two_hundred_is_never_read_as_one_point_two(market, lang, raw):
+    result = check("business.expected_monthly_turnover", raw, market=market, lang=lang)
+    assert result.values["business.expected_monthly_turnover"]["amount"] == 1200
+
+
+def test_the_writers_language_counts_when_a_point_could_be_either():
+    """In PL a point groups for someone writing Polish; for someone writing English it is a decimal."""
+    assert check("business.catalogue_size", "1.200", market="PL", lang="pl").values == {"business.catalogue_size": 1200}
+    [error] = check("business.catalogue_size", "1.200", market="PL", lang="en").errors
+    assert (error.code, error.params) == ("ambiguous_number", {"value": "1.200", "whole": "1200", "fraction": "1.2"})
+
+
+def test_an_unknown_market_reads_only_what_cannot_be_grouping():
+    key = "experience.years_selling_online"
+    assert check(key, "1,5", market=None).values == {key: 1.5}
+    assert [e.code for e in check(key, "1,500", market=None).errors] == ["ambiguous_number"]
+    assert [e.code for e in check(key, "1.500", market="XX").errors] == ["ambiguous_number"]
+
+
+_MARKET_LANGS = st.sampled_from([("PL", "pl"), ("PL", "en"), ("TR", "tr"), ("TR", "en"), ("IN", "en"), ("IN", "hi")])
+
+
+@settings(max_examples=200, deadline=None)
+@given(_MARKET_LANGS, st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+       st.booleans())
+def test_an_amount_formatted_by_babel_for_the_market_validates_to_itself(market_lang, amount, code_first):
+    from locales import get_market
+    from locales.formatting import format_number
+
+    market, lang = market_lang
+    currency = get_market(market).currency
+    number = format_number(amount, lang, market, fraction_digits=2)
+    raw = f"{currency} {number}" if code_first else f"{number} {currency}"
+    result = check("business.expected_monthly_turnover", raw, market=market, lang=lang)
+    assert result.errors == []
+    assert result.values["business.expected_monthly_turnover"] == {"amount": float(amount) if amount % 1 else int(amount),
+                                                                   "currency": currency}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([("PL", "pl"), ("TR", "tr"), ("IN", "en"), ("IN", "hi")]), st.integers(0, 1_000_000))
+def test_a_count_formatted_by_babel_for_the_market_validates_to_itself(market_lang, n):
+    from locales.formatting import format_number
+
+    market, lang = market_lang
+    result = check("business.catalogue_size", format_number(n, lang, market), market=market, lang=lang)
+    assert result.values == {"business.catalogue_size": n}
