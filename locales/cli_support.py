@@ -65,6 +65,7 @@ def describe_market(code: str | Market, year: int | None = None, *, lang: str = 
              "due": [{"date": d.isoformat(), "when": w} for d, w in i.due], "notes": i.notes}
             for i in m.legal_checklist
         ],
+        "conversion": {"decision_window_days": m.decision_window_days},
         "follow_up": {
             "consent_required": m.follow_up.consent_required,
             "skip_half_days": m.follow_up.skip_half_days,

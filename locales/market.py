@@ -185,6 +185,13 @@ class FollowUpPolicy:
     steps: tuple[FollowUpStep, ...]
 
 
+def _decision_window(conversion: Mapping[str, Any], where: str) -> int:
+    days = conversion.get("decision_window_days", 30)
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 730:
+        raise MarketDataError(f"{where}.conversion.decision_window_days must be a whole number of days from 0 to 730, not {days!r}")
+    return days
+
+
 @dataclass(frozen=True)
 class Market:
     """Everything the app needs to know about one market, as immutable data."""
@@ -209,6 +216,9 @@ class Market:
     expected_integrations: tuple[ExpectedIntegration, ...]
     legal_checklist: tuple[LegalItem, ...]
     follow_up: FollowUpPolicy
+    # days after the trial ends during which a purchase still counts as the trial's conversion;
+    # until the window closes the outcome is not final (the model neither learns from nor is tested on it)
+    decision_window_days: int = 30
     data: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     _cache: dict[Any, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
 
@@ -426,6 +436,7 @@ def build_market(data: Mapping[str, Any]) -> Market:
                 )
                 for item in data.get("legal_checklist") or ()
             ),
+            decision_window_days=_decision_window(data.get("conversion") or {}, where),
             follow_up=FollowUpPolicy(
                 consent_required=bool(data["follow_up"].get("consent_required")),
                 skip_half_days=bool(data["follow_up"].get("skip_half_days", True)),

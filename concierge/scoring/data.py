@@ -1,20 +1,33 @@
-"""Trials from the database as snapshots: finished ones for training, open ones for scoring."""
+"""Trials from the database as snapshots: finished ones for training, open ones for scoring.
+
+A trial is finished for the model when its outcome is final: its market's decision window
+(`locales` card, `conversion.decision_window_days`: PL 60, TR 14, IN 30 days) has closed
+since the trial ended. Until then a "not converted" may still turn into a purchase (Polish
+merchants deliberate for weeks), so such trials are neither learned from nor tested on,
+whatever their outcome so far (keeping only the early buyers would bias the sample). The
+label is "subscribed within the window". The clock is the data's own: the latest trial
+event stored, so a history loaded or exported on another day is judged as of that day.
+Imported trials without an end date count as final.
+"""
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 import profile_schema
-from sqlalchemy import select
+from locales import MARKET_CODES, get_market
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Call, Observation as ObservationRow, Shop
+from ..db import utcnow
+from ..models import Call, Observation as ObservationRow, Shop, TrialEvent
 from .features import TrialSnapshot, snapshot_time, take_snapshot
 from .train import TrainingRow
 
 CHUNK = 2000
+DEFAULT_DECISION_WINDOW_DAYS = 30  # a market without a card (as in locales/markets/_base.yaml)
 
 
 @dataclass(frozen=True)
@@ -70,10 +83,24 @@ def snapshots_for(session: Session, shops: Sequence[Shop], *, snapshot_day: int,
     return out
 
 
-def finished_trials(session: Session, *, snapshot_day: int, schema: profile_schema.Schema | None = None) -> LoadedTrials:
-    """Finished trials with a start date, frozen at their snapshot, with outcome and treatment."""
+def data_clock(session: Session) -> datetime:
+    """The data's own "now": the latest trial event stored (now, when there is none)."""
+    latest = session.scalar(select(func.max(TrialEvent.occurred_at)))
+    return latest if latest is not None else utcnow()
+
+
+def decision_window(market: str | None) -> timedelta:
+    """How long after the trial's end a purchase still counts (the market card's window)."""
+    return timedelta(days=get_market(market).decision_window_days if market in MARKET_CODES
+                     else DEFAULT_DECISION_WINDOW_DAYS)
+
+
+def finished_trials(session: Session, *, snapshot_day: int, schema: profile_schema.Schema | None = None,
+                    as_of: datetime | None = None) -> LoadedTrials:
+    """Trials with a final outcome and a start date, frozen at their snapshot, with outcome and treatment."""
+    as_of = as_of or data_clock(session)
     shops = list(session.scalars(select(Shop).where(Shop.outcome.is_not(None)).order_by(Shop.id)))
-    skipped = {"no_trial_start": 0, "decided_before_snapshot": 0, "unknown_outcome": 0}
+    skipped = {"no_trial_start": 0, "decided_before_snapshot": 0, "unknown_outcome": 0, "outcome_window_open": 0}
     usable = []
     for s in shops:
         if s.trial_started_at is None:
@@ -82,6 +109,8 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
             skipped["unknown_outcome"] += 1
         elif s.outcome_at is not None and s.outcome_at < snapshot_time(s.trial_started_at, snapshot_day):
             skipped["decided_before_snapshot"] += 1
+        elif s.trial_ends_at is not None and s.trial_ends_at + decision_window(s.market) > as_of:
+            skipped["outcome_window_open"] += 1
         else:
             usable.append(s)
     rows: list[TrainingRow] = []
@@ -92,6 +121,14 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
         for s in part:
             at = snapshot_time(s.trial_started_at, snapshot_day)
             snap = take_snapshot(obs.get(s.id, []), shop=s.platform_id, market=s.market, as_of=at, schema=schema)
-            rows.append(TrainingRow(snap, 1 if s.outcome == "converted" else 0, s.trial_started_at,
+            rows.append(TrainingRow(snap, 1 if _converted_in_window(s) else 0, s.trial_started_at,
                                     treated(s, at, calls.get(s.id, []), obs.get(s.id, [])), bool(s.holdout)))
     return LoadedTrials(rows, skipped)
+
+
+def _converted_in_window(s: Shop) -> bool:
+    if s.outcome != "converted":
+        return False
+    if s.trial_ends_at is None or s.outcome_at is None:
+        return True
+    return s.outcome_at <= s.trial_ends_at + decision_window(s.market)

@@ -209,6 +209,19 @@ def test_follow_up_defaults_reflect_market_observations():
     assert all(f.steps[0].key == "stage_audit" for f in (pl, tr, india))
 
 
+def test_decision_windows_reflect_how_fast_each_market_decides():
+    # DOMAIN.md: Turkish merchants decide within days, Polish ones deliberate for weeks or months
+    windows = {c: get_market(c).decision_window_days for c in ("PL", "TR", "IN")}
+    assert windows == {"PL": 60, "TR": 14, "IN": 30}
+
+
+def test_decision_window_can_be_changed_without_code(tmp_path):
+    path = tmp_path / "o.json"
+    path.write_text(json.dumps({"PL": {"conversion": {"decision_window_days": 90}}}), encoding="utf-8")
+    assert load_markets(path)["PL"].decision_window_days == 90
+    assert load_markets(path)["TR"].decision_window_days == 14
+
+
 def test_calling_rules():
     pl, tr, india = (get_market(c).calling for c in ("PL", "TR", "IN"))
     assert pl.commercial_requires_consent and not pl.trader_exempt_until_opt_out
@@ -266,6 +279,8 @@ def test_override_from_env_var_is_read_when_loading(tmp_path, monkeypatch):
         ({"PL": {"timezone": "Europe/Nowhere"}}, "market PL"),
         ({"PL": {"legal_checklist": [{"key": "shop_terms", "when": {"x": {"approx": 1}}}]}}, "approx"),
         ({"PL": {"follow_up": {"steps": [{"key": "nurture_2w", "offset": {"fortnights": 1}}]}}}, "fortnights"),
+        ({"PL": {"conversion": {"decision_window_days": "two months"}}}, "decision_window_days"),
+        ({"TR": {"conversion": {"decision_window_days": -1}}}, "decision_window_days"),
     ],
 )
 def test_bad_override_is_reported_with_its_path(tmp_path, override, message):
