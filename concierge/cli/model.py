@@ -77,16 +77,20 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
         echo_json(ev)
         return
     click.echo(f"Model {ev['version']} on {ev['test_rows']} test trials ({ev['treated']} called after the snapshot)")
-    click.echo(f"{'':24}{'AUC':>24}{'Brier':>26}{'ECE':>24}")
+    click.echo(f"{'':24}{'AUC':>27}{'Brier':>29}{'ECE':>29}")
     for name in ("model", "model_given_treatment", "oracle"):
         b = ev.get(name)
         if not b:
             continue
         cell = lambda k: f"{b.get(k)} {b.get(k + '_ci') or ''}"  # noqa: E731
-        click.echo(f"{name:24}{cell('auc'):>24}{cell('brier'):>26}{cell('ece'):>24}")
+        click.echo(f"{name:24}{cell('auc'):>27}{cell('brier'):>29}{cell('ece'):>29}")
     for k, v in (ev.get("uplift") or {}).items():
         if not k.endswith("_ci"):
             click.echo(f"{k:24}{v} {ev['uplift'].get(k + '_ci') or ''}")
+    gaps = ev.get("gaps")
+    if gaps:
+        click.echo(f"Oracle minus {gaps['model']}: AUC {gaps['auc_oracle_minus_model']} {gaps.get('auc_gap_ci') or ''}, "
+                   f"Brier (model minus oracle) {gaps['brier_model_minus_oracle']} {gaps.get('brier_gap_ci') or ''}")
     for k, v in ev["checks"].items():
         click.echo(f"  {k}: {v}")
 

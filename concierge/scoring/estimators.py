@@ -34,7 +34,7 @@ def _hgb(est, n_rows: int, floor: int = 1) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
         max_iter=est.max_iter, learning_rate=est.learning_rate, max_leaf_nodes=est.max_leaf_nodes,
         min_samples_leaf=leaf, l2_regularization=est.l2_regularization, early_stopping=False,
-        random_state=est.random_state,
+        max_features=getattr(est, "max_features", 1.0), random_state=est.random_state,
     )
 
 
@@ -58,13 +58,14 @@ class ConversionModel(_BinaryTags, ClassifierMixin, BaseEstimator):
     """Calibrated gradient boosting: the likelihood that a trial subscribes."""
 
     def __init__(self, max_iter=200, learning_rate=0.06, max_leaf_nodes=15, min_samples_leaf=40,
-                 l2_regularization=1.0, calibration="auto", isotonic_min_rows=5000, cv=3,
+                 l2_regularization=1.0, max_features=1.0, calibration="auto", isotonic_min_rows=5000, cv=3,
                  random_state=None):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
+        self.max_features = max_features
         self.calibration = calibration
         self.isotonic_min_rows = isotonic_min_rows
         self.cv = cv
@@ -161,12 +162,13 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, max_iter=100, learning_rate=0.075, max_leaf_nodes=7, min_samples_leaf=80,
-                 l2_regularization=2.0, min_arm_rows=50, shrink_rows=500, random_state=None):
+                 l2_regularization=2.0, max_features=1.0, min_arm_rows=50, shrink_rows=500, random_state=None):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
+        self.max_features = max_features
         self.min_arm_rows = min_arm_rows
         self.shrink_rows = shrink_rows
         self.random_state = random_state

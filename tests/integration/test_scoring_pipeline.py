@@ -81,6 +81,12 @@ def test_train_score_evaluate_through_the_cli(database, db_url):
     for k in ("qini_model", "qini_oracle", "qini_by_likelihood"):
         assert k in ev["uplift"]
     assert set(ev["checks"]) >= {"auc_within_0.01_of_oracle", "ece_at_most_0.02"}
+    # the gap is the paired difference on the same trials, its interval around it
+    gaps = ev["gaps"]
+    given = ev["model_given_treatment"] or ev["model"]
+    assert gaps["auc_oracle_minus_model"] == pytest.approx(ev["oracle"]["auc"] - given["auc"], abs=2e-4)
+    assert gaps["auc_gap_ci"][0] <= gaps["auc_oracle_minus_model"] <= gaps["auc_gap_ci"][1]
+    assert gaps["brier_gap_ci"][0] <= gaps["brier_model_minus_oracle"] <= gaps["brier_gap_ci"][1]
 
 
 def test_versions_list_and_activate(database, db_url):
@@ -132,3 +138,43 @@ def test_score_endpoint(app, client):
     assert client.get("/api/v1/shops/nope/score", headers=auth).status_code == 404
     r = client.get("/api/v1/shops/syn-11-299/score?lang=xx", headers=auth)
     assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "lang"
+
+
+def test_only_trials_whose_decision_window_has_closed_are_learned_from(database):
+    """A 'not converted' may still buy (PL deliberates 60 days, TR 14): such trials are not used, either way."""
+    from datetime import datetime, timezone
+
+    from concierge.models import TrialEvent
+    from concierge.scoring.data import data_clock, finished_trials
+
+    clock = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+    ended = clock - timedelta(days=20)  # 20 days ago: past TR's 14-day window, inside PL's 60 days
+
+    def shop(pid, market, outcome, bought_days_after_end=None, ends=ended):
+        start = ends - timedelta(days=14)
+        outcome_at = ends if bought_days_after_end is None else ends + timedelta(days=bought_days_after_end)
+        return Shop(platform_id=pid, market=market, trial_started_at=start, trial_ends_at=ends,
+                    outcome=outcome, outcome_at=outcome_at)
+
+    with database.sessionmaker() as s:
+        shops = [
+            shop("pl-open-no", "PL", "not_converted"),
+            shop("pl-open-yes", "PL", "converted", -1),     # bought early, but its peers' outcomes are not final
+            shop("tr-closed-no", "TR", "not_converted"),
+            shop("tr-closed-yes", "TR", "converted", 1),
+            shop("pl-old-late", "PL", "converted", 75, ends=clock - timedelta(days=200)),  # bought after the window
+            shop("pl-old-yes", "PL", "converted", 10, ends=clock - timedelta(days=200)),
+        ]
+        s.add_all(shops)
+        s.flush()
+        s.add(TrialEvent(id="e-last", shop_id=shops[2].id, type="trial_ended", occurred_at=clock,
+                         body_sha256="0" * 64, payload={}))
+        s.commit()
+        assert data_clock(s) == clock
+        loaded = finished_trials(s, snapshot_day=7)
+        labels = {r.snapshot.shop: r.outcome for r in loaded.rows}
+        assert labels == {"tr-closed-no": 0, "tr-closed-yes": 1, "pl-old-late": 0, "pl-old-yes": 1}
+        assert loaded.skipped["outcome_window_open"] == 2
+        # judged as of a later day, the Polish window has closed too
+        later = finished_trials(s, snapshot_day=7, as_of=clock + timedelta(days=41))
+        assert {r.snapshot.shop for r in later.rows} >= {"pl-open-no", "pl-open-yes"}

@@ -142,3 +142,27 @@ def test_uplift_from_small_arms_is_shrunk_but_keeps_its_order():
     u_s, u_r = shrunk.predict_uplift(X), raw.predict_uplift(X)
     assert np.std(u_s) < 0.5 * np.std(u_r)
     assert np.array_equal(np.argsort(u_s, kind="stable"), np.argsort(u_r, kind="stable"))
+
+
+def _rows_by_month(counts: dict[str, int]) -> list[TrainingRow]:
+    from datetime import datetime, timezone
+
+    snap = take_snapshot([], shop="s", market="PL", as_of=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    return [TrainingRow(snap, i % 2, datetime(int(m[:4]), int(m[5:]), 10, tzinfo=timezone.utc))
+            for m, n in counts.items() for i in range(n)]
+
+
+def test_out_of_time_split_stops_at_the_cohort_closest_to_the_test_share():
+    from concierge.scoring.train import out_of_time_split
+
+    # the two newest cohorts hold 19 % of the rows; a third would make it 31 %: stop at 19 %
+    rows = _rows_by_month({"2026-02": 2000, "2026-03": 2000, "2026-04": 2000, "2026-05": 2000,
+                           "2026-06": 2300, "2026-07": 2300, "2026-08": 2300, "2026-09": 2200, "2026-10": 1400})
+    train_idx, test_idx, info = out_of_time_split(rows, test_fraction=0.2)
+    assert info["test_cohorts"] == ["2026-09", "2026-10"]
+    assert len(test_idx) == 3600 and len(train_idx) == len(rows) - 3600
+    # a newest cohort far below the target takes the next one even past the target, when that is closer
+    rows = _rows_by_month({"2026-01": 500, "2026-02": 500, "2026-03": 500, "2026-04": 500, "2026-05": 50})
+    _, test_idx, info = out_of_time_split(rows, test_fraction=0.2)
+    assert info["test_cohorts"] == ["2026-04", "2026-05"]
+    assert len(test_idx) == 550
