@@ -6,7 +6,10 @@ parse and check each envelope (JSON Schema) and its data (the mapping's schema),
 the batch's shops and already-stored event ids in two queries, validate the
 observations with profile_schema (cached per market and answers: events repeat), and
 insert events and observations with executemany. A rejected event adds nothing but
-its dead letter (verbatim text, errors, context) and the rest of the batch goes on.
+its dead letter (verbatim text, errors, context) and the rest of the batch goes on. An
+event for a shop not known yet waits for that shop's trial_started later in the run
+(out-of-order exports) and is applied right after it; only when it never comes is the
+event rejected as unknown_shop. Dead letters are written once the run has read every line.
 """
 from __future__ import annotations
 
@@ -189,6 +192,42 @@ def _chunks(items: Iterable[tuple[int | None, str]], size: int) -> Iterator[list
         yield batch
 
 
+_WAITING = "waiting"  # internal: the shop's trial_started has not arrived yet; never reported
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One line on its way through a run: its checked envelope (None when malformed) and outcome."""
+
+    line: int | None
+    raw: str
+    prepared: _Prepared | None
+    outcome: EventOutcome
+
+
+def _entry(line: int | None, raw: str, lang: str) -> _Entry:
+    try:
+        return _Entry(line, raw, _prepare(line, raw, lang), EventOutcome(line, None, None, None, "pending", 0))
+    except _Rejected as rej:
+        return _Entry(line, raw, None, _reject(None, line, rej))
+
+
+def _tally(summary: IngestSummary, outcome: EventOutcome) -> None:
+    summary.total += 1
+    if outcome.status == "stored":
+        summary.stored += 1
+        summary.observations += outcome.observations
+    elif outcome.status == "duplicate":
+        summary.duplicates += 1
+    else:
+        summary.rejected += 1
+
+
+def _unknown_shop(shop: str, lang: str) -> _Rejected:
+    return _Rejected(422, [{"field": "shop", "code": "unknown_shop",
+                            "message": "shop: " + _message("unknown_shop", lang, value=shop)}])
+
+
 def ingest_lines(
     session: Session,
     lines: Iterable[tuple[int | None, str]],
@@ -202,43 +241,56 @@ def ingest_lines(
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> IngestSummary:
-    """Ingest (line number, raw JSON) events in batches; rejects become dead letters, the rest is stored."""
+    """Ingest (line number, raw JSON) events in batches; rejects become dead letters, the rest is stored.
+
+    An event for a shop we do not know yet waits: exports are often out of order, so when the
+    shop's trial_started comes later in the same run, the waiting events are applied right
+    after it (as if the file had been in order). Events whose shop never arrives are
+    rejected at the end (unknown_shop) and dead-lettered for `concierge deadletter replay`.
+    Dead letters are written at the end, in line order.
+    """
     summary = IngestSummary()
     validator = _Validator(lang)
     now = now or utcnow()
+    waiting: dict[str, list[_Entry]] = {}  # shop platform id -> its waiting events, in line order
+    report: list[_Entry] = []  # in line order: rejected and waiting entries, or all with keep_all
     for batch in _chunks(lines, batch_size):
-        for outcome in _ingest_batch(session, batch, channel=channel, lang=lang, context=context or {},
-                                     dead_letters=dead_letters, validator=validator, now=now,
-                                     summary=summary):
-            summary.total += 1
-            if outcome.status == "stored":
-                summary.stored += 1
-                summary.observations += outcome.observations
-            elif outcome.status == "duplicate":
-                summary.duplicates += 1
-            else:
-                summary.rejected += 1
-            if keep_all or outcome.status == "rejected":
-                summary.outcomes.append(outcome)
+        entries = [_entry(line, raw, lang) for line, raw in batch]
+        for done in _ingest_batch(session, entries, lang=lang, validator=validator, now=now, summary=summary,
+                                  waiting=waiting):
+            _tally(summary, done.outcome)
+        report.extend(e for e in entries if keep_all or e.outcome.status in ("rejected", _WAITING))
         if progress is not None:
             progress(len(batch))
+    for shop_entries in waiting.values():  # their trial_started never came
+        for e in shop_entries:
+            assert e.prepared is not None
+            e.outcome = _reject(e.prepared, e.line, _unknown_shop(e.prepared.shop, lang))
+            _tally(summary, e.outcome)
+    if dead_letters:
+        stored_any = False
+        for e in report:
+            if e.outcome.status == "rejected":
+                ctx = {"channel": channel, "mapping": load_mapping().version, **(context or {})}
+                if e.line is not None:
+                    ctx["line"] = e.line
+                e.outcome.dead_letter = store_dead_letter(session, CHANNEL, e.raw, errors=e.outcome.errors,
+                                                          context=ctx, now=now, flush=False)
+                stored_any = True
+        if stored_any:
+            session.flush()
+    summary.outcomes = [e.outcome for e in report if keep_all or e.outcome.status == "rejected"]
     return summary
 
 
-def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, channel: str, lang: str,
-                  context: dict[str, Any], dead_letters: bool, validator: _Validator, now: datetime,
-                  summary: IngestSummary) -> list[EventOutcome]:
-    outcomes: list[EventOutcome] = []
-    prepared: list[_Prepared | None] = []
-    for line, raw in batch:
-        try:
-            prepared.append(_prepare(line, raw, lang))
-            outcomes.append(EventOutcome(line, None, None, None, "pending", 0))
-        except _Rejected as rej:
-            prepared.append(None)
-            outcomes.append(_reject(None, line, rej))
-    ok = [p for p in prepared if p is not None]
+def _ingest_batch(session: Session, entries: Sequence[_Entry], *, lang: str, validator: _Validator,
+                  now: datetime, summary: IngestSummary, waiting: dict[str, list[_Entry]]) -> list[_Entry]:
+    """Check and store one batch; return the entries that got their final outcome (waiting ones included)."""
+    ok = [e.prepared for e in entries if e.prepared is not None]
     ids = {p.id for p in ok}
+    if waiting:  # waiting events of shops that start in this batch are applied here: know their ids too
+        for pid in {p.shop for p in ok if p.etype.creates_shop} & waiting.keys():
+            ids.update(w.prepared.id for w in waiting[pid] if w.prepared is not None)
     stored_sha: dict[str, str] = {}
     if ids:
         stored_sha = dict(session.execute(
@@ -249,10 +301,12 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
         shops = {s.platform_id: s for s in session.scalars(select(Shop).where(Shop.platform_id.in_(pids)))}
     new_shops: list[Shop] = []
     events: list[tuple[_Prepared, Shop, dict[str, Any], dict[str, str], EventOutcome]] = []
-    for i, p in enumerate(prepared):
-        if p is None:
-            continue
-        out = outcomes[i]
+    done: list[_Entry] = [e for e in entries if e.prepared is None]
+
+    def apply(entry: _Entry) -> None:
+        p = entry.prepared
+        assert p is not None
+        out = entry.outcome
         out.id, out.shop, out.type = p.id, p.shop, p.etype.name
         try:
             if p.id in stored_sha:
@@ -260,7 +314,8 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
                     raise _Rejected(409, [{"field": "id", "code": "conflicting_duplicate", "message":
                                            "id: " + _message("conflicting_duplicate", lang, value=p.id)}])
                 out.status, out.http_status = "duplicate", 200
-                continue
+                done.append(entry)
+                return
             shop = shops.get(p.shop)
             if p.etype.creates_shop:
                 f = p.etype.shop_fields or {}
@@ -269,9 +324,10 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
                     raise _Rejected(422, [{"field": f"data.{f.get('market', 'market')}", "code": "market_changed",
                                            "message": "data.market: " + _message(
                                                "market_changed", lang, shop=p.shop, old=shop.market, value=market)}])
-            elif shop is None:
-                raise _Rejected(422, [{"field": "shop", "code": "unknown_shop",
-                                       "message": "shop: " + _message("unknown_shop", lang, value=p.shop)}])
+            elif shop is None:  # wait for its trial_started, later in this run
+                out.status = _WAITING
+                waiting.setdefault(p.shop, []).append(entry)
+                return
             else:
                 market = shop.market
             answers, ops = plan_event(p.etype, p.data, market)
@@ -279,8 +335,10 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
             if checked.errors:
                 raise _Rejected(422, [_event_field_error(p.etype, e) for e in checked.errors])
         except _Rejected as rej:
-            outcomes[i] = _reject(p, p.line, rej)
-            continue
+            entry.outcome = _reject(p, p.line, rej)
+            done.append(entry)
+            return
+        created = False
         if p.etype.creates_shop:
             f = p.etype.shop_fields or {}
             ends = parse_datetime_with_offset(p.data.get(f.get("trial_ends_at", "trial_ends_at")))
@@ -292,6 +350,7 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
                 session.add(shop)
                 shops[p.shop] = shop
                 new_shops.append(shop)
+                created = True
             else:
                 shop.trial_started_at = shop.trial_started_at or p.occurred_at
                 shop.name = name if name is not None else shop.name
@@ -303,15 +362,15 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
         stored_sha[p.id] = p.sha  # a second copy later in this batch is a duplicate
         out.status, out.http_status, out.observations = "stored", 201, len(checked.values)
         events.append((p, shop, checked.values, ops, out))
-    if dead_letters:  # in line order, so ids follow the file
-        for (line, raw), out in zip(batch, outcomes):
-            if out.status == "rejected":
-                ctx = {"channel": channel, "mapping": load_mapping().version, **context}
-                if line is not None:
-                    ctx["line"] = line
-                out.dead_letter = store_dead_letter(session, CHANNEL, raw, errors=out.errors, context=ctx,
-                                                    now=now, flush=False)
-    session.flush()  # new shops get their ids; dead letters and shop updates are written
+        done.append(entry)
+        if created:  # the shop's events that arrived before it, in line order
+            for w in waiting.pop(p.shop, ()):
+                apply(w)
+
+    for e in entries:
+        if e.prepared is not None:
+            apply(e)
+    session.flush()  # new shops get their ids; shop updates are written
     summary.shops_created += len(new_shops)
     if events:
         version = validator.schema.version
@@ -327,7 +386,7 @@ def _ingest_batch(session: Session, batch: Sequence[tuple[int | None, str]], *, 
             for p, shop, values, ops, _ in events for key, value in values.items()]
         if rows:
             session.execute(insert(Observation.__table__), rows)
-    return outcomes
+    return done
 
 
 def _event_field_error(etype: EventType, err: Any) -> dict[str, Any]:

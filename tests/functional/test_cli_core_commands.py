@@ -51,6 +51,28 @@ def test_ingest_events_json_summary_and_exit_code(run, events_file):
     assert (again["stored"], again["duplicates"], again["rejected"]) == (0, 3, 2)
 
 
+def test_ingest_events_stores_events_that_come_before_their_trial_started(run, tmp_path):
+    """Out-of-order exports: the shop's events wait for its trial_started later in the file."""
+    path = tmp_path / "unordered.jsonl"
+    path.write_text("\n".join([
+        ev("t2", "tr-1", "payment_connected", 2, provider="iyzico"),
+        ev("t3", "tr-2", "theme_published", 3),          # tr-2 never starts: dead-lettered
+        ev("t1", "tr-1", "trial_started", 1, market="TR", shop_name="Çiçek"),
+    ]) + "\n", encoding="utf-8")
+    res = run("ingest", "events", str(path), "--json", "--batch-size", "1")
+    assert res.exit_code == 1
+    out = json.loads(res.stdout)
+    assert {k: out[k] for k in ("total", "stored", "duplicates", "rejected", "shops_created")} == {
+        "total": 3, "stored": 2, "duplicates": 0, "rejected": 1, "shops_created": 1}
+    [error] = out["errors"]
+    assert set(error) == {"line", "id", "shop", "type", "status", "duplicate", "observations", "errors", "dead_letter"}
+    assert (error["line"], error["shop"], error["status"], error["errors"][0]["code"]) == (2, "tr-2", "rejected",
+                                                                                           "unknown_shop")
+    assert out["dead_letters"] == [error["dead_letter"]]
+    prof = json.loads(run("profile", "tr-1", "--json").stdout)
+    assert prof["features"]["payments"]["providers"] == ["iyzico"]
+
+
 def test_shops_and_profile(run, events_file):
     run("ingest", "events", str(events_file))
     shops = json.loads(run("shops", "--json").stdout)
