@@ -163,10 +163,9 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dic
                            "split": split, "bootstrap": n_boot,
                            "model": _metric_block(y, p, n_boot, seed)}
     arms = scorer.predict_arms(X)
-    uplift = None
+    uplift = scorer.predict_uplift(X)  # what orders the call queue
     if arms is not None:
         p0, p1 = arms
-        uplift = p1 - p0
         out["model_given_treatment"] = _metric_block(y, np.where(t, p1, p0), n_boot, seed)
     else:
         out["model_given_treatment"] = None

@@ -7,7 +7,8 @@ from concierge.scoring.estimators import ConversionModel, FallbackModel, UpliftM
 @parametrize_with_checks([
     ConversionModel(max_iter=20, random_state=0),
     FallbackModel(),
-    UpliftModel(max_iter=20, random_state=0),
+    UpliftModel(max_iter=20, response_max_iter=20, random_state=0),
+    UpliftModel(max_iter=20, response_max_iter=0, random_state=0),  # the two arms only
 ])
 def test_sklearn_conventions(estimator, check):
     check(estimator)

@@ -53,7 +53,8 @@ def test_skops_round_trip_gives_the_same_scores(trained):
 
 @pytest.mark.parametrize("est", [ConversionModel(max_iter=20, random_state=0, isotonic_min_rows=100),
                                  ConversionModel(max_iter=20, random_state=0),
-                                 FallbackModel(), FallbackModel(min_rows=10_000), UpliftModel(max_iter=20)])
+                                 FallbackModel(), FallbackModel(min_rows=10_000),
+                                 UpliftModel(max_iter=20, response_max_iter=20)])
 def test_every_estimator_round_trips_with_the_trusted_list(est):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 5))
@@ -142,6 +143,25 @@ def test_uplift_from_small_arms_is_shrunk_but_keeps_its_order():
     u_s, u_r = shrunk.predict_uplift(X), raw.predict_uplift(X)
     assert np.std(u_s) < 0.5 * np.std(u_r)
     assert np.array_equal(np.argsort(u_s, kind="stable"), np.argsort(u_r, kind="stable"))
+
+
+def test_response_model_gives_the_probabilities_and_leaves_the_queue_to_the_arms():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3000, 4))
+    t = rng.random(3000) < 0.6
+    base = 1 / (1 + np.exp(-(X[:, 0] + 0.5 * X[:, 1] - 1.2)))
+    y = (rng.random(3000) < np.where(t, base + 0.15 * (1 - base) * (X[:, 2] > 0), base)).astype(int)
+    both = UpliftModel(random_state=0).fit(X, y, t)
+    arms_only = UpliftModel(random_state=0, response_max_iter=0).fit(X, y, t)
+    # the call queue's order and size come from the two arms either way
+    assert np.array_equal(both.predict_uplift(X), arms_only.predict_uplift(X))
+    # the probabilities come from the one model that saw every trial, with the call as an input
+    p0, p1 = both.predict_arms(X)
+    assert np.allclose(both.predict_proba(X)[:, 1], p0)
+    assert not np.allclose(p0, arms_only.predict_arms(X)[0])
+    assert (p1 - p0).mean() > 0.02  # calls help here, and the response model sees it
+    a0, a1 = arms_only.predict_arms(X)
+    assert np.allclose(arms_only.predict_proba(X)[:, 1], a0)
 
 
 def _rows_by_month(counts: dict[str, int]) -> list[TrainingRow]:
