@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,39 @@ def output_dir() -> Path:
     path = ROOT / "test-output" / "browser"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def serve():
+    """Serve a real app with werkzeug in a thread on a free port: `serve(app, db)` gives the base URL.
+
+    The servers stop (and the app's database is disposed) when the test ends.
+    """
+    from werkzeug.serving import make_server
+
+    running = []
+
+    def start(app, db) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running.append((server, thread, db))
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server, thread, db in running:
+        server.shutdown()
+        thread.join(timeout=10)
+        db.dispose()
+
+
+@pytest.fixture
+def online_page(browser_context):
+    """A page of the shared context, allowed to reach the local live server for one test."""
+    browser_context.set_offline(False)
+    page = browser_context.new_page()
+    try:
+        yield page
+    finally:
+        page.close()
+        browser_context.set_offline(True)

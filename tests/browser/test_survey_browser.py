@@ -6,7 +6,6 @@ the thank-you page. Screenshots go to test-output/browser/survey-*.png.
 """
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
@@ -16,10 +15,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def live_survey(tmp_path):
+def live_survey(tmp_path, serve):
     """The real app (CSRF on) on SQLite with one Polish shop and a survey link, served in a thread."""
-    from werkzeug.serving import make_server
-
     from concierge import create_app
     from concierge.db import Base
     from concierge.operations.observations import record_answers
@@ -34,26 +31,7 @@ def live_survey(tmp_path):
         shop = ensure_shop(s, "pl-1001", "PL", name="Ceramika Zofii")
         record_answers(s, shop, {"owner.name": "Zofia Kowalska"}, actor="anna@example.com")
         token = create_link(s, shop, secret=app.config["SECRET_KEY"], created_by="anna@example.com").token
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}/s/{token}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        db.dispose()
-
-
-@pytest.fixture
-def online_page(browser_context):
-    browser_context.set_offline(False)
-    page = browser_context.new_page()
-    try:
-        yield page
-    finally:
-        page.close()
-        browser_context.set_offline(True)
+    yield app, f"{serve(app, db)}/s/{token}"
 
 
 def _no_sideways_scroll(page) -> None:

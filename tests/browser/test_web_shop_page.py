@@ -7,7 +7,6 @@ default: this test lets it reach 127.0.0.1 for its duration.
 """
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -20,10 +19,8 @@ PASSWORD = "browser test password"
 
 
 @pytest.fixture
-def live_app(tmp_path):
+def live_app(tmp_path, serve):
     """The real app (CSRF on) on SQLite, served by werkzeug in a thread on a free port."""
-    from werkzeug.serving import make_server
-
     from concierge import create_app
     from concierge.db import Base
     from concierge.operations.observations import record_answers
@@ -47,26 +44,7 @@ def live_app(tmp_path):
         record_answers(s, shop, {"readiness.theme_published": "yes", "readiness.products_added": "yes",
                                  "owner.name": "Zofia K."}, actor="trial-platform", source="trial",
                        observed_at=t0 + timedelta(days=2), now=t0 + timedelta(days=2))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        db.dispose()
-
-
-@pytest.fixture
-def online_page(browser_context):
-    browser_context.set_offline(False)
-    page = browser_context.new_page()
-    try:
-        yield page
-    finally:
-        page.close()
-        browser_context.set_offline(True)
+    yield app, serve(app, db)
 
 
 def test_shop_page_login_record_and_screenshots(live_app, online_page, output_dir):
