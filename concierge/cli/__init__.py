@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import sys
 from typing import Any
@@ -67,11 +68,18 @@ _discover()
 
 
 def main() -> None:  # console script entry point
-    """Run the CLI; a database without tables gets advice, not a traceback."""
+    """Run the CLI; a database without tables or a broken market override file gets advice, not a traceback."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from locales import MarketDataError
 
     try:
         cli(prog_name="concierge", standalone_mode=True)
+    except MarketDataError as exc:
+        source = os.environ.get("CONCIERGE_MARKET_OVERRIDES")
+        where = f"the market override file {source} (CONCIERGE_MARKET_OVERRIDES)" if source else "the market data"
+        click.echo(f"Error: {where} is not valid: {exc}", err=True)
+        sys.exit(2)
     except (OperationalError, ProgrammingError) as exc:
         message = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
         if "no such table" in message or "does not exist" in message:

@@ -1,4 +1,4 @@
-"""A CLI user on an empty database is told to run `concierge init`, not shown a traceback."""
+"""A CLI user on an empty database (or with a broken override file) gets advice, not a traceback."""
 from __future__ import annotations
 
 import os
@@ -12,6 +12,18 @@ def test_command_on_database_without_tables_advises_init(tmp_path):
                           capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 2
     assert "concierge init" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_broken_market_override_file_is_named_not_a_traceback(tmp_path):
+    """A manager's typo in the override file: the CLI says which file and which field."""
+    bad = tmp_path / "overrides.json"
+    bad.write_text('{"PL": {"conversion": {"decision_window_days": "two months"}}}', encoding="utf-8")
+    env = {**os.environ, "CONCIERGE_MARKET_OVERRIDES": str(bad)}
+    proc = subprocess.run([sys.executable, "-c", "from concierge.cli import main; main()", "locales", "show", "PL"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert str(bad) in proc.stderr and "decision_window_days" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
