@@ -90,7 +90,9 @@ def out_of_time_split(rows: Sequence[TrainingRow], test_fraction: float = TEST_F
     train_c = sorted({c for v in per_market.values() for c in v["train_cohorts"]})
     test_c = sorted({c for v in per_market.values() for c in v["test_cohorts"]})
     froms = [v["test_from"] for v in per_market.values() if v["test_from"]]
-    info = {"kind": kinds.pop() if len(kinds) == 1 else "out_of_time_by_market" if kinds <= {"out_of_time"} else "mixed",
+    # one kind when every market was split the same way; "mixed" when, say, an imported
+    # market without dates had to be split by start time while the others were out of time
+    info = {"kind": kinds.pop() if len(kinds) == 1 else "mixed",
             "train_cohorts": train_c, "test_cohorts": test_c, "test_from": min(froms) if froms else None,
             "by": "market", "markets": per_market}
     return np.where(~test)[0], np.where(test)[0], info

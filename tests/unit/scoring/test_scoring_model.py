@@ -164,10 +164,10 @@ def test_response_model_gives_the_probabilities_and_leaves_the_queue_to_the_arms
     assert np.allclose(arms_only.predict_proba(X)[:, 1], a0)
 
 
-def _rows_by_month(counts: dict[str, int]) -> list[TrainingRow]:
+def _rows_by_month(counts: dict[str, int], market: str = "PL") -> list[TrainingRow]:
     from datetime import datetime, timezone
 
-    snap = take_snapshot([], shop="s", market="PL", as_of=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    snap = take_snapshot([], shop="s", market=market, as_of=datetime(2026, 1, 1, tzinfo=timezone.utc))
     return [TrainingRow(snap, i % 2, datetime(int(m[:4]), int(m[5:]), 10, tzinfo=timezone.utc))
             for m, n in counts.items() for i in range(n)]
 
@@ -186,3 +186,19 @@ def test_out_of_time_split_stops_at_the_cohort_closest_to_the_test_share():
     _, test_idx, info = out_of_time_split(rows, test_fraction=0.2)
     assert info["test_cohorts"] == ["2026-04", "2026-05"]
     assert len(test_idx) == 550
+
+
+def test_each_market_is_split_on_its_own_newest_months():
+    from concierge.scoring.train import out_of_time_split
+
+    # Poland's final outcomes end in July, Turkey's in October (decision windows differ),
+    # and India's history is one month only (an import without dates)
+    rows = (_rows_by_month({"2026-04": 300, "2026-05": 300, "2026-06": 300, "2026-07": 250}, "PL")
+            + _rows_by_month({"2026-07": 300, "2026-08": 300, "2026-09": 300, "2026-10": 250}, "TR")
+            + _rows_by_month({"2026-05": 200}, "IN"))
+    train_idx, test_idx, info = out_of_time_split(rows, test_fraction=0.2)
+    markets = info["markets"]
+    assert markets["PL"]["test_cohorts"] == ["2026-07"] and markets["TR"]["test_cohorts"] == ["2026-10"]
+    assert markets["IN"]["kind"] in ("latest_by_start_time", "random") and 40 <= markets["IN"]["test_rows"] <= 41
+    assert info["kind"] == "mixed"
+    assert len(test_idx) == 250 + 250 + markets["IN"]["test_rows"] and len(train_idx) + len(test_idx) == len(rows)
