@@ -112,6 +112,21 @@ def register(app: Flask) -> None:
             return {"error": "not_found", "message": exc.description or "not found"}, 404
         return render_template("error.html", code=404, reason=_("There is no such page or shop.")), 404
 
+    from locales import MarketDataError
+
+    @app.errorhandler(MarketDataError)
+    def _market_data_error(exc):
+        """A broken market override file: name the file and the field (503), not a bare 500."""
+        source = os.environ.get("CONCIERGE_MARKET_OVERRIDES")
+        app.logger.error("market data not valid (%s): %s", source or "shipped files", exc)
+        detail = f"{source}: {exc}" if source else str(exc)
+        if request.path.startswith("/api"):
+            return {"error": "market_data_invalid",
+                    "message": f"the market override file (CONCIERGE_MARKET_OVERRIDES) is not valid: {detail}"}, 503
+        reason = _("The market settings file is not valid, so this page cannot be shown. "
+                   "An administrator must correct it: %(detail)s", detail=detail)
+        return render_template("error.html", code=503, reason=reason), 503
+
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):
         """Tell the person the form expired instead of a bare 400."""

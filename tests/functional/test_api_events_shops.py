@@ -43,3 +43,15 @@ def test_shop_api_errors_are_json(client, auth):
     send(client, auth, "a1", "pl-1", "trial_started", "2026-06-01T09:00:00+02:00", market="PL")
     resp = client.get("/api/v1/shops/pl-1", headers=auth, query_string={"since": "yesterday"})
     assert resp.status_code == 422 and resp.get_json()["errors"][0]["field"] == "since"
+
+
+def test_broken_market_override_file_is_a_json_503_naming_the_field(client, auth, tmp_path, monkeypatch):
+    send(client, auth, "a1", "pl-1", "trial_started", "2026-06-01T09:00:00+02:00", market="PL")
+    bad = tmp_path / "overrides.json"
+    bad.write_text('{"PL": {"conversion": {"decision_window_days": -3}}}', encoding="utf-8")
+    monkeypatch.setenv("CONCIERGE_MARKET_OVERRIDES", str(bad))
+    resp = client.get("/api/v1/shops/pl-1/picture.svg", headers=auth)  # the picture shows market rules
+    assert resp.status_code == 503
+    body = resp.get_json()
+    assert body["error"] == "market_data_invalid"
+    assert str(bad) in body["message"] and "decision_window_days" in body["message"]

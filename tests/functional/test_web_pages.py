@@ -307,6 +307,23 @@ def test_unknown_shop_is_404(app, client):
     assert client.get("/shops/nope/picture.svg").status_code == 404
 
 
+def test_broken_market_override_file_is_named_on_the_page_not_a_bare_500(app, client, tmp_path, monkeypatch):
+    """A manager's typo in the override file: people see which file and field, not 'Internal Server Error'."""
+    make_shop(app, "pl-1", "PL")
+    make_user(app)
+    login(client)
+    assert client.get("/shops/pl-1").status_code == 200
+    bad = tmp_path / "overrides.json"
+    bad.write_text('{"PL": {"conversion": {"decision_window_days": "two months"}}}', encoding="utf-8")
+    monkeypatch.setenv("CONCIERGE_MARKET_OVERRIDES", str(bad))
+    r = client.get("/shops/pl-1")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 503
+    assert str(bad) in body and "decision_window_days" in body
+    monkeypatch.delenv("CONCIERGE_MARKET_OVERRIDES")
+    assert client.get("/shops/pl-1").status_code == 200  # fixed file, page back without a restart
+
+
 # ---------------------------------------------------------------- language choice
 
 def test_language_user_setting_then_market_then_accept_language(app, client):
