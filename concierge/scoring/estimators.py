@@ -10,9 +10,9 @@ passed in. Each is saved with skops (see store.py), never pickle.
   logistic regression on a few robust columns; with fewer than `min_rows` rows (or one
   class) the base rate shrunk towards `prior` with a Beta(prior * s, (1 - prior) * s)
   prior, i.e. (positives + s * prior) / (n + s).
-- UpliftModel: the probability of subscribing with and without a call from one boosted
-  model that sees every trial with the call as an input (an S-learner: all the history
-  for the level); the gain from a call from two models, one for trials called after the
+- UpliftModel: the probability of subscribing with and without a call from boosted
+  models that see every trial with the call as an input (an S-learner: all the history
+  for the level; a bag of five, averaged); the gain from a call from two models, one for trials called after the
   snapshot and one for trials not called, including the random holdout (a T-learner:
   the call's small effect is not drowned by the stronger features). The gain orders
   the call queue.
@@ -27,6 +27,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -161,15 +162,15 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
     """P(subscribe | call) and P(subscribe | no call) per trial, and the gain from a call.
 
     `fit(X, y, treatment)`; without `treatment` nobody was called and the uplift is 0.
-    `predict_arms` gives both probabilities (the response model, treatment as an input;
-    `response_max_iter=0` falls back to the two arms), `predict_proba` the one without a
+    `predict_arms` gives both probabilities (the response model, treatment as an input,
+    a bag of `response_bag` boosted models; `response_max_iter=0` falls back to the two arms), `predict_proba` the one without a
     call, `predict_uplift` the gain (the T-learner's arms, shrunk for small arms).
     """
 
     def __init__(self, max_iter=100, learning_rate=0.075, max_leaf_nodes=7, min_samples_leaf=80,
                  l2_regularization=2.0, max_features=1.0, min_arm_rows=50, shrink_rows=500,
                  response_max_iter=600, response_learning_rate=0.03, response_max_leaf_nodes=8,
-                 response_l2_regularization=1.0, response_max_features=0.5, random_state=None):
+                 response_l2_regularization=1.0, response_max_features=0.3, response_bag=5, random_state=None):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
@@ -181,6 +182,7 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
         self.response_max_leaf_nodes = response_max_leaf_nodes
         self.response_l2_regularization = response_l2_regularization
         self.response_max_features = response_max_features
+        self.response_bag = response_bag
         self.min_arm_rows = min_arm_rows
         self.shrink_rows = shrink_rows
         self.random_state = random_state
@@ -216,24 +218,31 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
             # the calibration of gradient boosting on log loss is good from a few thousand rows;
             # a strictly monotone calibration would not change its ranking, isotonic would tie it
             # from 2,000 rows a tenth is held out to stop adding trees when they stop helping
-            # (on the 20k demo: ~200 trees, +0.0035 AUC over a fixed 600); below, a fixed few
+            # (on the 20k demo: ~200 trees, +0.0035 AUC over a fixed 600); below, a fixed few.
+            # A bag of `response_bag` such models, each with its own held-out tenth and its own
+            # column samples, averaged: on six 20k demo populations (not the one the figures are
+            # reported on) this narrowed the AUC gap to the oracle by 0.0008 on average
             n = X.shape[0]
-            self.response_ = HistGradientBoostingClassifier(
+            Xt = np.column_stack([X, t.astype(float)])
+            seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=max(1, int(self.response_bag)))
+            self.response_ = [HistGradientBoostingClassifier(
                 max_iter=self.response_max_iter if n >= 2000 else min(self.response_max_iter, 150),
                 early_stopping=n >= 2000, validation_fraction=0.1, n_iter_no_change=10,
                 learning_rate=self.response_learning_rate,
                 max_leaf_nodes=self.response_max_leaf_nodes,
                 min_samples_leaf=max(min(20, max(1, X.shape[0] // 5)), min(self.min_samples_leaf, X.shape[0] // 10)),
                 l2_regularization=self.response_l2_regularization, max_features=self.response_max_features,
-                random_state=self.random_state,
-            ).fit(np.column_stack([X, t.astype(float)]), y)
-        self.n_iter_ = max([1] + [int(m.n_iter_) for m in (self.control_, self.treated_, self.response_)
-                                  if m is not None])
+                random_state=int(seed),
+            ).fit(Xt, y) for seed in seeds]
+        models = [self.control_, self.treated_, *(self.response_ or [])]
+        self.n_iter_ = max([1] + [int(m.n_iter_) for m in models if m is not None])
         return self
 
     def _response(self, X, called: bool) -> np.ndarray:
-        proba = self.response_.predict_proba(np.column_stack([X, np.full(X.shape[0], float(called))]))
-        return proba[:, -1]
+        Xt = np.column_stack([X, np.full(X.shape[0], float(called))])
+        # a list: the bag (a model saved before bagging holds one estimator)
+        models = self.response_ if isinstance(self.response_, list) else [self.response_]
+        return np.mean([m.predict_proba(Xt)[:, -1] for m in models], axis=0)
 
     def _p(self, model, X, default):
         if model is None:

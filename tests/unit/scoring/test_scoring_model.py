@@ -151,7 +151,7 @@ def test_response_model_gives_the_probabilities_and_leaves_the_queue_to_the_arms
     t = rng.random(3000) < 0.6
     base = 1 / (1 + np.exp(-(X[:, 0] + 0.5 * X[:, 1] - 1.2)))
     y = (rng.random(3000) < np.where(t, base + 0.15 * (1 - base) * (X[:, 2] > 0), base)).astype(int)
-    both = UpliftModel(random_state=0).fit(X, y, t)
+    both = UpliftModel(random_state=0, response_bag=2).fit(X, y, t)
     arms_only = UpliftModel(random_state=0, response_max_iter=0).fit(X, y, t)
     # the call queue's order and size come from the two arms either way
     assert np.array_equal(both.predict_uplift(X), arms_only.predict_uplift(X))
@@ -162,6 +162,24 @@ def test_response_model_gives_the_probabilities_and_leaves_the_queue_to_the_arms
     assert (p1 - p0).mean() > 0.02  # calls help here, and the response model sees it
     a0, a1 = arms_only.predict_arms(X)
     assert np.allclose(arms_only.predict_proba(X)[:, 1], a0)
+
+
+
+def test_response_model_is_a_bag_whose_average_gives_the_probabilities():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(2500, 4))
+    t = rng.random(2500) < 0.5
+    y = (rng.random(2500) < 1 / (1 + np.exp(-(X[:, 0] - 1 + 0.4 * t)))).astype(int)
+    bag = UpliftModel(random_state=0, response_bag=3).fit(X, y, t)
+    assert len(bag.response_) == 3
+    assert len({m.random_state for m in bag.response_}) == 3  # each its own held-out tenth and column samples
+    Xc = np.column_stack([X, np.ones(len(X))])
+    own = np.mean([m.predict_proba(Xc)[:, 1] for m in bag.response_], axis=0)
+    assert np.allclose(bag.predict_arms(X)[1], own)
+    # a model saved before bagging holds one estimator: it still scores, with that estimator alone
+    single = bag.response_[0]
+    bag.response_ = single
+    assert np.allclose(bag.predict_arms(X)[1], single.predict_proba(Xc)[:, 1])
 
 
 def _rows_by_month(counts: dict[str, int], market: str = "PL") -> list[TrainingRow]:
