@@ -21,8 +21,9 @@ model's AUC gap to the oracle is missing information and how much is limited his
   dates, another seed, older cohorts only), and with **full information** (the same
   columns plus the merchant's true traits, which no real system has).
 
-`--populations 11 12 13` instead measures the pipeline's own response model
-(`UpliftModel.predict_arms`, what `concierge model evaluate` compares with the oracle)
+`--populations 11 12 13` instead measures the pipeline's own uplift model (the AUC of
+`UpliftModel.predict_arms`, what `concierge model evaluate` compares with the oracle, and
+the Qini of `predict_uplift`, the call queue's order)
 on other demo populations of the same size and dates: how much the AUC gap to the
 oracle moves with the population and its ~3,300 test trials alone.
 
@@ -100,18 +101,25 @@ def model(seed: int = 0) -> HistGradientBoostingClassifier:
 def populations(seeds: list[int], shops: int, space: FeatureSpace, schema, mapping) -> None:
     """The pipeline's response model (a bag of boosted models, the call as an input) on each population."""
     from concierge.scoring.estimators import UpliftModel
+    from concierge.scoring.metrics import qini_coefficient
 
     gaps = []
     for seed in seeds:
-        rows, X, _, y, oracle = dataset(generator.generate(shops, seed=seed, today=TODAY), space, schema, mapping)
+        pop = generator.generate(shops, seed=seed, today=TODAY)
+        rows, X, _, y, oracle = dataset(pop, space, schema, mapping)
+        gain = {s.platform_id: s.p_call - s.p_no_call for s in pop.shops}
         tr, te, _ = out_of_time_split(rows)
         X, t = X[:, :-1], X[:, -1].astype(bool)  # dataset() appends the call as the last column
-        p0, p1 = UpliftModel(random_state=0).fit(X[tr], y[tr], t[tr]).predict_arms(X[te])
+        model = UpliftModel(random_state=0).fit(X[tr], y[tr], t[tr])
+        p0, p1 = model.predict_arms(X[te])
         auc_o = float(roc_auc_score(y[te], oracle[te]))
         auc_m = float(roc_auc_score(y[te], np.where(t[te], p1, p0)))
         gaps.append(auc_o - auc_m)
+        qini_o = qini_coefficient(np.array([gain[rows[i].snapshot.shop] for i in te]), y[te], t[te])
+        qini_m = qini_coefficient(model.predict_uplift(X[te]), y[te], t[te])
         print(json.dumps({"population": seed, "test_rows": int(len(te)), "oracle_auc": round(auc_o, 4),
-                          "model_auc": round(auc_m, 4), "gap": round(auc_o - auc_m, 4)}), flush=True)
+                          "model_auc": round(auc_m, 4), "gap": round(auc_o - auc_m, 4),
+                          "qini_oracle": round(qini_o, 5), "qini_model": round(qini_m, 5)}), flush=True)
     print(json.dumps({"populations": len(gaps), "mean_gap": round(float(np.mean(gaps)), 4),
                       "min_gap": round(float(np.min(gaps)), 4), "max_gap": round(float(np.max(gaps)), 4),
                       "within_0.01": int(np.sum(np.array(gaps) <= 0.01))}))

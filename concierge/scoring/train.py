@@ -224,7 +224,8 @@ def _train(rows: Sequence[TrainingRow], space: FeatureSpace, *, snapshot_day: in
                              f"a market with fewer than {min_market_rows} training rows is scored by the fallback",
                      "fallback_model": getattr(fallback, "kind_", None)},
         "treatment": {"treated_train": n_treated, "holdout_train": int(sum(rows[i].holdout for i in tr)),
-                      "uplift_model": "t_learner" if uplift is not None else None,
+                      "uplift_model": None if uplift is None else
+                      "s_learner_distilled" if getattr(uplift, "uplift_", None) is not None else "t_learner",
                       "response_model": "s_learner" if getattr(uplift, "response_", None) is not None else None},
     }
     if len(te):
