@@ -32,10 +32,19 @@ def last_call_at(session: Session, shop: Shop) -> datetime | None:
     return max(moments) if moments else None
 
 
-def latest_score(session: Session, shop: Shop) -> Score | None:
-    """The most recent score of the shop, if the scoring engine has made one."""
-    return session.scalars(select(Score).where(Score.shop_id == shop.id)
-                           .order_by(Score.scored_at.desc(), Score.id.desc()).limit(1)).first()
+def latest_score(session: Session, shop: Shop, lang: str | None = None) -> Score | None:
+    """The most recent score of the shop, if the scoring engine has made one.
+
+    With `lang`, its reasons are in that language: a score the active model made in
+    another language, or an older model made, is made again now and stored.
+    """
+    score = session.scalars(select(Score).where(Score.shop_id == shop.id)
+                            .order_by(Score.scored_at.desc(), Score.id.desc()).limit(1)).first()
+    if score is None or lang is None:
+        return score
+    from ..scoring.service import score_in_language
+
+    return score_in_language(session, shop, score, base_language(lang) or "en")
 
 
 def score_info(score: Score | None) -> dict[str, Any] | None:
@@ -142,7 +151,7 @@ def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
     since = since or last
     changes = profile_schema.changes_since(observations, since=since) if since is not None else []
     return picture_input_from_profile(
-        profile, score=score_info(latest_score(session, shop)), changes=changes,
+        profile, score=score_info(latest_score(session, shop, lang)), changes=changes,
         next_step=next_best_step(profile, lang), last_contact=last,
     )
 

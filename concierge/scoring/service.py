@@ -113,6 +113,41 @@ def latest_score(session: Session, shop: Shop | str) -> tuple[Score, ModelVersio
     return None if hit is None else (hit[0], hit[1])
 
 
+def is_current(score: Score, active: ModelVersion, lang: str) -> bool:
+    """A stored score made by the active model, with its reasons in `lang` (a score stored
+    without a language, e.g. by an integration, counts as current)."""
+    made_in = (score.details or {}).get("lang")
+    return score.model_version_id == active.id and (made_in is None or made_in == lang)
+
+
+def score_in_language(session: Session, shop: Shop, score: Score, lang: str) -> Score:
+    """The shop's stored score, made again now when the active model did not make it in `lang`.
+
+    A consultant reading the page in Polish gets the reasons in Polish even when the call
+    queue (`score --all`) stored them in English; a score that cannot be made again (no
+    active model, a model that cannot be loaded) is given as stored, never an error page.
+    """
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        active = store.active_version(session)
+    except NotFound:
+        return score
+    if is_current(score, active, lang):
+        return score
+    try:
+        score_shops(session, [shop], lang=lang)
+    except SQLAlchemyError:
+        raise
+    except Exception:  # noqa: BLE001 - the stored score is still worth showing
+        logging.getLogger(__name__).exception("could not score %s again in %s", shop.platform_id, lang)
+        return score
+    return session.scalars(select(Score).where(Score.shop_id == shop.id)
+                           .order_by(Score.scored_at.desc(), Score.id.desc()).limit(1)).first()
+
+
 def score_as_dict(score: Score, version: ModelVersion, shop: Shop) -> dict[str, Any]:
     return {"shop": shop.platform_id, "market": shop.market, "probability": round(score.probability, 4),
             "uplift": None if score.uplift is None else round(score.uplift, 4),

@@ -148,7 +148,7 @@ def _shop_context(shop: Shop) -> dict[str, Any]:
                  if k in schema.questions and schema.questions[k].facet == facet]
         if items:
             facts.append((facet, items))
-    score = pictures.latest_score(session, shop)
+    score = pictures.latest_score(session, shop, lang)
     try:
         from renderers.layout import describe
 

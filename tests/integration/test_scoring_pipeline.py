@@ -178,3 +178,37 @@ def test_only_trials_whose_decision_window_has_closed_are_learned_from(database)
         # judged as of a later day, the Polish window has closed too
         later = finished_trials(s, snapshot_day=7, as_of=clock + timedelta(days=41))
         assert {r.snapshot.shop for r in later.rows} >= {"pl-open-no", "pl-open-yes"}
+
+
+def test_shop_page_gives_the_reasons_in_the_readers_language(app, client):
+    """The call queue stored English reasons; a Polish consultant's page shows them in Polish."""
+    from concierge.operations.users import create_user
+    from concierge.scoring.service import score_open
+
+    db = app.extensions["concierge.db"]
+    with db.session() as s:
+        load(s, make_trials(300, seed=11, months=4), open_last=2)
+        train_model(s)
+        score_open(s, lang="en")
+        create_user(s, "ola@example.com", password="correct horse battery", role="consultant",
+                    language="pl", name="Ola")
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token"')[1].split('value="')[1].split('"')[0]
+    assert client.post("/login", data={"email": "ola@example.com", "password": "correct horse battery",
+                                       "csrf_token": token}).status_code == 302
+    with db.session() as s:
+        shop_id = s.scalar(select(Shop.id).where(Shop.platform_id == "syn-11-299"))
+        english = s.scalars(select(Score).where(Score.shop_id == shop_id)).one()
+        assert english.details["lang"] == "en"
+        reason_en = (english.details["reasons"]["up"] + english.details["reasons"]["down"])[0]["text"]
+    body = client.get("/shops/syn-11-299").get_data(as_text=True)
+    assert "pp)" in reason_en and reason_en not in body
+    assert "szansę o" in body  # "podnosi/obniża szansę o N pp": the reason in Polish
+    with db.session() as s:
+        langs = [sc.details["lang"] for sc in s.scalars(select(Score).where(Score.shop_id == shop_id)
+                                                        .order_by(Score.id))]
+    assert langs == ["en", "pl"]  # made again once, in Polish, and stored
+    client.get("/shops/syn-11-299")
+    client.get("/shops/syn-11-299/picture.svg")
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Score).where(Score.shop_id == shop_id)) == 2
