@@ -199,7 +199,7 @@ class Scorer:
             factor = R.describe_factor(space, k, snap, lang)
             return {"factor": k, "effect": round(d, 4),
                     "text": R.text("templates", "raises" if d > 0 else "lowers", lang,
-                                   factor=factor, points=R.points(d))}
+                                   factor=factor, points=R.points(d, lang))}
 
         gains = sorted(((space.columns[i].key, float(q[r])) for r, i in enumerate(actions, start=len(keys))),
                        key=lambda g: -g[1])

@@ -91,8 +91,11 @@ def action_text(space: FeatureSpace, key: str, lang: str) -> str:
     return text("templates", "generic_action", lang, label=space.key_label(key, lang))
 
 
-def points(delta: float) -> str:
-    return f"{abs(delta) * 100:.1f}"
+def points(delta: float, lang: str = "en") -> str:
+    """Percentage points with one decimal in the language's style (pl and tr: "2,1")."""
+    from locales.formatting import format_number
+
+    return format_number(round(abs(delta) * 100, 1), lang, fraction_digits=1)
 
 
 def percent(p: float) -> str:

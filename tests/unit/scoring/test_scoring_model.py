@@ -84,8 +84,10 @@ def test_reasons_file_has_every_language():
             assert not missing, f"{section}.{key} lacks {missing}"
 
 
-@pytest.mark.parametrize("lang,word", [("en", "chance"), ("pl", "szans"), ("tr", "şans")])
-def test_reasons_and_path_in_the_ui_language(trained, lang, word):
+@pytest.mark.parametrize("lang,word,decimal", [("en", "chance", "."), ("pl", "szans", ","), ("tr", "şans", ",")])
+def test_reasons_and_path_in_the_ui_language(trained, lang, word, decimal):
+    import re
+
     bundle, _, trials = trained
     snap = take_snapshot(trials[0].observations, shop=trials[0].shop, market=trials[0].market,
                          as_of=snapshot_time(trials[0].started_at))
@@ -93,6 +95,8 @@ def test_reasons_and_path_in_the_ui_language(trained, lang, word):
     reasons = r.details["reasons"]["up"] + r.details["reasons"]["down"]
     assert reasons
     assert all(word in x["text"] for x in reasons)
+    # the points in the language's own style: "2.1 pp" in English, "2,1" in Polish and Turkish
+    assert all(re.search(rf"\d{re.escape(decimal)}\d (pp|puan)", x["text"]) for x in reasons), reasons
     assert all((x["effect"] > 0) == (x in r.details["reasons"]["up"]) for x in reasons)
     for step in r.details["path"]:
         assert step["probability"] > r.probability
