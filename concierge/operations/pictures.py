@@ -66,8 +66,10 @@ def score_info(score: Score | None) -> dict[str, Any] | None:
             reason = first.get("text") or first.get("label") or first.get("feature")
         else:
             reason = str(first)
-    return {"probability": score.probability, "reason": reason,
-            "fallback": bool(details.get("fallback"))}
+    fallback = details.get("fallback")
+    return {"probability": score.probability, "reason": reason, "fallback": bool(fallback),
+            # the score's own words for it ("little history so far: a simpler model gives this score")
+            "fallback_message": fallback.get("message") if isinstance(fallback, dict) else None}
 
 
 def next_best_step(profile: profile_schema.Profile, lang: str = "en",

@@ -204,6 +204,8 @@ def test_shop_page_gives_the_reasons_in_the_readers_language(app, client):
     body = client.get("/shops/syn-11-299").get_data(as_text=True)
     assert "pp)" in reason_en and reason_en not in body
     assert "szansę o" in body  # "podnosi/obniża szansę o N pp": the reason in Polish
+    # 300 trials: the whole model is the fallback, and the page says so in the score's own words
+    assert "Na razie mało historii" in body and "reguła orientacyjna" not in body
     with db.session() as s:
         langs = [sc.details["lang"] for sc in s.scalars(select(Score).where(Score.shop_id == shop_id)
                                                         .order_by(Score.id))]
