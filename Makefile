@@ -26,6 +26,7 @@ demo: install
 	$(BIN)/concierge demo --if-empty
 	@$(BIN)/concierge model list --json | $(BIN)/python -c 'import json, sys; sys.exit(0 if any(m["active"] for m in json.load(sys.stdin)["models"]) else 1)' \
 	  || ($(BIN)/concierge model train > /dev/null && $(BIN)/concierge score --all > /dev/null && echo "Trained a model on the demo history and scored the open trials.")
+	$(BIN)/concierge audits plan
 	$(BIN)/concierge users ensure-demo
 	$(BIN)/concierge serve
 

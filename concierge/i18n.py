@@ -161,8 +161,8 @@ def translations(lang: str | None):
 
 
 # What pybabel extracts (babel.cfg says the same for the command line).
-_METHOD_MAP = [("concierge/**.py", "python"), ("concierge/templates/**.html", "jinja2")]
-_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+_METHOD_MAP = [("concierge/**.py", "python"), ("audits/**.py", "python"), ("concierge/templates/**.html", "jinja2")]
+_KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
              "lazy_ngettext": (1, 2), "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
 
 
@@ -186,3 +186,31 @@ def untranslated_source_messages(lang: str, root: Path | None = None) -> list[st
     have = catalog_message_ids(lang)
     return [f"{lang}: {m!r} is used in the code but missing from the catalog"
             for m in sorted(source_message_ids(root) - have)]
+
+
+def merge_new_messages(translated: dict[str, dict[str, str]] | None = None,
+                       root: Path | None = None, directory: Path | None = None) -> dict[str, list[str]]:
+    """Add the messages the code uses but a catalog lacks to each .po (keeping its order and
+    style: no locations, no wrapping), with the translations given in ``translated``
+    ({lang: {msgid: msgstr}}); returns what each catalog still lacks."""
+    import io
+
+    from babel.messages.pofile import write_po
+
+    missing: dict[str, list[str]] = {}
+    used = source_message_ids(root)
+    for lang in TRANSLATED:
+        path = po_path(lang, directory)
+        catalog = _read_po(path)
+        given = (translated or {}).get(lang, {})
+        for msgid in sorted(used):
+            current = catalog.get(msgid)
+            if current is None:
+                catalog.add(msgid, given.get(msgid, ""), flags=("python-format",) if "%(" in msgid else ())
+            elif not current.string and given.get(msgid):
+                current.string = given[msgid]
+        buf = io.BytesIO()
+        write_po(buf, catalog, width=0, no_location=True, sort_output=False)
+        path.write_bytes(buf.getvalue())
+        missing[lang] = [m.id for m in _read_po(path) if m.id and not m.string]
+    return missing

@@ -28,7 +28,8 @@ class Shop(Base):
     trial_ends_at: Mapped[Optional[datetime]]
     outcome: Mapped[Optional[str]] = mapped_column(String(16))  # converted | not_converted
     outcome_at: Mapped[Optional[datetime]]
-    # randomly held out from calls, so the effect of a call can be measured honestly
+    # randomly held out from calls in the trial's history (imports, the demo's generator), so the
+    # effect of a call can be measured honestly; the audit planner's own arm is audit_state.holdout
     holdout: Mapped[bool] = mapped_column(Boolean, default=False)
 
     observations: Mapped[list["Observation"]] = relationship(back_populates="shop")
@@ -211,3 +212,101 @@ class SurveyLink(Base):
     draft: Mapped[Any] = mapped_column(JSONType, nullable=True)  # {question: clean value}
     draft_saved_at: Mapped[Optional[datetime]]
     submitted_at: Mapped[Optional[datetime]]  # the last accepted submission through this link
+
+
+class PlannedCall(Base):
+    """A follow-up call the audit planner (or a merchant's callback request) put in the queue.
+
+    One row per occurrence of a rule, ever (`shop, rule, occurrence` is unique), so a call
+    that was made, cancelled or held out is never planned again; `open_key` ("kind:reason")
+    is set only while the call is open, so a shop has one open call per kind and reason.
+    Every change of status is kept in `planned_call_event`.
+    """
+
+    __tablename__ = "planned_call"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "rule", "occurrence", name="uq_planned_call_occurrence"),
+        UniqueConstraint("shop_id", "open_key", name="uq_planned_call_open_key"),
+        Index("ix_planned_call_status_scheduled", "status", "scheduled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))          # audit | followup | callback
+    reason: Mapped[str] = mapped_column(String(80))        # what it is about (dedupe)
+    rule: Mapped[str] = mapped_column(String(60))
+    rules_version: Mapped[int] = mapped_column(Integer, default=1)
+    occurrence: Mapped[str] = mapped_column(String(160))
+    trigger: Mapped[str] = mapped_column(String(30))
+    purpose: Mapped[str] = mapped_column(String(12))       # service | commercial
+    status: Mapped[str] = mapped_column(String(12))        # planned | snoozed | held_out | cancelled
+    open_key: Mapped[Optional[str]] = mapped_column(String(120))
+    due_from: Mapped[datetime]
+    due_until: Mapped[datetime]
+    scheduled_at: Mapped[datetime]
+    preference_met: Mapped[bool] = mapped_column(Boolean, default=True)
+    params: Mapped[Any] = mapped_column(JSONType, default=dict)
+    agenda: Mapped[Any] = mapped_column(JSONType, default=list)
+    gain: Mapped[Optional[float]] = mapped_column(Float)
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False)
+    snoozed_until: Mapped[Optional[datetime]]
+    note: Mapped[Optional[str]] = mapped_column(Text)      # the merchant's words (callbacks) or the last snooze/cancel note
+    cancel_reason: Mapped[Optional[str]] = mapped_column(String(40))
+    requested_at: Mapped[Optional[datetime]]               # callbacks: when the merchant asked
+    requested_via: Mapped[Optional[str]] = mapped_column(String(12))  # survey | api | cli | web
+    first_attempt_at: Mapped[Optional[datetime]]           # service level: the first dial
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[Optional[datetime]]
+
+
+class PlannedCallEvent(Base):
+    """One change of a planned call: created, held out, snoozed, rescheduled, cancelled."""
+
+    __tablename__ = "planned_call_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("planned_call.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[Optional[str]] = mapped_column(String(12))
+    to_status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[Optional[str]] = mapped_column(String(40))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    details: Mapped[Any] = mapped_column(JSONType, default=dict)
+
+
+class AuditState(Base):
+    """What the planner last read of a shop (its `ShopFacts`) and when to look at it again.
+
+    Derived, never the truth: rebuilt from the shop's history whenever it changes, so a
+    full plan re-evaluates every shop without replaying any history.
+    """
+
+    __tablename__ = "audit_state"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), primary_key=True)
+    facts: Mapped[Any] = mapped_column(JSONType, default=dict)
+    facts_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_observation_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_score_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    next_check_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    planned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the planner's randomised arm, drawn once when it first sees the shop (a fixed draw from
+    # the shop id, so a rebuilt table draws the same): held-out shops' audits are recorded, never called
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False)
+    holdout_share: Mapped[float] = mapped_column(Float, default=0.0)  # the share in force at the draw
+
+
+class PlannerRun(Base):
+    """The incremental planner's bookmark: how far it has read, and with which rules."""
+
+    __tablename__ = "planner_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_run_at: Mapped[datetime]
+    observation_watermark: Mapped[int] = mapped_column(BigInteger, default=0)
+    score_watermark: Mapped[int] = mapped_column(BigInteger, default=0)
+    rules_digest: Mapped[str] = mapped_column(String(64), default="")

@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .calendar import is_business_moment, next_business_moment
+from .calendar import business_hours_on, next_business_moment
 from .errors import render_message
-from .market import Market, get_market
+from .market import Market, TimeWindow, get_market
 
-__all__ = ["Decision", "may_call", "PURPOSES", "REASON_CODES"]
+__all__ = ["Decision", "TimeRule", "consent_decision", "may_call", "time_rules_on", "PURPOSES", "REASON_CODES"]
 
 PURPOSES = ("commercial", "service")
 #: Every ``Decision.reason_code``; the UI translates these.
@@ -65,6 +65,59 @@ def _consent_decision(market: Market, consent: bool | None, is_trader: bool | No
     return Decision(False, reason, params={"law": rules.law})
 
 
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
+
+
+def consent_decision(
+    market: Market | str, *, purpose: str = "commercial", consent: bool | None, is_trader: bool | None, opted_out: bool
+) -> Decision:
+    """Whether the merchant's consent and opt-out permit a call of ``purpose`` at all, whatever the time.
+
+    The first half of ``may_call``: an allowed Decision ("ok", "ok.consent",
+    "ok.trader_exempt") or a refusal ("opted_out", "consent.missing", "consent.refused").
+    """
+    m = get_market(market)
+    _check_purpose(purpose)
+    if purpose == "commercial":
+        if opted_out:
+            return Decision(False, "opted_out")
+        decision = _consent_decision(m, consent, is_trader)
+        if decision is not None:
+            return decision
+    return Decision(True, "ok")
+
+
+@dataclass(frozen=True)
+class TimeRule:
+    """One time rule a call must meet on a given day: the wall-clock ``window`` it allows
+    (None: none that day) and the ``reason_code`` given when a moment falls outside it."""
+
+    reason_code: str
+    window: TimeWindow | None
+
+
+def time_rules_on(
+    market: Market | str, date: dt.date, purpose: str = "commercial", subdivision: str | None = None
+) -> tuple[TimeRule, ...]:
+    """The time rules a call of ``purpose`` must meet on the market-local ``date``, in the order
+    ``may_call`` checks them; an empty tuple means no time rule applies that day.
+
+    A moment is allowed by time when its market-local wall clock lies inside every rule's
+    window on its own local date.
+    """
+    m = get_market(market)
+    _check_purpose(purpose)
+    rules = []
+    window = m.calling.promotional_window
+    if purpose == "commercial" and window is not None:
+        rules.append(TimeRule("outside_promotional_window", window))
+    if m.calling.respect_business_hours:
+        rules.append(TimeRule("outside_business_hours", business_hours_on(m, date, subdivision)))
+    return tuple(rules)
+
+
 def _next_in_window(market: Market, local: dt.datetime) -> dt.datetime:
     """The next start of the promotional window, in market time."""
     window = market.calling.promotional_window
@@ -75,11 +128,9 @@ def _next_in_window(market: Market, local: dt.datetime) -> dt.datetime:
 
 def _time_problem(m: Market, local: dt.datetime, purpose: str, subdivision: str | None) -> str | None:
     """Name the first time rule ``local`` breaks, or None when the time is fine."""
-    window = m.calling.promotional_window
-    if purpose == "commercial" and window is not None and not window.contains(local.time()):
-        return "outside_promotional_window"
-    if m.calling.respect_business_hours and not is_business_moment(m, local, subdivision):
-        return "outside_business_hours"
+    for rule in time_rules_on(m, local.date(), purpose, subdivision):
+        if rule.window is None or not rule.window.contains(local.time()):
+            return rule.reason_code
     return None
 
 
@@ -109,20 +160,13 @@ def may_call(
 ) -> Decision:
     """Decide whether a call of ``purpose`` to this merchant is allowed at ``at`` (aware)."""
     m = get_market(market)
-    if purpose not in PURPOSES:
-        raise ValueError(f"purpose must be one of {PURPOSES}, got {purpose!r}")
+    _check_purpose(purpose)
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("an aware datetime is required")
     local = at.astimezone(m.tz)
-    granted = Decision(True, "ok")
-    if purpose == "commercial":
-        if opted_out:
-            return Decision(False, "opted_out")
-        consent_decision = _consent_decision(m, consent, is_trader)
-        if consent_decision is not None:  # not `or`: a refusal is falsy by design
-            if not consent_decision.allowed:
-                return consent_decision
-            granted = consent_decision
+    granted = consent_decision(m, purpose=purpose, consent=consent, is_trader=is_trader, opted_out=opted_out)
+    if not granted.allowed:
+        return granted
     problem = _time_problem(m, local, purpose, subdivision)
     if problem is not None:
         window = m.calling.promotional_window

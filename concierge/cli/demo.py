@@ -28,10 +28,12 @@ def _progress(total: int, label: str, quiet: bool):
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has shops (for `make demo`).")
 @click.option("--events-out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the trial events as JSONL envelopes to this file instead of the database.")
+@click.option("--plan/--no-plan", default=True, show_default=True,
+              help="After loading, let a few merchants ask for callbacks and plan the follow-up calls.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_state
 def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_empty: bool,
-             events_out: str | None, as_json: bool) -> None:
+             events_out: str | None, plan: bool, as_json: bool) -> None:
     """Load realistic PL/TR/IN demo trials with a known truth, to try the product and judge the model."""
     from ..demo.generator import generate
     from ..demo.loader import iter_event_lines, load_population
@@ -79,6 +81,11 @@ def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_emp
                                              progress=lambda k: bar.update(k * n_shops / events_total))
         summary.update({"loaded": True, "observations": result.observations, "calls": result.calls,
                         "surveys": result.surveys})
+        if plan:
+            from ..demo.loader import plan_demo_calls
+
+            with state.db.session() as s:
+                summary.update(plan_demo_calls(s, population, today=day, seed=seed))
     summary["skipped"] = False
     if as_json:
         echo_json(summary)
@@ -91,6 +98,9 @@ def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_emp
                + (f" ({rate:.1%})" if rate is not None else ""))
     click.echo(f"  no-call holdout {summary['holdout_share']:.1%}, called {summary['called_share']:.1%}, "
                f"surveyed {summary['survey_share']:.1%}, events {summary['events']}")
+    if "planned_calls" in summary:
+        click.echo(f"  follow-up calls planned {summary['planned_calls']} ({summary['held_out_calls']} held out), "
+                   f"callbacks asked for {summary['callbacks']}")
 
 
 def register(group: click.Group) -> None:

@@ -100,5 +100,14 @@ def compile_cmd() -> None:
         click.echo(f"Wrote {path}")
 
 
+@locales_group.command("update")
+def update_cmd() -> None:
+    """Add every message the code and templates use to the pl and tr catalogs (then translate and compile)."""
+    from ..i18n import merge_new_messages
+
+    for lang, missing in merge_new_messages().items():
+        click.echo(f"{lang}: {len(missing)} message(s) to translate" + "".join(f"\n  {m!r}" for m in missing))
+
+
 def register(group: click.Group) -> None:
     group.add_command(locales_group)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 import profile_schema
@@ -138,3 +138,31 @@ def load_population(
     return LoadResult(shops=len(shops), events=summary.stored, observations=observations,
                       surveys=sum(s.survey is not None for s in shops),
                       calls=sum(s.call is not None for s in shops))
+
+
+#: Share of open trials whose merchant asks for a callback in the demo (at least three, so the queue shows them).
+DEMO_CALLBACK_SHARE = 0.10
+
+
+def plan_demo_calls(session: Session, population: Population, *, today: date, seed: int,
+                    now: datetime | None = None) -> dict[str, int]:
+    """Let a few demo merchants with open trials ask for a callback, then plan every shop's calls.
+
+    The moment is now when the population ends today, else noon UTC of its last day, so a
+    demo made for another day plans as of that day.
+    """
+    import random
+
+    from ..operations.audits import plan_calls, request_callback
+
+    if now is None:
+        real = datetime.now(timezone.utc)
+        now = real if real.date() == today else datetime.combine(today, time(12), tzinfo=timezone.utc)
+    rng = random.Random(seed)
+    open_trials = [s.platform_id for s in population.shops if s.outcome is None]
+    chosen = sorted(rng.sample(open_trials, min(len(open_trials), max(3, round(len(open_trials) * DEMO_CALLBACK_SHARE))))) if open_trials else []
+    for i, pid in enumerate(chosen):
+        at = None if i % 2 == 0 else now + timedelta(days=1 + i % 3, hours=i % 5)
+        request_callback(session, pid, now=now, at=at, via="survey", actor="merchant")
+    report = plan_calls(session, now=now)
+    return {"planned_calls": report.created, "held_out_calls": report.held_out, "callbacks": len(chosen)}

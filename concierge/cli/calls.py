@@ -1,0 +1,158 @@
+"""`concierge calls list|snooze|cancel` and `concierge callback request`: the planned calls."""
+from __future__ import annotations
+
+import click
+
+from ..i18n import LANGUAGES
+from . import CliState, echo_json, pass_state
+from .shops import fail, parse_when
+
+STATUSES = ("open", "planned", "snoozed", "held_out", "cancelled")
+
+
+def _print_call(c: dict) -> None:
+    when = c["scheduled_local"][:16].replace("T", " ")
+    click.echo(f"{c['id']:>6}  {c['shop']:<14} {c['market']}  {c['status']:<9} {when} {c['timezone']:<16} "
+               f"{c['kind_label']}: {c['why']}")
+    for item in c["agenda"]:
+        click.echo(f"{'':>8}- {item}")
+
+
+@click.group("calls")
+def calls_group() -> None:
+    """Planned follow-up calls and callbacks: list, snooze, cancel."""
+
+
+@calls_group.command("list")
+@click.option("--shop", help="Only this shop's calls.")
+@click.option("--status", type=click.Choice(STATUSES), default=None,
+              help="open = planned or snoozed (default: every status).")
+@click.option("--due-before", "due_before", metavar="ISO", help="Only calls planned before this moment.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=200, show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="Language of the reasons and agendas.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print [{id, shop, market, kind, reason, rule, status, why, scheduled_at, scheduled_local, "
+                   "timezone, due_from, due_until, agenda, ...}].")
+@pass_state
+def list_cmd(state: CliState, shop: str | None, status: str | None, due_before: str | None, limit: int,
+             lang: str, as_json: bool) -> None:
+    """List planned calls: callbacks first, then by the moment they are planned for (merchant's time)."""
+    from ..errors import ConciergeError
+    from ..operations.audits import call_as_dict, list_calls
+
+    before = parse_when(due_before, "--due-before")
+    try:
+        with state.db.session() as s:
+            rows = [call_as_dict(c, sh, lang=lang) for c, sh in
+                    list_calls(s, shop=shop, status=status, due_before=before, limit=limit, lang=lang)]
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No planned calls match.")
+    for c in rows:
+        _print_call(c)
+
+
+@calls_group.command("snooze")
+@click.argument("call_id", metavar="ID")
+@click.option("--until", "until_text", required=True, metavar="DATE",
+              help="Put it off until this date or moment (ISO; a date alone is midnight UTC).")
+@click.option("--reason", required=True, help='Why, for the next consultant ("on holiday until 12 Jan").')
+@click.option("--actor", default="cli", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the call as `calls list --json` does.")
+@pass_state
+def snooze_cmd(state: CliState, call_id: str, until_text: str, reason: str, actor: str, lang: str,
+               as_json: bool) -> None:
+    """Snooze call ID until a date; it comes back at the first allowed calling time after it."""
+    from ..errors import ConciergeError
+    from ..models import Shop
+    from ..operations.audits import call_as_dict, snooze_call
+
+    until = parse_when(until_text, "--until")
+    try:
+        with state.db.session() as s:
+            call = snooze_call(s, call_id, until=until, reason=reason, actor=actor, lang=lang)
+            data = call_as_dict(call, s.get(Shop, call.shop_id), lang=lang)
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"Snoozed call {data['id']} until {until.date().isoformat()}; "
+                   f"it comes back at {data['scheduled_local'][:16].replace('T', ' ')} ({data['timezone']}).")
+
+
+@calls_group.command("cancel")
+@click.argument("call_id", metavar="ID")
+@click.option("--reason", required=True, help="Why it is not needed (kept with the call).")
+@click.option("--actor", default="cli", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the call as `calls list --json` does.")
+@pass_state
+def cancel_cmd(state: CliState, call_id: str, reason: str, actor: str, lang: str, as_json: bool) -> None:
+    """Cancel call ID by hand, with the reason logged."""
+    from ..errors import ConciergeError
+    from ..models import Shop
+    from ..operations.audits import call_as_dict, cancel_call
+
+    try:
+        with state.db.session() as s:
+            call = cancel_call(s, call_id, reason=reason, actor=actor, lang=lang)
+            data = call_as_dict(call, s.get(Shop, call.shop_id), lang=lang)
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"Cancelled call {data['id']} ({data['shop']}).")
+
+
+@click.group("callback")
+def callback_group() -> None:
+    """Calls a merchant asked for: now, or at a time they picked."""
+
+
+@callback_group.command("request")
+@click.argument("shop")
+@click.option("--now", "now_flag", is_flag=True, help="Call as soon as calling is allowed (the default).")
+@click.option("--at", "at_text", metavar="ISO", help="The moment the merchant picked, with its offset.")
+@click.option("--note", help="What the merchant wants to talk about.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the callback as `calls list --json` does.")
+@pass_state
+def request_cmd(state: CliState, shop: str, now_flag: bool, at_text: str | None, note: str | None, lang: str,
+                as_json: bool) -> None:
+    """Record that SHOP's merchant asked for a call; it goes ahead of every audit."""
+    from ..errors import ConciergeError
+    from ..operations.audits import call_as_dict, parse_moment, request_callback
+
+    if now_flag and at_text:
+        raise click.UsageError("give --now or --at, not both")
+    try:
+        with state.db.session() as s:
+            at = parse_moment(at_text, "at", lang) if at_text else None
+            call = request_callback(s, shop, at=at, note=note, via="cli", actor="cli", lang=lang)
+            data = call_as_dict(call, call_shop(s, call), lang=lang)
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"Callback {data['id']} for {data['shop']}: "
+                   f"{data['scheduled_local'][:16].replace('T', ' ')} merchant's time ({data['timezone']}).")
+
+
+def call_shop(session, call):
+    from ..models import Shop
+
+    return session.get(Shop, call.shop_id)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(calls_group)
+    group.add_command(callback_group)
