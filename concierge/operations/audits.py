@@ -178,7 +178,9 @@ def rules_digest() -> str:
 
 
 def _bookmark(session: Session, now: datetime) -> PlannerRun:
-    run = session.get(PlannerRun, 1)
+    """The planner's bookmark, locked for this transaction on PostgreSQL: a cron run and a worker
+    that overlap take turns instead of planning the same shops twice."""
+    run = session.get(PlannerRun, 1, with_for_update=True)
     if run is None:
         run = PlannerRun(id=1, last_run_at=now, observation_watermark=0, score_watermark=0, rules_digest="")
         session.add(run)

@@ -101,3 +101,13 @@ def test_a_broken_override_names_the_field(tmp_path, monkeypatch):
     with pytest.raises(AuditError) as caught:
         load_rules("TR")
     assert caught.value.field == "audits.rules.inactive.trigger.days"
+
+
+def test_the_shipped_override_example_is_valid_for_the_audits_too(monkeypatch):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[3] / "locales" / "markets" / "overrides.example.yaml"
+    monkeypatch.setenv("CONCIERGE_MARKET_OVERRIDES", str(example))
+    pl = load_rules("PL")
+    assert pl.version == 2 and pl.rule("stage_stalled").trigger.get("business_days") == 10
+    assert load_rules("TR").version == 1
