@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import audits
@@ -498,33 +499,41 @@ def request_callback(session: Session, shop: Shop | str, *, now: datetime | None
     state = session.get(AuditState, shop.id)
     facts = ShopFacts.from_dict(state.facts) if state is not None else build_facts(session, [shop])[shop.id][0]
     agenda = [a.as_dict() for a in build_agenda(facts, "callback", note=text)]
-    existing = session.scalar(select(PlannedCall).where(PlannedCall.shop_id == shop.id,
-                                                        PlannedCall.open_key == "callback:callback"))
     params = {"requested_for": wish.isoformat(), "now": at is None}
-    if existing is not None:
-        before = existing.scheduled_at
-        existing.scheduled_at, existing.due_from, existing.due_until = slot.at, slot.at, until
-        existing.requested_at, existing.requested_via, existing.note = now, via, text or existing.note
-        existing.params, existing.agenda, existing.updated_at = params, agenda, now
-        existing.status, existing.snoozed_until = "planned", None
-        session.add(PlannedCallEvent(call_id=existing.id, at=now, actor=actor, action="rescheduled",
-                                     from_status="planned", to_status="planned", reason="callback", note=text,
-                                     details={"from": before.isoformat(), "to": slot.at.isoformat(), "via": via}))
-        session.flush()
-        return existing
     call = PlannedCall(
         shop_id=shop.id, kind="callback", reason="callback", rule="callback", rules_version=rules.version,
         occurrence=f"asked@{now.isoformat()}", trigger="callback", purpose="service", status="planned",
         open_key="callback:callback", due_from=slot.at, due_until=until, scheduled_at=slot.at,
         preference_met=slot.preference_met, params=params, agenda=agenda, holdout=False, note=text,
         requested_at=now, requested_via=via, created_by=actor, created_at=now, updated_at=now)
-    session.add(call)
+    existing = session.scalar(select(PlannedCall).where(PlannedCall.shop_id == shop.id,
+                                                        PlannedCall.open_key == "callback:callback"))
+    if existing is None:
+        try:
+            with session.begin_nested():  # two tabs asking at once: the second moves the first's call
+                session.add(call)
+                session.flush()
+        except IntegrityError:
+            existing = session.scalar(select(PlannedCall).where(PlannedCall.shop_id == shop.id,
+                                                                PlannedCall.open_key == "callback:callback"))
+            if existing is None:
+                raise
+        else:
+            session.add(PlannedCallEvent(call_id=call.id, at=now, actor=actor, action="created", from_status=None,
+                                         to_status="planned", reason="callback", note=text,
+                                         details={"via": via, "scheduled_at": slot.at.isoformat()}))
+            session.flush()
+            return call
+    before, before_status = existing.scheduled_at, existing.status
+    existing.scheduled_at, existing.due_from, existing.due_until = slot.at, slot.at, until
+    existing.requested_at, existing.requested_via, existing.note = now, via, text or existing.note
+    existing.params, existing.agenda, existing.updated_at = params, agenda, now
+    existing.status, existing.snoozed_until = "planned", None
+    session.add(PlannedCallEvent(call_id=existing.id, at=now, actor=actor, action="rescheduled",
+                                 from_status=before_status, to_status="planned", reason="callback", note=text,
+                                 details={"from": before.isoformat(), "to": slot.at.isoformat(), "via": via}))
     session.flush()
-    session.add(PlannedCallEvent(call_id=call.id, at=now, actor=actor, action="created", from_status=None,
-                                 to_status="planned", reason="callback", note=text,
-                                 details={"via": via, "scheduled_at": slot.at.isoformat()}))
-    session.flush()
-    return call
+    return existing
 
 
 def service_wait_minutes(call: PlannedCall, market: str) -> float | None:

@@ -238,3 +238,41 @@ def test_an_override_file_with_a_bad_rule_is_refused_in_the_readers_language(dat
     with pytest.raises(ValidationFailed) as caught:
         ops.rules_for("IN", "pl")
     assert caught.value.as_dict()["errors"][0]["field"] == "audits.rules.inactive.window"
+
+
+def test_two_callback_requests_at_once_leave_one_open_callback(pg_url):
+    """Two tabs pressing "Call me" together on PostgreSQL: one callback, moved by the second."""
+    import threading
+
+    from concierge.db import Database
+
+    db = Database(pg_url)
+    db.create_all()
+    try:
+        with db.session() as s:
+            ensure_shop(s, "pl-race", "PL", trial_started_at=NOW - timedelta(days=2))
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def ask(note: str) -> None:
+            try:
+                with db.session() as s:
+                    s.scalar(select(Shop.id).where(Shop.platform_id == "pl-race"))
+                    barrier.wait(timeout=10)
+                    ops.request_callback(s, "pl-race", now=NOW, note=note)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=ask, args=(n,)) for n in ("tab one", "tab two")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert not errors
+        with db.sessionmaker() as s:
+            calls = s.scalars(select(PlannedCall).where(PlannedCall.kind == "callback")).all()
+            assert len(calls) == 1 and calls[0].note in ("tab one", "tab two")
+            actions = sorted(e.action for e in ops.call_history(s, calls[0]))
+            assert actions == ["created", "rescheduled"]
+    finally:
+        db.dispose()
