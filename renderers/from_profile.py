@@ -161,6 +161,7 @@ def picture_input_from_profile(
     next_step: str | None = None,
     last_contact: date | datetime | None = None,
     schema: Any = None,
+    next_call: str | None = None,
 ) -> PictureInput:
     """Build the picture's view model from a folded profile.
 
@@ -168,7 +169,8 @@ def picture_input_from_profile(
     ``reason`` (or ``reasons``) and ``fallback``. ``changes``: ``profile_schema.Change``
     objects (or question keys) since the last call; a change from nothing is drawn as
     "new". ``schema``: the interview schema for choice labels (default: the profile's
-    schema version, loaded from ``profile_schema``).
+    schema version, loaded from ``profile_schema``). ``next_call``: the next planned call
+    as one line already in the reader's language (the caller formats it).
     """
     market = getattr(profile, "market", None)
     business = getattr(profile, "business", None)
@@ -236,6 +238,7 @@ def picture_input_from_profile(
         features=feats or None,
         score=_score(score),
         next_step=next_step,
+        next_call=next_call,
         changed=changed,
         added=added,
         as_of=_local_date(getattr(profile, "as_of", None), market),

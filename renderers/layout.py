@@ -372,8 +372,10 @@ def _conversion(pic: PictureInput, lang: str, x: float, y: float) -> Group:
         b.unknown(left, y + 84, lang, INNER, text=label("words", "no_score", lang))
         b.add(Rect(left, y + 100, INNER, 8, fill=PANEL, stroke=UNKNOWN, stroke_width=1, dash=(4, 3)))
 
-    # Next best step: the one thing to do; tinted box, thick bar and an arrow.
-    ny = y + 186
+    # Next best step: the one thing to do; tinted box, thick bar and an arrow. With a next
+    # planned call the box starts a little higher and keeps the call at its bottom.
+    call = clean_text(pic.next_call) if pic.next_call else ""
+    ny = y + (172 if call else 186)
     nh = PANEL_H - (ny - y) - 14
     b.add(Rect(left, ny, INNER, nh, fill=TINT_BLUE, rx=6))
     b.add(Rect(left, ny, 5, nh, fill=BLUE))
@@ -381,10 +383,23 @@ def _conversion(pic: PictureInput, lang: str, x: float, y: float) -> Group:
     b.add(Polygon(((left + 16, ny + 12), (left + 26, ny + 17), (left + 16, ny + 22)), fill=BLUE))
     b.text(left + 32, ny + 22, label("fields", "next_step", lang), 13, INNER - 40 - bw, bold=True, fill=BLUE_INK)
     if pic.next_step and clean_text(pic.next_step):
-        b.lines(left + 16, ny + 48, pic.next_step, 15, INNER - 28, 4, 20, bold=True)
+        b.lines(left + 16, ny + 48, pic.next_step, 15, INNER - 28, 2 if call else 4, 20, bold=True)
     else:
         b.unknown(left + 16, ny + 50, lang, INNER - 28, text=label("words", "no_next_step", lang))
+    if call:
+        _next_call(b, left, ny, call, lang)
     return b.group()
+
+
+def _next_call(b: _Box, left: float, ny: float, call: str, lang: str) -> None:
+    """The next planned call under the next step: a rule, a clock, "Next call" and the call
+    (when, in the merchant's time, and why), wrapped on two lines at most."""
+    b.add(Line(left + 16, ny + 80, left + INNER - 12, ny + 80, stroke=BLUE, stroke_width=1))
+    b.add(Circle(left + 21, ny + 92, 5.5, fill=TINT_BLUE, stroke=BLUE_INK, stroke_width=1.4))
+    b.add(Line(left + 21, ny + 92, left + 21, ny + 88.5, stroke=BLUE_INK, stroke_width=1.3))
+    b.add(Line(left + 21, ny + 92, left + 23.5, ny + 92, stroke=BLUE_INK, stroke_width=1.3))
+    b.text(left + 32, ny + 97, label("fields", "next_call", lang), 12.5, INNER - 44, bold=True, fill=BLUE_INK)
+    b.lines(left + 16, ny + 115, call, 13.5, INNER - 28, 2, 17, bold=True)
 
 
 
@@ -576,6 +591,10 @@ def describe(pic: PictureInput, lang: str = "en") -> str:
         parts.append(template("desc", "score", lang, score=fmt.percent(pic.score.probability, loc)))
     if pic.next_step and clean_text(pic.next_step):
         parts.append(template("desc", "next_step", lang, step=clean_text(pic.next_step)))
+    if pic.next_call and clean_text(pic.next_call):
+        if not parts[-1].endswith((".", "!", "?", "…")):  # a next step ends without a full stop
+            parts[-1] += "."
+        parts.append(template("desc", "next_call", lang, call=clean_text(pic.next_call)))
     return " ".join(parts)
 
 

@@ -99,6 +99,9 @@ class PictureInput:
     features: Mapping[str, FeatureState] | None = None  # category -> state
     score: ScoreInfo | None = None
     next_step: str | None = None
+    # the next planned call as one line, in the reader's language and the merchant's time,
+    # e.g. "Tue 1 Dec, 10:00 · The merchant asked for a call" (None: none planned, nothing drawn)
+    next_call: str | None = None
     changed: frozenset[str] = field(default_factory=frozenset)  # field keys changed
     added: frozenset[str] = field(default_factory=frozenset)  # field keys newly known
     as_of: date | None = None

@@ -241,6 +241,86 @@ def _survey_link_operation() -> dict[str, Any]:
     }
 
 
+_SHOP_PARAM = {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
+               "schema": {"type": "string", "maxLength": 64}}
+
+_CALL_EXAMPLE = {
+    "id": 41, "shop": "pl-1001", "market": "PL", "kind": "callback", "kind_label": "Callback",
+    "reason": "callback", "rule": "callback", "rules_version": 1, "occurrence": "asked@2026-12-01T08:10:00+00:00",
+    "purpose": "service", "status": "planned", "status_label": "planned", "why": "The merchant asked for a call",
+    "scheduled_at": "2026-12-01T09:00:00+00:00", "scheduled_local": "2026-12-01T10:00:00+01:00",
+    "timezone": "Europe/Warsaw", "due_from": "2026-12-01T09:00:00+00:00", "due_until": "2026-12-02T23:00:00+00:00",
+    "preference_met": True, "holdout": False,
+    "agenda": ["They asked: how do I connect BLIK?", "Connect Payments with BLIK: BLIK, Przelewy24, PayU"],
+    "agenda_items": [{"code": "callback_note", "params": {"note": "how do I connect BLIK?"}},
+                     {"code": "integration", "params": {"expected": "payments_blik",
+                                                        "providers": ["BLIK", "Przelewy24", "PayU"]}}],
+    "gain": None, "note": "how do I connect BLIK?", "snoozed_until": None, "cancel_reason": None,
+    "cancel_reason_text": None, "requested_at": "2026-12-01T08:10:00+00:00", "requested_via": "api",
+    "created_at": "2026-12-01T08:10:00+00:00", "updated_at": "2026-12-01T08:10:00+00:00", "closed_at": None,
+    "wait_minutes": 50.0,
+}
+
+
+def _calls_operation() -> dict[str, Any]:
+    return {
+        "operationId": "listShopCalls",
+        "tags": ["calls"],
+        "summary": "A shop's planned calls: callbacks first, then by the moment they are planned for",
+        "description": (
+            "Follow-up calls the audit planner put in the queue and calls the merchant asked for "
+            "(callbacks), with why, when (UTC and the merchant's local time, with the zone) and the "
+            "call's agenda in the request's language. The same as `concierge calls list --shop SHOP --json`."),
+        "parameters": [
+            _SHOP_PARAM,
+            {"name": "status", "in": "query", "required": False,
+             "description": "open = planned or snoozed; default: every status",
+             "schema": {"type": "string", "enum": ["open", "planned", "snoozed", "held_out", "cancelled"]}},
+            _ACCEPT_LANGUAGE,
+        ],
+        "responses": {
+            "200": {"description": "The shop's planned calls", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["shop", "calls"], "properties": {
+                    "shop": {"type": "string"}, "calls": {"type": "array", "items": _ref("PlannedCall")}}},
+                "example": {"shop": "pl-1001", "calls": [_CALL_EXAMPLE]}}}},
+            "404": json_response("Unknown shop"),
+            "422": json_response("Bad status"),
+        },
+    }
+
+
+def _callback_operation() -> dict[str, Any]:
+    return {
+        "operationId": "requestCallback",
+        "tags": ["calls"],
+        "summary": "The merchant asks to be called: now, or at a moment they picked",
+        "description": (
+            "The call is planned at the first allowed calling moment at or after the wish, in the "
+            "merchant's market (calling hours, weekends and holidays; never outside them), ahead of "
+            "every audit call. A shop has one open callback: asking again while one is open moves it "
+            "(200) instead of adding one. Compare `scheduled_at` with the request to see whether it "
+            "was moved to the next allowed moment. The same as `concierge callback request SHOP`."),
+        "parameters": [_SHOP_PARAM, _ACCEPT_LANGUAGE],
+        "requestBody": {"required": False, "content": {"application/json": {
+            "schema": _ref("CallbackRequest"),
+            "example": {"at": "2026-12-01T10:00:00+01:00", "note": "how do I connect BLIK?"}}}},
+        "responses": {
+            "201": json_response("A new callback", "PlannedCall", _CALL_EXAMPLE),
+            "200": json_response("The shop's open callback, moved to the new moment", "PlannedCall"),
+            "400": json_response("The body is not JSON"),
+            "404": json_response("Unknown shop"),
+            "422": json_response("A time without an offset, in the past, more than 30 days ahead or with no "
+                                 "allowed calling moment; a note longer than 500 characters; nothing stored",
+                                 example={"error": "validation_failed",
+                                          "message": "at is in the past (2026-11-30T09:00:00+00:00); "
+                                                     "pick a later moment",
+                                          "errors": [{"field": "at", "code": "request.in_the_past",
+                                                      "message": "at is in the past (2026-11-30T09:00:00+00:00); "
+                                                                 "pick a later moment"}]}),
+        },
+    }
+
+
 RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
     "SurveyLink": {
         "type": "object", "required": ["id", "shop", "url", "expires_at"],
@@ -249,6 +329,48 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
             "shop": {"type": "string"},
             "url": {"type": "string", "format": "uri", "description": "the page to send the merchant: /s/<token>"},
             "expires_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "PlannedCall": {
+        "type": "object",
+        "required": ["id", "shop", "market", "kind", "status", "why", "scheduled_at", "scheduled_local", "timezone",
+                     "agenda"],
+        "properties": {
+            "id": {"type": "integer"}, "shop": {"type": "string"},
+            "market": {"type": "string", "enum": list(MARKET_CODES)},
+            "kind": {"type": "string", "enum": ["audit", "followup", "callback"]},
+            "kind_label": {"type": "string", "description": "the kind in the request's language"},
+            "reason": {"type": "string"}, "rule": {"type": "string"}, "rules_version": {"type": "integer"},
+            "occurrence": {"type": "string"},
+            "purpose": {"type": "string", "enum": ["service", "commercial"]},
+            "status": {"type": "string", "enum": ["planned", "snoozed", "held_out", "cancelled"]},
+            "status_label": {"type": "string"},
+            "why": {"type": "string", "description": "why the call is planned, in the request's language"},
+            "scheduled_at": {"type": "string", "format": "date-time"},
+            "scheduled_local": {"type": "string", "format": "date-time",
+                                "description": "the same moment in the merchant's local time"},
+            "timezone": {"type": "string", "description": "the merchant's time zone, e.g. Europe/Warsaw"},
+            "due_from": {"type": "string", "format": "date-time"},
+            "due_until": {"type": "string", "format": "date-time"},
+            "preference_met": {"type": "boolean",
+                               "description": "false when the merchant's preferred hours could not be met"},
+            "holdout": {"type": "boolean"},
+            "agenda": {"type": "array", "items": {"type": "string"},
+                       "description": "2-4 advice items for the call, in the request's language"},
+            "agenda_items": {"type": "array", "items": {"type": "object"}},
+            "gain": {"type": ["number", "null"]},
+            "note": {"type": ["string", "null"]},
+            "snoozed_until": {"type": ["string", "null"], "format": "date-time"},
+            "cancel_reason": {"type": ["string", "null"]},
+            "cancel_reason_text": {"type": ["string", "null"]},
+            "requested_at": {"type": ["string", "null"], "format": "date-time"},
+            "requested_via": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "closed_at": {"type": ["string", "null"], "format": "date-time"},
+            "wait_minutes": {"type": ["number", "null"],
+                             "description": "callbacks: allowed calling minutes from the request to the "
+                                            "first attempt (or to the planned moment)"},
         },
     },
     "EventAccepted": {
@@ -281,6 +403,8 @@ def _builtin_operations() -> dict[tuple[str, str], dict[str, Any]]:
         ("GET", "/api/v1/shops"): _shops_operation(),
         ("GET", "/api/v1/shops/{shop}"): _shop_operation(),
         ("POST", "/api/v1/shops/{shop}/survey-links"): _survey_link_operation(),
+        ("GET", "/api/v1/shops/{shop}/calls"): _calls_operation(),
+        ("POST", "/api/v1/shops/{shop}/callbacks"): _callback_operation(),
     }
 
 
@@ -372,7 +496,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": [{"url": "/", "description": "this server"}],
-        "tags": [{"name": "surveys"}, {"name": "events"}, {"name": "shops"}, {"name": "meta"}],
+        "tags": [{"name": "surveys"}, {"name": "events"}, {"name": "shops"}, {"name": "calls"}, {"name": "meta"}],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -196,18 +196,25 @@ def _changed_shop_ids(session: Session, run: PlannerRun) -> tuple[set[int], int,
     changed: set[int] = set()
     obs_from = max(0, run.observation_watermark - _REREAD_IDS)
     score_from = max(0, run.score_watermark - _REREAD_IDS)
-    recent_obs = (select(Observation.shop_id, func.max(Observation.id).label("top"))
-                  .where(Observation.id > obs_from).group_by(Observation.shop_id).subquery())
-    recent_score = (select(Score.shop_id, func.max(Score.id).label("top"))
-                    .where(Score.id > score_from).group_by(Score.shop_id).subquery())
-    for sub, column in ((recent_obs, AuditState.last_observation_id), (recent_score, AuditState.last_score_id)):
-        rows = session.execute(select(sub.c.shop_id).select_from(sub)
-                               .outerjoin(AuditState, AuditState.shop_id == sub.c.shop_id)
-                               .where(or_(AuditState.shop_id.is_(None), sub.c.top > column)))
-        changed.update(r[0] for r in rows)
-    # shops never planned (e.g. created without observations yet)
-    changed.update(session.scalars(select(Shop.id).outerjoin(AuditState, AuditState.shop_id == Shop.id)
-                                   .where(AuditState.shop_id.is_(None))))
+    for table, since, column in ((Observation, obs_from, AuditState.last_observation_id),
+                                 (Score, score_from, AuditState.last_score_id)):
+        # the newest row per shop, grouped here: a primary-key range read (a SQL GROUP BY shop_id
+        # made SQLite walk the whole (shop_id, time) index, every observation ever, on each run)
+        tops: dict[int, int] = {}
+        for shop_id, rid in session.execute(select(table.shop_id, table.id).where(table.id > since)):
+            if rid > tops.get(shop_id, 0):
+                tops[shop_id] = rid
+        ids = sorted(tops)
+        for i in range(0, len(ids), _CHUNK):
+            part = ids[i:i + _CHUNK]
+            stored = dict(session.execute(select(AuditState.shop_id, column).where(AuditState.shop_id.in_(part))).all())
+            changed.update(s for s in part if s not in stored or tops[s] > stored[s])
+    # shops never planned (e.g. created without observations yet); audit_state rows are a subset of
+    # the shops (foreign key), so equal counts mean there are none, without an anti-join of every shop
+    if session.scalar(select(func.count()).select_from(Shop)) != session.scalar(
+            select(func.count()).select_from(AuditState)):
+        changed.update(session.scalars(select(Shop.id).outerjoin(AuditState, AuditState.shop_id == Shop.id)
+                                       .where(AuditState.shop_id.is_(None))))
     return changed, top_obs, top_score
 
 
@@ -312,7 +319,9 @@ def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: dateti
         cancels.extend(result.cancel)
         for _rule, _occ, why in result.skipped:
             report.skipped[why] = report.skipped.get(why, 0) + 1
-        data = facts.as_dict()
+        # facts re-planned from the store are the stored dict: serialising them again (asdict deep-copies
+        # every datetime) was two thirds of a full plan, and the result compared equal anyway
+        data = facts.as_dict() if shop_id in built else state.facts
         if state is None:
             new_states.append({"shop_id": shop_id, "facts": data, "facts_version": FACTS_VERSION,
                                "last_observation_id": last_obs, "last_score_id": last_score,
@@ -468,6 +477,57 @@ def offered_slots(session: Session, shop: Shop | str, *, now: datetime | None = 
     return slots.offer_slots(_contact(session, shop), now, "service", count=rules.callbacks.offered_slots)
 
 
+OPEN_CALLBACK = "callback:callback"
+#: A callback counts as moved when it is planned later than the merchant's wish by more than this.
+MOVED_AFTER = timedelta(minutes=1)
+
+
+def open_callback(session: Session, shop: Shop) -> PlannedCall | None:
+    """The merchant's open callback request, if any (a shop has at most one)."""
+    return session.scalar(select(PlannedCall).where(PlannedCall.shop_id == shop.id,
+                                                    PlannedCall.open_key == OPEN_CALLBACK))
+
+
+def callback_moved(call: PlannedCall) -> bool:
+    """True when a callback is planned later than the merchant asked (outside calling hours)."""
+    if call.kind != "callback":
+        return False
+    wished = (call.params or {}).get("requested_for")
+    try:
+        wish = datetime.fromisoformat(wished) if wished else call.requested_at
+    except (TypeError, ValueError):
+        wish = call.requested_at
+    return wish is not None and call.scheduled_at - wish > MOVED_AFTER
+
+
+def check_callback_request(at: Any, note: Any, *, now: datetime | None = None,
+                           lang: str = "en") -> tuple[datetime | None, str | None]:
+    """The wished moment and the note, checked together: every problem is named at once."""
+    now = _aware(now or utcnow())
+    errors: list[Any] = []
+    moment = None
+    if at is not None:
+        try:
+            moment = parse_moment(at, "at", lang)
+        except AuditRequestError as exc:
+            errors.extend(exc.errors)
+        else:
+            if moment < now - timedelta(minutes=1):
+                errors.append(AuditError("request.in_the_past", "at", value=moment.isoformat()))
+            elif moment > now + timedelta(days=CALLBACK_HORIZON_DAYS):
+                errors.append(AuditError("request.too_far", "at", value=moment.isoformat(), days=CALLBACK_HORIZON_DAYS))
+    text = None
+    try:
+        text = _note(note, "note", lang, required=False)
+    except AuditRequestError as exc:
+        errors.extend(exc.errors)
+    if errors:
+        t = _gettext(lang)
+        shown = [e.as_dict(t) if isinstance(e, AuditError) else e for e in errors]
+        raise AuditRequestError(shown, shown[0]["message"])
+    return moment, text
+
+
 def request_callback(session: Session, shop: Shop | str, *, now: datetime | None = None,
                      at: datetime | None = None, note: str | None = None, via: str = "api",
                      actor: str = "merchant", lang: str = "en") -> PlannedCall:
@@ -480,15 +540,8 @@ def request_callback(session: Session, shop: Shop | str, *, now: datetime | None
     now = _aware(now or utcnow())
     shop = resolve_shop(session, shop, lang=lang)
     rules = rules_for(shop.market, lang)
-    text = _note(note, "note", lang, required=False)
-    wish = now
-    if at is not None:
-        at = parse_moment(at, "at", lang)
-        if at < now - timedelta(minutes=1):
-            raise refused(AuditError("request.in_the_past", "at", value=at.isoformat()), lang)
-        if at > now + timedelta(days=CALLBACK_HORIZON_DAYS):
-            raise refused(AuditError("request.too_far", "at", value=at.isoformat(), days=CALLBACK_HORIZON_DAYS), lang)
-        wish = max(at, now)
+    at, text = check_callback_request(at, note, now=now, lang=lang)
+    wish = max(at, now) if at is not None else now
     contact = _contact(session, shop)
     try:
         slot = slots.next_slot(contact, wish, "service", latest=wish + timedelta(days=CALLBACK_HORIZON_DAYS))
@@ -503,19 +556,17 @@ def request_callback(session: Session, shop: Shop | str, *, now: datetime | None
     call = PlannedCall(
         shop_id=shop.id, kind="callback", reason="callback", rule="callback", rules_version=rules.version,
         occurrence=f"asked@{now.isoformat()}", trigger="callback", purpose="service", status="planned",
-        open_key="callback:callback", due_from=slot.at, due_until=until, scheduled_at=slot.at,
+        open_key=OPEN_CALLBACK, due_from=slot.at, due_until=until, scheduled_at=slot.at,
         preference_met=slot.preference_met, params=params, agenda=agenda, holdout=False, note=text,
         requested_at=now, requested_via=via, created_by=actor, created_at=now, updated_at=now)
-    existing = session.scalar(select(PlannedCall).where(PlannedCall.shop_id == shop.id,
-                                                        PlannedCall.open_key == "callback:callback"))
+    existing = open_callback(session, shop)
     if existing is None:
         try:
             with session.begin_nested():  # two tabs asking at once: the second moves the first's call
                 session.add(call)
                 session.flush()
         except IntegrityError:
-            existing = session.scalar(select(PlannedCall).where(PlannedCall.shop_id == shop.id,
-                                                                PlannedCall.open_key == "callback:callback"))
+            existing = open_callback(session, shop)
             if existing is None:
                 raise
         else:
@@ -606,6 +657,8 @@ def call_as_dict(call: PlannedCall, shop: Shop, *, lang: str = "en",
     }
     if call.kind == "callback":
         out["wait_minutes"] = service_wait_minutes(call, shop.market)
+        out["requested_for"] = (call.params or {}).get("requested_for")
+        out["moved"] = callback_moved(call)
     if history is not None:
         out["history"] = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "from": e.from_status,
                            "to": e.to_status, "reason": e.reason, "note": e.note} for e in history]

@@ -1,4 +1,5 @@
-"""The picture of a shop: profile + latest score + changes since the last call + next step.
+"""The picture of a shop: profile + latest score + changes since the last call + next step
++ the next planned call (one line, in the reader's language and the merchant's time).
 
 Glue only: the profile comes from the fold (operations.profiles), the drawing from the
 pure `renderers` package. Nothing here writes to the database.
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..i18n import base_language, translations
 from ..models import Call, Observation, Score, Shop
+from .planned_calls import next_call_line
 from .profiles import load_profile, shop_observations
 from .shops import resolve_shop
 
@@ -155,6 +157,7 @@ def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
     return picture_input_from_profile(
         profile, score=score_info(latest_score(session, shop, lang)), changes=changes,
         next_step=next_best_step(profile, lang), last_contact=last,
+        next_call=next_call_line(session, shop, base_language(lang) or "en"),
     )
 
 

@@ -30,6 +30,10 @@ import profile_schema
 
 from ..app import get_session
 from ..errors import ConciergeError, NotFound
+from ..operations.audits import (
+    MAX_NOTE, AuditRequestError, callback_moved, check_callback_request, offered_slots, open_callback,
+)
+from ..operations.planned_calls import ask_for_callback, local_moment
 from ..operations.shops import get_shop
 from ..operations.survey_links import (
     LANGUAGES,
@@ -103,8 +107,34 @@ def _languages(token: str) -> list[tuple[str, str, str]]:
     return [(code, LANGUAGE_NAMES[code], url_for("survey.page", token=token, lang=code)) for code in LANGUAGES]
 
 
+def _callback_block(token: str, resolved, *, origin: str = "survey", choice: str | None = "now", note: str = "",
+                    errors: dict[str, str] | None = None, notice: str | None = None) -> dict[str, Any]:
+    """The "ask us to call you" block: now or one of the offered times, in the merchant's time.
+
+    Reads only: the offered times are computed, nothing is stored until the merchant asks.
+    """
+    session = get_session()
+    shop = resolved.shop
+    lang = current_lang()
+    try:
+        offered = offered_slots(session, shop, lang=lang)
+    except ConciergeError:  # no market rules to offer times by: "now" still works
+        offered = []
+    options = [("now", _("Call me now"))]
+    options += [(s.at.isoformat(), local_moment(s.at, lang, shop.market)) for s in offered]
+    current = open_callback(session, shop)
+    errors = errors or {}
+    return {
+        "action": url_for("survey.callback", token=token, lang=lang), "origin": origin, "options": options,
+        "choice": choice, "note": note, "max_note": MAX_NOTE, "notice": notice,
+        "at_error": errors.get("at"), "note_error": errors.get("note"),
+        "current": local_moment(current.scheduled_at, lang, shop.market) if current is not None else None,
+    }
+
+
 def _render(token: str, resolved, form, known: dict[str, Any], *, errors: list[dict[str, Any]] | None = None,
-            summary: str | None = None, notice: str | None = None, status: int = 200):
+            summary: str | None = None, notice: str | None = None, status: int = 200,
+            callback: dict[str, Any] | None = None):
     """The form with only the questions that apply given `known` (profile + the merchant's answers)."""
     schema = profile_schema.load_schema()
     market = resolved.shop.market
@@ -123,7 +153,48 @@ def _render(token: str, resolved, form, known: dict[str, Any], *, errors: list[d
         notice=notice, attempt=new_attempt(), languages=_languages(token), sections=SECTION_TITLES,
         action=url_for("survey.page", token=token, lang=lang), expires_at=link.expires_at,
         submitted_at=link.submitted_at, draft_saved_at=link.draft_saved_at,
+        callback=callback or _callback_block(token, resolved),
     ), status
+
+
+def _fresh_form_page(token: str, resolved, *, callback: dict[str, Any], status: int):
+    """The survey as a GET shows it (profile + draft), with this callback block: after a callback post."""
+    session = get_session()
+    schema = profile_schema.load_schema()
+    market = resolved.shop.market
+    form_class = answers_form_class(schema, market, current_lang(), source="survey")
+    values, known = form_values(session, resolved)
+    # formdata=None: the posted callback form is not the survey's answers
+    form = form_class(formdata=None, data=form_data(survey_questions(schema, market), values, market))
+    return _render(token, resolved, form, {**known, **values}, callback=callback, status=status)
+
+
+def _thanks_page(token: str, resolved, *, callback: dict[str, Any] | None = None, status: int = 200):
+    return render_template("survey_thanks.html", shop=resolved.shop, expires_at=resolved.link.expires_at,
+                           again=url_for("survey.page", token=token),
+                           callback=callback or _callback_block(token, resolved, origin="thanks")), status
+
+
+def _callback_page(token: str, resolved, callback: dict[str, Any], status: int):
+    """Show the page the callback block was posted from again (the form, or the thank-you page)."""
+    if callback["origin"] == "thanks":
+        return _thanks_page(token, resolved, callback=callback, status=status)
+    return _fresh_form_page(token, resolved, callback=callback, status=status)
+
+
+def _callback_errors(errors: list[Any]) -> dict[str, str]:
+    """The operation's refusals as the merchant reads them, by form field (`at` or `note`)."""
+    out: dict[str, str] = {}
+    for e in errors:
+        e = e.as_dict() if hasattr(e, "as_dict") else dict(e)
+        if e.get("field") == "note":
+            out["note"] = _("Your note is too long: please keep it to %(max)d characters.", max=MAX_NOTE)
+        elif e.get("code") == "request.no_slot":
+            out["at"] = _("We cannot find a time to call you in the coming weeks. "
+                          "Please ask your onboarding consultant.")
+        else:
+            out["at"] = _("Please choose “Call me now” or one of the times offered.")
+    return out
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
@@ -166,15 +237,56 @@ def thanks(token: str):
     """Thank the merchant; the same link lets them change their answers until it expires."""
     resolved = resolve_link(get_session(), token, secret=_secret())
     _use_language(_language(resolved.link, resolved.shop.market))
-    return render_template("survey_thanks.html", shop=resolved.shop, expires_at=resolved.link.expires_at,
-                           again=url_for("survey.page", token=token))
+    return _thanks_page(token, resolved)
+
+
+@bp.post("/s/<token>/callback")
+def callback(token: str):
+    """The merchant asks us to call them: now, or at one of the offered times (CSRF like the form)."""
+    session = get_session()
+    resolved = resolve_link(session, token, secret=_secret())
+    lang = _use_language(_language(resolved.link, resolved.shop.market))
+    choice = request.form.get("at") or ""
+    note = request.form.get("note") or ""
+    origin = "thanks" if request.form.get("origin") == "thanks" else "survey"
+    problems: list[Any] = []
+    at = None
+    try:  # both fields are checked together, so every mistake is named at once
+        at, _text = check_callback_request(None if choice == "now" else choice, note, lang=lang)
+    except AuditRequestError as exc:
+        problems += exc.errors
+    if not problems:
+        try:
+            ask_for_callback(session, resolved.shop, at=at, note=note, via="survey", actor="merchant", lang=lang)
+        except AuditRequestError as exc:  # nothing stored: the operation checks everything before it writes
+            problems += exc.errors
+    errors = _callback_errors(problems)
+    if errors:
+        block = _callback_block(token, resolved, origin=origin, choice=choice, note=note, errors=errors)
+        return _callback_page(token, resolved, block, 422)
+    return redirect(url_for("survey.callback_done", token=token, lang=lang), 303)
+
+
+@bp.get("/s/<token>/callback")
+def callback_done(token: str):
+    """When we will call, in the merchant's language and local time (read only)."""
+    session = get_session()
+    resolved = resolve_link(session, token, secret=_secret())
+    lang = _use_language(_language(resolved.link, resolved.shop.market))
+    call = open_callback(session, resolved.shop)
+    if call is None:  # nothing asked (or already handled): the block is on the survey page
+        return redirect(url_for("survey.page", token=token, lang=lang) + "#callback", 303)
+    return render_template("survey_callback.html", shop=resolved.shop, when=local_moment(
+        call.scheduled_at, lang, resolved.shop.market), moved=callback_moved(call),
+        asked_now=bool((call.params or {}).get("now")), note=call.note,
+        back=url_for("survey.page", token=token, lang=lang))
 
 
 @bp.errorhandler(CSRFError)
 def _csrf_error(exc: CSRFError):
     """A survey page left open too long: show the form again with the answers, nothing stored."""
     token = (request.view_args or {}).get("token")
-    if request.endpoint != "survey.page" or not token:
+    if request.endpoint not in ("survey.page", "survey.callback") or not token:
         return render_template("error.html", code=400, reason=_(
             "The form expired or was sent from elsewhere. Reload the page and try again.")), 400
     try:
@@ -182,6 +294,13 @@ def _csrf_error(exc: CSRFError):
     except LinkError as link_exc:
         return _link_error(link_exc)
     lang = _use_language(_language(resolved.link, resolved.shop.market))
+    if request.endpoint == "survey.callback":  # the call request: nothing asked, the choice kept
+        block = _callback_block(
+            token, resolved, origin="thanks" if request.form.get("origin") == "thanks" else "survey",
+            choice=request.form.get("at") or "now", note=request.form.get("note") or "",
+            notice=_("This page was open for a long time, so your request was not sent. "
+                     "Please press the button again."))
+        return _callback_page(token, resolved, block, 400)
     schema = profile_schema.load_schema()
     form = answers_form_class(schema, resolved.shop.market, lang, source="survey")()
     known = form_values(get_session(), resolved)[1]

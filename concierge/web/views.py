@@ -26,6 +26,7 @@ from ..app import get_session
 from ..errors import NotFound, ValidationFailed
 from ..models import Observation, Score, Shop
 from ..operations import pictures
+from ..operations.planned_calls import open_calls
 from ..operations.profiles import shop_observations
 from ..operations.shops import get_shop
 from ..operations.users import list_users
@@ -155,8 +156,9 @@ def _shop_context(shop: Shop) -> dict[str, Any]:
         picture_alt = describe(pictures.picture_input(session, shop, lang=lang), lang)
     except Exception:  # noqa: BLE001 - the alt text must never take the page down
         picture_alt = _("Picture of the shop %(shop)s", shop=shop.name or shop.platform_id)
+    calls = open_calls(session, shop, lang)  # the next one first: a callback, else the soonest
     return {
-        "picture_alt": picture_alt,
+        "picture_alt": picture_alt, "next_call": calls[0] if calls else None, "other_calls": calls[1:],
         "shop": shop, "profile": profile, "schema": schema, "lang": lang, "facts": facts,
         "changes": [(schema.questions.get(c.key), c) for c in changes],
         "conflicts": [(schema.questions.get(k), profile.facts[k]) for k in profile.conflicts

@@ -276,3 +276,14 @@ def test_two_callback_requests_at_once_leave_one_open_callback(pg_url):
             assert actions == ["created", "rescheduled"]
     finally:
         db.dispose()
+
+
+def test_every_problem_of_a_callback_request_is_named_at_once(database):
+    with database.session() as s:
+        ensure_shop(s, "tr-two", "TR", trial_started_at=NOW - timedelta(days=3))
+    with pytest.raises(ValidationFailed) as caught:
+        with database.session() as s:
+            ops.request_callback(s, "tr-two", now=NOW, at=NOW - timedelta(days=1), note="y" * 501, lang="tr")
+    errors = caught.value.as_dict()["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [("at", "request.in_the_past"), ("note", "request.too_long")]
+    assert "geçmişte" in errors[0]["message"] and "500" in errors[1]["message"]

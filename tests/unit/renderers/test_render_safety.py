@@ -61,7 +61,7 @@ def pictures(draw):
         features=feats or None,
         score=draw(maybe(st.builds(ScoreInfo, maybe(st.floats()), maybe(texts),
                                    st.booleans()))),
-        next_step=draw(maybe(texts)),
+        next_step=draw(maybe(texts)), next_call=draw(maybe(texts)),
         changed=frozenset(draw(st.lists(texts, max_size=3))) | frozenset(draw(st.lists(
             st.sampled_from(["owner.name", "features.payments", "score", "readiness.stage"]), max_size=3))),
         choice_labels=draw(maybe(st.dictionaries(texts, st.fixed_dictionaries({"en": texts}), max_size=3))),
