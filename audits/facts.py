@@ -10,7 +10,7 @@ any history.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 

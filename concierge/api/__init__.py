@@ -8,12 +8,13 @@ registered (they use bearer tokens, not cookies).
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..errors import ConciergeError
+from ..errors import ConciergeError, ValidationFailed
 
 API_PREFIX = "/api/v1"
 API_BLUEPRINTS: list[Blueprint] = []
@@ -27,6 +28,31 @@ def error_response(status: int, code: str, message: str, errors: list[Any] | Non
     resp = jsonify(body)
     resp.status_code = status
     return resp
+
+
+class MalformedJson(ValidationFailed):
+    """The body is not JSON at all (400); a JSON body that breaks its schema is ValidationFailed (422)."""
+
+    status = 400
+    code = "malformed_json"
+
+
+def optional_json_body(schema: dict[str, Any], lang: str) -> dict[str, Any]:
+    """An optional JSON body checked against its schema: {} when empty, else the parsed body."""
+    from ..ingest.bodies import body_error, validate_body
+
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        err = body_error("", "malformed_json", lang, detail=str(exc) if isinstance(exc, ValueError) else "")
+        raise MalformedJson([err], err["message"]) from exc
+    errors = validate_body(schema, body, lang)
+    if errors:
+        raise ValidationFailed(errors, errors[0]["message"])
+    return body
 
 
 def _concierge_error(exc: ConciergeError):

@@ -9,17 +9,16 @@ its field, in the Accept-Language language.
 """
 from __future__ import annotations
 
-import json
 
 from flask import g, jsonify, request
 
 from ..app import get_session
 from ..errors import ValidationFailed
-from ..ingest.bodies import base_lang, body_error, validate_body
+from ..ingest.bodies import base_lang, body_error
 from ..operations.audits import MAX_NOTE, call_as_dict, list_calls
 from ..operations.planned_calls import ask_for_callback
 from ..operations.shops import get_shop
-from . import api_blueprint, error_response
+from . import api_blueprint, optional_json_body
 from .auth import require_token
 from .schemas import register_schema
 
@@ -67,17 +66,7 @@ def get_calls(shop: str):
 def post_callback(shop: str):
     """The merchant asked for a call: 201 with the new callback, 200 when the open one was moved."""
     lang = _lang()
-    raw = request.get_data(cache=False)
-    body = {}
-    if raw.strip():
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            err = body_error("", "malformed_json", lang, detail=str(exc) if isinstance(exc, ValueError) else "")
-            return error_response(400, "malformed_json", err["message"], [err])
-        errors = validate_body(CALLBACK_REQUEST, body, lang)
-        if errors:
-            raise ValidationFailed(errors, errors[0]["message"])
+    body = optional_json_body(CALLBACK_REQUEST, lang)
     call, row, created = ask_for_callback(get_session(), shop, at=body.get("at"), note=body.get("note"),
                                           via="api", actor=f"api:{g.api_token.name}", lang=lang)
     return jsonify(call_as_dict(call, row, lang=lang)), 201 if created else 200

@@ -6,15 +6,13 @@ optional: `{"days": N}` (1 to 90; default the app's SURVEY_LINK_MAX_AGE_DAYS).
 """
 from __future__ import annotations
 
-import json
 
 from flask import current_app, g, jsonify, request
 
 from ..app import get_session
-from ..errors import ValidationFailed
-from ..ingest.bodies import base_lang, body_error, validate_body
+from ..ingest.bodies import base_lang
 from ..operations.survey_links import MAX_DAYS, create_link, public_base_url
-from . import api_blueprint, error_response
+from . import api_blueprint, optional_json_body
 from .auth import require_token
 from .schemas import register_schema
 
@@ -42,17 +40,7 @@ def _lang() -> str:
 def post_survey_link(shop: str):
     """Make a survey link for the shop; 404 for an unknown shop, 422 for a bad `days`."""
     lang = _lang()
-    raw = request.get_data(cache=False)
-    body = {}
-    if raw.strip():
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            err = body_error("", "malformed_json", lang, detail=str(exc) if isinstance(exc, ValueError) else "")
-            return error_response(400, "malformed_json", err["message"], [err])
-        errors = validate_body(SURVEY_LINK_REQUEST, body, lang)
-        if errors:
-            raise ValidationFailed(errors, errors[0]["message"])
+    body = optional_json_body(SURVEY_LINK_REQUEST, lang)
     days = body.get("days", current_app.config.get("SURVEY_LINK_MAX_AGE_DAYS"))
     created = create_link(get_session(), shop, secret=current_app.config["SECRET_KEY"],
                           created_by=f"api:{g.api_token.name}", days=days, lang=lang)

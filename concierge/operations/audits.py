@@ -15,7 +15,6 @@ twice in a row changes nothing: every occurrence of a rule is planned at most on
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
@@ -24,11 +23,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import audits
 import locales
 import profile_schema
 from audits import slots
-from audits.agenda import AgendaItem, build_agenda, render_agenda, render_cancel_reason, render_reason
+from audits.agenda import build_agenda, render_agenda, render_cancel_reason, render_reason
 from audits.facts import FACTS_VERSION, ShopFacts, shop_facts
 from audits.messages import KINDS, STATUSES, error_text
 from audits.planner import OPEN_STATUSES, OpenCall, contact_for, due_until, plan

@@ -14,6 +14,8 @@ import profile_schema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from audits.facts import market_integration_gaps
+
 from ..i18n import base_language, translations
 from ..models import Call, Observation, Score, Shop
 from .planned_calls import next_call_line
@@ -107,40 +109,6 @@ def next_best_step(profile: profile_schema.Profile, lang: str = "en",
 
 _CHECKLIST_CATEGORY = {"readiness.payments_connected": "payments",
                        "readiness.shipping_connected": "shipping"}
-
-
-def market_integration_gaps(profile: profile_schema.Profile) -> list[tuple[Any, bool | None, list[str]]]:
-    """The integrations the shop's market expects that it has not connected yet.
-
-    Each gap is (expected integration, applies (None: facts missing), provider names to
-    suggest: the market's recommended ones first). Markets come from `locales`, so a
-    manager's override file changes the advice without code.
-    """
-    if not profile.market:
-        return []
-    import locales
-
-    try:
-        market = locales.get_market(profile.market)
-    except KeyError:
-        return []
-    facts = {"sells_abroad": profile.business.sells_abroad,
-             "sells_b2c": profile.business.model in ("b2c", "both") if profile.business.model else None,
-             "sells_b2b": profile.business.model in ("b2b", "both") if profile.business.model else None}
-    gaps = []
-    for expected, applies in market.expected_for(facts):
-        connected = profile.features.get(expected.category)
-        if connected is not None and expected.satisfied_by(connected.providers):
-            continue
-        keys = list(expected.recommended) + [k for k in expected.any_of if k not in expected.recommended]
-        names = []
-        for key in keys[:3]:
-            try:
-                names.append(market.integration(key).name)
-            except KeyError:
-                names.append(key)
-        gaps.append((expected, applies, names))
-    return gaps
 
 
 def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
