@@ -99,6 +99,8 @@ STATUSES: dict[str, str] = {
     "snoozed": N_("snoozed"),
     "held_out": N_("held out (not called)"),
     "cancelled": N_("cancelled"),
+    "claimed": N_("claimed (a consultant is on it)"),
+    "done": N_("done"),
 }
 
 #: Call kinds as people read them.

@@ -30,8 +30,8 @@ from .rules import Rule, RuleSet, Window
 __all__ = ["OPEN_STATUSES", "Firing", "OpenCall", "Plan", "phase", "plan", "contact_for", "due_until",
            "PLAN_AHEAD"]
 
-#: Statuses in which a call still waits to be made (the workday issue adds claimed ones).
-OPEN_STATUSES = ("planned", "snoozed")
+#: Statuses in which a call still waits to be made (claimed: a consultant is on it).
+OPEN_STATUSES = ("planned", "snoozed", "claimed")
 #: How far ahead a time-based call is planned, so the shop page can show what comes next.
 PLAN_AHEAD = timedelta(days=21)
 UTC = timezone.utc
@@ -272,7 +272,8 @@ def plan(facts: ShopFacts, rules: RuleSet, now: datetime, *, open_calls: Iterabl
     cancel: list[tuple[Any, str]] = []
     still_open: set[tuple[str, str]] = set()
     for call in open_calls:
-        if call.kind == "callback":
+        if call.kind == "callback" or call.status == "claimed":
+            # a consultant may be on the phone: the outcome they record closes it, not the planner
             still_open.add((call.kind, call.reason))
             continue
         rule = rules.rule(call.rule)

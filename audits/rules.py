@@ -21,7 +21,7 @@ from locales.market import Market, deep_merge
 from .messages import Gettext, error_text
 
 __all__ = ["KINDS", "PURPOSES", "TRIGGERS", "AuditError", "Window", "Trigger", "Rule", "CallbackPolicy",
-           "RuleSet", "load_rules", "build_rules"]
+           "QueuePolicy", "RuleSet", "load_rules", "build_rules"]
 
 KINDS = ("audit", "followup", "callback")
 PURPOSES = ("service", "commercial", "by_anchor")
@@ -100,6 +100,18 @@ class CallbackPolicy:
 
 
 @dataclass(frozen=True)
+class QueuePolicy:
+    """How calls are retried and ordered (the priors the call log replaces as it grows)."""
+
+    max_attempts: int = 3
+    retry_after_minutes: int = 120
+    default_gain: float = 0.01
+    reach_prior: float = 0.5
+    reach_prior_weight: int = 20
+    handling_minutes: Mapping[str, int] = field(default_factory=lambda: {"audit": 12, "followup": 8, "callback": 10})
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """A market's rules after merging, with the version every planned call records."""
 
@@ -108,6 +120,7 @@ class RuleSet:
     holdout_share: float
     rules: tuple[Rule, ...]
     callbacks: CallbackPolicy
+    queue: QueuePolicy = field(default_factory=QueuePolicy)
 
     def rule(self, key: str) -> Rule | None:
         return next((r for r in self.rules if r.key == key), None)
@@ -211,6 +224,26 @@ def build_rules(data: Mapping[str, Any], market: str) -> RuleSet:
     if not isinstance(callbacks, Mapping):
         raise AuditError("rules.not_mapping", f"{where}.callbacks")
     level = callbacks.get("service_level") or {}
+    attempts = data.get("attempts") or {}
+    queue = data.get("queue") or {}
+    if not isinstance(attempts, Mapping):
+        raise AuditError("rules.not_mapping", f"{where}.attempts")
+    if not isinstance(queue, Mapping):
+        raise AuditError("rules.not_mapping", f"{where}.queue")
+    handling = queue.get("handling_minutes") or {}
+    if not isinstance(handling, Mapping):
+        raise AuditError("rules.not_mapping", f"{where}.queue.handling_minutes")
+    for kind in handling:
+        _choice(kind, f"{where}.queue.handling_minutes", KINDS, "rules.unknown_kind")
+    policy = QueuePolicy(
+        max_attempts=_int(attempts.get("max", 3), f"{where}.attempts.max", 1, 20),
+        retry_after_minutes=_int(attempts.get("retry_after_minutes", 120), f"{where}.attempts.retry_after_minutes", 5, 10_080),
+        default_gain=_share(queue.get("default_gain", 0.01), f"{where}.queue.default_gain", 0.0, 1.0),
+        reach_prior=_share(queue.get("reach_prior", 0.5), f"{where}.queue.reach_prior", 0.01, 1.0),
+        reach_prior_weight=_int(queue.get("reach_prior_weight", 20), f"{where}.queue.reach_prior_weight", 0, 100_000),
+        handling_minutes={**QueuePolicy().handling_minutes,
+                          **{k: _int(v, f"{where}.queue.handling_minutes.{k}", 1, 240) for k, v in handling.items()}},
+    )
     return RuleSet(
         market=market,
         version=_int(data.get("version", 1), f"{where}.version", 1, 1_000_000),
@@ -222,6 +255,7 @@ def build_rules(data: Mapping[str, Any], market: str) -> RuleSet:
             target_share=_share(level.get("target_share", 0.8), f"{where}.callbacks.service_level.target_share", 0.0, 1.0),
             offered_slots=_int(callbacks.get("offered_slots", 3), f"{where}.callbacks.offered_slots", 1, 10),
         ),
+        queue=policy,
     )
 
 

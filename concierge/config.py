@@ -34,6 +34,20 @@ def secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def _int_env(name: str, default: int, low: int, high: int) -> int:
+    """A whole-number setting from the environment, refused with its name when out of range."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+    return value
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     instance = Path((overrides or {}).get("INSTANCE_PATH") or default_instance_path())
     cfg: dict[str, Any] = {
@@ -47,6 +61,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # merchant survey links (/s/<token>): lifetime of a new link, and the address put in it
         "SURVEY_LINK_MAX_AGE_DAYS": int(os.environ.get("CONCIERGE_SURVEY_LINK_MAX_AGE_DAYS") or 14),
         "PUBLIC_BASE_URL": os.environ.get("CONCIERGE_PUBLIC_BASE_URL") or None,
+        # the workday: how long a claimed call is held, and how many a consultant may hold at once
+        "CLAIM_LEASE_MINUTES": _int_env("CONCIERGE_CLAIM_LEASE_MINUTES", 20, 1, 480),
+        "MAX_OPEN_CLAIMS": _int_env("CONCIERGE_MAX_OPEN_CLAIMS", 3, 1, 50),
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "pl", "tr"],
     }

@@ -71,6 +71,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgres://"):]
     elif url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        # one writer at a time: a writer waits up to 30 s for the lock instead of failing at 5 s
+        # (50 consultants claiming at once queue for a few milliseconds each)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
     engine = create_engine(url, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

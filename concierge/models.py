@@ -130,6 +130,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20), default="consultant")  # consultant | manager | admin
     language: Mapped[Optional[str]] = mapped_column(String(8))
+    # languages the consultant speaks with merchants ("pl,en"); NULL: any (calls are not filtered)
+    call_languages: Mapped[Optional[str]] = mapped_column(String(60))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -146,6 +148,12 @@ class Call(Base):
     called_at: Mapped[datetime]
     reached: Mapped[bool] = mapped_column(Boolean, default=True)
     submission_id: Mapped[Optional[int]] = mapped_column(ForeignKey("submission.id", ondelete="SET NULL"))
+    # an attempt at a planned call: which one, how it ended, the consultant's note, how long it took
+    planned_call_id: Mapped[Optional[int]] = mapped_column(ForeignKey("planned_call.id", ondelete="SET NULL"),
+                                                           index=True)
+    outcome: Mapped[Optional[str]] = mapped_column(String(16))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    handling_seconds: Mapped[Optional[int]] = mapped_column(Integer)
 
 
 class ModelVersion(Base):
@@ -228,6 +236,7 @@ class PlannedCall(Base):
         UniqueConstraint("shop_id", "rule", "occurrence", name="uq_planned_call_occurrence"),
         UniqueConstraint("shop_id", "open_key", name="uq_planned_call_open_key"),
         Index("ix_planned_call_status_scheduled", "status", "scheduled_at"),
+        Index("ix_planned_call_status_rank", "status", "rank"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -239,7 +248,7 @@ class PlannedCall(Base):
     occurrence: Mapped[str] = mapped_column(String(160))
     trigger: Mapped[str] = mapped_column(String(30))
     purpose: Mapped[str] = mapped_column(String(12))       # service | commercial
-    status: Mapped[str] = mapped_column(String(12))        # planned | snoozed | held_out | cancelled
+    status: Mapped[str] = mapped_column(String(12))        # planned | snoozed | held_out | cancelled | claimed | done
     open_key: Mapped[Optional[str]] = mapped_column(String(120))
     due_from: Mapped[datetime]
     due_until: Mapped[datetime]
@@ -255,6 +264,16 @@ class PlannedCall(Base):
     requested_at: Mapped[Optional[datetime]]               # callbacks: when the merchant asked
     requested_via: Mapped[Optional[str]] = mapped_column(String(12))  # survey | api | cli | web
     first_attempt_at: Mapped[Optional[datetime]]           # service level: the first dial
+    # the queue: callbacks first, then the expected gain per consultant-minute (higher first)
+    rank: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    language: Mapped[Optional[str]] = mapped_column(String(8))   # the merchant's language, for routing
+    # a claim: who has it, until when, and a fencing token that grows with every claim
+    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    lease_until: Mapped[Optional[datetime]]
+    token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_at: Mapped[Optional[datetime]]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    outcome: Mapped[Optional[str]] = mapped_column(String(16))  # how it ended: reached, no_answer, ...
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import click
 
+from audits.queue import OUTCOMES
+
 from ..i18n import LANGUAGES
 from . import CliState, echo_json, pass_state
 from .shops import fail, parse_when
 
-STATUSES = ("open", "planned", "snoozed", "held_out", "cancelled")
+STATUSES = ("open", "planned", "snoozed", "claimed", "held_out", "cancelled", "done")
 
 
 def _print_call(c: dict) -> None:
@@ -20,7 +22,7 @@ def _print_call(c: dict) -> None:
 
 @click.group("calls")
 def calls_group() -> None:
-    """Planned follow-up calls and callbacks: list, snooze, cancel."""
+    """Planned follow-up calls and callbacks: claim the next, complete, list, snooze, cancel."""
 
 
 @calls_group.command("list")
@@ -145,6 +147,109 @@ def request_cmd(state: CliState, shop: str, now_flag: bool, at_text: str | None,
     else:
         click.echo(f"Callback {data['id']} for {data['shop']}: "
                    f"{data['scheduled_local'][:16].replace('T', ' ')} merchant's time ({data['timezone']}).")
+
+
+def _as_option(func):
+    return click.option("--as", "as_email", envvar="CONCIERGE_CONSULTANT", required=True, metavar="EMAIL",
+                        help="The consultant (their login e-mail; or $CONCIERGE_CONSULTANT).")(func)
+
+
+@calls_group.command("next")
+@_as_option
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the claimed call as `calls list --json` does (with its token and lease), or null.")
+@pass_state
+def next_cmd(state: CliState, as_email: str, lang: str, as_json: bool) -> None:
+    """Claim your next call: callbacks first, then the biggest expected gain per minute of your time."""
+    from ..config import load_config
+    from ..errors import ConciergeError
+    from ..operations.audits import call_as_dict
+    from ..operations.workday import claim_next, find_user
+
+    config = load_config()
+    try:
+        with state.db.session() as s:
+            user = find_user(s, as_email, lang=lang)
+            call = claim_next(s, user, lease_minutes=config["CLAIM_LEASE_MINUTES"],
+                              max_open=config["MAX_OPEN_CLAIMS"], lang=lang)
+            data = call_as_dict(call, call_shop(s, call), lang=lang) if call is not None else None
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(data)
+        return
+    if data is None:
+        click.echo("No call is due that you can make now.")
+        return
+    click.echo(f"Claimed call {data['id']} (token {data['token']}, yours until "
+               f"{data['lease_until'][11:16]} UTC):")
+    _print_call(data)
+
+
+@calls_group.command("complete")
+@click.argument("call_id", metavar="ID")
+@click.option("--outcome", required=True, type=click.Choice(OUTCOMES))
+@click.option("--at", "at_text", metavar="ISO", help="For 'later': when the merchant wants the call (with offset).")
+@click.option("--note", help="What was said, for the next consultant.")
+@click.option("--answer", "answers", multiple=True, metavar="KEY=VALUE",
+              help="An interview answer learned on the call (repeatable; stored whole or not at all).")
+@click.option("--token", type=int, default=None, help="The claim's token from `calls next` (recommended).")
+@_as_option
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"call": ..., "attempt": {...}} as JSON.')
+@pass_state
+def complete_cmd(state: CliState, call_id: str, outcome: str, at_text: str | None, note: str | None,
+                 answers: tuple[str, ...], token: int | None, as_email: str, lang: str, as_json: bool) -> None:
+    """Record how call ID went: reached, no_answer, later, wrong_number, not_interested or do_not_call."""
+    from ..errors import ConciergeError
+    from ..operations.audits import call_as_dict
+    from ..operations.workday import attempt_as_dict, complete_call, find_user
+    from .record import parse_pairs
+
+    parsed = parse_pairs(answers) if answers else None
+    try:
+        with state.db.session() as s:
+            user = find_user(s, as_email, lang=lang)
+            call, attempt = complete_call(s, user, call_id, outcome=outcome, token=token, at=at_text, note=note,
+                                          answers=parsed, channel="cli", lang=lang)
+            data = {"call": call_as_dict(call, call_shop(s, call), lang=lang), "attempt": attempt_as_dict(attempt)}
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(data)
+        return
+    c = data["call"]
+    if c["status"] == "planned":
+        click.echo(f"Call {c['id']}: {outcome}; next attempt {c['scheduled_local'][:16].replace('T', ' ')} "
+                   f"({c['timezone']}).")
+    else:
+        click.echo(f"Call {c['id']}: {outcome}, done.")
+
+
+@calls_group.command("release")
+@click.argument("call_id", metavar="ID")
+@click.option("--token", type=int, default=None)
+@_as_option
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def release_cmd(state: CliState, call_id: str, token: int | None, as_email: str, lang: str, as_json: bool) -> None:
+    """Give claimed call ID back to the queue untouched."""
+    from ..errors import ConciergeError
+    from ..operations.audits import call_as_dict
+    from ..operations.workday import find_user, release_call
+
+    try:
+        with state.db.session() as s:
+            call = release_call(s, find_user(s, as_email, lang=lang), call_id, token=token, lang=lang)
+            data = call_as_dict(call, call_shop(s, call), lang=lang)
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"Call {data['id']} is back in the queue.")
 
 
 def call_shop(session, call):

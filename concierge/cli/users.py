@@ -73,6 +73,30 @@ def list_cmd(state: CliState, as_json: bool) -> None:
         click.echo(f"{u['role']:<11} {u['email']:<32} {u['name']}  [{u['language'] or '-'}]{flag}")
 
 
+@users_group.command("languages")
+@click.argument("email")
+@click.argument("languages", required=False, default="")
+@click.option("--json", "as_json", is_flag=True, help="Print the user as `users list --json` does.")
+@pass_state
+def languages_cmd(state: CliState, email: str, languages: str, as_json: bool) -> None:
+    """Set the languages EMAIL takes calls in (e.g. pl,en; empty: any): `calls next` routes by them."""
+    from ..errors import ConciergeError
+    from ..operations.users import user_as_dict
+    from ..operations.workday import find_user, set_call_languages
+
+    try:
+        with state.db.session() as s:
+            user = set_call_languages(s, find_user(s, email), languages)
+            data = user_as_dict(user)
+    except ConciergeError as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"{data['email']} takes calls in: {data.get('call_languages') or 'any language'}.")
+
+
 @users_group.command("ensure-demo")
 @click.option("--json", "as_json", is_flag=True,
               help="Print {users: [{email, role, password, status}], file, url} as JSON.")

@@ -30,6 +30,7 @@ from audits.agenda import build_agenda, render_agenda, render_cancel_reason, ren
 from audits.facts import FACTS_VERSION, ShopFacts, shop_facts
 from audits.messages import KINDS, STATUSES, error_text
 from audits.planner import OPEN_STATUSES, OpenCall, contact_for, due_until, plan
+from audits.queue import queue_rank, reach_chance
 from audits.rules import AuditError, RuleSet, load_rules
 
 from ..db import utcnow
@@ -125,11 +126,11 @@ def build_facts(session: Session, shops: Sequence[Shop]) -> dict[int, tuple[Shop
         reached = dict(session.execute(select(Call.shop_id, func.max(Call.called_at))
                                        .where(Call.shop_id.in_(ids), Call.reached.is_(True))
                                        .group_by(Call.shop_id)).all())
+        refusals = set(session.scalars(select(Call.shop_id).where(Call.shop_id.in_(ids),
+                                                                Call.outcome == "do_not_call")))
         for shop in chunk:
             obs = by_shop[shop.id]
             profile = profile_schema.fold(obs, shop=shop.platform_id, market=shop.market)
-            called = [o.observed_at for o in obs if o.source == "call"]
-            moments = [m for m in (reached.get(shop.id), max(called) if called else None) if m is not None]
             history = scores.get(shop.id, [])
             newest = history[0] if history else None
             details = (newest[3] or {}) if newest else {}
@@ -140,10 +141,61 @@ def build_facts(session: Session, shops: Sequence[Shop]) -> dict[int, tuple[Shop
                 score=newest[1] if newest else None,
                 score_before=history[1][1] if len(history) > 1 else None,
                 gain=newest[2] if newest else None, path=path,
-                last_reached_at=max(moments) if moments else None,
+                last_reached_at=reached.get(shop.id), opted_out=shop.id in refusals,
             )
             out[shop.id] = (facts, last_obs.get(shop.id, 0), newest[0] if newest else 0)
     return out
+
+
+# --------------------------------------------------------------------------- queue order
+
+#: How many recent call attempts the queue's reach and handling estimates read.
+_LOG_WINDOW = 5000
+
+
+@dataclass
+class QueueContext:
+    """The call log's own figures for ordering the queue: reach by market and local hour,
+    handling minutes by kind (each drawn towards the rules' priors while the log is thin)."""
+
+    reach: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
+    handling: dict[str, float] = field(default_factory=dict)
+
+    def rank(self, rules: RuleSet, kind: str, gain: float | None, market: str, at: datetime) -> float:
+        q = rules.queue
+        hour = at.astimezone(locales.get_market(market).tz).hour
+        reached, attempts = self.reach.get((market, hour), (0, 0))
+        chance = reach_chance(reached, attempts, prior=q.reach_prior, weight=q.reach_prior_weight)
+        minutes = {**q.handling_minutes, **{k: round(v) for k, v in self.handling.items()}}
+        return queue_rank(kind, gain, chance, minutes, default_gain=q.default_gain)
+
+
+def queue_context(session: Session) -> QueueContext:
+    """Read the recent call log once per planner run (or callback request)."""
+    ctx = QueueContext()
+    rows = session.execute(select(Shop.market, Call.called_at, Call.reached, Call.kind, Call.handling_seconds)
+                           .join(Shop, Shop.id == Call.shop_id).order_by(Call.id.desc()).limit(_LOG_WINDOW)).all()
+    durations: dict[str, list[int]] = {}
+    for market, at, reached, kind, seconds in rows:
+        try:
+            hour = at.astimezone(locales.get_market(market).tz).hour
+        except KeyError:
+            continue
+        hit, total = ctx.reach.get((market, hour), (0, 0))
+        ctx.reach[(market, hour)] = (hit + bool(reached), total + 1)
+        if seconds:
+            durations.setdefault(kind, []).append(seconds)
+    for kind, values in durations.items():
+        if len(values) >= 20:  # fewer: the rules' prior stands
+            values.sort()
+            ctx.handling[kind] = max(1.0, values[len(values) // 2] / 60)
+    return ctx
+
+
+def merchant_language(facts: ShopFacts) -> str:
+    """The language to call the merchant in: theirs from the profile, else the market's."""
+    lang = facts.language or locales.get_market(facts.market).default_language
+    return lang.replace("-", "_").split("_")[0].lower()
 
 
 # --------------------------------------------------------------------------- planner
@@ -256,8 +308,9 @@ def plan_calls(session: Session, *, now: datetime | None = None, full: bool = Fa
     else:
         targets |= set(session.scalars(select(AuditState.shop_id).where(AuditState.next_check_at <= now)))
     ordered = sorted(targets)
+    queue = queue_context(session) if ordered else QueueContext()
     for i in range(0, len(ordered), _CHUNK):
-        _plan_chunk(session, ordered[i:i + _CHUNK], changed, now, report)
+        _plan_chunk(session, ordered[i:i + _CHUNK], changed, now, report, queue)
     run.last_run_at = now
     run.observation_watermark = max(run.observation_watermark, top_obs)
     run.score_watermark = max(run.score_watermark, top_score)
@@ -266,7 +319,8 @@ def plan_calls(session: Session, *, now: datetime | None = None, full: bool = Fa
     return report
 
 
-def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: datetime, report: PlanReport) -> None:
+def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: datetime, report: PlanReport,
+                queue: QueueContext) -> None:
     shops = {s.id: s for s in session.scalars(select(Shop).where(Shop.id.in_(ids)))}
     states = {s.shop_id: s for s in session.scalars(select(AuditState).where(AuditState.shop_id.in_(ids)))}
     rebuild = [shops[i] for i in ids if i in shops and (i in changed or i not in states
@@ -311,6 +365,8 @@ def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: dateti
                 "due_from": f.due_from, "due_until": f.due_until, "scheduled_at": f.scheduled_at,
                 "preference_met": f.preference_met, "params": dict(f.params),
                 "agenda": [a.as_dict() for a in f.agenda], "gain": f.gain, "holdout": held,
+                "rank": queue.rank(rules, f.kind, f.gain, shop.market, f.scheduled_at),
+                "language": merchant_language(facts),
                 "created_by": PLANNER, "created_at": now, "updated_at": now,
                 "closed_at": now if held else None,
             })
@@ -357,6 +413,7 @@ def _close(session: Session, call_id: int, status: str, reason: str, *, actor: s
     before = session.scalar(select(PlannedCall.status).where(PlannedCall.id == call_id))
     session.execute(update(PlannedCall).where(PlannedCall.id == call_id)
                     .values(status=status, open_key=None, cancel_reason=reason, closed_at=now, updated_at=now,
+                            owner_id=None, lease_until=None,
                             note=note if note is not None else PlannedCall.note))
     session.execute(insert(PlannedCallEvent).values(call_id=call_id, at=now, actor=actor, action=status,
                                                    from_status=before, to_status=status, reason=reason,
@@ -424,6 +481,7 @@ def snooze_call(session: Session, call_id: Any, *, until: datetime, reason: str,
                                  days=CALLBACK_HORIZON_DAYS), lang) from exc
     before = call.status
     call.status, call.snoozed_until, call.note, call.updated_at = "snoozed", _aware(until), note, now
+    call.owner_id, call.lease_until = None, None  # a claimed call put off goes back to nobody
     call.scheduled_at = slot.at
     call.due_until = max(call.due_until, slot.at + timedelta(hours=1))
     session.add(PlannedCallEvent(call_id=call.id, at=now, actor=actor, action="snoozed", from_status=before,
@@ -551,7 +609,9 @@ def request_callback(session: Session, shop: Shop | str, *, now: datetime | None
     facts = ShopFacts.from_dict(state.facts) if state is not None else build_facts(session, [shop])[shop.id][0]
     agenda = [a.as_dict() for a in build_agenda(facts, "callback", note=text)]
     params = {"requested_for": wish.isoformat(), "now": at is None}
+    rank = queue_context(session).rank(rules, "callback", facts.gain, shop.market, slot.at)
     call = PlannedCall(
+        rank=rank, language=merchant_language(facts),
         shop_id=shop.id, kind="callback", reason="callback", rule="callback", rules_version=rules.version,
         occurrence=f"asked@{now.isoformat()}", trigger="callback", purpose="service", status="planned",
         open_key=OPEN_CALLBACK, due_from=slot.at, due_until=until, scheduled_at=slot.at,
@@ -648,6 +708,8 @@ def call_as_dict(call: PlannedCall, shop: Shop, *, lang: str = "en",
         "cancel_reason": call.cancel_reason,
         "cancel_reason_text": render_cancel_reason(call.cancel_reason, {"actor": "", "note": call.note or ""}, t)
         if call.cancel_reason and call.cancel_reason != "manual" else call.note if call.cancel_reason else None,
+        "attempts": call.attempts, "outcome": call.outcome, "language": call.language, "rank": round(call.rank, 6),
+        "token": call.token, "lease_until": call.lease_until.isoformat() if call.lease_until else None,
         "requested_at": call.requested_at.isoformat() if call.requested_at else None,
         "requested_via": call.requested_via,
         "created_at": call.created_at.isoformat(), "updated_at": call.updated_at.isoformat(),

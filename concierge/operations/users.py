@@ -100,8 +100,21 @@ def get_user(session: Session, user_id: int) -> User | None:
 def user_as_dict(user: User) -> dict[str, Any]:
     """The `users list --json` shape of one user (never the hash)."""
     return {"id": user.id, "email": user.email, "name": user.name, "role": user.role,
-            "language": user.language, "active": user.active,
+            "language": user.language, "call_languages": user.call_languages, "active": user.active,
             "created_at": user.created_at.isoformat() if user.created_at else None}
+
+
+def set_language(session: Session, user: User, language: str | None) -> User:
+    """Set the language the user reads the app in (en, pl, tr; None: the shop's market language,
+    then the browser's). Every page, picture and score reason follows it."""
+    if language is not None and language not in LANGUAGES:
+        raise ValidationFailed([_error("language", "invalid_language",
+                                       f"language: must be one of {', '.join(LANGUAGES)}")],
+                               "The language was not changed")
+    if user.language != language:
+        user.language = language
+        session.flush()
+    return user
 
 
 def _read_demo_file(path: Path) -> dict[str, str]:

@@ -62,7 +62,7 @@ def test_users_create_and_list_cli(cli_env):
     r = run("users", "list", "--json")
     users = json.loads(r.output)
     assert [u["email"] for u in users] == ["jan@example.com", "eva@example.com"]  # role order
-    assert set(users[0]) == {"id", "email", "name", "role", "language", "active", "created_at"}
+    assert set(users[0]) == {"id", "email", "name", "role", "language", "call_languages", "active", "created_at"}
     assert "password" not in r.output and "hash" not in r.output
     r = run("users", "create", "jan@example.com", "--role", "admin", "--password-stdin", input="another password\n")
     assert r.exit_code == 1 and "already exists" in r.output
