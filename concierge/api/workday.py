@@ -1,0 +1,163 @@
+"""The workday over the API: claim the next call, complete it, or give it back.
+
+For a dialler or a CRM that drives consultants' calls: `POST /api/v1/calls/next` claims
+the consultant's next call (the same rules as `concierge calls next`), `POST
+/api/v1/calls/<id>/complete` records its outcome with the claim's fencing token (409 when
+the claim was lost), `POST /api/v1/calls/<id>/release` gives it back. The consultant is
+named by their login e-mail in the body; the bearer token says which integration acts.
+"""
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+
+from audits.queue import OUTCOMES
+
+from ..app import get_session
+from ..ingest.bodies import base_lang
+from ..operations.audits import MAX_NOTE, call_as_dict
+from ..operations.workday import attempt_as_dict, claim_next, complete_call, find_user, release_call
+from . import api_blueprint, optional_json_body
+from .auth import require_token
+from .openapi import _ACCEPT_LANGUAGE, _ref, json_body, json_response
+from .schemas import register_schema
+
+bp = api_blueprint("workday", __name__)
+
+_CONSULTANT = {"type": "string", "format": "email", "maxLength": 254,
+               "description": "The consultant's login e-mail (an active user)"}
+_TOKEN = {"type": "integer", "minimum": 1, "description": "The fencing token the claim returned"}
+CLAIM_REQUEST = register_schema("ClaimRequest", {
+    "type": "object", "title": "ClaimRequest", "additionalProperties": False, "required": ["consultant"],
+    "properties": {"consultant": _CONSULTANT},
+})
+COMPLETE_REQUEST = register_schema("CompleteRequest", {
+    "type": "object", "title": "CompleteRequest", "additionalProperties": False,
+    "required": ["consultant", "token", "outcome"],
+    "properties": {
+        "consultant": _CONSULTANT, "token": _TOKEN,
+        "outcome": {"type": "string", "enum": list(OUTCOMES)},
+        "at": {"type": "string", "format": "date-time",
+               "description": "For outcome 'later': when the merchant wants the call, with its offset"},
+        "note": {"type": "string", "maxLength": MAX_NOTE, "description": "What was said, for the next consultant"},
+        "answers": {"type": "object", "description": "Interview answers learned on the call (question key -> "
+                                                     "value); stored whole or not at all, source 'call'"},
+    },
+})
+RELEASE_REQUEST = register_schema("ReleaseRequest", {
+    "type": "object", "title": "ReleaseRequest", "additionalProperties": False, "required": ["consultant", "token"],
+    "properties": {"consultant": _CONSULTANT, "token": _TOKEN},
+})
+
+
+def _lang() -> str:
+    return base_lang(request.accept_languages.best_match(["en", "pl", "tr"]) or "en")
+
+
+def _required_body(schema: dict) -> dict:
+    from ..errors import ValidationFailed
+    from ..ingest.bodies import body_error, validate_body
+
+    lang = _lang()
+    body = optional_json_body(schema, lang)
+    if not body:  # an empty body still has to name the consultant
+        errors = validate_body(schema, {}, lang) or [body_error("", "malformed_json", lang, detail="empty body")]
+        raise ValidationFailed(errors, errors[0]["message"])
+    return body
+
+
+@bp.post("/calls/next")
+@require_token
+def post_next():
+    """Claim the consultant's next call: 200 with the call and its token, or 200 `{"call": null}`."""
+    lang = _lang()
+    body = _required_body(CLAIM_REQUEST)
+    session = get_session()
+    user = find_user(session, body["consultant"], lang=lang)
+    call = claim_next(session, user, lease_minutes=current_app.config["CLAIM_LEASE_MINUTES"],
+                      max_open=current_app.config["MAX_OPEN_CLAIMS"], lang=lang)
+    if call is None:
+        return jsonify(call=None)
+    from ..models import Shop
+
+    return jsonify(call=call_as_dict(call, session.get(Shop, call.shop_id), lang=lang))
+
+
+@bp.post("/calls/<int:call_id>/complete")
+@require_token
+def post_complete(call_id: int):
+    """Record how the call went; 409 when the claim expired or is someone else's."""
+    lang = _lang()
+    body = _required_body(COMPLETE_REQUEST)
+    session = get_session()
+    user = find_user(session, body["consultant"], lang=lang)
+    call, attempt = complete_call(session, user, call_id, outcome=body["outcome"], token=body["token"],
+                                  at=body.get("at"), note=body.get("note"), answers=body.get("answers"),
+                                  channel="api", lang=lang)
+    from ..models import Shop
+
+    return jsonify(call=call_as_dict(call, session.get(Shop, call.shop_id), lang=lang), attempt=attempt_as_dict(attempt))
+
+
+@bp.post("/calls/<int:call_id>/release")
+@require_token
+def post_release(call_id: int):
+    """Give a claimed call back to the queue untouched; 409 when the claim was already lost."""
+    lang = _lang()
+    body = _required_body(RELEASE_REQUEST)
+    session = get_session()
+    call = release_call(session, find_user(session, body["consultant"], lang=lang), call_id, token=body["token"],
+                        lang=lang)
+    from ..models import Shop
+
+    return jsonify(call=call_as_dict(call, session.get(Shop, call.shop_id), lang=lang))
+
+
+_CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_CALL_RESPONSE = {"type": "object", "properties": {"call": {"oneOf": [_ref("PlannedCall"), {"type": "null"}]}}}
+
+post_next.openapi = {
+    "operationId": "claimNextCall", "tags": ["calls"],
+    "summary": "Claim the consultant's next call (callbacks first, then the expected gain per consultant-minute)",
+    "description": "Only calls that are due, legal to make now in the merchant's market and in a language the "
+                   "consultant takes calls in; at most MAX_OPEN_CLAIMS open claims each. The claim holds for "
+                   "CLAIM_LEASE_MINUTES; complete it with the returned `token`.",
+    "parameters": [_ACCEPT_LANGUAGE],
+    "requestBody": json_body("ClaimRequest", {"consultant": "ania@example.com"}),
+    "responses": {
+        "200": {"description": "The claimed call (with token and lease_until), or null when nothing is due",
+                "content": {"application/json": {"schema": _CALL_RESPONSE}}},
+        "404": json_response("No active user with that e-mail"),
+        "409": json_response("The consultant already holds the most open calls allowed"),
+        "422": json_response("A body field is missing or wrong"),
+    },
+}
+post_complete.openapi = {
+    "operationId": "completeCall", "tags": ["calls"],
+    "summary": "Record how a claimed call went (reached, no_answer, later, wrong_number, not_interested, do_not_call)",
+    "description": "Needs the claim's token and an unexpired lease. no_answer and later put the call back at the "
+                   "next allowed moment; do_not_call withdraws the merchant's consent and ends their commercial "
+                   "calls. Stored whole or not at all.",
+    "parameters": [_CALL_ID, _ACCEPT_LANGUAGE],
+    "requestBody": json_body("CompleteRequest", {"consultant": "ania@example.com", "token": 1, "outcome": "reached",
+                                                 "note": "walked through BLIK",
+                                                 "answers": {"readiness.payments_connected": True}}),
+    "responses": {
+        "200": {"description": "The call after the outcome, and the attempt recorded",
+                "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "call": _ref("PlannedCall"), "attempt": {"type": "object"}}}}}},
+        "404": json_response("No such call or consultant"),
+        "409": json_response("The claim expired or is held by someone else: nothing was saved"),
+        "422": json_response("A field is missing or wrong (outcome, at, note, answers)"),
+    },
+}
+post_release.openapi = {
+    "operationId": "releaseCall", "tags": ["calls"],
+    "summary": "Give a claimed call back to the queue",
+    "parameters": [_CALL_ID, _ACCEPT_LANGUAGE],
+    "requestBody": json_body("ReleaseRequest", {"consultant": "ania@example.com", "token": 1}),
+    "responses": {
+        "200": {"description": "The call, planned again", "content": {"application/json": {"schema": _CALL_RESPONSE}}},
+        "404": json_response("No such call or consultant"),
+        "409": json_response("The claim was already lost"),
+    },
+}
