@@ -329,3 +329,17 @@ class PlannerRun(Base):
     observation_watermark: Mapped[int] = mapped_column(BigInteger, default=0)
     score_watermark: Mapped[int] = mapped_column(BigInteger, default=0)
     rules_digest: Mapped[str] = mapped_column(String(64), default="")
+
+
+class CallRating(Base):
+    """How a reached call felt to the merchant (transactional NPS): once per call, from a signed link."""
+
+    __tablename__ = "call_rating"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), unique=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    score: Mapped[int] = mapped_column(Integer)            # 0-10: how likely to recommend us
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    language: Mapped[Optional[str]] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

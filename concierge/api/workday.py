@@ -15,7 +15,7 @@ from audits.queue import OUTCOMES
 from ..app import get_session
 from ..ingest.bodies import base_lang
 from ..operations.audits import MAX_NOTE, call_as_dict
-from ..operations.workday import attempt_as_dict, claim_next, complete_call, find_user, release_call
+from ..operations.workday import attempt_as_dict, claim_next, complete_call, find_user, rating_url, release_call
 from . import api_blueprint, optional_json_body
 from .auth import require_token
 from .openapi import _ACCEPT_LANGUAGE, _ref, json_body, json_response
@@ -94,8 +94,12 @@ def post_complete(call_id: int):
                                   at=body.get("at"), note=body.get("note"), answers=body.get("answers"),
                                   channel="api", lang=lang)
     from ..models import Shop
+    from ..operations.survey_links import public_base_url
 
-    return jsonify(call=call_as_dict(call, session.get(Shop, call.shop_id), lang=lang), attempt=attempt_as_dict(attempt))
+    shop = session.get(Shop, call.shop_id)
+    link = rating_url(attempt, shop, secret=current_app.config["SECRET_KEY"],
+                      base_url=public_base_url(current_app.config.get("PUBLIC_BASE_URL"), request.url_root))
+    return jsonify(call=call_as_dict(call, shop, lang=lang), attempt=attempt_as_dict(attempt, rating_url=link))
 
 
 @bp.post("/calls/<int:call_id>/release")

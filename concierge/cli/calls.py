@@ -202,18 +202,24 @@ def next_cmd(state: CliState, as_email: str, lang: str, as_json: bool) -> None:
 def complete_cmd(state: CliState, call_id: str, outcome: str, at_text: str | None, note: str | None,
                  answers: tuple[str, ...], token: int | None, as_email: str, lang: str, as_json: bool) -> None:
     """Record how call ID went: reached, no_answer, later, wrong_number, not_interested or do_not_call."""
+    from ..config import load_config
     from ..errors import ConciergeError
     from ..operations.audits import call_as_dict
-    from ..operations.workday import attempt_as_dict, complete_call, find_user
+    from ..operations.survey_links import public_base_url
+    from ..operations.workday import attempt_as_dict, complete_call, find_user, rating_url
     from .record import parse_pairs
 
     parsed = parse_pairs(answers) if answers else None
+    config = load_config()
     try:
         with state.db.session() as s:
             user = find_user(s, as_email, lang=lang)
             call, attempt = complete_call(s, user, call_id, outcome=outcome, token=token, at=at_text, note=note,
                                           answers=parsed, channel="cli", lang=lang)
-            data = {"call": call_as_dict(call, call_shop(s, call), lang=lang), "attempt": attempt_as_dict(attempt)}
+            shop = call_shop(s, call)
+            link = rating_url(attempt, shop, secret=config["SECRET_KEY"],
+                              base_url=public_base_url(config.get("PUBLIC_BASE_URL")))
+            data = {"call": call_as_dict(call, shop, lang=lang), "attempt": attempt_as_dict(attempt, rating_url=link)}
     except ConciergeError as exc:
         fail(exc, as_json)
     if as_json:
@@ -225,6 +231,10 @@ def complete_cmd(state: CliState, call_id: str, outcome: str, at_text: str | Non
                    f"({c['timezone']}).")
     else:
         click.echo(f"Call {c['id']}: {outcome}, done.")
+    if data["attempt"]["rating_url"]:
+        from ..operations.ratings import RATING_DAYS
+
+        click.echo(f"Send the merchant this link to rate the call (works {RATING_DAYS} days):\n{data['attempt']['rating_url']}")
 
 
 @calls_group.command("release")

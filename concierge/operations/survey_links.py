@@ -130,15 +130,19 @@ class LinkClaims:
     issued_at: datetime
 
 
-def _serializer(secret: str | bytes, now: datetime) -> URLSafeTimedSerializer:
-    """itsdangerous' timed serializer whose clock is `now` (so expiry is testable)."""
+def _serializer(secret: str | bytes, now: datetime, salt: str = SALT) -> URLSafeTimedSerializer:
+    """itsdangerous' timed serializer whose clock is `now` (so expiry is testable); each kind of
+    link has its own salt, so a token of one kind never opens another."""
     stamp = int(now.timestamp())
 
     class _Signer(TimestampSigner):
         def get_timestamp(self) -> int:
             return stamp
 
-    return URLSafeTimedSerializer(secret, salt=SALT, signer=_Signer)
+    return URLSafeTimedSerializer(secret, salt=salt, signer=_Signer)
+
+
+timed_serializer = _serializer
 
 
 def _aware(when: datetime) -> datetime:

@@ -32,7 +32,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..i18n import translations
 from ..models import Call, PlannedCall, PlannedCallEvent, Shop, User
 from .audits import (
-    CALLBACK_HORIZON_DAYS, MAX_NOTE, _contact, _gettext, _note, get_call, parse_moment, refused, rules_for,
+    CALLBACK_HORIZON_DAYS, MAX_NOTE, _contact, _note, get_call, parse_moment, refused, rules_for,
 )
 
 UTC = timezone.utc
@@ -93,9 +93,9 @@ def set_call_languages(session: Session, user: User, languages: Any, *, lang: st
     known = merchant_languages()
     bad = [x for x in clean if x not in known]
     if bad:
-        t = translations(lang).gettext
+        _ = translations(lang).gettext
         raise ValidationFailed([{"field": "languages", "code": "unknown_language",
-                                 "message": t("%(field)s: %(value)s is not a language we serve (expected %(expected)s)")
+                                 "message": _("%(field)s: %(value)s is not a language we serve (expected %(expected)s)")
                                  % {"field": "languages", "value": ", ".join(bad), "expected": ", ".join(known)}}])
     user.call_languages = ",".join(clean) or None
     session.flush()
@@ -136,8 +136,8 @@ def claim_next(session: Session, user: User, *, now: datetime | None = None,
     begin_write(session)
     held = open_claims(session, user, now)
     if held >= max_open:
-        t = translations(lang).gettext
-        raise TooManyClaims(t("You already have %(n)s open calls: complete or give one back first.") % {"n": held})
+        _ = translations(lang).gettext
+        raise TooManyClaims(_("You already have %(n)s open calls: complete or give one back first.") % {"n": held})
     pairs = calling_open_now(now)
     if not pairs:
         return None
@@ -175,13 +175,13 @@ def _held(session: Session, user: User, call_id: Any, token: int | None, now: da
     held = (call.status == "claimed" and call.owner_id == user.id and call.lease_until is not None
             and call.lease_until > now and (token is None or call.token == int(token)))
     if not held:
-        t = translations(lang).gettext
+        _ = translations(lang).gettext
         if call.status == "claimed" and call.owner_id == user.id and call.lease_until is not None \
                 and call.lease_until <= now and (token is None or call.token == int(token)):
-            raise ClaimLost(t("Your claim on call %(call)s expired at %(time)s UTC and the call went back to the "
+            raise ClaimLost(_("Your claim on call %(call)s expired at %(time)s UTC and the call went back to the "
                               "queue: nothing was saved. Claim it again to record the call.")
                             % {"call": call.id, "time": call.lease_until.strftime("%H:%M")})
-        raise ClaimLost(t("You no longer hold call %(call)s (it was given back, completed, or claimed by someone "
+        raise ClaimLost(_("You no longer hold call %(call)s (it was given back, completed, or claimed by someone "
                           "else): nothing was saved.") % {"call": call.id})
     return call
 
@@ -218,9 +218,9 @@ def complete_call(session: Session, user: User, call_id: Any, *, outcome: str, t
 
     now = _aware(now)
     if outcome not in OUTCOMES:
-        t = translations(lang).gettext
+        _ = translations(lang).gettext
         raise ValidationFailed([{"field": "outcome", "code": "invalid_outcome",
-                                 "message": t("outcome must be one of %(choices)s") % {"choices": ", ".join(OUTCOMES)}}])
+                                 "message": _("outcome must be one of %(choices)s") % {"choices": ", ".join(OUTCOMES)}}])
     text = _note(note, "note", lang, required=False)
     later_at = None
     if outcome == "later":
@@ -299,11 +299,22 @@ def my_calls(session: Session, user: User, *, now: datetime | None = None) -> li
         .order_by(PlannedCall.claimed_at, PlannedCall.id)))
 
 
-def attempt_as_dict(attempt: Call) -> dict[str, Any]:
-    """One call attempt as the CLI and the API report it."""
+def attempt_as_dict(attempt: Call, *, rating_url: str | None = None) -> dict[str, Any]:
+    """One call attempt as the CLI and the API report it (with the merchant's rating link when reached)."""
     return {"id": attempt.id, "outcome": attempt.outcome, "reached": attempt.reached, "actor": attempt.actor,
             "called_at": attempt.called_at.isoformat(), "note": attempt.note,
-            "handling_seconds": attempt.handling_seconds, "submission": attempt.submission_id}
+            "handling_seconds": attempt.handling_seconds, "submission": attempt.submission_id,
+            "rating_url": rating_url}
+
+
+def rating_url(attempt: Call, shop: Shop, *, secret: str | bytes, base_url: str,
+               now: datetime | None = None) -> str | None:
+    """The signed link the merchant rates a reached call with (None for other outcomes)."""
+    if not attempt.reached or attempt.outcome not in ("reached",):
+        return None
+    from .ratings import rating_token
+
+    return f"{base_url.rstrip('/')}/r/{rating_token(secret, attempt, shop, now=_aware(now))}"
 
 
 def find_user(session: Session, email: str, *, lang: str = "en") -> User:
@@ -311,8 +322,8 @@ def find_user(session: Session, email: str, *, lang: str = "en") -> User:
     user = session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower(),
                                              User.active.is_(True)))
     if user is None:
-        t = translations(lang).gettext
-        raise NotFound(t("No active user with the e-mail %(email)s") % {"email": email})
+        _ = translations(lang).gettext
+        raise NotFound(_("No active user with the e-mail %(email)s") % {"email": email})
     return user
 
 
