@@ -10,7 +10,7 @@ any history.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
@@ -59,8 +59,8 @@ class ShopFacts:
     version: int = FACTS_VERSION
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: datetimes as ISO strings, tuples as lists."""
-        return _jsonable(asdict(self))
+        """JSON-ready: datetimes as ISO strings, tuples as lists (field by field: asdict deep-copies)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ShopFacts":
@@ -73,7 +73,8 @@ class ShopFacts:
         return cls(**kwargs)
 
 
-_DATETIME_FIELDS = {f.name for f in fields(ShopFacts) if str(f.type) == "datetime | None"}
+_FIELDS = fields(ShopFacts)
+_DATETIME_FIELDS = {f.name for f in _FIELDS if str(f.type) == "datetime | None"}
 
 
 def _jsonable(value: Any) -> Any:

@@ -92,14 +92,14 @@ class _Candidate:
     ongoing: bool = False    # a state that still holds (a stall, a disconnection): due while it lasts
 
 
-def phase(facts: ShopFacts, now: datetime) -> str:
+def phase(facts: ShopFacts, now: datetime, market: Any = None) -> str:
     """trial | deciding (trial over, decision window open) | subscribed | left."""
     if facts.outcome == "converted":
         return "subscribed"
     end = facts.trial_ends_at
     if end is None or now <= end:
         return "trial"
-    window = locales.get_market(facts.market).decision_window_days
+    window = locales.get_market(market or facts.market).decision_window_days
     return "deciding" if now <= end + timedelta(days=window) else "left"
 
 
@@ -120,7 +120,7 @@ def _local_start(m: Any, day: Any) -> datetime:
     return datetime.combine(day, time(0), tzinfo=m.tz).astimezone(UTC)
 
 
-def due_until(market: str, due_from: datetime, window: Window) -> datetime:
+def due_until(market: Any, due_from: datetime, window: Window) -> datetime:
     """The end of the due window: N business days (end of that day) or N days after ``due_from``."""
     m = locales.get_market(market)
     if window.business_days:
@@ -145,9 +145,8 @@ def _local_date(m: Any, moment: datetime | None) -> Any:
 
 
 def _candidates(facts: ShopFacts, rules: RuleSet, now: datetime, stage_phase: str,
-                wake: list[datetime]) -> list[_Candidate]:
+                wake: list[datetime], m: Any) -> list[_Candidate]:
     """Every occurrence whose condition holds now (due or coming within PLAN_AHEAD)."""
-    m = locales.get_market(facts.market)
     out: list[_Candidate] = []
     active = stage_phase in ("trial", "deciding")
     horizon = now + PLAN_AHEAD
@@ -258,12 +257,13 @@ def plan(facts: ShopFacts, rules: RuleSet, now: datetime, *, open_calls: Iterabl
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     now = now.astimezone(UTC)
-    stage_phase = phase(facts, now)
+    m = locales.get_market(facts.market)  # once per shop: it is read at every step
+    stage_phase = phase(facts, now, m)
     wake: list[datetime] = []
-    candidates = _candidates(facts, rules, now, stage_phase, wake)
+    candidates = _candidates(facts, rules, now, stage_phase, wake, m)
     if facts.trial_ends_at is not None and stage_phase in ("trial", "deciding"):
         end = facts.trial_ends_at
-        window = timedelta(days=locales.get_market(facts.market).decision_window_days)
+        window = timedelta(days=m.decision_window_days)
         wake.extend(m for m in (end, end + window) if m > now)
     valid = {(c.rule.key, c.occurrence) for c in candidates}
     open_calls = list(open_calls)
@@ -272,8 +272,9 @@ def plan(facts: ShopFacts, rules: RuleSet, now: datetime, *, open_calls: Iterabl
     cancel: list[tuple[Any, str]] = []
     still_open: set[tuple[str, str]] = set()
     for call in open_calls:
-        if call.kind == "callback" or call.status == "claimed":
-            # a consultant may be on the phone: the outcome they record closes it, not the planner
+        if call.kind == "callback" or call.status in ("claimed", "held_out"):
+            # a consultant may be on the phone: the outcome they record closes it, not the planner;
+            # a held-out record only holds its (kind, reason) until its due window ends
             still_open.add((call.kind, call.reason))
             continue
         rule = rules.rule(call.rule)
@@ -299,7 +300,7 @@ def plan(facts: ShopFacts, rules: RuleSet, now: datetime, *, open_calls: Iterabl
             continue
         window = c.window or rule.window
         due_from = max(c.due_from, now) if c.ongoing else c.due_from
-        until = due_until(facts.market, due_from, window)
+        until = due_until(m, due_from, window)
         if until < now:
             continue  # a dated moment that passed unplanned (e.g. a shop first seen late): not a call now
         problem = slots.consent_problem(contact, c.purpose)

@@ -231,3 +231,16 @@ def test_every_planned_call_is_allowed_and_a_second_run_changes_nothing(case):
     second = plan(facts, rules, now, open_calls=opened, known=[(f.rule, f.occurrence) for f in first.create])
     assert second.create == () and second.cancel == ()
     assert first.next_check_at is None or first.next_check_at > now
+
+
+def test_a_held_out_record_holds_its_reason_like_a_planned_call_would():
+    """The held-out arm gets its follow-ups no sooner than a called shop (found by bench_audits)."""
+    rules = load_rules("TR")
+    facts = trial(market="TR", start=at(2026, 10, 1), consent=True, last_activity_at=at(2026, 10, 15))
+    first = plan(facts, rules, at(2026, 10, 15, 10))
+    (step1,) = [f for f in first.create if f.reason == "follow_up:open_shop"]
+    held = OpenCall(8, step1.rule, step1.kind, step1.reason, step1.occurrence, step1.purpose, "held_out")
+    later = plan(facts, rules, at(2026, 10, 16, 10), open_calls=[held],
+                 known=[(f.rule, f.occurrence) for f in first.create])
+    assert not [f for f in later.create if f.reason == "follow_up:open_shop"]
+    assert later.cancel == ()
