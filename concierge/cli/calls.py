@@ -262,6 +262,36 @@ def release_cmd(state: CliState, call_id: str, token: int | None, as_email: str,
         click.echo(f"Call {data['id']} is back in the queue.")
 
 
+@calls_group.command("stats")
+@click.option("--since", "since_text", metavar="ISO", help="From this moment (default: 30 days before --until).")
+@click.option("--until", "until_text", metavar="ISO", help="Up to this moment (default: now).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {since, until, fcr_days, team: {...}, consultants: [{consultant, ...}]}.")
+@pass_state
+def stats_cmd(state: CliState, since_text: str | None, until_text: str | None, as_json: bool) -> None:
+    """Contact-centre figures per consultant and team: handled, reach, handling time, callback
+    service level (in allowed calling minutes), tNPS, first-contact resolution."""
+    from ..operations.callstats import call_stats
+
+    with state.db.session() as s:
+        data = call_stats(s, since=parse_when(since_text, "--since"), until=parse_when(until_text, "--until"))
+    if as_json:
+        echo_json(data)
+        return
+
+    def show(v, fmt="{}"):
+        return "-" if v is None else fmt.format(v)
+
+    click.echo(f"{data['since'][:10]} to {data['until'][:10]}")
+    click.echo(f"{'who':<28} {'calls':>6} {'reach':>6} {'AHT min':>8} {'callbacks':>9} {'in SLA':>7} "
+               f"{'tNPS':>6} {'FCR':>6}")
+    for who, row in [("team", data["team"])] + [(r["consultant"], r) for r in data["consultants"]]:
+        click.echo(f"{who[:28]:<28} {row['calls_handled']:>6} {show(row['reach_rate'], '{:.0%}'):>6} "
+                   f"{show(row['average_handling_minutes']):>8} {row['callbacks']:>9} "
+                   f"{show(row['callback_service_level'], '{:.0%}'):>7} {show(row['tnps']):>6} "
+                   f"{show(row['first_contact_resolution'], '{:.0%}'):>6}")
+
+
 def call_shop(session, call):
     from ..models import Shop
 

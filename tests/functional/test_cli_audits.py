@@ -123,3 +123,11 @@ def test_worker_stops_cleanly_on_sigterm(database, db_url):
 def test_worker_rejects_a_bad_interval(run):
     res = run("audits", "worker", "--every", "soon")
     assert res.exit_code == 2 and "30s, 5m or 1h" in res.output
+
+
+def test_call_stats_json_and_table(run):
+    data = json.loads(run("calls", "stats", "--since", "2026-11-01", "--until", "2026-11-30", "--json").stdout)
+    assert data["since"].startswith("2026-11-01") and data["fcr_days"] == 7
+    assert data["team"]["calls_handled"] == 0 and data["team"]["reach_rate"] is None and data["consultants"] == []
+    table = run("calls", "stats")
+    assert table.exit_code == 0 and table.stdout.splitlines()[2].startswith("team")
