@@ -65,12 +65,9 @@ class ShopFacts:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ShopFacts":
         """Read ``as_dict`` back (unknown keys are ignored, so older rows still load)."""
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in data:
-                continue
-            kwargs[f.name] = _revive(f.name, data[f.name])
-        return cls(**kwargs)
+        # one reader per field, chosen once: a full plan reads every shop's facts back
+        return cls(**{name: (None if data[name] is None else read(data[name]))
+                      for name, read in _READERS.items() if name in data})
 
 
 _FIELDS = fields(ShopFacts)
@@ -87,20 +84,23 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _revive(name: str, value: Any) -> Any:
-    if value is None:
-        return None
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _reader(name: str) -> Any:
     if name in _DATETIME_FIELDS:
-        return datetime.fromisoformat(value)
+        return datetime.fromisoformat
     if name == "open_items":
-        return tuple((k, d) for k, d in value)
+        return lambda v: tuple((k, d) for k, d in v)
     if name == "integration_gaps":
-        return tuple((k, c, tuple(p)) for k, c, p in value)
+        return lambda v: tuple((k, c, tuple(p)) for k, c, p in v)
     if name == "disconnected":
-        return tuple((c, datetime.fromisoformat(at)) for c, at in value)
-    if isinstance(value, list):
-        return tuple(value)
-    return value
+        return lambda v: tuple((c, datetime.fromisoformat(at)) for c, at in v)
+    return _tuple
+
+
+_READERS = {f.name: _reader(f.name) for f in _FIELDS}
 
 
 def market_integration_gaps(profile: Any) -> list[tuple[Any, bool | None, list[str]]]:

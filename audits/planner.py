@@ -34,6 +34,8 @@ __all__ = ["OPEN_STATUSES", "Firing", "OpenCall", "Plan", "phase", "plan", "cont
 OPEN_STATUSES = ("planned", "snoozed", "claimed")
 #: How far ahead a time-based call is planned, so the shop page can show what comes next.
 PLAN_AHEAD = timedelta(days=21)
+#: Longer than any due window a rule may have (60 business days with holidays).
+_LONGEST_WINDOW = timedelta(days=120)
 UTC = timezone.utc
 
 
@@ -300,6 +302,8 @@ def plan(facts: ShopFacts, rules: RuleSet, now: datetime, *, open_calls: Iterabl
             continue
         window = c.window or rule.window
         due_from = max(c.due_from, now) if c.ongoing else c.due_from
+        if due_from < now - _LONGEST_WINDOW:
+            continue  # long past any due window (at most 60 business days): no calendar needed
         until = due_until(m, due_from, window)
         if until < now:
             continue  # a dated moment that passed unplanned (e.g. a shop first seen late): not a call now

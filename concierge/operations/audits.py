@@ -351,6 +351,7 @@ def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: dateti
     cancels: list[tuple[int, str]] = []
     new_states: list[dict[str, Any]] = []
     changed_states: list[dict[str, Any]] = []
+    rules_by_market: dict[str, RuleSet] = {}
     for shop_id in ids:
         shop = shops.get(shop_id)
         if shop is None:
@@ -362,7 +363,7 @@ def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: dateti
         else:
             facts = ShopFacts.from_dict(state.facts)
             last_obs, last_score = state.last_observation_id, state.last_score_id
-        rules = load_rules(shop.market)
+        rules = rules_by_market.get(shop.market) or rules_by_market.setdefault(shop.market, load_rules(shop.market))
         held = _holdout_draw(shop.platform_id) < rules.holdout_share if state is None else state.holdout
         result = plan(facts, rules, now, open_calls=open_rows.get(shop_id, ()), known=known.get(shop_id, ()))
         for f in result.create:
