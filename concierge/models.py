@@ -280,6 +280,15 @@ class PlannedCall(Base):
     closed_at: Mapped[Optional[datetime]]
 
 
+# The queue in claim order, open calls only: a claim (operations.workday.claim_next) walks it from
+# the top and stops at the first call it may take, instead of sorting every due call (PostgreSQL
+# proves the claim's "planned, or claimed with an expired lease" implies the predicate).
+_QUEUE_STATUSES = ("planned", "claimed")
+Index("ix_planned_call_queue", PlannedCall.rank.desc(), PlannedCall.scheduled_at, PlannedCall.id,
+      postgresql_where=PlannedCall.status.in_(_QUEUE_STATUSES),
+      sqlite_where=PlannedCall.status.in_(_QUEUE_STATUSES))
+
+
 class PlannedCallEvent(Base):
     """One change of a planned call: created, held out, snoozed, rescheduled, cancelled."""
 

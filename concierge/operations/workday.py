@@ -162,9 +162,9 @@ def claim_next(session: Session, user: User, *, now: datetime | None = None,
                                  to_status="claimed", reason=None, note=None,
                                  details={"token": row.token, "lease_until": (now + timedelta(minutes=lease_minutes)).isoformat()}))
     session.flush()
-    call = session.get(PlannedCall, row.id)
-    session.refresh(call)
-    return call
+    # one read of the claimed row (the UPDATE bypassed the identity map)
+    return session.scalars(select(PlannedCall).where(PlannedCall.id == row.id)
+                           .execution_options(populate_existing=True)).one()
 
 
 def _held(session: Session, user: User, call_id: Any, token: int | None, now: datetime, lang: str) -> PlannedCall:
