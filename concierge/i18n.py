@@ -188,29 +188,58 @@ def untranslated_source_messages(lang: str, root: Path | None = None) -> list[st
             for m in sorted(source_message_ids(root) - have)]
 
 
-def merge_new_messages(translated: dict[str, dict[str, str]] | None = None,
+def source_messages(root: Path | None = None) -> dict[str, str | None]:
+    """Every message the code and templates use: {msgid: plural msgid, or None for a singular}."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+
+    root = root or Path(__file__).resolve().parent.parent
+    keywords = {**DEFAULT_KEYWORDS, **_KEYWORDS}
+    found: dict[str, str | None] = {}
+    for _file, _line, msg, _comments, _ctx in extract_from_dir(
+            str(root), _METHOD_MAP, keywords=keywords,
+            options_map={"concierge/templates/**.html": {"extensions": "jinja2.ext.do"}}):
+        if isinstance(msg, (tuple, list)):
+            if msg[0]:
+                found[msg[0]] = msg[1] if len(msg) > 1 and msg[1] else found.get(msg[0])
+        elif msg:
+            found.setdefault(msg, None)
+    return found
+
+
+def merge_new_messages(translated: dict[str, dict[str, Any]] | None = None,
                        root: Path | None = None, directory: Path | None = None) -> dict[str, list[str]]:
     """Add the messages the code uses but a catalog lacks to each .po (keeping its order and
     style: no locations, no wrapping), with the translations given in ``translated``
-    ({lang: {msgid: msgstr}}); returns what each catalog still lacks."""
+    ({lang: {msgid: msgstr, or a list of plural forms}}); returns what each catalog still lacks."""
     import io
 
     from babel.messages.pofile import write_po
 
     missing: dict[str, list[str]] = {}
-    used = source_message_ids(root)
+    used = source_messages(root)
     for lang in TRANSLATED:
         path = po_path(lang, directory)
         catalog = _read_po(path)
+        forms = catalog.num_plurals
         given = (translated or {}).get(lang, {})
         for msgid in sorted(used):
-            current = catalog.get(msgid)
+            plural = used[msgid]
+            key = (msgid, plural) if plural else msgid
+            current = catalog.get(key)
+            text = given.get(msgid)
+            if plural:
+                text = tuple(text) if isinstance(text, (list, tuple)) and len(text) == forms else ("",) * forms
+            elif not isinstance(text, str):
+                text = ""
+            flags = ("python-format",) if "%(" in msgid else ()
             if current is None:
-                catalog.add(msgid, given.get(msgid, ""), flags=("python-format",) if "%(" in msgid else ())
-            elif not current.string and given.get(msgid):
-                current.string = given[msgid]
+                catalog.add(key, text, flags=flags)
+            elif not any(current.string if isinstance(current.string, tuple) else (current.string,)) and any(
+                    text if isinstance(text, tuple) else (text,)):
+                current.string = text
         buf = io.BytesIO()
         write_po(buf, catalog, width=0, no_location=True, sort_output=False)
         path.write_bytes(buf.getvalue())
-        missing[lang] = [m.id for m in _read_po(path) if m.id and not m.string]
+        missing[lang] = [m.id if isinstance(m.id, str) else m.id[0] for m in _read_po(path)
+                         if m.id and not all(m.string if isinstance(m.string, tuple) else (m.string,))]
     return missing

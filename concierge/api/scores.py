@@ -1,10 +1,13 @@
-"""GET /api/v1/shops/<shop>/score: the shop's likelihood to subscribe, gain from a call, reasons."""
+"""A shop's score: `GET /api/v1/shops/<shop>/score` reads the stored one (never writes);
+`POST /api/v1/shops/<shop>/score` scores the shop again now with the active model and stores it."""
 from __future__ import annotations
 
 from flask import jsonify, request
+from sqlalchemy import select
 
 from ..app import get_session
-from ..errors import ValidationFailed
+from ..errors import NotFound, ValidationFailed
+from ..models import ModelVersion
 from ..operations.shops import get_shop
 from . import api_blueprint
 from .auth import require_token
@@ -13,40 +16,92 @@ bp = api_blueprint("scores", __name__)
 LANGS = ("en", "pl", "tr")
 
 
-@bp.get("/shops/<shop>/score")
-@require_token
-def get_score(shop: str):
-    """Give the shop's score from the active model (stored, naming the version), so integrations can rank trials."""
-    from ..scoring import store
-    from ..scoring.service import latest_score, score_as_dict, score_shop
+class NoScore(NotFound):
+    code = "no_score"
 
+
+def _lang() -> str:
     lang = request.args.get("lang", "en")
     if lang not in LANGS:
         raise ValidationFailed([{"field": "lang", "code": "invalid_choice",
                                  "message": "lang: must be one of en, pl, tr"}])
+    return lang
+
+
+def _active_version_id(session) -> int:
+    active = session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True))
+                            .order_by(ModelVersion.id.desc()).limit(1))
+    if active is None:
+        raise NotFound("no active model: run `concierge model train` first")
+    return active
+
+
+@bp.get("/shops/<shop>/score")
+@require_token
+def get_score(shop: str):
+    """Give the shop's latest stored score in the asked language, so integrations can rank trials (reads only)."""
+    from ..scoring.service import latest_score, score_as_dict
+
+    lang = _lang()
+    if request.args.get("refresh") in ("1", "true"):
+        message = f"refresh: a GET never scores; POST /api/v1/shops/{shop}/score scores the shop again now"
+        raise ValidationFailed([{"field": "refresh", "code": "use_post", "message": message}], message)
     session = get_session()
     row = get_shop(session, shop, lang=lang)
-    active = store.active_version(session)
-    hit = None if request.args.get("refresh") in ("1", "true") else latest_score(session, row)
-    if hit is not None and hit[1].id == active.id and (hit[0].details or {}).get("lang") == lang:
-        return jsonify(score_as_dict(hit[0], hit[1], row))
-    return jsonify(score_shop(session, row, lang=lang))
+    active = _active_version_id(session)
+    hit = latest_score(session, row)
+    if hit is None:
+        raise NoScore(f"no score for {row.platform_id} yet: POST /api/v1/shops/{row.platform_id}/score "
+                      "scores it now (scores are also made when its answers change)")
+    return jsonify({**score_as_dict(hit[0], hit[1], row, lang), "current": hit[1].id == active})
 
+
+@bp.post("/shops/<shop>/score")
+@require_token
+def post_score(shop: str):
+    """Score the shop again now with the active model and store it (reasons and path in every language)."""
+    from ..scoring.service import score_shop
+
+    lang = _lang()
+    session = get_session()
+    row = get_shop(session, shop, lang=lang)
+    return jsonify({**score_shop(session, row, lang=lang), "current": True}), 201
+
+
+_SCORE_RESPONSE = {"type": "object", "required": [
+    "shop", "probability", "uplift", "model_version", "scored_at", "lang", "reasons", "path", "fallback", "current"]}
+_SHOP = {"name": "shop", "in": "path", "required": True, "schema": {"type": "string"}}
+_LANG = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(LANGS)},
+         "description": "Language of the reasons, the path and the history line"}
 
 get_score.openapi = {
-    "summary": "A shop's likelihood to subscribe, the gain from a call, reasons and the path to subscribe",
+    "summary": "A shop's stored likelihood to subscribe, the gain from a call, reasons and the path to subscribe",
+    "description": ("Reads the latest stored score and changes nothing. Its texts are in `lang` (a score "
+                    "stored before scores carried every language keeps the language it was made in: see "
+                    "`lang` in the body). `current` says whether the active model made it. Scores are made "
+                    "when a shop's answers change, by `concierge score`, by the planner, and by "
+                    "`POST /api/v1/shops/{shop}/score`."),
     "parameters": [
-        {"name": "shop", "in": "path", "required": True, "schema": {"type": "string"}},
-        {"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(LANGS)},
-         "description": "Language of the reasons"},
+        _SHOP, _LANG,
         {"name": "refresh", "in": "query", "schema": {"type": "string", "enum": ["1", "true"]},
-         "description": "Score again now instead of giving the latest stored score"},
+         "description": "No longer accepted on GET (422 `use_post`): POST to score again"},
     ],
     "responses": {
-        "200": {"description": "The score (see docs/model.md for the fields)",
-                "content": {"application/json": {"schema": {"type": "object", "required": [
-                    "shop", "probability", "uplift", "model_version", "reasons", "path", "fallback"]}}}},
-        "401": {"description": "No or bad API token"},
+        "200": {"description": "The stored score (see docs/model.md for the fields)",
+                "content": {"application/json": {"schema": _SCORE_RESPONSE}}},
+        "404": {"description": "No such shop, no active model, or no score yet (`no_score`: POST to make one)"},
+        "422": {"description": "Bad lang, or refresh on a GET"},
+    },
+}
+
+post_score.openapi = {
+    "summary": "Score a shop again now with the active model and store the score",
+    "description": ("Makes and stores a new score (naming the model version) with its reasons and path "
+                    "in every UI language; answers with it in `lang`."),
+    "parameters": [_SHOP, _LANG],
+    "responses": {
+        "201": {"description": "The new score (see docs/model.md for the fields)",
+                "content": {"application/json": {"schema": _SCORE_RESPONSE}}},
         "404": {"description": "No such shop, or no active model"},
         "422": {"description": "Bad lang"},
     },

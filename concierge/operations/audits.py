@@ -213,6 +213,7 @@ class PlanReport:
     held_out: int = 0
     cancelled: int = 0
     unsnoozed: int = 0
+    rescored: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     cancelled_by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -220,7 +221,7 @@ class PlanReport:
         return {"now": self.now.isoformat(), "full": self.full, "shops_seen": self.shops_seen,
                 "shops_rebuilt": self.shops_rebuilt, "created": self.created, "held_out": self.held_out,
                 "cancelled": self.cancelled, "cancelled_by_reason": dict(sorted(self.cancelled_by_reason.items())),
-                "unsnoozed": self.unsnoozed, "skipped": dict(sorted(self.skipped.items()))}
+                "unsnoozed": self.unsnoozed, "rescored": self.rescored, "skipped": dict(sorted(self.skipped.items()))}
 
 
 def rules_digest() -> str:
@@ -299,6 +300,7 @@ def plan_calls(session: Session, *, now: datetime | None = None, full: bool = Fa
     if digest != run.rules_digest:
         full = report.full = True
     changed, top_obs, top_score = _changed_shop_ids(session, run)
+    report.rescored = _rescore_stale(session, changed, now)  # before the facts: they read the fresh path
     targets = set(changed)
     targets |= _unsnooze(session, now, report)
     if full:
@@ -321,6 +323,32 @@ def plan_calls(session: Session, *, now: datetime | None = None, full: bool = Fa
     run.rules_digest = digest
     session.flush()
     return report
+
+
+def _rescore_stale(session: Session, changed: set[int], now: datetime) -> int:
+    """Score again the changed open trials whose answers are newer than their score.
+
+    Answers recorded one shop at a time (a form, the CLI, a survey, a call) are scored in
+    the same request; files of events, imports and the demo are not, so their shops are
+    scored here, by the planner, never on a page view. Without an active model: nothing.
+    """
+    from ..models import ModelVersion
+    from ..scoring.service import rescore_shops
+
+    if not changed or session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True)).limit(1)) is None:
+        return 0
+    stale: list[int] = []
+    ids = sorted(changed)
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i:i + _CHUNK]
+        answered = dict(session.execute(select(Observation.shop_id, func.max(Observation.recorded_at))
+                                        .where(Observation.shop_id.in_(part)).group_by(Observation.shop_id)).all())
+        scored = dict(session.execute(select(Score.shop_id, func.max(Score.scored_at))
+                                      .where(Score.shop_id.in_(part)).group_by(Score.shop_id)).all())
+        open_trials = set(session.scalars(select(Shop.id).where(Shop.id.in_(part), Shop.outcome.is_(None))))
+        stale += [sid for sid in part if sid in open_trials and sid in answered
+                  and (sid not in scored or answered[sid] > scored[sid])]
+    return rescore_shops(session, stale, now=now) if stale else 0
 
 
 def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: datetime, report: PlanReport,
@@ -462,7 +490,8 @@ def get_call(session: Session, call_id: Any, *, lang: str = "en") -> PlannedCall
     return call
 
 
-def _note(value: Any, field_name: str, lang: str, *, required: bool) -> str | None:
+def clean_note(value: Any, field_name: str, lang: str, *, required: bool) -> str | None:
+    """A consultant's or merchant's note with its spaces tidied: required or not, at most MAX_NOTE."""
     text = " ".join(str(value or "").split())
     if not text:
         if required:
@@ -480,7 +509,8 @@ def _require_open(call: PlannedCall, action: str, lang: str) -> None:
             "call": call.id, "status": t(STATUSES.get(call.status, call.status)), "action": t(action)}, t))
 
 
-def _contact(session: Session, shop: Shop) -> slots.Contact:
+def shop_contact(session: Session, shop: Shop) -> slots.Contact:
+    """What the law and the merchant's wishes say about phoning this shop (read only)."""
     state = session.get(AuditState, shop.id)
     if state is not None:
         return contact_for(ShopFacts.from_dict(state.facts))
@@ -496,14 +526,14 @@ def snooze_call(session: Session, call_id: Any, *, until: datetime, reason: str,
     now = _aware(now or utcnow())
     call = get_call(session, call_id, lang=lang)
     _require_open(call, N_("snoozed"), lang)
-    note = _note(reason, "reason", lang, required=True)
+    note = clean_note(reason, "reason", lang, required=True)
     if until.tzinfo is None:
         raise refused(AuditError("request.naive_time", "until"), lang)
     if until <= now:
         raise refused(AuditError("request.in_the_past", "until", value=until.isoformat()), lang)
     shop = session.get(Shop, call.shop_id)
     try:
-        slot = slots.next_slot(_contact(session, shop), until, call.purpose)
+        slot = slots.next_slot(shop_contact(session, shop), until, call.purpose)
     except slots.NoSlot as exc:
         raise refused(AuditError("request.no_slot", "until", value=until.isoformat(), market=shop.market,
                                  days=CALLBACK_HORIZON_DAYS), lang) from exc
@@ -527,7 +557,7 @@ def cancel_call(session: Session, call_id: Any, *, reason: str, actor: str, now:
     now = _aware(now or utcnow())
     call = get_call(session, call_id, lang=lang)
     _require_open(call, N_("cancelled"), lang)
-    note = _note(reason, "reason", lang, required=True)
+    note = clean_note(reason, "reason", lang, required=True)
     _close(session, call.id, "cancelled", "manual", actor=actor, now=now, note=note)
     session.flush()
     session.refresh(call)
@@ -558,7 +588,7 @@ def offered_slots(session: Session, shop: Shop | str, *, now: datetime | None = 
     now = _aware(now or utcnow())
     shop = resolve_shop(session, shop, lang=lang)
     rules = rules_for(shop.market, lang)
-    return slots.offer_slots(_contact(session, shop), now, "service", count=rules.callbacks.offered_slots)
+    return slots.offer_slots(shop_contact(session, shop), now, "service", count=rules.callbacks.offered_slots)
 
 
 OPEN_CALLBACK = "callback:callback"
@@ -602,7 +632,7 @@ def check_callback_request(at: Any, note: Any, *, now: datetime | None = None,
                 errors.append(AuditError("request.too_far", "at", value=moment.isoformat(), days=CALLBACK_HORIZON_DAYS))
     text = None
     try:
-        text = _note(note, "note", lang, required=False)
+        text = clean_note(note, "note", lang, required=False)
     except AuditRequestError as exc:
         errors.extend(exc.errors)
     if errors:
@@ -626,7 +656,7 @@ def request_callback(session: Session, shop: Shop | str, *, now: datetime | None
     rules = rules_for(shop.market, lang)
     at, text = check_callback_request(at, note, now=now, lang=lang)
     wish = max(at, now) if at is not None else now
-    contact = _contact(session, shop)
+    contact = shop_contact(session, shop)
     try:
         slot = slots.next_slot(contact, wish, "service", latest=wish + timedelta(days=CALLBACK_HORIZON_DAYS))
     except slots.NoSlot as exc:

@@ -408,12 +408,23 @@ def _reject(p: _Prepared | None, line: int | None, rej: _Rejected) -> EventOutco
 def ingest_event(session: Session, raw: str, *, channel: str = "api", lang: str = "en",
                  context: dict[str, Any] | None = None, dead_letters: bool = True,
                  now: datetime | None = None) -> EventOutcome:
-    """Ingest one event (the webhook), through the same batched path as files."""
+    """Ingest one event (the webhook), through the same batched path as files.
+
+    A stored event that changed the shop's answers makes its score, reasons and path again
+    in the same transaction (`observations.answers_changed`); files (`ingest_lines`) leave
+    that to the planner.
+    """
     summary = ingest_lines(session, [(None, raw)], channel=channel, lang=lang, context=context,
                            dead_letters=dead_letters, keep_all=True, now=now)
     outcome = summary.outcomes[0]
     if outcome.dead_letter is not None:
         session.flush()
+    if outcome.status == "stored" and outcome.observations and outcome.shop:
+        from .observations import answers_changed
+
+        shop_id = session.scalar(select(Shop.id).where(Shop.platform_id == outcome.shop))
+        if shop_id is not None:
+            answers_changed(session, [shop_id], now=now)
     return outcome
 
 

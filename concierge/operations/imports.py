@@ -700,7 +700,8 @@ def import_record(
         submission = record_answers(session, shop, answers, actor=actor, source=mapping.source,
                                     channel="import", observed_at=observed_at, lang=lang,
                                     require_survey_fields=mapping.require_survey_fields,
-                                    reference=reference, now=now)
+                                    reference=reference, now=now,
+                                    rescore=False)  # a bulk path: the planner makes the scores again
     except DuplicateSubmission as dup:  # stored a moment ago by another import or the API
         return LineResult(record.line, "duplicate", shop_id, dup.submission.id)
     except ValidationFailed as exc:

@@ -32,8 +32,14 @@ def record_answers(
     require_survey_fields: bool = False,
     reference: str | None = None,
     now: datetime | None = None,
+    rescore: bool = True,
 ) -> Submission:
-    """Store one submission of answers after checking every one, so a bad answer stores nothing."""
+    """Store one submission of answers after checking every one, so a bad answer stores nothing.
+
+    Then the shop's score, reasons and path are made again in the same transaction
+    (`answers_changed`), so the next page shows them fresh; bulk callers pass
+    `rescore=False` and leave it to the planner (`scoring.service.rescore_shops`).
+    """
     shop = resolve_shop(session, shop, lang=lang)
     schema = profile_schema.load_schema()
     known = known_values(load_profile(session, shop))
@@ -67,7 +73,17 @@ def record_answers(
          "submission_id": submission.id, "event_id": None}
         for key, value in checked.values.items()
     ])
+    if rescore and checked.values:
+        answers_changed(session, [shop.id], now=now)
     return submission
+
+
+def answers_changed(session: Session, shop_ids: Iterable[int], *, now: datetime | None = None) -> int:
+    """The one hook after a shop's answers change: its score, reasons and path are made again
+    with the active model (if any) and stored in the same transaction. Returns the rows stored."""
+    from ..scoring.service import rescore_shops
+
+    return rescore_shops(session, shop_ids, now=now)
 
 
 def add_observations_bulk(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:

@@ -37,30 +37,31 @@ def last_call_at(session: Session, shop: Shop) -> datetime | None:
 
 
 def latest_score(session: Session, shop: Shop, lang: str | None = None) -> Score | None:
-    """The most recent score of the shop, if the scoring engine has made one.
+    """The most recent stored score of the shop, if the scoring engine has made one.
 
-    With `lang`, its reasons are in that language: a score the active model made in
-    another language, or an older model made, is made again now and stored.
+    Only reads: the score's texts are stored in every UI language when it is made, and
+    `score_info(score, lang)` picks the reader's (`lang` is accepted for callers that pass
+    it and changes nothing here). A score is made again when the shop's answers change
+    (`scoring.service.rescore_shops`), never when it is read.
     """
-    score = session.scalars(select(Score).where(Score.shop_id == shop.id)
-                            .order_by(Score.scored_at.desc(), Score.id.desc()).limit(1)).first()
-    if score is None or lang is None:
-        return score
-    from ..scoring.service import score_in_language
-
-    return score_in_language(session, shop, score, base_language(lang) or "en")
+    return session.scalars(select(Score).where(Score.shop_id == shop.id)
+                           .order_by(Score.scored_at.desc(), Score.id.desc()).limit(1)).first()
 
 
-def score_info(score: Score | None) -> dict[str, Any] | None:
-    """A score row as the picture's mapping: probability, the strongest reason, fallback flag.
+def score_info(score: Score | None, lang: str | None = None) -> dict[str, Any] | None:
+    """A score row as the picture's mapping: probability, the strongest reason, fallback flag,
+    and the path to subscribe (its steps' texts), in `lang` when the score carries it.
 
     The scoring engine stores `details.reasons` as {"up": [...], "down": [...]} of
-    {"text": ...}; a plain list of texts is accepted too. `details.fallback` is set
-    (a dict) when the number comes from a rule of thumb rather than the trained model.
+    {"text": ...} (and the same texts in every UI language under `details.texts`, see
+    `scoring.reasons.localized`); a plain list of texts is accepted too. `details.fallback`
+    is set (a dict) when the number comes from a rule of thumb rather than the trained model.
     """
     if score is None:
         return None
-    details = score.details or {}
+    from ..scoring.reasons import localized
+
+    details = localized(score.details or {}, base_language(lang) if lang else None)
     reasons = details.get("reasons") or []
     if isinstance(reasons, dict):
         reasons = list(reasons.get("up") or []) + list(reasons.get("down") or [])
@@ -71,9 +72,11 @@ def score_info(score: Score | None) -> dict[str, Any] | None:
         else:
             reason = str(first)
     fallback = details.get("fallback")
+    path = [step.get("text") for step in details.get("path") or () if isinstance(step, dict) and step.get("text")]
     return {"probability": score.probability, "reason": reason, "fallback": bool(fallback),
             # the score's own words for it ("little history so far: a simpler model gives this score")
-            "fallback_message": fallback.get("message") if isinstance(fallback, dict) else None}
+            "fallback_message": fallback.get("message") if isinstance(fallback, dict) else None,
+            "path": path, "lang": details.get("lang")}
 
 
 def next_best_step(profile: profile_schema.Profile, lang: str = "en",
@@ -123,7 +126,7 @@ def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
     since = since or last
     changes = profile_schema.changes_since(observations, since=since) if since is not None else []
     return picture_input_from_profile(
-        profile, score=score_info(latest_score(session, shop, lang)), changes=changes,
+        profile, score=score_info(latest_score(session, shop), lang), changes=changes,
         next_step=next_best_step(profile, lang), last_contact=last,
         next_call=next_call_line(session, shop, base_language(lang) or "en"),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from ..models import ApiToken
 
 TOKEN_PREFIX = "cnc_"
 PREFIX_LENGTH = 12  # "cnc_" + 8 characters: enough to tell tokens apart, useless to an attacker
+LAST_USE_RESOLUTION = timedelta(hours=1)  # `last_used_at` is written at most once an hour per token
 
 
 def hash_token(token: str) -> str:
@@ -67,16 +68,27 @@ def list_tokens(session: Session) -> list[ApiToken]:
 
 
 def authenticate(session: Session, token: str | None, *, now: datetime | None = None) -> ApiToken | None:
-    """The live token this bearer string is, else None; marks it used, so stale tokens show up."""
+    """The live token this bearer string is, else None; marks it used, so stale tokens show up.
+
+    The last use is kept to the hour (`LAST_USE_RESOLUTION`): it is written at the first use
+    of a token in an hour, not at every request, so reading the API changes nothing in the
+    database except that hourly mark.
+    """
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = hash_token(token)
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
         return None
-    row.last_used_at = now or utcnow()
-    session.flush()
+    now = now or utcnow()
+    if row.last_used_at is None or not (now - LAST_USE_RESOLUTION < _aware(row.last_used_at) <= now):
+        row.last_used_at = now
+        session.flush()
     return row
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def token_as_dict(row: ApiToken) -> dict[str, object]:

@@ -32,7 +32,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..i18n import translations
 from ..models import Call, PlannedCall, PlannedCallEvent, Shop, User
 from .audits import (
-    CALLBACK_HORIZON_DAYS, MAX_NOTE, _contact, _note, get_call, parse_moment, refused, rules_for,
+    CALLBACK_HORIZON_DAYS, MAX_NOTE, clean_note, get_call, shop_contact, parse_moment, refused, rules_for,
 )
 
 UTC = timezone.utc
@@ -221,7 +221,7 @@ def complete_call(session: Session, user: User, call_id: Any, *, outcome: str, t
         _ = translations(lang).gettext
         raise ValidationFailed([{"field": "outcome", "code": "invalid_outcome",
                                  "message": _("outcome must be one of %(choices)s") % {"choices": ", ".join(OUTCOMES)}}])
-    text = _note(note, "note", lang, required=False)
+    text = clean_note(note, "note", lang, required=False)
     later_at = None
     if outcome == "later":
         if at is None:
@@ -262,7 +262,7 @@ def complete_call(session: Session, user: User, call_id: Any, *, outcome: str, t
         _event(session, call, user.email, "completed", before, now, reason=outcome, note=text, attempts=call.attempts)
     else:
         wish = later_at if outcome == "later" else now + timedelta(minutes=rules.queue.retry_after_minutes)
-        contact = _contact(session, shop)
+        contact = shop_contact(session, shop)
         try:
             slot = slots.next_slot(contact, wish, call.purpose)
         except slots.NoSlot:

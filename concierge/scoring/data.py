@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..models import Call, Observation as ObservationRow, Shop, TrialEvent
-from .features import TrialSnapshot, snapshot_time, take_snapshot
+from .features import NOT_FEATURE_SOURCES, TrialSnapshot, snapshot_time, take_snapshot
 from .train import TrainingRow
 
 CHUNK = 2000
@@ -73,14 +73,36 @@ def treated(shop: Shop, snapshot_at: datetime, calls: Iterable[datetime],
 def snapshots_for(session: Session, shops: Sequence[Shop], *, snapshot_day: int,
                   schema: profile_schema.Schema | None = None, now: datetime | None = None) -> list[TrialSnapshot]:
     """Each shop as it stood at its snapshot (or now, if the snapshot is still ahead)."""
+    return snapshots_and_done(session, shops, snapshot_day=snapshot_day, schema=schema, now=now)[0]
+
+
+def snapshots_and_done(session: Session, shops: Sequence[Shop], *, snapshot_day: int,
+                       schema: profile_schema.Schema | None = None, now: datetime | None = None,
+                       ) -> tuple[list[TrialSnapshot], list[frozenset[str]]]:
+    """Each shop's snapshot, and what the shop has done by now that its snapshot does not show.
+
+    The snapshot leaves out call answers (the call is the treatment) and everything after
+    the snapshot day; a checklist item done since, or told us on a call, is still done:
+    the path to subscribe must not propose it. The second list holds, per shop, the yes/no
+    questions answered "yes" in the whole profile up to `now`, when something was left out
+    of the snapshot (else an empty set: the snapshot already says it all).
+    """
     obs = _observations(session, shops)
-    out = []
+    snaps, done = [], []
     for s in shops:
         at = snapshot_time(s.trial_started_at, snapshot_day) if s.trial_started_at else None
         if at is None or (now is not None and at > now):
             at = now or max((o.observed_at for o in obs.get(s.id, [])), default=datetime.now().astimezone())
-        out.append(take_snapshot(obs.get(s.id, []), shop=s.platform_id, market=s.market, as_of=at, schema=schema))
-    return out
+        mine = obs.get(s.id, [])
+        snaps.append(take_snapshot(mine, shop=s.platform_id, market=s.market, as_of=at, schema=schema))
+        left_out = any(o.source in NOT_FEATURE_SOURCES or o.observed_at > at for o in mine)
+        if not left_out:
+            done.append(frozenset())
+            continue
+        upto = [o for o in mine if now is None or o.observed_at <= now]
+        profile = profile_schema.fold(upto, schema, shop=s.platform_id, market=s.market, as_of=now)
+        done.append(frozenset(k for k, f in profile.facts.items() if f.value is True))
+    return snaps, done
 
 
 def data_clock(session: Session) -> datetime:

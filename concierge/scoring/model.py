@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Collection, Iterator, Sequence
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -118,28 +118,44 @@ class Scorer:
             return self.bundle.uplift.predict_arms(X)
 
     def score_many(self, snapshots: Sequence[TrialSnapshot], *, lang: str = "en",
-                   reasons: bool = False) -> list[ScoreResult]:
-        """Probability and uplift for many trials; reasons on request (slower)."""
+                   reasons: bool = False, languages: Sequence[str] | None = None,
+                   done: Sequence[Collection[str]] | None = None) -> list[ScoreResult]:
+        """Probability and uplift for many trials; reasons on request (slower).
+
+        `languages`: also give every text in these languages (`details["texts"]`, see
+        `reasons.localized`), from the same numbers: a reader in another language needs
+        no new score. `done`: per snapshot, the checklist items the shop has done by now
+        (any source, calls too), which the path to subscribe no longer proposes.
+        """
         X = self.space.transform(snapshots)
         markets = [s.market for s in snapshots]
         p = self.predict(X, markets)
         u = self.predict_uplift(X)
         out = []
-        honesty: dict[str | None, dict[str, Any]] = {}
+        honesty: dict[tuple[str | None, str], dict[str, Any]] = {}
+
+        def honest(market: str | None, lg: str) -> dict[str, Any]:
+            if (market, lg) not in honesty:
+                honesty[market, lg] = self._honesty(market, lg)
+            return honesty[market, lg]
+
         for i, snap in enumerate(snapshots):
-            if snap.market not in honesty:
-                honesty[snap.market] = self._honesty(snap.market, lang)
-            details = dict(honesty[snap.market])
-            if reasons:
-                details.update(self.explain(X[i], snap, float(p[i]), lang=lang))
+            details = dict(honest(snap.market, lang))
+            found = self.explain(X[i], snap, float(p[i]), lang=lang, languages=languages,
+                                 done=done[i] if done is not None else ()) if reasons else {}
+            texts = found.pop("_texts", None)
+            details.update(found)
+            if languages:
+                details["texts"] = {lg: {**R.honesty_texts(honest(snap.market, lg)), **(texts or {}).get(lg, {})}
+                                    for lg in _languages(languages)}
             out.append(ScoreResult(snap.shop, float(p[i]), None if u is None else float(u[i]), details))
         return out
 
-    def score_one(self, snap: TrialSnapshot, *, lang: str = "en") -> ScoreResult:
+    def score_one(self, snap: TrialSnapshot, *, lang: str = "en", done: Collection[str] = ()) -> ScoreResult:
         """One trial with reasons and path: the row and all its what-ifs in one predict call."""
         row = self.space.transform([snap])[0]
         details = self._honesty(snap.market, lang)
-        explained = self.explain(row, snap, None, lang=lang)
+        explained = self.explain(row, snap, None, lang=lang, done=done)
         p = explained.pop("_p")
         details.update(explained)
         u = self.predict_uplift(row[None, :])
@@ -162,56 +178,79 @@ class Scorer:
         return out
 
     def explain(self, row: np.ndarray, snap: TrialSnapshot, p: float | None, *, lang: str = "en",
-                top: int = 3, path: int = 3) -> dict[str, Any]:
+                top: int = 3, path: int = 3, languages: Sequence[str] | None = None,
+                done: Collection[str] = ()) -> dict[str, Any]:
         """The factors that raise and lower the score most, and the changes that would raise it most.
 
         With `p=None` the row's own probability is computed in the same batch (key "_p").
+        A checklist item in `done` is not proposed (the shop did it after its snapshot, or
+        told us on a call, which the snapshot leaves out). With `languages`, the texts in
+        each of them are given under "_texts" (the numbers are computed once).
         """
         lang = R.lang_of(lang)
         space, ref = self.space, self.bundle.reference
         keys = [k for k, idx in space.groups.items() if R.differs(row, ref, idx)]
-        actions = [i for i in space.actionable(snap.market) if row[i] != 1.0]
+        actions = [i for i in space.actionable(snap.market) if row[i] != 1.0 and space.columns[i].key not in done]
         n = len(keys) + len(actions)
-        if n == 0:
-            out: dict[str, Any] = {"reasons": {"up": [], "down": []}, "path": []}
-            if p is None:
-                out["_p"] = float(self.predict(row[None, :], [snap.market])[0])
-            return out
-        variants = np.repeat(row[None, :], n + (1 if p is None else 0), axis=0)
-        for r, k in enumerate(keys):
-            idx = space.groups[k]
-            variants[r, idx] = ref[idx]
-        ready = space.index.get("activity.readiness_percent")
-        step = 100.0 / max(1, space.checklist_size(snap.market))
-        for r, i in enumerate(actions, start=len(keys)):
-            variants[r, i] = 1.0
-            if ready is not None and not np.isnan(row[ready]):
-                variants[r, ready] = min(100.0, row[ready] + step)
-        q = self.predict(variants, [snap.market] * len(variants))
         own = None
-        if p is None:
-            p = own = float(q[-1])  # the last row is the untouched one
-        effects = [(k, p - float(q[r])) for r, k in enumerate(keys)]
-        up = sorted((e for e in effects if e[1] > 0.0005), key=lambda e: -e[1])[:top]
-        down = sorted((e for e in effects if e[1] < -0.0005), key=lambda e: e[1])[:top]
-
-        def reason(k: str, d: float) -> dict[str, Any]:
-            factor = R.describe_factor(space, k, snap, lang)
-            return {"factor": k, "effect": round(d, 4),
-                    "text": R.text("templates", "raises" if d > 0 else "lowers", lang,
-                                   factor=factor, points=R.points(d, lang))}
-
-        gains = sorted(((space.columns[i].key, float(q[r])) for r, i in enumerate(actions, start=len(keys))),
-                       key=lambda g: -g[1])
+        if n == 0:
+            up: list[tuple[str, float]] = []
+            down: list[tuple[str, float]] = []
+            gains: list[tuple[str, float]] = []
+            if p is None:
+                p = own = float(self.predict(row[None, :], [snap.market])[0])
+        else:
+            variants = np.repeat(row[None, :], n + (1 if p is None else 0), axis=0)
+            for r, k in enumerate(keys):
+                idx = space.groups[k]
+                variants[r, idx] = ref[idx]
+            ready = space.index.get("activity.readiness_percent")
+            step = 100.0 / max(1, space.checklist_size(snap.market))
+            for r, i in enumerate(actions, start=len(keys)):
+                variants[r, i] = 1.0
+                if ready is not None and not np.isnan(row[ready]):
+                    variants[r, ready] = min(100.0, row[ready] + step)
+            q = self.predict(variants, [snap.market] * len(variants))
+            if p is None:
+                p = own = float(q[-1])  # the last row is the untouched one
+            effects = [(k, p - float(q[r])) for r, k in enumerate(keys)]
+            up = sorted((e for e in effects if e[1] > 0.0005), key=lambda e: -e[1])[:top]
+            down = sorted((e for e in effects if e[1] < -0.0005), key=lambda e: e[1])[:top]
+            gains = sorted(((space.columns[i].key, float(q[r])) for r, i in enumerate(actions, start=len(keys))),
+                           key=lambda g: -g[1])
         steps = []
         for key, newp in gains[:path]:
             if newp - p <= 0.0005:
                 break
-            steps.append({"action": key, "probability": round(newp, 4), "gain": round(newp - p, 4),
-                          "text": R.text("templates", "action", lang, action=R.action_text(space, key, lang),
-                                         before=R.percent(p), after=R.percent(newp))})
-        out = {"reasons": {"up": [reason(k, d) for k, d in up], "down": [reason(k, d) for k, d in down]},
-               "path": steps}
+            steps.append((key, newp))
+
+        def render(lg: str) -> dict[str, Any]:
+            def reason(k: str, d: float) -> dict[str, Any]:
+                factor = R.describe_factor(space, k, snap, lg)
+                return {"factor": k, "effect": round(d, 4),
+                        "text": R.text("templates", "raises" if d > 0 else "lowers", lg,
+                                       factor=factor, points=R.points(d, lg))}
+
+            return {"reasons": {"up": [reason(k, d) for k, d in up], "down": [reason(k, d) for k, d in down]},
+                    "path": [{"action": key, "probability": round(newp, 4), "gain": round(newp - p, 4),
+                              "text": R.text("templates", "action", lg, action=R.action_text(space, key, lg),
+                                             before=R.percent(p), after=R.percent(newp))}
+                             for key, newp in steps]}
+
+        out = render(lang)
+        if languages:
+            out["_texts"] = {lg: R.explanation_texts(out if lg == lang else render(lg))
+                             for lg in _languages(languages)}
         if own is not None:
             out["_p"] = own
         return out
+
+
+def _languages(languages: Sequence[str]) -> list[str]:
+    """The distinct UI languages asked for, in order (unknown ones read as English)."""
+    seen: list[str] = []
+    for lg in languages:
+        lg = R.lang_of(lg)
+        if lg not in seen:
+            seen.append(lg)
+    return seen

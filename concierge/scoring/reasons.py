@@ -106,3 +106,56 @@ def differs(row: np.ndarray, ref: np.ndarray, idx: list[int]) -> bool:
     a, b = row[idx], ref[idx]
     same = (a == b) | (np.isnan(a) & np.isnan(b))
     return not bool(np.all(same))
+
+
+# ------------------------------------------------------------- stored texts, per language
+#
+# A score is stored once with its numbers and the texts in every UI language
+# (`details["texts"][lang]`: history, fallback message, reason and path texts, in the order
+# of `details["reasons"]` and `details["path"]`). A reader picks its language from there, so
+# reading a score never makes a new one.
+
+def honesty_texts(honesty: Mapping[str, Any]) -> dict[str, Any]:
+    """The words of `Scorer._honesty` (how much history; the fallback's message, if any)."""
+    fallback = honesty.get("fallback")
+    return {"history": honesty.get("history"),
+            "fallback": fallback.get("message") if isinstance(fallback, Mapping) else None}
+
+
+def explanation_texts(explained: Mapping[str, Any]) -> dict[str, Any]:
+    """The words of `Scorer.explain`: each reason's and each path step's text, in order."""
+    reasons = explained.get("reasons") or {}
+    return {"reasons": {d: [r.get("text") for r in reasons.get(d) or ()] for d in ("up", "down")},
+            "path": [s.get("text") for s in explained.get("path") or ()]}
+
+
+def localized(details: Mapping[str, Any] | None, lang: str | None) -> dict[str, Any]:
+    """A stored score's details with its texts in `lang`, when the score carries that language.
+
+    Otherwise (an older score stored in one language, or no language asked for) the details
+    as stored, whose "lang" says which language they are in. "texts" itself is not returned.
+    """
+    out = {k: v for k, v in (details or {}).items() if k != "texts"}
+    texts = (details or {}).get("texts")
+    chosen = texts.get(lang_of(lang)) if lang and isinstance(texts, Mapping) else None
+    if not isinstance(chosen, Mapping):
+        return out
+    out["lang"] = lang_of(lang)
+    if chosen.get("history") is not None:
+        out["history"] = chosen["history"]
+    fallback = out.get("fallback")
+    if isinstance(fallback, Mapping) and chosen.get("fallback"):
+        out["fallback"] = {**fallback, "message": chosen["fallback"]}
+
+    def overlay(items: Any, words: Any) -> Any:
+        if not isinstance(items, list) or not isinstance(words, list) or len(items) != len(words):
+            return items
+        return [{**item, "text": word} if isinstance(item, Mapping) and word is not None else item
+                for item, word in zip(items, words)]
+
+    reasons = out.get("reasons")
+    if isinstance(reasons, Mapping) and isinstance(chosen.get("reasons"), Mapping):
+        out["reasons"] = {d: overlay(v, chosen["reasons"].get(d)) for d, v in reasons.items()}
+    if "path" in out and "path" in chosen:
+        out["path"] = overlay(out["path"], chosen["path"])
+    return out

@@ -2,25 +2,33 @@
 from __future__ import annotations
 
 import functools
+import logging
+import math
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import profile_schema
 import yaml
 from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..errors import ConciergeError, NotFound
 from ..models import DemoTruth, ModelVersion, Score, Shop
 from ..operations.shops import resolve_shop
 from . import store
-from .data import finished_trials, snapshots_for
+from .data import finished_trials, snapshots_and_done
 from .features import DEFAULT_SNAPSHOT_DAY, FeatureSpace, snapshot_time
 from .metrics import bootstrap, probability_metrics, qini_coefficient, ece
 from .model import Bundle, Scorer
+from .reasons import LANGUAGES, localized
 from .train import NotEnoughData, out_of_time_split, train
+
+
+log = logging.getLogger(__name__)
+DEFAULT_LANGUAGE = "en"
 
 
 class TrainingFailed(ConciergeError):
@@ -63,31 +71,50 @@ def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, s
     return store.save_version(session, bundle, card, version=version, activate=activate)
 
 
-def _scorer(session: Session) -> tuple[ModelVersion, Bundle, Scorer]:
-    row = store.active_version(session)
-    bundle = store.load_bundle(row)
-    return row, bundle, Scorer(bundle)
+def _scorer(session: Session) -> tuple[store.ActiveModel, Bundle, Scorer]:
+    active = store.active_model(session)
+    return active, active.bundle, Scorer(active.bundle)
 
 
 def score_shops(session: Session, shops: list[Shop], *, lang: str = "en", reasons: bool = True,
                 now: datetime | None = None) -> list[dict[str, Any]]:
-    """Score shops with the active model and store one Score row each, naming the model version."""
+    """Score shops with the active model and store one Score row each, naming the model version.
+
+    The row carries the reasons and path in every UI language (`details["texts"]`), so any
+    reader gets them in theirs without a new score; the returned dicts are in `lang`.
+    """
     now = now or datetime.now(timezone.utc)
     row, bundle, scorer = _scorer(session)
-    snaps = snapshots_for(session, shops, snapshot_day=bundle.snapshot_day, schema=bundle_schema(bundle), now=now)
-    results = scorer.score_many(snaps, lang=lang, reasons=reasons)
+    results, snaps = _results(session, shops, bundle, scorer, lang=lang, reasons=reasons, now=now)
     out, values = [], []
     for shop, snap, r in zip(shops, snaps, results):
-        details = {**r.details, "lang": lang, "snapshot_at": snap.as_of.isoformat() if snap.as_of else None}
+        details = _details(r, snap, lang)
         values.append({"shop_id": shop.id, "model_version_id": row.id, "scored_at": now,
                        "probability": r.probability, "uplift": r.uplift, "details": details})
-        out.append({"shop": shop.platform_id, "market": shop.market, "probability": round(r.probability, 4),
-                    "uplift": None if r.uplift is None else round(r.uplift, 4), "model_version": row.version,
-                    "scored_at": now.isoformat(), **details})
+        out.append(_as_output(shop, row.version, now, r.probability, r.uplift, details, lang))
     if values:
         session.execute(insert(Score), values)
         session.flush()
     return out
+
+
+def _results(session: Session, shops: list[Shop], bundle: Bundle, scorer: Scorer, *, lang: str, reasons: bool,
+             now: datetime) -> tuple[list[Any], list[Any]]:
+    snaps, done = snapshots_and_done(session, shops, snapshot_day=bundle.snapshot_day,
+                                     schema=bundle_schema(bundle), now=now)
+    return scorer.score_many(snaps, lang=lang, reasons=reasons, languages=LANGUAGES, done=done), snaps
+
+
+def _details(result: Any, snap: Any, lang: str) -> dict[str, Any]:
+    return {**result.details, "lang": lang, "snapshot_at": snap.as_of.isoformat() if snap.as_of else None}
+
+
+def _as_output(shop: Shop, version: str, scored_at: datetime, probability: float, uplift: float | None,
+               details: dict[str, Any], lang: str | None) -> dict[str, Any]:
+    """The `score --json` / API shape: the texts in `lang` (else as stored), never the "texts" store."""
+    return {"shop": shop.platform_id, "market": shop.market, "probability": round(probability, 4),
+            "uplift": None if uplift is None else round(uplift, 4), "model_version": version,
+            "scored_at": scored_at.isoformat(), **localized(details, lang)}
 
 
 def score_shop(session: Session, shop: Shop | str, *, lang: str = "en", now: datetime | None = None) -> dict[str, Any]:
@@ -104,6 +131,98 @@ def score_open(session: Session, *, lang: str = "en", reasons: bool = True,
     return out
 
 
+# ------------------------------------------------------------------ fresh scores
+#
+# When a shop's answers change, its score, reasons and path are made again with the active
+# model in the same transaction: `record_answers` (web form, `concierge record`, survey page
+# and API, survey imports unless they opt out) and the events webhook call `rescore_shops`;
+# bulk paths (`ingest events`, demo loading, survey imports) leave it to the planner, which
+# calls it for the shops that changed. Reading (a page, a picture, the API) never scores.
+
+RESCORE_CHUNK = 500
+
+
+def rescore_shops(session: Session, shop_ids: Iterable[int], *, now: datetime | None = None) -> int:
+    """Make the score, reasons and path of these shops again with the active model, in every UI
+    language, and store a row for each whose result differs from its latest stored score.
+
+    Adds and flushes, never commits. Returns how many rows were stored. Without an active
+    model, or when the model cannot be loaded (logged), nothing is stored and the shops keep
+    the score they have: recording answers must never fail because of scoring. Shops whose
+    trial has ended (an outcome) are scored too: their page still shows a score. The
+    active model is loaded once per process (`store.active_model`); the cost per shop is
+    its observations, two folds and one batched prediction.
+    """
+    ids = sorted({int(i) for i in shop_ids})
+    if not ids:
+        return 0
+    now = now or datetime.now(timezone.utc)
+    try:
+        active = store.active_model(session)
+    except NotFound:
+        return 0
+    except SQLAlchemyError:
+        raise
+    except Exception:  # noqa: BLE001 - an artifact that cannot be loaded: keep the old scores
+        log.exception("the active model could not be loaded; scores were not refreshed")
+        return 0
+    scorer = Scorer(active.bundle)
+    stored = 0
+    for k in range(0, len(ids), RESCORE_CHUNK):
+        part = ids[k:k + RESCORE_CHUNK]
+        shops = list(session.scalars(select(Shop).where(Shop.id.in_(part)).order_by(Shop.id)))
+        if not shops:
+            continue
+        try:
+            results, snaps = _results(session, shops, active.bundle, scorer, lang=DEFAULT_LANGUAGE,
+                                      reasons=True, now=now)
+        except SQLAlchemyError:
+            raise
+        except Exception:  # noqa: BLE001 - same: a scoring bug must not lose the merchant's answers
+            log.exception("could not score shops %s..%s again", part[0], part[-1])
+            continue
+        latest = _latest_rows(session, [s.id for s in shops])
+        values = []
+        for shop, snap, r in zip(shops, snaps, results):
+            details = _details(r, snap, DEFAULT_LANGUAGE)
+            if _same(latest.get(shop.id), active.id, r, details):
+                continue
+            values.append({"shop_id": shop.id, "model_version_id": active.id, "scored_at": now,
+                           "probability": r.probability, "uplift": r.uplift, "details": details})
+        if values:
+            session.execute(insert(Score), values)
+            stored += len(values)
+    if stored:
+        session.flush()
+    return stored
+
+
+def _latest_rows(session: Session, shop_ids: list[int]) -> dict[int, Score]:
+    rows = session.scalars(select(Score).where(Score.shop_id.in_(shop_ids))
+                           .order_by(Score.shop_id, Score.scored_at, Score.id)).all()
+    return {r.shop_id: r for r in rows}  # the last one per shop wins
+
+
+def _same(score: Score | None, version_id: int, result: Any, details: dict[str, Any]) -> bool:
+    """The stored score already says this (same model, number, reasons and path): no new row."""
+    if score is None or score.model_version_id != version_id:
+        return False
+    if not math.isclose(score.probability, result.probability, abs_tol=1e-9):
+        return False
+    if (score.uplift is None) != (result.uplift is None) or (
+            score.uplift is not None and not math.isclose(score.uplift, result.uplift, abs_tol=1e-9)):
+        return False
+    old = dict(score.details or {})
+    return _comparable(old) == _comparable(details)
+
+
+def _comparable(details: dict[str, Any]) -> Any:
+    import json
+
+    rest = {k: v for k, v in details.items() if k not in ("snapshot_at", "lang")}
+    return json.dumps(rest, sort_keys=True, default=str)
+
+
 def latest_score(session: Session, shop: Shop | str) -> tuple[Score, ModelVersion] | None:
     """The shop's most recent stored score and the version that made it."""
     shop = resolve_shop(session, shop)
@@ -113,45 +232,11 @@ def latest_score(session: Session, shop: Shop | str) -> tuple[Score, ModelVersio
     return None if hit is None else (hit[0], hit[1])
 
 
-def is_current(score: Score, active: ModelVersion, lang: str) -> bool:
-    """A stored score made by the active model, with its reasons in `lang` (a score stored
-    without a language, e.g. by an integration, counts as current)."""
-    made_in = (score.details or {}).get("lang")
-    return score.model_version_id == active.id and (made_in is None or made_in == lang)
-
-
-def score_in_language(session: Session, shop: Shop, score: Score, lang: str) -> Score:
-    """The shop's stored score, made again now when the active model did not make it in `lang`.
-
-    A consultant reading the page in Polish gets the reasons in Polish even when the call
-    queue (`score --all`) stored them in English; a score that cannot be made again (no
-    active model, a model that cannot be loaded) is given as stored, never an error page.
-    """
-    import logging
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        active = store.active_version(session)
-    except NotFound:
-        return score
-    if is_current(score, active, lang):
-        return score
-    try:
-        score_shops(session, [shop], lang=lang)
-    except SQLAlchemyError:
-        raise
-    except Exception:  # noqa: BLE001 - the stored score is still worth showing
-        logging.getLogger(__name__).exception("could not score %s again in %s", shop.platform_id, lang)
-        return score
-    return session.scalars(select(Score).where(Score.shop_id == shop.id)
-                           .order_by(Score.scored_at.desc(), Score.id.desc()).limit(1)).first()
-
-
-def score_as_dict(score: Score, version: ModelVersion, shop: Shop) -> dict[str, Any]:
-    return {"shop": shop.platform_id, "market": shop.market, "probability": round(score.probability, 4),
-            "uplift": None if score.uplift is None else round(score.uplift, 4),
-            "model_version": version.version, "scored_at": score.scored_at.isoformat(), **(score.details or {})}
+def score_as_dict(score: Score, version: ModelVersion, shop: Shop, lang: str | None = None) -> dict[str, Any]:
+    """A stored score as `score --json` gives it, with its texts in `lang` when it carries them
+    (a score stored before scores carried every language keeps the language it was made in)."""
+    return _as_output(shop, version.version, score.scored_at, score.probability, score.uplift,
+                      score.details or {}, lang)
 
 
 def list_models(session: Session) -> list[dict[str, Any]]:

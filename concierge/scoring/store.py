@@ -6,6 +6,7 @@ else is refused instead of being executed.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -114,10 +115,42 @@ def load_bundle(row: ModelVersion) -> Bundle:
     """The version's bundle, loaded once per process."""
     key = (row.id, row.version)
     if key not in _CACHE:
-        if len(_CACHE) > 4:
-            _CACHE.clear()
-        _CACHE[key] = loads(row.artifact)
+        _remember(key, loads(row.artifact))
     return _CACHE[key]
+
+
+def _remember(key: tuple[int, str], bundle: Bundle) -> Bundle:
+    if len(_CACHE) > 4:
+        _CACHE.clear()
+    _CACHE[key] = bundle
+    return bundle
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    """The active version's id and name, and its bundle (loaded once per process)."""
+
+    id: int
+    version: str
+    bundle: Bundle
+
+
+def active_model(session: Session) -> ActiveModel:
+    """The active model, cheaply: one small query, and the artifact read only when this process
+    has not loaded that version yet (the cache is keyed on the version id, so activating
+    another version, in this process or another, is seen at the next call)."""
+    ref = session.execute(select(ModelVersion.id, ModelVersion.version).where(ModelVersion.active.is_(True))
+                          .order_by(ModelVersion.id.desc()).limit(1)).first()
+    if ref is None:
+        raise NotFound("no active model: run `concierge model train` first")
+    key = (ref[0], ref[1])
+    bundle = _CACHE.get(key)
+    if bundle is None:
+        for old in [k for k in _CACHE if k != key]:  # a new active version: forget the ones before
+            del _CACHE[old]
+        data = session.scalar(select(ModelVersion.artifact).where(ModelVersion.id == ref[0]))
+        bundle = _remember(key, loads(data))
+    return ActiveModel(ref[0], ref[1], bundle)
 
 
 def list_versions(session: Session) -> list[ModelVersion]:

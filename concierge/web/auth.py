@@ -89,12 +89,28 @@ def login():
             session["uid"] = user.id
             session["pwh"] = _password_stamp(user)
             session.permanent = True
-            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+            # a consultant's day starts with their calls; managers and admins with the shops
+            home = url_for("calls.my_calls_page") if user.role == "consultant" else url_for("web.home")
+            return redirect(_safe_next(request.args.get("next")) or home)
         error = _("Wrong e-mail or password.")
         status = 401
     elif request.method == "POST":
         status = 400
     return render_template("login.html", form=form, error=error), status
+
+
+@bp.post("/language")
+@login_required
+def language():
+    """Store the language the consultant reads the app in (their own, not the shop's market), then go back."""
+    from ..i18n import LANGUAGES
+    from ..operations.users import set_language
+
+    chosen = request.form.get("language")
+    if chosen not in LANGUAGES:
+        return render_template("error.html", code=400, reason=_("This language is not offered.")), 400
+    set_language(get_session(), g.user, chosen)
+    return redirect(_safe_next(request.form.get("next")) or url_for("web.home"), 303)
 
 
 @bp.post("/logout")

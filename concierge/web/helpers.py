@@ -31,6 +31,25 @@ PERSONA_LABELS = {
 }
 
 
+# The consultant's language switcher: each language named in itself (not translated).
+UI_LANGUAGES = (("en", "English"), ("pl", "Polski"), ("tr", "Türkçe"))
+
+
+def back_here() -> str | None:
+    """Where the language switcher returns to: this page, or for a page answering a form
+    (a POST), the page the form was on; only paths on this site."""
+    from urllib.parse import urlsplit
+
+    from flask import request
+
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc and ref.netloc != request.host:
+        return None
+    return (ref.path + (f"?{ref.query}" if ref.query else "")) or None
+
+
 def current_lang() -> str:
     loc = get_locale()
     return loc.language if loc else "en"
@@ -97,6 +116,6 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         SOURCE_LABELS=SOURCE_LABELS, STAGE_LABELS=STAGE_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
         ROLE_LABELS=ROLE_LABELS, MARKET_LABELS=MARKET_LABELS, PERSONA_LABELS=PERSONA_LABELS, FACET_LABELS=FACET_LABELS,
-        current_lang=current_lang, format_answer=format_answer,
+        current_lang=current_lang, format_answer=format_answer, UI_LANGUAGES=UI_LANGUAGES, back_here=back_here,
     )
     app.jinja_env.filters.update(when=format_when, money=format_money)

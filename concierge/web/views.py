@@ -149,7 +149,7 @@ def _shop_context(shop: Shop) -> dict[str, Any]:
                  if k in schema.questions and schema.questions[k].facet == facet]
         if items:
             facts.append((facet, items))
-    score = pictures.latest_score(session, shop, lang)
+    score = pictures.latest_score(session, shop)  # reads only; the texts in `lang` come from score_info
     try:
         from renderers.layout import describe
 
@@ -163,7 +163,7 @@ def _shop_context(shop: Shop) -> dict[str, Any]:
         "changes": [(schema.questions.get(c.key), c) for c in changes],
         "conflicts": [(schema.questions.get(k), profile.facts[k]) for k in profile.conflicts
                       if k in profile.facts],
-        "last_call": last_call, "score": score, "score_info": pictures.score_info(score),
+        "last_call": last_call, "score": score, "score_info": pictures.score_info(score, lang),
         "next_step": pictures.next_best_step(profile, lang, schema),
         "open_items": [i for i in profile.readiness.items if i.done is not True][:5],
     }

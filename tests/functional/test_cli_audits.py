@@ -43,7 +43,7 @@ def test_plan_twice_then_list_snooze_and_cancel(run, demo):
     assert first.exit_code == 0, first.output
     report = json.loads(first.stdout)
     assert set(report) == {"now", "full", "shops_seen", "shops_rebuilt", "created", "held_out", "cancelled",
-                           "cancelled_by_reason", "unsnoozed", "skipped"}
+                           "cancelled_by_reason", "unsnoozed", "rescored", "skipped"}
     assert report["shops_seen"] == 80 and report["created"] > 0
     again = json.loads(run("audits", "plan", "--now", NOW, "--json").stdout)
     assert (again["created"], again["cancelled"], again["shops_seen"]) == (0, 0, 0)

@@ -80,13 +80,13 @@ def test_wrong_password_and_unknown_email_are_refused(app, client):
 def test_login_then_home_and_next_stays_on_site(app, client):
     make_user(app)
     r = login(client)
-    assert r.status_code == 302 and r.location == "/"
+    assert r.status_code == 302 and r.location == "/calls"  # a consultant starts with their calls
     assert client.get("/").status_code == 200
     client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))})
     token = csrf_from(client.get("/login").get_data(as_text=True))
     r = client.post("/login?next=//evil.example/x",
                     data={"email": "anna@example.com", "password": PASSWORD, "csrf_token": token})
-    assert r.location == "/"  # an off-site next is ignored
+    assert r.location == "/calls"  # an off-site next is ignored
     client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(as_text=True))})
     token = csrf_from(client.get("/login").get_data(as_text=True))
     r = client.post("/login?next=/users",
@@ -449,3 +449,9 @@ def test_session_lasts_a_working_day_not_a_month(app, client):
 
     left = parsedate_to_datetime(expires) - datetime.now(timezone.utc)
     assert timedelta(hours=11) < left <= timedelta(hours=12, minutes=1)
+
+
+def test_a_manager_starts_with_the_shops(app, client):
+    make_user(app, email="mira@example.com", role="manager")
+    r = login(client, email="mira@example.com")
+    assert r.status_code == 302 and r.location == "/"

@@ -126,13 +126,27 @@ def test_score_endpoint(app, client):
     with db.session() as s:
         version = train_model(s).version
     r = client.get("/api/v1/shops/syn-11-299/score?lang=tr", headers=auth)
+    assert r.status_code == 404 and r.get_json()["error"] == "no_score"  # a GET never scores
+    assert "POST /api/v1/shops/syn-11-299/score" in r.get_json()["message"]
+    r = client.post("/api/v1/shops/syn-11-299/score?lang=tr", headers=auth)
+    assert r.status_code == 201, r.get_json()
+    made = r.get_json()
+    assert made["model_version"] == version and made["current"] is True and made["lang"] == "tr"
+    assert "texts" not in made
+    r = client.get("/api/v1/shops/syn-11-299/score?lang=tr", headers=auth)
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
-    assert body["model_version"] == version and 0 < body["probability"] < 1
+    assert body["model_version"] == version and 0 < body["probability"] < 1 and body["current"] is True
     assert body["fallback"] is not None and "basit" in body["fallback"]["message"]  # 300 trials: the fallback
     assert {"up", "down"} == set(body["reasons"])
-    again = client.get("/api/v1/shops/syn-11-299/score?lang=tr", headers=auth).get_json()
-    assert again["scored_at"] == body["scored_at"]  # the stored score, not a new one
+    assert body["scored_at"] == made["scored_at"]  # the stored score, not a new one
+    polish = client.get("/api/v1/shops/syn-11-299/score?lang=pl", headers=auth).get_json()
+    assert polish["scored_at"] == made["scored_at"] and polish["lang"] == "pl"  # stored in every language
+    assert "Mało historii" in polish["fallback"]["message"] or "mało historii" in polish["fallback"]["message"]
+    assert polish["probability"] == body["probability"]
+    assert [x["effect"] for x in polish["reasons"]["up"]] == [x["effect"] for x in body["reasons"]["up"]]
+    r = client.get("/api/v1/shops/syn-11-299/score?refresh=1", headers=auth)
+    assert r.status_code == 422 and r.get_json()["errors"][0]["code"] == "use_post"
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Score)) == 1
     assert client.get("/api/v1/shops/nope/score", headers=auth).status_code == 404
@@ -181,7 +195,8 @@ def test_only_trials_whose_decision_window_has_closed_are_learned_from(database)
 
 
 def test_shop_page_gives_the_reasons_in_the_readers_language(app, client):
-    """The call queue stored English reasons; a Polish consultant's page shows them in Polish."""
+    """The call queue stored the score once; a Polish consultant's page shows its reasons in Polish,
+    and reading the page or the picture stores nothing."""
     from concierge.operations.users import create_user
     from concierge.scoring.service import score_open
 
@@ -199,18 +214,46 @@ def test_shop_page_gives_the_reasons_in_the_readers_language(app, client):
     with db.session() as s:
         shop_id = s.scalar(select(Shop.id).where(Shop.platform_id == "syn-11-299"))
         english = s.scalars(select(Score).where(Score.shop_id == shop_id)).one()
-        assert english.details["lang"] == "en"
+        assert english.details["lang"] == "en" and set(english.details["texts"]) == {"en", "pl", "tr"}
         reason_en = (english.details["reasons"]["up"] + english.details["reasons"]["down"])[0]["text"]
     body = client.get("/shops/syn-11-299").get_data(as_text=True)
     assert "pp)" in reason_en and reason_en not in body
     assert "szansę o" in body  # "podnosi/obniża szansę o N pp": the reason in Polish
     # 300 trials: the whole model is the fallback, and the page says so in the score's own words
     assert "Na razie mało historii" in body and "reguła orientacyjna" not in body
-    with db.session() as s:
-        langs = [sc.details["lang"] for sc in s.scalars(select(Score).where(Score.shop_id == shop_id)
-                                                        .order_by(Score.id))]
-    assert langs == ["en", "pl"]  # made again once, in Polish, and stored
-    client.get("/shops/syn-11-299")
     client.get("/shops/syn-11-299/picture.svg")
     with db.session() as s:
-        assert s.scalar(select(func.count()).select_from(Score).where(Score.shop_id == shop_id)) == 2
+        assert s.scalar(select(func.count()).select_from(Score).where(Score.shop_id == shop_id)) == 1
+
+
+def test_a_score_stored_in_one_language_by_an_older_model_is_shown_as_stored(app, client):
+    """Before scores carried every language: shown in the language it was made in, never made again on a read."""
+    from concierge.operations.users import create_user
+
+    db = app.extensions["concierge.db"]
+    with db.session() as s:
+        load(s, make_trials(300, seed=11, months=4), open_last=2)
+        old = ModelVersion(version="m-old", kind="fallback", artifact=b"", active=False)
+        s.add(old)
+        s.flush()
+        shop_id = s.scalar(select(Shop.id).where(Shop.platform_id == "syn-11-299"))
+        s.add(Score(shop_id=shop_id, model_version_id=old.id, probability=0.42, uplift=None,
+                    details={"lang": "en", "history": "Learned from 9 finished trials", "fallback": None,
+                             "reasons": {"up": [{"factor": "x", "effect": 0.1, "text": "Old English reason"}],
+                                         "down": []}, "path": []}))
+        train_model(s)
+        create_user(s, "ola@example.com", password="correct horse battery", role="consultant",
+                    language="pl", name="Ola")
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token"')[1].split('value="')[1].split('"')[0]
+    client.post("/login", data={"email": "ola@example.com", "password": "correct horse battery",
+                                "csrf_token": token})
+    body = client.get("/shops/syn-11-299").get_data(as_text=True)
+    assert "Old English reason" in body and "42 %" in body
+    with db.session() as s:
+        _, api = create_token(s, "crm")
+    r = client.get("/api/v1/shops/syn-11-299/score?lang=pl", headers={"Authorization": f"Bearer {api}"})
+    assert r.status_code == 200
+    assert r.get_json()["lang"] == "en" and r.get_json()["current"] is False
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Score)) == 1

@@ -259,3 +259,51 @@ def test_each_market_is_split_on_its_own_newest_months():
     assert markets["IN"]["kind"] in ("latest_by_start_time", "random") and 40 <= markets["IN"]["test_rows"] <= 41
     assert info["kind"] == "mixed"
     assert len(test_idx) == 250 + 250 + markets["IN"]["test_rows"] and len(train_idx) + len(test_idx) == len(rows)
+
+
+def test_one_score_carries_its_texts_in_every_language_from_the_same_numbers(trained):
+    """Reading a score in another language needs no new score: the texts are stored with it."""
+    from concierge.scoring.features import TrialSnapshot
+    from concierge.scoring.reasons import localized
+
+    bundle, _, trials = trained
+    snaps = [take_snapshot(t.observations, shop=t.shop, market=t.market, as_of=snapshot_time(t.started_at))
+             for t in trials[:3]] + [TrialSnapshot("x", "PL", {}, readiness_percent=0.0)]
+    plain = Scorer(bundle).score_many(snaps, lang="en", reasons=True)
+    both = Scorer(bundle).score_many(snaps, lang="en", reasons=True, languages=LANGUAGES)
+    for a, b in zip(plain, both):
+        assert a.probability == b.probability
+        assert {k: v for k, v in b.details.items() if k != "texts"} == a.details  # the top level as before
+        assert set(b.details["texts"]) == set(LANGUAGES)
+        polish = localized({**b.details, "lang": "en"}, "pl")
+        assert polish["lang"] == "pl" and "texts" not in polish
+        assert "zakończonych" in polish["history"]
+        for d in ("up", "down"):
+            assert [r["effect"] for r in polish["reasons"][d]] == [r["effect"] for r in b.details["reasons"][d]]
+            assert all("szans" in r["text"] for r in polish["reasons"][d])
+        assert [s["action"] for s in polish["path"]] == [s["action"] for s in b.details["path"]]
+        assert all("szansa wzrosłaby" in s["text"] for s in polish["path"])
+        assert localized({**b.details, "lang": "en"}, "en") == {**a.details, "lang": "en"}
+    assert both[-1].details["path"], "the empty shop has a path"
+
+
+def test_a_score_stored_in_one_language_is_read_as_stored():
+    from concierge.scoring.reasons import localized
+
+    old = {"lang": "tr", "history": "9 tamamlanmış denemeden öğrenildi",
+           "reasons": {"up": [{"factor": "x", "effect": 0.1, "text": "eski"}], "down": []}, "path": []}
+    assert localized(old, "pl") == old and localized(None, "pl") == {}
+
+
+def test_the_path_leaves_out_what_the_shop_has_done_since_its_snapshot(trained):
+    from concierge.scoring.features import TrialSnapshot
+
+    bundle, _, _ = trained
+    nothing = TrialSnapshot("x", "PL", {}, readiness_percent=0.0)
+    first = Scorer(bundle).score_one(nothing).details["path"]
+    assert first
+    done = {first[0]["action"]}
+    again = Scorer(bundle).score_many([nothing], reasons=True, done=[done])[0]
+    actions = [s["action"] for s in again.details["path"]]
+    assert first[0]["action"] not in actions and actions, "the next steps move up"
+    assert actions[:len(first) - 1] == [s["action"] for s in first[1:]]
