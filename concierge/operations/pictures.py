@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from audits.facts import market_integration_gaps
 
 from ..i18n import base_language, translations
-from ..models import Call, Observation, Score, Shop
+from ..models import Call, Score, Shop
 from .planned_calls import next_call_line
 from .profiles import load_profile, shop_observations
 from .shops import resolve_shop
@@ -28,12 +28,12 @@ MIME = {"svg": "image/svg+xml", "png": "image/png"}
 
 
 def last_call_at(session: Session, shop: Shop) -> datetime | None:
-    """When a consultant last spoke to the merchant: the call log, else the last call answer."""
-    called = session.scalar(select(func.max(Call.called_at)).where(Call.shop_id == shop.id, Call.reached.is_(True)))
-    answered = session.scalar(select(func.max(Observation.observed_at))
-                              .where(Observation.shop_id == shop.id, Observation.source == "call"))
-    moments = [m for m in (called, answered) if m is not None]
-    return max(moments) if moments else None
+    """When a consultant last spoke to the merchant: the last reached call in the call log.
+
+    Not any saved answer: a consultant filling in the form after reading a survey has not
+    spoken to anyone, and "what changed since the last call" must not restart then.
+    """
+    return session.scalar(select(func.max(Call.called_at)).where(Call.shop_id == shop.id, Call.reached.is_(True)))
 
 
 def latest_score(session: Session, shop: Shop, lang: str | None = None) -> Score | None:

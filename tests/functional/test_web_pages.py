@@ -187,9 +187,15 @@ def test_home_lists_shops_with_search_market_stage_and_escaping(app, client):
 
 def _seed_history(app):
     """A call, then the trial shop reports something new and disagrees on the name."""
+    from concierge.models import Call, Shop
+
     make_shop(app, "pl-1", "PL", name="Sklep Anny", answers={
         "owner.name": "Anna Nowak", "experience.sold_online_before": "no", "owner.hours_per_week": "10",
     }, at=T0)
+    with _db(app).session() as s:  # the consultant reached the merchant (the call log, not just the answers)
+        shop_id = s.scalar(select(Shop.id).where(Shop.platform_id == "pl-1"))
+        s.add(Call(shop_id=shop_id, actor="cons@example.com", kind="onboarding", called_at=T0, reached=True,
+                   outcome="reached"))
     make_shop(app, "pl-1", "PL", answers={"owner.name": "Ania N.", "readiness.products_added": "yes"},
               source="trial", at=T0 + timedelta(days=2), actor="trial-platform")
 
@@ -455,3 +461,20 @@ def test_a_manager_starts_with_the_shops(app, client):
     make_user(app, email="mira@example.com", role="manager")
     r = login(client, email="mira@example.com")
     assert r.status_code == 302 and r.location == "/"
+
+
+def test_saving_answers_is_not_a_call_so_changes_still_count_from_the_last_reached_call(app, client):
+    from concierge.operations import pictures
+
+    make_user(app, language="en")
+    _seed_history(app)  # reached on T0
+    make_shop(app, "pl-1", "PL", answers={"owner.hours_per_week": "12"}, at=T0 + timedelta(days=3))  # a form save
+    with _db(app).session() as s:
+        from concierge.models import Shop
+
+        shop = s.scalar(select(Shop).where(Shop.platform_id == "pl-1"))
+        assert pictures.last_call_at(s, shop) == T0
+    login(client)
+    body = client.get("/shops/pl-1").get_data(as_text=True)
+    changes = body[body.index('id="changes-h"'):body.index('id="record-h"')]
+    assert "Hours a week" in changes and "Products added" in changes
