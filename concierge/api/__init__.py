@@ -30,6 +30,14 @@ def error_response(status: int, code: str, message: str, errors: list[Any] | Non
     return resp
 
 
+def request_language() -> str:
+    """The language of an API answer's messages: the best match of Accept-Language, else English."""
+    from ..i18n import LANGUAGES
+    from ..ingest.bodies import base_lang
+
+    return base_lang(request.accept_languages.best_match(LANGUAGES) or "en")
+
+
 class MalformedJson(ValidationFailed):
     """The body is not JSON at all (400); a JSON body that breaks its schema is ValidationFailed (422)."""
 

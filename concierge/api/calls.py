@@ -14,11 +14,11 @@ from flask import g, jsonify, request
 
 from ..app import get_session
 from ..errors import ValidationFailed
-from ..ingest.bodies import base_lang, body_error
+from ..ingest.bodies import body_error
 from ..operations.audits import MAX_NOTE, call_as_dict, list_calls
 from ..operations.planned_calls import ask_for_callback
 from ..operations.shops import get_shop
-from . import api_blueprint, optional_json_body
+from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
 from .schemas import register_schema
 
@@ -42,15 +42,11 @@ CALLBACK_REQUEST = register_schema(REQUEST_BODY, {
 })
 
 
-def _lang() -> str:
-    return base_lang(request.accept_languages.best_match(["en", "pl", "tr"]) or "en")
-
-
 @bp.get("/shops/<shop>/calls")
 @require_token
 def get_calls(shop: str):
     """The shop's planned calls, callbacks first; `?status=` narrows them; 404 for an unknown shop."""
-    lang = _lang()
+    lang = request_language()
     status = request.args.get("status")
     if status is not None and status not in CALL_STATUSES:
         err = body_error("status", "invalid_choice", lang, choices=", ".join(CALL_STATUSES))
@@ -65,7 +61,7 @@ def get_calls(shop: str):
 @require_token
 def post_callback(shop: str):
     """The merchant asked for a call: 201 with the new callback, 200 when the open one was moved."""
-    lang = _lang()
+    lang = request_language()
     body = optional_json_body(CALLBACK_REQUEST, lang)
     call, row, created = ask_for_callback(get_session(), shop, at=body.get("at"), note=body.get("note"),
                                           via="api", actor=f"api:{g.api_token.name}", lang=lang)

@@ -165,18 +165,33 @@ def _shops_operation() -> dict[str, Any]:
     return {
         "operationId": "listShops",
         "tags": ["shops"],
-        "summary": "List shops, newest first",
+        "summary": "List shops (newest first by default), filtered and sorted",
         "parameters": [
             {"name": "market", "in": "query", "required": False,
              "schema": {"type": "string", "enum": ["PL", "TR", "IN", "pl", "tr", "in"]}},
+            {"name": "stage", "in": "query", "required": False, "description": "A launch stage of the schema",
+             "schema": {"type": "string"}},
+            {"name": "outcome", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["converted", "not_converted", "open"]}},
+            {"name": "consultant", "in": "query", "required": False,
+             "description": "E-mail of the consultant who made the shop's last reached call",
+             "schema": {"type": "string"}},
+            {"name": "min_score", "in": "query", "required": False,
+             "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+            {"name": "max_score", "in": "query", "required": False,
+             "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+            {"name": "sort", "in": "query", "required": False,
+             "schema": {"type": "string", "enum": ["newest", "score", "trial_start", "name"], "default": "newest"}},
             {"name": "limit", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+            {"name": "offset", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 0, "default": 0}},
         ],
         "responses": {
             "200": {"description": "Shops with their launch stage", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["shops"],
                 "properties": {"shops": {"type": "array", "items": _ref("ShopSummary")}}}}}},
-            "422": json_response("Bad market or limit"),
+            "422": json_response("A bad filter, sort, limit or offset (each named)"),
         },
     }
 
@@ -390,6 +405,11 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
             "trial_started_at": {"type": ["string", "null"], "format": "date-time"},
             "trial_ends_at": {"type": ["string", "null"], "format": "date-time"},
             "stage": {"type": "string"}, "percent": {"type": "number"},
+            "score": {"type": ["number", "null"], "description": "the latest likelihood to subscribe (lists)"},
+            "model_version": {"type": ["string", "null"]},
+            "consultant": {"type": ["string", "null"], "description": "who made the last reached call (lists)"},
+            "contacted": {"type": "boolean"}, "held_out": {"type": "boolean"},
+            "next_call_at": {"type": ["string", "null"], "format": "date-time"},
         },
     },
 }

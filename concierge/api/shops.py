@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+import profile_schema
+
 from ..app import get_session
 from ..errors import ValidationFailed
 from ..ingest.bodies import parse_datetime_with_offset
 from ..operations.profiles import change_as_dict, load_profile, profile_changes
-from ..operations.shops import MARKETS, get_shop, list_shops, shop_summary
+from ..operations.shop_state import OUTCOMES, SORTS, list_states, state_summary
+from ..operations.shops import MARKETS, get_shop, shop_summary
 from . import api_blueprint
 from .auth import require_token
 
@@ -17,19 +20,51 @@ bp = api_blueprint("shops", __name__)
 @bp.get("/shops")
 @require_token
 def get_shops():
-    """List shops (optionally one market), so an integration can see what we know of."""
-    market = request.args.get("market")
+    """List shops from the read model, filtered (market, stage, outcome, consultant, score range),
+    sorted and paged in SQL, so an integration can see what we know of."""
+    args = request.args
+    errors: list[dict[str, str]] = []
+
+    def bad(field: str, code: str, text: str) -> None:
+        errors.append({"field": field, "code": code, "message": f"{field}: {text}"})
+
+    market = args.get("market")
     if market and market.upper() not in MARKETS:
-        raise ValidationFailed([{"field": "market", "code": "invalid_market",
-                                 "message": "market: must be one of PL, TR, IN"}])
-    try:
-        limit = min(int(request.args.get("limit", 100)), 1000)
-    except ValueError:
-        raise ValidationFailed([{"field": "limit", "code": "not_a_number",
-                                 "message": "limit: must be a whole number"}]) from None
-    session = get_session()
-    shops = list_shops(session, market=market.upper() if market else None, limit=limit)
-    return jsonify(shops=[shop_summary(s, load_profile(session, s)) for s in shops])
+        bad("market", "invalid_market", "must be one of PL, TR, IN")
+    stage = args.get("stage") or None
+    if stage is not None and stage not in profile_schema.load_schema().stages:
+        bad("stage", "invalid_choice", "must be one of " + ", ".join(profile_schema.load_schema().stages))
+    outcome = args.get("outcome") or None
+    if outcome is not None and outcome not in OUTCOMES:
+        bad("outcome", "invalid_choice", "must be one of " + ", ".join(OUTCOMES))
+    sort = args.get("sort") or "newest"
+    if sort not in SORTS:
+        bad("sort", "invalid_choice", "must be one of " + ", ".join(SORTS))
+
+    def number(field: str, default, kind, low, high=None):
+        raw = args.get(field)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = kind(raw)
+        except ValueError:
+            bad(field, "not_a_number", "must be a whole number" if kind is int else "must be a number")
+            return default
+        if value != value or value < low or (high is not None and value > high):
+            bad(field, "out_of_range", f"must be between {low} and {high}" if high is not None else f"must be at least {low}")
+            return default
+        return value
+
+    limit = min(number("limit", 100, int, 1, None), 1000)
+    offset = number("offset", 0, int, 0)
+    min_score = number("min_score", None, float, 0, 1)
+    max_score = number("max_score", None, float, 0, 1)
+    if errors:
+        raise ValidationFailed(errors)
+    rows, _total = list_states(get_session(), market=market, stage=stage, outcome=outcome,
+                               consultant=args.get("consultant") or None, min_score=min_score, max_score=max_score,
+                               sort=sort, limit=limit, offset=offset)
+    return jsonify(shops=[state_summary(r) for r in rows])
 
 
 @bp.get("/shops/<shop>")

@@ -10,9 +10,8 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 
 from ..app import get_session
-from ..ingest.bodies import base_lang
 from ..operations.survey_links import MAX_DAYS, create_link, public_base_url
-from . import api_blueprint, optional_json_body
+from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
 from .schemas import register_schema
 
@@ -31,15 +30,11 @@ SURVEY_LINK_REQUEST = register_schema(REQUEST_BODY, {
 })
 
 
-def _lang() -> str:
-    return base_lang(request.accept_languages.best_match(["en", "pl", "tr"]) or "en")
-
-
 @bp.post("/shops/<shop>/survey-links")
 @require_token
 def post_survey_link(shop: str):
     """Make a survey link for the shop; 404 for an unknown shop, 422 for a bad `days`."""
-    lang = _lang()
+    lang = request_language()
     body = optional_json_body(SURVEY_LINK_REQUEST, lang)
     days = body.get("days", current_app.config.get("SURVEY_LINK_MAX_AGE_DAYS"))
     created = create_link(get_session(), shop, secret=current_app.config["SECRET_KEY"],

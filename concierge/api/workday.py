@@ -13,10 +13,9 @@ from flask import current_app, jsonify, request
 from audits.queue import OUTCOMES
 
 from ..app import get_session
-from ..ingest.bodies import base_lang
 from ..operations.audits import MAX_NOTE, call_as_dict
 from ..operations.workday import attempt_as_dict, claim_next, complete_call, find_user, rating_url, release_call
-from . import api_blueprint, optional_json_body
+from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
 from .openapi import _ACCEPT_LANGUAGE, _ref, json_body, json_response
 from .schemas import register_schema
@@ -49,15 +48,11 @@ RELEASE_REQUEST = register_schema("ReleaseRequest", {
 })
 
 
-def _lang() -> str:
-    return base_lang(request.accept_languages.best_match(["en", "pl", "tr"]) or "en")
-
-
 def _required_body(schema: dict) -> dict:
     from ..errors import ValidationFailed
     from ..ingest.bodies import body_error, validate_body
 
-    lang = _lang()
+    lang = request_language()
     body = optional_json_body(schema, lang)
     if not body:  # an empty body still has to name the consultant
         errors = validate_body(schema, {}, lang) or [body_error("", "malformed_json", lang, detail="empty body")]
@@ -69,7 +64,7 @@ def _required_body(schema: dict) -> dict:
 @require_token
 def post_next():
     """Claim the consultant's next call: 200 with the call and its token, or 200 `{"call": null}`."""
-    lang = _lang()
+    lang = request_language()
     body = _required_body(CLAIM_REQUEST)
     session = get_session()
     user = find_user(session, body["consultant"], lang=lang)
@@ -86,7 +81,7 @@ def post_next():
 @require_token
 def post_complete(call_id: int):
     """Record how the call went; 409 when the claim expired or is someone else's."""
-    lang = _lang()
+    lang = request_language()
     body = _required_body(COMPLETE_REQUEST)
     session = get_session()
     user = find_user(session, body["consultant"], lang=lang)
@@ -106,7 +101,7 @@ def post_complete(call_id: int):
 @require_token
 def post_release(call_id: int):
     """Give a claimed call back to the queue untouched; 409 when the claim was already lost."""
-    lang = _lang()
+    lang = request_language()
     body = _required_body(RELEASE_REQUEST)
     session = get_session()
     call = release_call(session, find_user(session, body["consultant"], lang=lang), call_id, token=body["token"],
