@@ -352,3 +352,40 @@ class CallRating(Base):
     comment: Mapped[Optional[str]] = mapped_column(Text)
     language: Mapped[Optional[str]] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShopState(Base):
+    """The read model: one row per shop with what lists, filters and counts need.
+
+    Derived, never the truth: computed from the shop's history by
+    `operations.shop_state.state_rows`, written in the same transaction as every change to
+    the shop (`refresh_states`), and rebuilt from history by `concierge state rebuild`.
+    """
+
+    __tablename__ = "shop_state"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), primary_key=True)
+    platform_id: Mapped[str] = mapped_column(String(64))
+    market: Mapped[str] = mapped_column(String(2), index=True)
+    name: Mapped[Optional[str]] = mapped_column(String(200))
+    search_key: Mapped[str] = mapped_column(Text, default="")  # name and id folded for search (accents, case)
+    trial_started_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    trial_ends_at: Mapped[Optional[datetime]]
+    outcome: Mapped[Optional[str]] = mapped_column(String(16), index=True)
+    outcome_at: Mapped[Optional[datetime]]
+    stage: Mapped[Optional[str]] = mapped_column(String(40), index=True)
+    readiness_percent: Mapped[int] = mapped_column(Integer, default=0)
+    persona: Mapped[Optional[str]] = mapped_column(String(60))
+    business_type: Mapped[Optional[str]] = mapped_column(String(60))
+    language: Mapped[Optional[str]] = mapped_column(String(16))
+    score: Mapped[Optional[float]] = mapped_column(Float, index=True)  # the latest probability
+    score_model_version: Mapped[Optional[str]] = mapped_column(String(40))
+    scored_at: Mapped[Optional[datetime]]
+    gain: Mapped[Optional[float]] = mapped_column(Float)  # the latest score's uplift
+    consultant: Mapped[Optional[str]] = mapped_column(String(200), index=True)  # who made the last reached call
+    last_reached_at: Mapped[Optional[datetime]]
+    contacted: Mapped[bool] = mapped_column(Boolean, default=False)
+    held_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_call_at: Mapped[Optional[datetime]]
+    observations: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

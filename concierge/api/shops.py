@@ -1,6 +1,8 @@
 """GET /api/v1/shops and /api/v1/shops/<shop>: shops and their profiles for integrations."""
 from __future__ import annotations
 
+import math
+
 from flask import jsonify, request
 
 import profile_schema
@@ -50,7 +52,7 @@ def get_shops():
         except ValueError:
             bad(field, "not_a_number", "must be a whole number" if kind is int else "must be a number")
             return default
-        if value != value or value < low or (high is not None and value > high):
+        if math.isnan(value) or value < low or (high is not None and value > high):
             bad(field, "out_of_range", f"must be between {low} and {high}" if high is not None else f"must be at least {low}")
             return default
         return value

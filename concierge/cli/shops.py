@@ -47,28 +47,49 @@ def parse_when(value: str | None, name: str) -> Any:
     return when
 
 
+def _stages() -> list[str]:
+    import profile_schema
+
+    return list(profile_schema.load_schema().stages)
+
+
 @click.command("shops")
 @click.option("--market", type=MARKET_CHOICE, help="Only shops in this market.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many (newest first).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: a list of {id, market, name, stage, percent, outcome}.")
+@click.option("--stage", help="Only shops at this launch stage (see `schema show`).")
+@click.option("--outcome", type=click.Choice(("converted", "not_converted", "open")),
+              help="Only converted, not converted, or open (still in trial) shops.")
+@click.option("--consultant", metavar="EMAIL", help="Only shops whose last reached call this consultant made.")
+@click.option("--min-score", type=click.FloatRange(0, 1), help="Only shops scored at least this likely (0-1).")
+@click.option("--max-score", type=click.FloatRange(0, 1), help="Only shops scored at most this likely (0-1).")
+@click.option("--sort", type=click.Choice(("newest", "score", "trial_start", "name")), default="newest",
+              show_default=True, help="Order: newest first, highest score, latest trial start, or name.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first (paging).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: a list of {id, market, name, stage, percent, outcome, trial dates, score, consultant, ...}.")
 @pass_state
-def shops_cmd(state: CliState, market: str | None, limit: int | None, as_json: bool) -> None:
-    """List trial shops with their launch stage, readiness and outcome, newest first."""
-    from ..operations.profiles import load_profile
-    from ..operations.shops import list_shops, shop_summary
+def shops_cmd(state: CliState, market: str | None, stage: str | None, outcome: str | None, consultant: str | None,
+              min_score: float | None, max_score: float | None, sort: str, limit: int | None, offset: int,
+              as_json: bool) -> None:
+    """List trial shops with their launch stage, readiness, score and outcome (from the shop_state read model)."""
+    from ..operations.shop_state import list_states, state_summary
 
+    if stage is not None and stage not in _stages():
+        raise click.BadParameter(f"one of {', '.join(_stages())}", param_hint="--stage")
     with state.db.session() as s:
-        rows = [shop_summary(shop, load_profile(s, shop))
-                for shop in list_shops(s, market=market.upper() if market else None, limit=limit)]
+        found, _total = list_states(s, market=market, stage=stage, outcome=outcome, consultant=consultant,
+                                    min_score=min_score, max_score=max_score, sort=sort, limit=limit, offset=offset)
+        rows = [state_summary(r) for r in found]
     if as_json:
         echo_json(rows)
         return
     if not rows:
         click.echo("No shops.")
         return
-    click.echo(f"{'SHOP':<20} {'MKT':<3} {'STAGE':<18} {'READY':>5}  {'OUTCOME':<13} NAME")
+    click.echo(f"{'SHOP':<20} {'MKT':<3} {'STAGE':<18} {'READY':>5} {'SCORE':>5}  {'OUTCOME':<13} NAME")
     for r in rows:
-        click.echo(f"{r['id']:<20} {r['market']:<3} {r['stage']:<18} {r['percent']:>4}%  "
+        score = f"{round(r['score'] * 100)}%" if r["score"] is not None else "-"
+        click.echo(f"{r['id']:<20} {r['market']:<3} {r['stage'] or '-':<18} {r['percent']:>4}% {score:>5}  "
                    f"{r['outcome'] or '-':<13} {r['name'] or ''}")
 
 

@@ -88,7 +88,8 @@ def load_population(
                        "use `concierge demo --if-empty`, another --seed range, or a fresh database")
     lines = ((None, line) for line in iter_event_lines(population))
     per_event = (lambda n: None) if progress is None else progress
-    summary = ingest_lines(session, lines, channel=CHANNEL, now=now, batch_size=5000, progress=per_event)
+    summary = ingest_lines(session, lines, channel=CHANNEL, now=now, batch_size=5000, progress=per_event,
+                           refresh=False)  # the shop_state rows are written once, at the end
     if summary.rejected:
         first = summary.outcomes[0].as_dict() if summary.outcomes else {}
         raise ValidationFailed(first.get("errors", []), f"{summary.rejected} demo events were rejected, e.g. {first}")
@@ -135,6 +136,9 @@ def load_population(
              "p_call": s.p_call, "called": s.called, "seed": population.seed}
             for s in shops[i:i + _CHUNK]])
     session.flush()
+    from ..operations.shop_state import refresh_states
+
+    refresh_states(session, ids.values(), now=now)
     return LoadResult(shops=len(shops), events=summary.stored, observations=observations,
                       surveys=sum(s.survey is not None for s in shops),
                       calls=sum(s.call is not None for s in shops))

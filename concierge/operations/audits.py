@@ -38,6 +38,7 @@ from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
 from ..i18n import translations
 from ..models import AuditState, Call, Observation, PlannedCall, PlannedCallEvent, PlannerRun, Score, Shop
+from .shop_state import refresh_states
 from .shops import resolve_shop
 
 UTC = timezone.utc
@@ -427,6 +428,10 @@ def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: dateti
                                    "next_check_at": result.next_check_at, "planned_at": now})
     # cancel first: a moot call frees its (kind, reason) for the occurrence that replaces it
     _close_many(session, cancels, now=now, actor=PLANNER)
+    # the shop_state rows whose next call or planner arm changed (no profile fold: calls only)
+    call_shop = {c.id: sid for sid, calls in open_rows.items() for c in calls}
+    moved = {r["shop_id"] for r in new_calls} | {r["shop_id"] for r in new_states}
+    moved |= {call_shop[cid] for cid, _ in cancels if cid in call_shop}
     for _cid, why in cancels:
         report.cancelled += 1
         report.cancelled_by_reason[why] = report.cancelled_by_reason.get(why, 0) + 1
@@ -446,6 +451,8 @@ def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: dateti
         report.created += sum(1 for r in new_calls if r["status"] == "planned")
         report.held_out += sum(1 for r in new_calls if r["status"] == "held_out")
     session.flush()
+    if moved:
+        refresh_states(session, moved, now=now, calls_only=True)
 
 
 def _close_many(session: Session, closing: Sequence[tuple[int, str]], *, now: datetime, actor: str) -> None:
@@ -546,6 +553,7 @@ def snooze_call(session: Session, call_id: Any, *, until: datetime, reason: str,
                                  to_status="snoozed", reason="manual", note=note,
                                  details={"until": _aware(until).isoformat(), "scheduled_at": slot.at.isoformat()}))
     session.flush()
+    refresh_states(session, [call.shop_id], now=now, calls_only=True)
     return call
 
 
@@ -561,6 +569,7 @@ def cancel_call(session: Session, call_id: Any, *, reason: str, actor: str, now:
     _close(session, call.id, "cancelled", "manual", actor=actor, now=now, note=note)
     session.flush()
     session.refresh(call)
+    refresh_states(session, [call.shop_id], now=now, calls_only=True)
     return call
 
 
@@ -690,6 +699,7 @@ def request_callback(session: Session, shop: Shop | str, *, now: datetime | None
                                          to_status="planned", reason="callback", note=text,
                                          details={"via": via, "scheduled_at": slot.at.isoformat()}))
             session.flush()
+            refresh_states(session, [shop.id], now=now, calls_only=True)
             return call
     before, before_status = existing.scheduled_at, existing.status
     existing.scheduled_at, existing.due_from, existing.due_until = slot.at, slot.at, until
@@ -700,6 +710,7 @@ def request_callback(session: Session, shop: Shop | str, *, now: datetime | None
                                  from_status=before_status, to_status="planned", reason="callback", note=text,
                                  details={"from": before.isoformat(), "to": slot.at.isoformat(), "via": via}))
     session.flush()
+    refresh_states(session, [shop.id], now=now, calls_only=True)
     return existing
 
 

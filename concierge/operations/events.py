@@ -240,6 +240,7 @@ def ingest_lines(
     keep_all: bool = False,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    refresh: bool = True,
 ) -> IngestSummary:
     """Ingest (line number, raw JSON) events in batches; rejects become dead letters, the rest is stored.
 
@@ -247,9 +248,11 @@ def ingest_lines(
     shop's trial_started comes later in the same run, the waiting events are applied right
     after it (as if the file had been in order). Events whose shop never arrives are
     rejected at the end (unknown_shop) and dead-lettered for `concierge deadletter replay`.
-    Dead letters are written at the end, in line order.
+    Dead letters are written at the end, in line order. The shops the run changed get their
+    `shop_state` rows written again once, at the end (``refresh=False``: the caller does it).
     """
     summary = IngestSummary()
+    touched: set[int] = set()
     validator = _Validator(lang)
     now = now or utcnow()
     waiting: dict[str, list[_Entry]] = {}  # shop platform id -> its waiting events, in line order
@@ -257,7 +260,7 @@ def ingest_lines(
     for batch in _chunks(lines, batch_size):
         entries = [_entry(line, raw, lang) for line, raw in batch]
         for done in _ingest_batch(session, entries, lang=lang, validator=validator, now=now, summary=summary,
-                                  waiting=waiting):
+                                  waiting=waiting, touched=touched):
             _tally(summary, done.outcome)
         report.extend(e for e in entries if keep_all or e.outcome.status in ("rejected", _WAITING))
         if progress is not None:
@@ -280,11 +283,16 @@ def ingest_lines(
         if stored_any:
             session.flush()
     summary.outcomes = [e.outcome for e in report if keep_all or e.outcome.status == "rejected"]
+    if refresh and touched:
+        from .shop_state import refresh_states
+
+        refresh_states(session, touched, now=now)
     return summary
 
 
 def _ingest_batch(session: Session, entries: Sequence[_Entry], *, lang: str, validator: _Validator,
-                  now: datetime, summary: IngestSummary, waiting: dict[str, list[_Entry]]) -> list[_Entry]:
+                  now: datetime, summary: IngestSummary, waiting: dict[str, list[_Entry]],
+                  touched: set[int]) -> list[_Entry]:
     """Check and store one batch; return the entries that got their final outcome (waiting ones included)."""
     ok = [e.prepared for e in entries if e.prepared is not None]
     ids = {p.id for p in ok}
@@ -379,6 +387,7 @@ def _ingest_batch(session: Session, entries: Sequence[_Entry], *, lang: str, val
             {"id": p.id, "shop_id": shop.id, "type": p.etype.name, "occurred_at": p.occurred_at,
              "received_at": now, "body_sha256": p.sha, "payload": p.body}
             for p, shop, _, _, _ in events])
+        touched.update(shop.id for _, shop, _, _, _ in events)
         rows = [
             {"shop_id": shop.id, "question": key, "value": value, "op": ops.get(key, "set"),
              "source": "trial", "actor": f"trial:{p.id}", "observed_at": p.occurred_at,
@@ -415,16 +424,19 @@ def ingest_event(session: Session, raw: str, *, channel: str = "api", lang: str 
     that to the planner.
     """
     summary = ingest_lines(session, [(None, raw)], channel=channel, lang=lang, context=context,
-                           dead_letters=dead_letters, keep_all=True, now=now)
+                           dead_letters=dead_letters, keep_all=True, now=now, refresh=False)
     outcome = summary.outcomes[0]
     if outcome.dead_letter is not None:
         session.flush()
-    if outcome.status == "stored" and outcome.observations and outcome.shop:
+    if outcome.status == "stored" and outcome.shop:
         from .observations import answers_changed
+        from .shop_state import refresh_states
 
         shop_id = session.scalar(select(Shop.id).where(Shop.platform_id == outcome.shop))
-        if shop_id is not None:
-            answers_changed(session, [shop_id], now=now)
+        if shop_id is not None and outcome.observations:
+            answers_changed(session, [shop_id], now=now)  # the score, then the shop_state row
+        elif shop_id is not None:
+            refresh_states(session, [shop_id], now=now)
     return outcome
 
 

@@ -762,6 +762,7 @@ def import_surveys(
     export = export or read_export(path, mapping, lang=lang or mapping.language)
     report = ImportReport(file=export.name, format=export.format)
     shops, references = _prefetch(session, export.records, mapping)
+    touched: set[str] = set()
     for record in export.records:
         report.lines += 1
         try:
@@ -786,12 +787,18 @@ def import_surveys(
         report.results.append(result)
         if result.status == "accepted":
             report.accepted += 1
+            touched.add(result.shop)
         elif result.status == "duplicate":
             report.duplicates += 1
         else:
             report.rejected += 1
         if progress is not None:
             progress(1)
+    if touched:  # the imported shops' shop_state rows, once for the file
+        from .shop_state import refresh_states, shop_ids_of
+
+        known = [shops[p].id for p in touched if shops.get(p) is not None]
+        refresh_states(session, known + shop_ids_of(session, [p for p in touched if shops.get(p) is None]), now=now)
     return report
 
 
@@ -853,4 +860,8 @@ def replay_dead_letter(session: Session, dead_letter: DeadLetter) -> None:
         if not rows:
             raise ValidationFailed([{"field": "", "code": "malformed_line", "message": "empty line"}])
         record = _csv_record(line, dead_letter.payload, rows[0][2], header, lang or mapping.language)
-    import_record(session, record, mapping, actor=context.get("actor") or "replay", lang=lang)
+    result = import_record(session, record, mapping, actor=context.get("actor") or "replay", lang=lang)
+    if result.status == "accepted":
+        from .shop_state import refresh_states, shop_ids_of
+
+        refresh_states(session, shop_ids_of(session, [result.shop]))

@@ -38,7 +38,8 @@ def record_answers(
 
     Then the shop's score, reasons and path are made again in the same transaction
     (`answers_changed`), so the next page shows them fresh; bulk callers pass
-    `rescore=False` and leave it to the planner (`scoring.service.rescore_shops`).
+    `rescore=False` and leave it to the planner (`scoring.service.rescore_shops`); they
+    refresh the shops' `shop_state` rows once at their end (`shop_state.refresh_states`).
     """
     shop = resolve_shop(session, shop, lang=lang)
     schema = profile_schema.load_schema()
@@ -80,10 +81,15 @@ def record_answers(
 
 def answers_changed(session: Session, shop_ids: Iterable[int], *, now: datetime | None = None) -> int:
     """The one hook after a shop's answers change: its score, reasons and path are made again
-    with the active model (if any) and stored in the same transaction. Returns the rows stored."""
+    with the active model (if any), then its read-model row (`shop_state`), both in the same
+    transaction. Returns the score rows stored."""
     from ..scoring.service import rescore_shops
+    from .shop_state import refresh_states
 
-    return rescore_shops(session, shop_ids, now=now)
+    ids = list(shop_ids)
+    stored = rescore_shops(session, ids, now=now, refresh=False)
+    refresh_states(session, ids, now=now)
+    return stored
 
 
 def add_observations_bulk(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:

@@ -67,6 +67,7 @@ def ensure_shop(
                     trial_started_at=trial_started_at, trial_ends_at=trial_ends_at)
         session.add(shop)
         session.flush()
+        _refresh(session, shop)
         return shop
     if shop.market != market:
         raise ValidationFailed([{"field": "market", "code": "market_changed",
@@ -79,7 +80,15 @@ def ensure_shop(
     if trial_ends_at is not None:
         shop.trial_ends_at = trial_ends_at
     session.flush()
+    _refresh(session, shop)
     return shop
+
+
+def _refresh(session: Session, shop: Shop) -> None:
+    """The shop's read-model row (`shop_state`), in the same transaction."""
+    from .shop_state import refresh_states
+
+    refresh_states(session, [shop.id])
 
 
 def list_shops(session: Session, market: str | None = None, limit: int | None = None) -> list[Shop]:

@@ -276,6 +276,9 @@ def complete_call(session: Session, user: User, call_id: Any, *, outcome: str, t
     if outcome == "do_not_call":
         _end_commercial_calls(session, shop, call, user.email, now)
     session.flush()
+    from .shop_state import refresh_states
+
+    refresh_states(session, [shop.id], now=now)  # consultant, last reached call, next call, answers
     return call, attempt
 
 

@@ -119,8 +119,11 @@ def _check_header(header: list[str], schema: profile_schema.Schema, opts: Import
 
 
 def import_row(session: Session, row: Mapping[str, str], n: int, schema: profile_schema.Schema,
-               opts: ImportOptions, *, lang: str = "en", now: datetime | None = None) -> list[dict[str, Any]]:
-    """Store one past trial whole, or return every reason it cannot be stored (storing nothing)."""
+               opts: ImportOptions, *, lang: str = "en", now: datetime | None = None,
+               touched: set[int] | None = None) -> list[dict[str, Any]]:
+    """Store one past trial whole, or return every reason it cannot be stored (storing nothing).
+
+    The stored shop's id is added to ``touched``: the caller refreshes its `shop_state` row."""
     now = now or datetime.now(timezone.utc)
     errors: list[dict[str, Any]] = []
     outcome = parse_outcome(row.get(opts.outcome))
@@ -166,6 +169,8 @@ def import_row(session: Session, row: Mapping[str, str], n: int, schema: profile
                                  schema_version=schema.version, submission_id=sub.id)
                      for k, v in checked.values.items()])
     session.flush()
+    if touched is not None:
+        touched.add(shop.id)
     return []
 
 
@@ -185,10 +190,11 @@ def import_trials(session: Session, text: str, schema: profile_schema.Schema, op
     used = {opts.outcome, opts.date, opts.market, opts.id}
     report = ImportReport(question_columns=[h for h in header if h in schema.questions],
                           unused_columns=[h for h in header if h not in schema.questions and h not in used])
+    touched: set[int] = set()
     for n, row in enumerate(reader, start=1):
         report.rows += 1
         row = {k: v for k, v in row.items() if k is not None}
-        errors = import_row(session, row, n, schema, opts, lang=lang, now=now)
+        errors = import_row(session, row, n, schema, opts, lang=lang, now=now, touched=touched)
         if errors:
             report.dead_lettered += 1
             report.errors.append({"row": n, "errors": errors})
@@ -200,6 +206,10 @@ def import_trials(session: Session, text: str, schema: profile_schema.Schema, op
             report.outcomes[parse_outcome(row.get(opts.outcome))] += 1
             report.observations += sum(1 for k, v in row.items()
                                        if k in schema.questions and k != "trial.outcome" and str(v or "").strip())
+    if touched:  # the imported shops' shop_state rows, once for the file
+        from ..operations.shop_state import refresh_states
+
+        refresh_states(session, touched, now=now)
     return report
 
 
@@ -208,6 +218,11 @@ def replay_dead_letter(session: Session, dl: DeadLetter) -> None:
     ctx = dl.context or {}
     opts = ImportOptions(**ctx["options"])
     schema = profile_schema.load_schema_file(opts.schema_file) if opts.schema_file else profile_schema.load_schema()
-    errors = import_row(session, json.loads(dl.payload), int(ctx.get("row", 0)), schema, opts, lang=ctx.get("lang", "en"))
+    touched: set[int] = set()
+    errors = import_row(session, json.loads(dl.payload), int(ctx.get("row", 0)), schema, opts, lang=ctx.get("lang", "en"),
+                        touched=touched)
     if errors:
         raise ValidationFailed(errors)
+    from ..operations.shop_state import refresh_states
+
+    refresh_states(session, touched)

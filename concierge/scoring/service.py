@@ -95,6 +95,9 @@ def score_shops(session: Session, shops: list[Shop], *, lang: str = "en", reason
     if values:
         session.execute(insert(Score), values)
         session.flush()
+        from ..operations.shop_state import refresh_states
+
+        refresh_states(session, [v["shop_id"] for v in values], now=now)
     return out
 
 
@@ -142,7 +145,8 @@ def score_open(session: Session, *, lang: str = "en", reasons: bool = True,
 RESCORE_CHUNK = 500
 
 
-def rescore_shops(session: Session, shop_ids: Iterable[int], *, now: datetime | None = None) -> int:
+def rescore_shops(session: Session, shop_ids: Iterable[int], *, now: datetime | None = None,
+                  refresh: bool = True) -> int:
     """Make the score, reasons and path of these shops again with the active model, in every UI
     language, and store a row for each whose result differs from its latest stored score.
 
@@ -151,7 +155,8 @@ def rescore_shops(session: Session, shop_ids: Iterable[int], *, now: datetime | 
     the score they have: recording answers must never fail because of scoring. Shops whose
     trial has ended (an outcome) are scored too: their page still shows a score. The
     active model is loaded once per process (`store.active_model`); the cost per shop is
-    its observations, two folds and one batched prediction.
+    its observations, two folds and one batched prediction. The shops given a new score get
+    their `shop_state` row written again unless ``refresh`` is False (the caller does it).
     """
     ids = sorted({int(i) for i in shop_ids})
     if not ids:
@@ -168,6 +173,7 @@ def rescore_shops(session: Session, shop_ids: Iterable[int], *, now: datetime | 
         return 0
     scorer = Scorer(active.bundle)
     stored = 0
+    scored: list[int] = []
     for k in range(0, len(ids), RESCORE_CHUNK):
         part = ids[k:k + RESCORE_CHUNK]
         shops = list(session.scalars(select(Shop).where(Shop.id.in_(part)).order_by(Shop.id)))
@@ -192,8 +198,13 @@ def rescore_shops(session: Session, shop_ids: Iterable[int], *, now: datetime | 
         if values:
             session.execute(insert(Score), values)
             stored += len(values)
+            scored += [v["shop_id"] for v in values]
     if stored:
         session.flush()
+        if refresh:
+            from ..operations.shop_state import refresh_states
+
+            refresh_states(session, scored, now=now)
     return stored
 
 

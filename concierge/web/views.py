@@ -24,7 +24,7 @@ from locales import MARKET_CODES
 
 from ..app import get_session
 from ..errors import NotFound, ValidationFailed
-from ..models import Observation, Score, Shop
+from ..models import Shop
 from ..operations import pictures
 from ..operations.planned_calls import open_calls
 from ..operations.profiles import shop_observations
@@ -52,74 +52,56 @@ def healthz():
     return jsonify(status="ok", shops=count)
 
 
-def _search_key(text: str) -> str:
+def _percent(value: str | None) -> int | None:
+    """A score bound typed in percent (0-100); anything else is no bound."""
     try:
-        from locales.text import fold_for_search
-
-        return fold_for_search(text, strip_accents=True)
-    except ImportError:  # pragma: no cover - locales is always installed with concierge
-        return text.casefold()
-
-
-def _latest_scores(session, shop_ids: list[int]) -> dict[int, Score]:
-    if not shop_ids:
-        return {}
-    rows = session.scalars(select(Score).where(Score.shop_id.in_(shop_ids))
-                           .order_by(Score.shop_id, Score.scored_at, Score.id)).all()
-    return {s.shop_id: s for s in rows}  # the last one per shop wins
-
-
-def _profiles(session, shops: list[Shop]) -> dict[int, profile_schema.Profile]:
-    """Fold the listed shops' profiles from one query (a page, not the whole table)."""
-    if not shops:
-        return {}
-    by_id = {s.id: s for s in shops}
-    rows = session.execute(
-        select(Observation.shop_id, Observation.id, Observation.question, Observation.value, Observation.op,
-               Observation.source, Observation.actor, Observation.observed_at, Observation.schema_version)
-        .where(Observation.shop_id.in_(list(by_id)))
-        .order_by(Observation.shop_id, Observation.observed_at, Observation.id)).all()
-    per: dict[int, list] = {sid: [] for sid in by_id}
-    for sid, oid, q, v, op, src, actor, at, ver in rows:
-        per[sid].append(profile_schema.Observation(by_id[sid].platform_id, q, v, src, actor, at, ver, op, oid))
-    return {sid: profile_schema.fold(obs, shop=by_id[sid].platform_id, market=by_id[sid].market)
-            for sid, obs in per.items()}
+        n = int(float(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+    return n if n is not None and 0 <= n <= 100 else None
 
 
 @bp.get("/")
 @login_required
 def home():
-    """List the shops a consultant can call, with search and filters, so the next call is one click away."""
+    """List the shops a consultant can call, with search, filters, sorting and paging, so the next
+    call is one click away. Reads the shop_state read model with SQL: no profile is folded here."""
+    from ..operations.shop_state import OUTCOMES, SORTS, consultants, list_states
+
     session = get_session()
-    q = (request.args.get("q") or "").strip()[:100]
-    market = (request.args.get("market") or "").upper()
+    args = request.args
+    q = (args.get("q") or "").strip()[:100]
+    market = (args.get("market") or "").upper()
     market = market if market in MARKETS else ""
-    stage = request.args.get("stage") or ""
-    stage = stage if stage in profile_schema.load_schema().stages else ""
+    stages = profile_schema.load_schema().stages
+    stage = args.get("stage") or ""
+    stage = stage if stage in stages else ""
+    outcome = args.get("outcome") or ""
+    outcome = outcome if outcome in OUTCOMES else ""
+    consultant = (args.get("consultant") or "").strip()[:200]
+    score_min, score_max = _percent(args.get("score_min")), _percent(args.get("score_max"))
+    sort = args.get("sort") or "newest"
+    sort = sort if sort in SORTS else "newest"
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = max(1, int(args.get("page", 1)))
     except ValueError:
         page = 1
-    query = select(Shop).order_by(Shop.created_at.desc(), Shop.id.desc())
-    if market:
-        query = query.where(Shop.market == market)
-    shops = list(session.scalars(query))
-    if q:
-        needle = _search_key(q)
-        shops = [s for s in shops if needle in _search_key(f"{s.name or ''} {s.platform_id}")]
-    if stage:  # the stage is derived from observations: fold the candidates, then filter
-        profiles = _profiles(session, shops)
-        shops = [s for s in shops if profiles[s.id].readiness.stage == stage]
-    total = len(shops)
+    filters = {"q": q or None, "market": market or None, "stage": stage or None, "outcome": outcome or None,
+               "consultant": consultant or None,
+               "min_score": score_min / 100 if score_min is not None else None,
+               "max_score": score_max / 100 if score_max is not None else None}
+    rows, total = list_states(session, **filters, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(page, pages)
-    shown = shops[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    profiles = _profiles(session, shown)
-    scores = _latest_scores(session, [s.id for s in shown])
-    rows = [{"shop": s, "profile": profiles[s.id], "score": scores.get(s.id)} for s in shown]
-    return render_template("home.html", rows=rows, q=q, market=market, stage=stage, page=page,
-                           pages=pages, total=total, markets=MARKETS,
-                           stages=profile_schema.load_schema().stages)
+    if page > pages:  # past the end: the last page
+        page = pages
+        rows, total = list_states(session, **filters, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    params = {k: v for k, v in {"q": q, "market": market, "stage": stage, "outcome": outcome,
+                                "consultant": consultant, "score_min": score_min, "score_max": score_max,
+                                "sort": sort if sort != "newest" else None}.items() if v not in (None, "")}
+    return render_template("home.html", rows=rows, q=q, market=market, stage=stage, outcome=outcome,
+                           consultant=consultant, score_min=score_min, score_max=score_max, sort=sort,
+                           page=page, pages=pages, total=total, markets=MARKETS, stages=stages,
+                           consultants=consultants(session), params=params)
 
 
 def _shop_or_404(platform_id: str) -> Shop:

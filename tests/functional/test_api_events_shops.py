@@ -35,6 +35,33 @@ def test_shop_list_and_profile_with_changes(client, auth):
                                 "observed_at": "2026-06-10T07:00:00+00:00"}]
 
 
+def test_shop_list_filters_sorts_and_pages(client, auth):
+    send(client, auth, "a1", "pl-1", "trial_started", "2026-06-01T09:00:00+02:00", market="PL", shop_name="Len")
+    send(client, auth, "b1", "tr-1", "trial_started", "2026-06-03T09:00:00+03:00", market="TR", shop_name="Aba")
+    send(client, auth, "c1", "in-1", "trial_started", "2026-06-02T09:00:00+05:30", market="IN", shop_name="Mela")
+    send(client, auth, "a2", "pl-1", "shop_opened", "2026-06-10T09:00:00+02:00")
+
+    def ids(**query):
+        resp = client.get("/api/v1/shops", headers=auth, query_string=query)
+        assert resp.status_code == 200, resp.get_json()
+        return [s["id"] for s in resp.get_json()["shops"]]
+
+    assert ids() == ["in-1", "tr-1", "pl-1"]  # newest first
+    assert ids(sort="name") == ["tr-1", "pl-1", "in-1"]
+    assert ids(sort="trial_start") == ["tr-1", "in-1", "pl-1"]
+    assert ids(stage="launched") == ["pl-1"]
+    assert ids(outcome="open", limit=2) == ["in-1", "tr-1"]
+    assert ids(outcome="open", limit=2, offset=2) == ["pl-1"]
+    assert ids(outcome="converted") == []
+    assert ids(min_score=0.5) == []  # nothing scored yet
+    shop = client.get("/api/v1/shops", headers=auth).get_json()["shops"][0]
+    assert {"score", "consultant", "next_call_at", "contacted", "held_out"} <= set(shop)
+    resp = client.get("/api/v1/shops", headers=auth,
+                      query_string={"sort": "x", "min_score": "2", "offset": "-1", "stage": "nope", "outcome": "won"})
+    assert resp.status_code == 422
+    assert {e["field"] for e in resp.get_json()["errors"]} == {"sort", "min_score", "offset", "stage", "outcome"}
+
+
 def test_shop_api_errors_are_json(client, auth):
     resp = client.get("/api/v1/shops/nope", headers=auth)
     assert resp.status_code == 404 and "nope" in resp.get_json()["message"]

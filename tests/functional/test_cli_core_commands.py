@@ -78,8 +78,18 @@ def test_shops_and_profile(run, events_file):
     shops = json.loads(run("shops", "--json").stdout)
     assert shops == [{"id": "tr-1", "market": "TR", "name": "Çiçek", "outcome": None, "stage": shops[0]["stage"],
                       "percent": shops[0]["percent"], "trial_started_at": "2026-05-01T07:00:00+00:00",
-                      "trial_ends_at": None}]
+                      "trial_ends_at": None, "score": None, "model_version": None, "consultant": None,
+                      "contacted": False, "held_out": False, "next_call_at": None}]
     assert json.loads(run("shops", "--market", "PL", "--json").stdout) == []
+    assert json.loads(run("shops", "--outcome", "converted", "--json").stdout) == []
+    assert [s["id"] for s in json.loads(run("shops", "--outcome", "open", "--sort", "name", "--json").stdout)] == ["tr-1"]
+    assert json.loads(run("shops", "--stage", shops[0]["stage"], "--min-score", "0.1", "--json").stdout) == []
+    assert run("shops", "--stage", "nope").exit_code == 2
+    assert "tr-1" in run("shops", "--sort", "score").stdout
+    rebuilt = json.loads(run("state", "rebuild", "--json").stdout)
+    assert rebuilt["shops"] == 1 and rebuilt["seconds"] >= 0
+    assert json.loads(run("shops", "--json").stdout) == shops
+    assert "Rebuilt 1 shop rows" in run("state", "rebuild").stdout
     prof = json.loads(run("profile", "tr-1", "--json").stdout)
     assert prof["facets"]["owner"]["facts"]["owner.name"]["source"] == "trial"
     assert prof["features"]["payments"]["providers"] == ["iyzico"]

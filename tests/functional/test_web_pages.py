@@ -183,6 +183,46 @@ def test_home_lists_shops_with_search_market_stage_and_escaping(app, client):
     assert "İstanbul Butik" in body and "Mumbai" not in body
 
 
+def test_home_filters_by_outcome_consultant_and_score_sorts_and_pages(app, client):
+    """The list reads the shop_state read model: outcome, consultant and score filters, three sorts."""
+    from sqlalchemy import update
+
+    from concierge.models import Call, ModelVersion, Score, Shop
+    from concierge.operations.shop_state import refresh_states
+
+    make_user(app)
+    make_shop(app, "pl-1", "PL", name="Alfa")
+    make_shop(app, "pl-2", "PL", name="Beta")
+    make_shop(app, "pl-3", "PL", name="Gamma")
+    with _db(app).session() as s:  # an outcome, two scores and a reached call, then the shops' rows
+        ids = dict(s.execute(select(Shop.platform_id, Shop.id)).tuples().all())
+        s.execute(update(Shop).where(Shop.id == ids["pl-1"]).values(outcome="converted", outcome_at=T0))
+        model = ModelVersion(version="v-test", kind="test", artifact=b"", active=False)
+        s.add(model)
+        s.flush()
+        s.add_all([Score(shop_id=ids["pl-1"], model_version_id=model.id, scored_at=T0, probability=0.2),
+                   Score(shop_id=ids["pl-2"], model_version_id=model.id, scored_at=T0, probability=0.8),
+                   Call(shop_id=ids["pl-3"], actor="ola@example.com", kind="onboarding", called_at=T0,
+                        reached=True, outcome="reached")])
+        refresh_states(s, ids.values())
+    login(client)
+
+    def names(query: str) -> list[str]:
+        return re.findall(r"<strong>(\w+)</strong>", client.get(query).get_data(as_text=True))
+
+    assert names("/") == ["Gamma", "Beta", "Alfa"]  # newest first
+    assert names("/?outcome=converted") == ["Alfa"]
+    assert names("/?outcome=open") == ["Gamma", "Beta"]
+    assert names("/?consultant=ola@example.com") == ["Gamma"]
+    assert names("/?score_min=50") == ["Beta"]
+    assert names("/?score_min=10&score_max=30") == ["Alfa"]
+    assert names("/?sort=score") == ["Beta", "Alfa", "Gamma"]  # unscored last
+    assert names("/?sort=name") == ["Alfa", "Beta", "Gamma"]
+    body = client.get("/?sort=score").get_data(as_text=True)
+    assert "80 %" in body and "ola@example.com" in body
+    assert names("/?sort=bogus&outcome=bogus&score_min=x") == ["Gamma", "Beta", "Alfa"]  # ignored, not a 500
+
+
 # ---------------------------------------------------------------- the shop page
 
 def _seed_history(app):
@@ -421,6 +461,9 @@ def test_latest_score_and_its_reason_are_shown(app, client):
         s.add(Score(shop_id=shop.id, model_version_id=mv.id, probability=0.734, scored_at=T0 + timedelta(days=1),
                     details={"reasons": {"up": [{"text": "Payments connected early"}], "down": []},
                              "fallback": None}))
+        from concierge.operations.shop_state import refresh_states
+
+        refresh_states(s, [shop.id])  # as scoring.service does after storing scores: the list reads shop_state
     login(client)
     assert "73 %" in client.get("/").get_data(as_text=True)
     body = client.get("/shops/pl-1").get_data(as_text=True)

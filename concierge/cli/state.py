@@ -1,0 +1,30 @@
+"""`concierge state rebuild`: recompute the shop_state read model from history."""
+from __future__ import annotations
+
+import click
+
+from . import CliState, echo_json, pass_state
+
+
+@click.group("state")
+def state_group() -> None:
+    """The read model the shop list reads (one shop_state row per shop, kept current by every change)."""
+
+
+@state_group.command("rebuild")
+@click.option("--json", "as_json", is_flag=True, help='Print {"shops": n, "seconds": s}.')
+@pass_state
+def rebuild_cmd(state: CliState, as_json: bool) -> None:
+    """Recompute every shop's row from its history (safe to repeat; the lists read it)."""
+    from ..operations.shop_state import timed_rebuild
+
+    with state.db.session() as s:
+        data = timed_rebuild(s)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"Rebuilt {data['shops']} shop rows in {data['seconds']:.2f} s.")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(state_group)
