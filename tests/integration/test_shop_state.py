@@ -222,3 +222,30 @@ def test_the_shop_list_folds_nothing_and_its_statements_do_not_grow_with_the_sho
     assert many == few
     with app.extensions["concierge.db"].session() as s:
         assert s.scalar(select(func.count()).select_from(ShopState)) == 63
+
+
+def test_init_fills_a_missing_read_model_once(db_url):
+    """A database from before shop_state (or restored without it) gets its rows at `concierge init`."""
+    from click.testing import CliRunner
+    from sqlalchemy import delete, func, select
+
+    from concierge import migrate
+    from concierge.cli import cli
+    from concierge.db import Database
+    from concierge.models import ShopState
+    from concierge.operations.shops import ensure_shop
+
+    migrate.upgrade(db_url)
+    database = Database(db_url)
+    with database.session() as s:
+        for i in range(3):
+            ensure_shop(s, f"pl-init-{i}", "PL")
+        s.execute(delete(ShopState))
+    runner = CliRunner()
+    first = runner.invoke(cli, ["init"], env={"CONCIERGE_DATABASE_URL": db_url}, catch_exceptions=False)
+    assert first.exit_code == 0 and "Rebuilt the shop list's read model: 3 shops" in first.output
+    with database.sessionmaker() as s:
+        assert s.scalar(select(func.count()).select_from(ShopState)) == 3
+    again = runner.invoke(cli, ["init"], env={"CONCIERGE_DATABASE_URL": db_url}, catch_exceptions=False)
+    assert "Rebuilt" not in again.output
+    database.dispose()
