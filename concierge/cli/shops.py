@@ -23,6 +23,8 @@ def fail(exc: Exception, as_json: bool = False) -> NoReturn:
         for e in data.get("errors") or ():
             field = e.get("field") if isinstance(e, dict) else ""
             msg = e.get("message") if isinstance(e, dict) else str(e)
+            if msg == data.get("message") and len(data.get("errors") or ()) == 1:
+                continue  # the summary already said it
             click.echo(f"  {field or '-'}: {msg}" if field and not str(msg).startswith(f"{field}") else f"  {msg}",
                        err=True)
     sys.exit(1)
