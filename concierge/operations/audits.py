@@ -39,6 +39,7 @@ from ..errors import ConciergeError, NotFound, ValidationFailed
 from ..i18n import translations
 from ..models import AuditState, Call, Observation, PlannedCall, PlannedCallEvent, PlannerRun, Score, Shop
 from .shop_state import refresh_states
+from .profiles import observations_by_shop
 from .shops import resolve_shop
 
 UTC = timezone.utc
@@ -110,20 +111,8 @@ def build_facts(session: Session, shops: Sequence[Shop]) -> dict[int, tuple[Shop
     for i in range(0, len(shops), _CHUNK):
         chunk = shops[i:i + _CHUNK]
         ids = [s.id for s in chunk]
-        by_shop: dict[int, list[profile_schema.Observation]] = {sid: [] for sid in ids}
-        last_obs: dict[int, int] = {}
-        platform = {s.id: s.platform_id for s in chunk}
-        rows = session.execute(
-            select(Observation.shop_id, Observation.id, Observation.question, Observation.value, Observation.op,
-                   Observation.source, Observation.actor, Observation.observed_at, Observation.schema_version)
-            .where(Observation.shop_id.in_(ids))
-            .order_by(Observation.shop_id, Observation.observed_at, Observation.id))
-        for shop_id, oid, question, value, op, source, actor, at, version in rows:
-            by_shop[shop_id].append(profile_schema.Observation(
-                shop=platform[shop_id], question=question, value=value, source=source, actor=actor,
-                observed_at=at, schema_version=version, op=op, seq=oid))
-            if oid > last_obs.get(shop_id, 0):
-                last_obs[shop_id] = oid
+        by_shop = observations_by_shop(session, {s.id: s.platform_id for s in chunk})
+        last_obs = {sid: max((o.seq for o in obs), default=0) for sid, obs in by_shop.items()}
         scores = _latest_scores(session, ids)
         reached = dict(session.execute(select(Call.shop_id, func.max(Call.called_at))
                                        .where(Call.shop_id.in_(ids), Call.reached.is_(True))

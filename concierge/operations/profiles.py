@@ -32,6 +32,22 @@ def shop_observations(session: Session, shop: Shop | str) -> list[profile_schema
     ]
 
 
+def observations_by_shop(session: Session, platform_ids: dict[int, str]) -> dict[int, list[profile_schema.Observation]]:
+    """Many shops' observations as pure values, in one query ({shop id: platform id} in, keep it
+    to a few hundred shops): what the planner and the read model fold."""
+    by_shop: dict[int, list[profile_schema.Observation]] = {sid: [] for sid in platform_ids}
+    if not platform_ids:
+        return by_shop
+    o = ObservationRow.__table__.c  # Core rows: the ORM's per-row result handling was a third of the time
+    for shop_id, oid, question, value, op, source, actor, at, version in session.connection().execute(
+            select(o.shop_id, o.id, o.question, o.value, o.op, o.source, o.actor, o.observed_at, o.schema_version)
+            .where(o.shop_id.in_(list(platform_ids))).order_by(o.shop_id, o.observed_at, o.id)):
+        by_shop[shop_id].append(profile_schema.Observation(
+            shop=platform_ids[shop_id], question=question, value=value, source=source, actor=actor,
+            observed_at=at, schema_version=version, op=op, seq=oid))
+    return by_shop
+
+
 def load_profile(session: Session, shop: Shop | str, *, as_of: datetime | None = None) -> profile_schema.Profile:
     """Build the shop's profile from every observation, so it is always current and never stored."""
     shop = resolve_shop(session, shop)

@@ -26,12 +26,12 @@ from ..models import (
     AuditState,
     Call,
     ModelVersion,
-    Observation,
     PlannedCall,
     Score,
     Shop,
     ShopState,
 )
+from .profiles import observations_by_shop
 
 _CHUNK = 500  # shops per query: well under every backend's parameter limit
 
@@ -78,14 +78,7 @@ def _chunk_rows(session: Session, ids: Sequence[int], now: datetime) -> list[dic
         return []
     ids = [s.id for s in shops]
     platform = {s.id: s.platform_id for s in shops}
-    by_shop: dict[int, list[profile_schema.Observation]] = {sid: [] for sid in ids}
-    o = Observation.__table__.c  # Core rows: the ORM's per-row result handling was a third of the time
-    for shop_id, oid, question, value, op, source, actor, at, version in session.connection().execute(
-            select(o.shop_id, o.id, o.question, o.value, o.op, o.source, o.actor, o.observed_at, o.schema_version)
-            .where(o.shop_id.in_(ids)).order_by(o.shop_id, o.observed_at, o.id)):
-        by_shop[shop_id].append(profile_schema.Observation(
-            shop=platform[shop_id], question=question, value=value, source=source, actor=actor,
-            observed_at=at, schema_version=version, op=op, seq=oid))
+    by_shop = observations_by_shop(session, platform)
     ranked = (select(Score.shop_id, Score.probability, Score.uplift, Score.scored_at, ModelVersion.version,
                      func.row_number().over(partition_by=Score.shop_id,
                                             order_by=(Score.scored_at.desc(), Score.id.desc())).label("n"))
