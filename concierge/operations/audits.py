@@ -183,6 +183,19 @@ def queue_context(session: Session) -> QueueContext:
     return ctx
 
 
+class LazyQueueContext:
+    """The queue context of a planner run, read from the call log at the first call it ranks."""
+
+    def __init__(self, session: Session):
+        self._session = session
+        self._ctx: QueueContext | None = None
+
+    def rank(self, *args: Any) -> float:
+        if self._ctx is None:
+            self._ctx = queue_context(self._session)
+        return self._ctx.rank(*args)
+
+
 def merchant_language(facts: ShopFacts) -> str:
     """The language to call the merchant in: theirs from the profile, else the market's."""
     lang = facts.language or locales.get_market(facts.market).default_language
@@ -298,7 +311,7 @@ def plan_calls(session: Session, *, now: datetime | None = None, full: bool = Fa
     else:
         targets |= set(session.scalars(select(AuditState.shop_id).where(AuditState.next_check_at <= now)))
     ordered = sorted(targets)
-    queue = queue_context(session) if ordered else QueueContext()
+    queue = LazyQueueContext(session)  # the call log is read only if a call is created
     collecting = gc.isenabled()
     gc.disable()  # the run allocates many short-lived small objects and frees them per chunk
     try:
@@ -342,7 +355,7 @@ def _rescore_stale(session: Session, changed: set[int], now: datetime) -> int:
 
 
 def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: datetime, report: PlanReport,
-                queue: QueueContext) -> None:
+                queue: QueueContext | LazyQueueContext) -> None:
     # plain rows, not ORM objects: a full plan of 100k shops spent a third of its time building them
     shops = {r.id: r for r in session.execute(select(Shop.id, Shop.platform_id, Shop.market).where(Shop.id.in_(ids)))}
     states = {r.shop_id: r for r in session.execute(
