@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import locales
 from locales.formatting import format_date
+from renderers.labels import norm_lang
 
 from .facts import ShopFacts
 from .messages import AGENDA, CANCEL_REASONS, REASONS, Gettext, render
@@ -126,11 +127,6 @@ def _topics(topics: Any, lang: str) -> str:
     return ", ".join(q.choice_label(t, lang) if q is not None else str(t) for t in topics or ())
 
 
-def _lang(lang: str | None) -> str:
-    base = (lang or "en").replace("-", "_").split("_", 1)[0].lower()
-    return base if base in ("en", "pl", "tr") else "en"
-
-
 def _market(code: str | None):
     try:
         return locales.get_market(code) if code else None
@@ -148,7 +144,7 @@ def _expected_label(market: Any, key: str, lang: str) -> str:
 def render_agenda(items: Any, *, market: str | None, lang: str | None = "en",
                   gettext: Gettext | None = None) -> list[str]:
     """The agenda's items as sentences in ``lang`` (``gettext``: that language's catalog)."""
-    lang = _lang(lang)
+    lang = norm_lang(lang)
     m = _market(market)
     out = []
     for raw in items or ():
@@ -196,7 +192,7 @@ def render_reason(reason: str, params: Mapping[str, Any] | None, *, market: str 
     """Why a call was planned, in ``lang``: e.g. "Stuck at 'Products' since 3 Dec 2026"."""
     from renderers.labels import label
 
-    lang = _lang(lang)
+    lang = norm_lang(lang)
     m = _market(market)
     p = dict(params or {})
     template = REASONS.get(reason)

@@ -30,7 +30,7 @@ import holidays  # noqa: E402
 
 from audits import slots  # noqa: E402
 from audits.slots import Contact, allowed_minutes, next_slot, offer_slots, preferred_hours_for  # noqa: E402
-from locales import get_market  # noqa: E402
+from locales import MARKET_CODES, get_market  # noqa: E402
 from locales.market import TimeWindow  # noqa: E402
 
 TARGET_MS = 0.2
@@ -76,7 +76,7 @@ def build_cases(n: int, seed: int) -> list[tuple[Contact, dt.datetime, str]]:
 def clear_caches() -> None:
     """Forget every cached day window and span (a freshly started process)."""
     slots._span.cache_clear()
-    for code in ("PL", "TR", "IN"):
+    for code in MARKET_CODES:
         market = get_market(code)
         for key in [k for k in market._cache if isinstance(k, tuple) and k and k[0] == "audits.slots.day"]:
             del market._cache[key]

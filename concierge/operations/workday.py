@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 import locales
 from audits import slots
 from audits.queue import FINAL_OUTCOMES, OUTCOMES, REACHED_OUTCOMES
+from audits.rules import AuditError
 
 from ..db import utcnow
 from ..errors import Conflict, NotFound, ValidationFailed
@@ -225,17 +226,11 @@ def complete_call(session: Session, user: User, call_id: Any, *, outcome: str, t
     later_at = None
     if outcome == "later":
         if at is None:
-            from audits.rules import AuditError
-
             raise refused(AuditError("rules.missing", "at"), lang)
         later_at = parse_moment(at, "at", lang)
         if later_at <= now:
-            from audits.rules import AuditError
-
             raise refused(AuditError("request.in_the_past", "at", value=later_at.isoformat()), lang)
         if later_at > now + timedelta(days=CALLBACK_HORIZON_DAYS):
-            from audits.rules import AuditError
-
             raise refused(AuditError("request.too_far", "at", value=later_at.isoformat(), days=CALLBACK_HORIZON_DAYS), lang)
     begin_write(session)
     call = _held(session, user, call_id, token, now, lang)
