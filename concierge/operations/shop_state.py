@@ -201,17 +201,25 @@ def shop_ids_of(session: Session, platform_ids: Iterable[str]) -> list[int]:
 
 # --------------------------------------------------------------------------- reading
 
-def list_states(session: Session, *, q: str | None = None, market: str | None = None, stage: str | None = None,
-                outcome: str | None = None, consultant: str | None = None, min_score: float | None = None,
-                max_score: float | None = None, sort: str = "newest", limit: int | None = 50,
-                offset: int = 0) -> tuple[list[ShopState], int]:
-    """One page of shops from the read model, filtered and sorted in SQL, and how many match.
+#: Filters a dashboard cell hands to the shop list (its drill-down), beside the list's own.
+DRILL_FILTERS = ("market", "stage", "stages", "outcome", "consultant", "persona", "business_type", "held_out",
+                 "contacted", "trial_from", "trial_to", "closed_from", "closed_to", "min_score", "max_score")
 
-    ``outcome`` is converted, not_converted or open (no outcome yet); scores are
-    probabilities 0..1 (a shop without a score never matches a score bound); ``sort`` is
-    newest (default), score (highest first), trial_start (latest first) or name.
+
+def state_filters(*, q: str | None = None, market: str | None = None, stage: str | None = None,
+                  stages: Sequence[str] | None = None, outcome: str | None = None, consultant: str | None = None,
+                  persona: str | None = None, business_type: str | None = None, held_out: bool | None = None,
+                  contacted: bool | None = None, trial_from: datetime | None = None, trial_to: datetime | None = None,
+                  closed_from: datetime | None = None, closed_to: datetime | None = None,
+                  min_score: float | None = None, max_score: float | None = None) -> list[Any]:
+    """The SQL conditions of a shop-list filter (`list_states`, the exports and the dashboard's cells).
+
+    ``stages``: any of these stages (a funnel step: the shops that reached it); ``trial_from``
+    and ``trial_to``: trial start in [from, to); ``closed_from``/``closed_to``: outcome in
+    [from, to); ``outcome`` is converted, not_converted or open (no outcome yet); scores are
+    probabilities 0..1 (a shop without a score never matches a score bound).
     """
-    where = []
+    where: list[Any] = []
     if q:
         where.append(ShopState.search_key.contains(search_key(q, "").strip(), autoescape=True))
     if market:
@@ -228,11 +236,42 @@ def list_states(session: Session, *, q: str | None = None, market: str | None = 
         where.append(ShopState.score >= min_score)
     if max_score is not None:
         where.append(ShopState.score <= max_score)
-    order = {
+    if stages:
+        where.append(ShopState.stage.in_(list(stages)))
+    if persona:
+        where.append(ShopState.persona == persona)
+    if business_type:
+        where.append(ShopState.business_type == business_type)
+    if held_out is not None:
+        where.append(ShopState.held_out.is_(bool(held_out)))
+    if contacted is not None:
+        where.append(ShopState.contacted.is_(bool(contacted)))
+    if trial_from is not None:
+        where.append(ShopState.trial_started_at >= trial_from)
+    if trial_to is not None:
+        where.append(ShopState.trial_started_at < trial_to)
+    if closed_from is not None:
+        where.append(ShopState.outcome_at >= closed_from)
+    if closed_to is not None:
+        where.append(ShopState.outcome_at < closed_to)
+    return where
+
+
+def sort_order(sort: str) -> tuple[Any, ...]:
+    """ORDER BY of a shop-list sort (newest first unless score, trial_start or name)."""
+    return {
         "score": (ShopState.score.desc().nulls_last(), ShopState.shop_id.desc()),
         "trial_start": (ShopState.trial_started_at.desc().nulls_last(), ShopState.shop_id.desc()),
         "name": (func.lower(ShopState.name).asc().nulls_last(), ShopState.shop_id.asc()),
     }.get(sort, (ShopState.shop_id.desc(),))
+
+
+def list_states(session: Session, *, sort: str = "newest", limit: int | None = 50, offset: int = 0,
+                **filters: Any) -> tuple[list[ShopState], int]:
+    """One page of shops from the read model, filtered (`state_filters`) and sorted in SQL, and how
+    many match. ``sort`` is newest (default), score (highest first), trial_start (latest first) or name."""
+    where = state_filters(**filters)
+    order = sort_order(sort)
     total = session.scalar(select(func.count()).select_from(ShopState).where(*where)) or 0
     query = select(ShopState).where(*where).order_by(*order).offset(max(0, offset))
     if limit is not None:
