@@ -30,6 +30,11 @@ from typing import Any
 #: Column kinds. Numeric kinds are written as numbers in CSV and JSON.
 KINDS = ("text", "int", "float", "rate", "date", "datetime", "bool")
 NUMERIC = frozenset({"int", "float", "rate"})
+#: Charts a table can ask for in ``Table.plot`` (drawn by `renderers` on the dashboard):
+#: {"kind": "bars", "x": key, "y": key, "low": key?, "high": key?, "format": "percent"|"number",
+#:  "reference": key?}  bars per row with optional interval whiskers and a reference line per row;
+#: {"kind": "calibration", "x": predicted key, "y": observed key, "n": count key}  a reliability diagram.
+PLOTS = ("bars", "calibration")
 #: A text cell starting with one of these is read as a formula by spreadsheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -53,7 +58,7 @@ class Table:
     definition: str                    # translated: what the figures mean, how they are counted
     columns: list[Column]
     rows: list[dict[str, Any]]
-    chart: Any = None                  # a renderers Scene drawn beside the table, or None
+    plot: dict[str, Any] | None = None  # what to chart beside the table (see PLOTS), or None
     notes: list[str] = field(default_factory=list)  # translated remarks under the table
 
     def column(self, key: str) -> Column:
