@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import Conflict, ValidationFailed
-from ..models import Call, DemoTruth, Shop, Submission
+from ..models import AuditState, Call, DemoTruth, Shop, Submission
 from ..operations.events import ingest_lines
 from ..operations.observations import add_observations_bulk
-from .generator import DemoAnswers, DemoShop, Population
+from .generator import HOLDOUT_SHARE, DemoAnswers, DemoShop, Population
 
 CHANNEL = "demo"
 _CHUNK = 1000
@@ -134,6 +134,15 @@ def load_population(
         session.execute(insert(DemoTruth), [
             {"shop_id": ids[s.platform_id], "persona": s.persona, "p_no_call": s.p_no_call,
              "p_call": s.p_call, "called": s.called, "seed": population.seed}
+            for s in shops[i:i + _CHUNK]])
+    # the generator's no-call holdout is the arm its calls were made by: hand it to the audit
+    # planner as the shop's arm (facts_version 0: the planner builds the facts on its first run),
+    # so the planner keeps calling the same shops and the gain from calls compares like with like
+    for i in range(0, len(shops), _CHUNK):
+        session.execute(insert(AuditState), [
+            {"shop_id": ids[s.platform_id], "facts": {}, "facts_version": 0, "last_observation_id": 0,
+             "last_score_id": 0, "next_check_at": None, "planned_at": now, "holdout": s.holdout,
+             "holdout_share": HOLDOUT_SHARE}
             for s in shops[i:i + _CHUNK]])
     session.flush()
     from ..operations.shop_state import refresh_states

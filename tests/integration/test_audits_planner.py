@@ -144,8 +144,9 @@ def test_held_out_shops_get_their_audits_recorded_never_planned(population):
         ops.plan_calls(s, now=NOW)
     with population.sessionmaker() as s:
         held = {st.shop_id for st in s.scalars(select(AuditState).where(AuditState.holdout.is_(True)))}
-        expected = {sh.id for sh in s.scalars(select(Shop)) if ops._holdout_draw(sh.platform_id) < 0.10}
-        assert held == expected
+        # the demo hands the planner the generator's arm (the one its calls were made by)
+        expected = {sh.id for sh in s.scalars(select(Shop)) if sh.holdout}
+        assert held == expected and 0 < len(held) < 160
         for call in s.scalars(select(PlannedCall)):
             assert call.holdout == (call.shop_id in held)
             assert call.status == ("held_out" if call.shop_id in held else "planned")
@@ -154,6 +155,19 @@ def test_held_out_shops_get_their_audits_recorded_never_planned(population):
         assert summary["total"] == s.scalar(select(func.count()).select_from(PlannedCall))
         assert summary["held_out"] == s.scalar(select(func.count()).select_from(PlannedCall)
                                                .where(PlannedCall.holdout.is_(True)))
+
+
+def test_a_shop_the_planner_meets_first_gets_the_fixed_draw_as_its_arm(database):
+    with database.session() as s:
+        for i in range(60):
+            ensure_shop(s, f"draw-{i}", "PL", name=f"Sklep {i}", trial_started_at=NOW - timedelta(days=3))
+    with database.session() as s:
+        ops.plan_calls(s, now=NOW)
+    with database.sessionmaker() as s:
+        arms = dict(s.execute(select(Shop.platform_id, AuditState.holdout)
+                              .join(AuditState, AuditState.shop_id == Shop.id)).all())
+        assert len(arms) == 60
+        assert arms == {pid: ops._holdout_draw(pid) < 0.10 for pid in arms}
 
 
 def test_callbacks_are_never_held_out_and_go_first(population):
