@@ -98,13 +98,17 @@ def converted_expr(session: Session) -> ColumnElement[int]:
     return cast(case((won, 1), else_=0), Integer)
 
 
+def matured(now: datetime) -> ColumnElement[bool]:
+    """The trial's decision window has passed: converted or lost for good."""
+    cutoffs = {m: now - timedelta(days=decision_window_days(m)) for m in MARKET_CODES}
+    return and_(ShopState.trial_ends_at.is_not(None),
+                ShopState.trial_ends_at <= _by_market(cutoffs, now - timedelta(days=30)))
+
+
 def decided_expr(session: Session, now: datetime) -> ColumnElement[int]:
     """1 when the trial is decided (converted in its window, or the window has passed), else 0."""
-    cutoffs = {m: now - timedelta(days=decision_window_days(m)) for m in MARKET_CODES}
-    passed = and_(ShopState.trial_ends_at.is_not(None),
-                  ShopState.trial_ends_at <= _by_market(cutoffs, now - timedelta(days=30)))
     won = converted_expr(session) == 1
-    return cast(case((or_(won, passed), 1), else_=0), Integer)
+    return cast(case((or_(won, matured(now)), 1), else_=0), Integer)
 
 
 def decision_day_expr(session: Session) -> Any:
