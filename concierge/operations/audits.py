@@ -518,13 +518,18 @@ def _require_open(call: PlannedCall, action: str, lang: str) -> None:
             "call": call.id, "status": t(STATUSES.get(call.status, call.status)), "action": t(action)}, t))
 
 
+def stored_facts(session: Session, shop: Shop) -> ShopFacts:
+    """The facts the planner stored for the shop, or built now when it has not read the shop under
+    today's facts version (the demo loader's rows, facts_version 0, wait for the planner's first run)."""
+    state = session.get(AuditState, shop.id)
+    if state is not None and state.facts_version == FACTS_VERSION:
+        return ShopFacts.from_dict(state.facts)
+    return build_facts(session, [shop])[shop.id][0]
+
+
 def shop_contact(session: Session, shop: Shop) -> slots.Contact:
     """What the law and the merchant's wishes say about phoning this shop (read only)."""
-    state = session.get(AuditState, shop.id)
-    if state is not None:
-        return contact_for(ShopFacts.from_dict(state.facts))
-    facts, _o, _s = build_facts(session, [shop])[shop.id]
-    return contact_for(facts)
+    return contact_for(stored_facts(session, shop))
 
 
 def snooze_call(session: Session, call_id: Any, *, until: datetime, reason: str, actor: str,
@@ -674,8 +679,7 @@ def request_callback(session: Session, shop: Shop | str, *, now: datetime | None
         raise refused(AuditError("request.no_slot", "at" if at is not None else "now", value=wish.isoformat(),
                                  market=shop.market, days=CALLBACK_HORIZON_DAYS), lang) from exc
     until = due_until(shop.market, slot.at, rules.callbacks.window)
-    state = session.get(AuditState, shop.id)
-    facts = ShopFacts.from_dict(state.facts) if state is not None else build_facts(session, [shop])[shop.id][0]
+    facts = stored_facts(session, shop)
     agenda = [a.as_dict() for a in build_agenda(facts, "callback", note=text)]
     params = {"requested_for": wish.isoformat(), "now": at is None}
     rank = queue_context(session).rank(rules, "callback", facts.gain, shop.market, slot.at)
