@@ -388,4 +388,6 @@ class ShopState(Base):
     held_out: Mapped[bool] = mapped_column(Boolean, default=False)
     next_call_at: Mapped[Optional[datetime]]
     observations: Mapped[int] = mapped_column(Integer, default=0)
+    # what the merchant wants help with (needs.help_with), as "|topic|topic|": the voice report's drill-down
+    help_topics: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

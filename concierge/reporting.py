@@ -20,7 +20,6 @@ header starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a l
 from __future__ import annotations
 
 import csv
-import io
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -68,7 +67,8 @@ class Table:
         raise KeyError(key)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON for scripts: columns and rows (drill filters kept as ``drill``)."""
+        """JSON for scripts: columns and rows (drill filters kept as ``drill``, the row's ``_muted`` and
+        ``_pending`` as ``flags``: ["muted", "pending"])."""
         return {
             "key": self.key, "title": self.title, "definition": self.definition, "notes": list(self.notes),
             "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in self.columns],
@@ -116,9 +116,10 @@ def _json_row(columns: Sequence[Column], row: Mapping[str, Any]) -> dict[str, An
     out = {c.key: _plain(row.get(c.key), c.kind) for c in columns}
     if row.get("_drill"):
         out["drill"] = dict(row["_drill"])
-    for flag in ("_muted", "_pending"):
-        if row.get(flag):
-            out[flag[1:]] = True
+    # the row's flags in their own key: a column may well be called "pending" (the cohorts' count)
+    flags = [flag[1:] for flag in ("_muted", "_pending") if row.get(flag)]
+    if flags:
+        out["flags"] = flags
     return out
 
 
@@ -149,16 +150,50 @@ def csv_cell(value: Any, kind: str) -> str:
     return safe_text(value)
 
 
+def _converter(kind: str):
+    """`csv_cell` for one column kind, with the common types first: the same text, faster
+    (an export writes every cell of 100k rows through it)."""
+    if kind == "int":
+        def int_cell(value: Any) -> str:
+            if value is None:
+                return ""
+            return str(value) if type(value) is int else _number(value, kind)
+        return int_cell
+    if kind in NUMERIC:
+        def float_cell(value: Any) -> str:
+            if value is None:
+                return ""
+            if type(value) is float:
+                return repr(value) if math.isfinite(value) else ""
+            return _number(value, kind)
+        return float_cell
+    if kind == "bool":
+        def bool_cell(value: Any) -> str:
+            return "" if value is None else ("true" if value else "false")
+        return bool_cell
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return ""
+        if type(value) is str:
+            return "'" + value if value.startswith(FORMULA_STARTS) else value
+        if type(value) is datetime:
+            return value.isoformat()
+        return csv_cell(value, kind)
+    return cell
+
+
 class _Line:
-    """A file-like that hands back what csv.writer wrote for one row."""
+    """A file-like that hands back what csv.writer wrote for one row (kept as a list of what it wrote:
+    cheaper per row than a StringIO emptied each time)."""
 
     def __init__(self) -> None:
-        self.buf = io.StringIO()
+        self.parts: list[str] = []
+        self.write = self.parts.append
 
     def take(self) -> str:
-        text = self.buf.getvalue()
-        self.buf.seek(0)
-        self.buf.truncate()
+        text = self.parts[0] if len(self.parts) == 1 else "".join(self.parts)
+        self.parts.clear()
         return text
 
 
@@ -169,13 +204,19 @@ def csv_lines(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], *, h
     is defused (`safe_text`) and quoted when it holds a comma, quote or line break.
     """
     out = _Line()
-    writer = csv.writer(out.buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     if header:
         writer.writerow([safe_text(c.label) for c in columns])
         yield out.take()
-    kinds = [(c.key, c.kind) for c in columns]
+    text_cell = _converter("text")
+    # None: a text-like column, whose plain strings (most cells) need no call at all
+    cells = [(c.key, None if c.kind in ("text", "date", "datetime") else _converter(c.kind)) for c in columns]
     for row in rows:
-        writer.writerow([csv_cell(row.get(k), kind) for k, kind in kinds])
+        get = row.get
+        writer.writerow([
+            (v if type(v := get(k)) is str and not v.startswith(FORMULA_STARTS) else text_cell(v))
+            if conv is None else conv(get(k))
+            for k, conv in cells])
         yield out.take()
 
 

@@ -8,6 +8,7 @@ import click
 
 from locales import MARKET_CODES
 
+from ..i18n import LANGUAGES
 from . import CliState, echo_json, pass_state
 
 MARKET_CHOICE = click.Choice(MARKET_CODES, case_sensitive=False)
@@ -55,12 +56,36 @@ def _stages() -> list[str]:
     return list(profile_schema.load_schema().stages)
 
 
+#: parse_filters' parameter -> the option that gave it (its problems name the option)
+FILTER_OPTIONS = {"market": "--market", "stage": "--stage", "stages": "--stages", "outcome": "--outcome",
+                  "consultant": "--consultant", "persona": "--persona", "business_type": "--business-type",
+                  "held_out": "--held-out/--not-held-out", "contacted": "--contacted/--not-contacted",
+                  "trial_from": "--trial-from", "trial_to": "--trial-to", "closed_from": "--closed-from",
+                  "closed_to": "--closed-to"}
+
+
+def _flag(value: bool | None) -> str | None:
+    return None if value is None else ("1" if value else "0")
+
+
 @click.command("shops")
 @click.option("--market", type=MARKET_CHOICE, help="Only shops in this market.")
 @click.option("--stage", help="Only shops at this launch stage (see `schema show`).")
+@click.option("--stages", multiple=True, metavar="STAGE",
+              help="Only shops at any of these stages (repeat the option, e.g. a funnel step's stages).")
 @click.option("--outcome", type=click.Choice(("converted", "not_converted", "open")),
               help="Only converted, not converted, or open (still in trial) shops.")
 @click.option("--consultant", metavar="EMAIL", help="Only shops whose last reached call this consultant made.")
+@click.option("--persona", help="Only shops with this persona (e.g. first_steps).")
+@click.option("--business-type", help="Only shops of this business type (the schema's business.type choices).")
+@click.option("--held-out/--not-held-out", default=None,
+              help="Only shops randomly held out from calls, or only those that were not.")
+@click.option("--contacted/--not-contacted", default=None,
+              help="Only shops a consultant has reached, or only those nobody has reached yet.")
+@click.option("--trial-from", metavar="YYYY-MM-DD", help="Only trials started on or after this day (UTC).")
+@click.option("--trial-to", metavar="YYYY-MM-DD", help="Only trials started before this day (UTC; exclusive).")
+@click.option("--closed-from", metavar="YYYY-MM-DD", help="Only trials closed (outcome) on or after this day (UTC).")
+@click.option("--closed-to", metavar="YYYY-MM-DD", help="Only trials closed before this day (UTC; exclusive).")
 @click.option("--min-score", type=click.FloatRange(0, 1), help="Only shops scored at least this likely (0-1).")
 @click.option("--max-score", type=click.FloatRange(0, 1), help="Only shops scored at most this likely (0-1).")
 @click.option("--sort", type=click.Choice(("newest", "score", "trial_start", "name")), default="newest",
@@ -69,18 +94,40 @@ def _stages() -> list[str]:
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first (paging).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON: a list of {id, market, name, stage, percent, outcome, trial dates, score, consultant, ...}.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Print CSV (RFC 4180, UTF-8, formula-safe), streamed: the columns of the web export.")
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="Language of the CSV header.")
 @pass_state
-def shops_cmd(state: CliState, market: str | None, stage: str | None, outcome: str | None, consultant: str | None,
-              min_score: float | None, max_score: float | None, sort: str, limit: int | None, offset: int,
-              as_json: bool) -> None:
+def shops_cmd(state: CliState, market: str | None, stage: str | None, stages: tuple[str, ...], outcome: str | None,
+              consultant: str | None, persona: str | None, business_type: str | None, held_out: bool | None,
+              contacted: bool | None, trial_from: str | None, trial_to: str | None, closed_from: str | None,
+              closed_to: str | None, min_score: float | None, max_score: float | None, sort: str,
+              limit: int | None, offset: int, as_json: bool, as_csv: bool, lang: str) -> None:
     """List trial shops with their launch stage, readiness, score and outcome (from the shop_state read model)."""
-    from ..operations.shop_state import list_states, state_summary
+    from ..operations.shop_state import export_csv, list_states, parse_filters, state_summary
 
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv cannot be used together: choose one.")
     if stage is not None and stage not in _stages():
         raise click.BadParameter(f"one of {', '.join(_stages())}", param_hint="--stage")
+    raw = {"market": market, "stage": stage, "stages": list(stages), "outcome": outcome, "consultant": consultant,
+           "persona": persona, "business_type": business_type, "held_out": _flag(held_out),
+           "contacted": _flag(contacted), "trial_from": trial_from, "trial_to": trial_to,
+           "closed_from": closed_from, "closed_to": closed_to}
+    filters, problems = parse_filters(raw, lang="en")
+    if problems:
+        field, reason = problems[0]
+        raise click.BadParameter(reason, param_hint=FILTER_OPTIONS.get(field, field))
+    filters.update(min_score=min_score, max_score=max_score)
+    if as_csv:
+        with state.db.session() as s:
+            for text in export_csv(s, lang=lang, sort=sort, limit=limit, offset=offset, **filters):
+                click.echo(text.encode("utf-8"), nl=False)  # UTF-8 bytes, whatever the terminal's encoding
+            s.rollback()  # reads only
+        return
     with state.db.session() as s:
-        found, _total = list_states(s, market=market, stage=stage, outcome=outcome, consultant=consultant,
-                                    min_score=min_score, max_score=max_score, sort=sort, limit=limit, offset=offset)
+        found, _total = list_states(s, **filters, sort=sort, limit=limit, offset=offset)
         rows = [state_summary(r) for r in found]
     if as_json:
         echo_json(rows)

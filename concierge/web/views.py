@@ -13,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -22,12 +23,13 @@ from sqlalchemy import func, select
 import profile_schema
 from locales import MARKET_CODES
 
-from ..app import get_session
+from ..app import get_db, get_session
 from ..errors import NotFound, ValidationFailed
 from ..models import Shop
 from ..operations import pictures
 from ..operations.planned_calls import open_calls
 from ..operations.profiles import shop_observations
+from ..operations.shop_state import HELP_TOPICS_QUESTION
 from ..operations.shops import get_shop
 from ..operations.users import list_users
 from .auth import login_required, role_required
@@ -52,56 +54,134 @@ def healthz():
     return jsonify(status="ok", shops=count)
 
 
-def _percent(value: str | None) -> int | None:
-    """A score bound typed in percent (0-100); anything else is no bound."""
-    try:
-        n = int(float(value)) if value not in (None, "") else None
-    except ValueError:
-        return None
-    return n if n is not None and 0 <= n <= 100 else None
+#: Drill-down filters shown as removable chips above the list (the form has fields for the others).
+CHIP_GROUPS = (("persona",), ("business_type",), ("topic",), ("held_out",), ("contacted",), ("trial_from", "trial_to"),
+               ("closed_from", "closed_to"), ("ended_from", "ended_to"), ("stages",))
+
+
+def _period(query: dict[str, Any], start: str, end: str) -> str:
+    """A [from, to) day range as people read it: the last day shown is the one before `to`."""
+    from datetime import date, timedelta
+
+    from .helpers import format_when
+
+    first = format_when(date.fromisoformat(query[start])) if start in query else "…"
+    last = format_when(date.fromisoformat(query[end]) - timedelta(days=1)) if end in query else "…"
+    return f"{first} – {last}"
+
+
+def _chips(query: dict[str, Any], params: dict[str, Any]) -> list[dict[str, str]]:
+    """The active drill-down filters, each with its words and the list's URL without it."""
+    from .helpers import PERSONA_LABELS, STAGE_LABELS
+
+    chips = []
+    for keys in CHIP_GROUPS:
+        if not any(k in query for k in keys):
+            continue
+        key = keys[0]
+        if key == "persona":
+            text = _("Persona: %(value)s", value=PERSONA_LABELS.get(query[key], query[key]))
+        elif key == "business_type":
+            question = profile_schema.load_schema().questions.get("business.type")
+            label = question.choice_label(query[key], current_lang()) if question is not None else query[key]
+            text = _("Business type: %(value)s", value=label)
+        elif key == "topic":
+            question = profile_schema.load_schema().questions.get(HELP_TOPICS_QUESTION)
+            label = question.choice_label(query[key], current_lang()) if question is not None else query[key]
+            text = _("Wants help with: %(value)s", value=label)
+        elif key == "held_out":
+            text = _("Held out from calls") if query[key] == "1" else _("Not held out from calls")
+        elif key == "contacted":
+            text = _("Contacted") if query[key] == "1" else _("Not contacted yet")
+        elif key == "trial_from":
+            text = _("Trial started: %(period)s", period=_period(query, "trial_from", "trial_to"))
+        elif key == "closed_from":
+            text = _("Trial closed: %(period)s", period=_period(query, "closed_from", "closed_to"))
+        elif key == "ended_from":
+            text = _("Trial ended: %(period)s", period=_period(query, "ended_from", "ended_to"))
+        else:
+            text = _("Stages: %(stages)s", stages=", ".join(str(STAGE_LABELS.get(s, s)) for s in query[key]))
+        without = {k: v for k, v in params.items() if k not in keys}
+        chips.append({"text": text, "remove": url_for("web.home", **without)})
+    return chips
 
 
 @bp.get("/")
 @login_required
 def home():
     """List the shops a consultant can call, with search, filters, sorting and paging, so the next
-    call is one click away. Reads the shop_state read model with SQL: no profile is folded here."""
-    from ..operations.shop_state import OUTCOMES, SORTS, consultants, list_states
+    call is one click away; a dashboard cell's drill-down filters show as removable chips. Reads the
+    shop_state read model with SQL: no profile is folded here."""
+    from ..operations.shop_state import (
+        SORTS,
+        consultants,
+        filter_query,
+        list_states,
+        parse_filters,
+    )
+    from ..operations.users import role_at_least
+    from .helpers import OUTCOME_LABELS, PERSONA_LABELS, STAGE_LABELS
 
     session = get_session()
     args = request.args
-    q = (args.get("q") or "").strip()[:100]
-    market = (args.get("market") or "").upper()
-    market = market if market in MARKETS else ""
-    stages = profile_schema.load_schema().stages
-    stage = args.get("stage") or ""
-    stage = stage if stage in stages else ""
-    outcome = args.get("outcome") or ""
-    outcome = outcome if outcome in OUTCOMES else ""
-    consultant = (args.get("consultant") or "").strip()[:200]
-    score_min, score_max = _percent(args.get("score_min")), _percent(args.get("score_max"))
+    filters, problems = parse_filters(args, lang=current_lang())  # a bad value is ignored, and said so
+    query = filter_query(filters)
     sort = args.get("sort") or "newest"
     sort = sort if sort in SORTS else "newest"
     try:
         page = max(1, int(args.get("page", 1)))
     except ValueError:
         page = 1
-    filters = {"q": q or None, "market": market or None, "stage": stage or None, "outcome": outcome or None,
-               "consultant": consultant or None,
-               "min_score": score_min / 100 if score_min is not None else None,
-               "max_score": score_max / 100 if score_max is not None else None}
     rows, total = list_states(session, **filters, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:  # past the end: the last page
         page = pages
         rows, total = list_states(session, **filters, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    params = {k: v for k, v in {"q": q, "market": market, "stage": stage, "outcome": outcome,
-                                "consultant": consultant, "score_min": score_min, "score_max": score_max,
-                                "sort": sort if sort != "newest" else None}.items() if v not in (None, "")}
-    return render_template("home.html", rows=rows, q=q, market=market, stage=stage, outcome=outcome,
-                           consultant=consultant, score_min=score_min, score_max=score_max, sort=sort,
-                           page=page, pages=pages, total=total, markets=MARKETS, stages=stages,
-                           consultants=consultants(session), params=params)
+    params = {**query, **({"sort": sort} if sort != "newest" else {})}
+    drill_keys = [k for group in CHIP_GROUPS for k in group]
+    hidden = [(k, v) for k in drill_keys if k in query
+              for v in (query[k] if isinstance(query[k], list) else [query[k]])]
+    can_export = role_at_least(g.user.role, "manager")
+    names = {f"{kind}_names": {k: str(v) for k, v in labels.items()}  # translated once, read per row
+             for kind, labels in (("stage", STAGE_LABELS), ("outcome", OUTCOME_LABELS), ("persona", PERSONA_LABELS))}
+    return render_template("home.html", rows=rows, q=query.get("q", ""), market=query.get("market", ""),
+                           stage=query.get("stage", ""), outcome=query.get("outcome", ""),
+                           consultant=query.get("consultant", ""),
+                           score_min=int(query["score_min"]) if "score_min" in query else None,
+                           score_max=int(query["score_max"]) if "score_max" in query else None, sort=sort,
+                           page=page, pages=pages, total=total, markets=MARKETS, stages=profile_schema.load_schema().stages,
+                           consultants=consultants(session), params=params, chips=_chips(query, params),
+                           hidden=hidden, problems=problems,
+                           export_url=url_for("web.shops_csv", **params) if can_export else None, **names)
+
+
+@bp.get("/shops.csv")
+@role_required("manager")
+def shops_csv():
+    """Export the filtered shop list as CSV (managers and admins): streamed from the read model with
+    SQL a thousand rows at a time, in its own read-only session, so 100k shops never sit in memory."""
+    from ..db import utcnow
+    from ..operations.shop_state import SORTS, export_csv, parse_filters
+    from ..reporting import csv_filename
+
+    lang = current_lang()
+    filters, _problems = parse_filters(request.args, lang=lang)  # ignored, as on the list
+    sort = request.args.get("sort") or "newest"
+    sort = sort if sort in SORTS else "newest"
+    database = get_db()
+
+    def body():
+        session = database.sessionmaker()  # its own: the request's session is committed before the body runs
+        try:
+            yield from export_csv(session, lang=lang, sort=sort, **filters)
+        finally:
+            session.rollback()  # reads only: nothing to keep
+            session.close()
+
+    name = csv_filename("shops", filters.get("market") or "", utcnow().strftime("%Y-%m-%d"))
+    return Response(stream_with_context(body()), content_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "private, no-store"})
 
 
 def _shop_or_404(platform_id: str) -> Shop:
