@@ -6,6 +6,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+#: Model health: the expected calibration error above which the dashboard warns that the
+#: active model's probabilities have drifted from what happens (CONCIERGE_CALIBRATION_DRIFT_ECE).
+CALIBRATION_DRIFT_ECE = 0.05
+
 
 def default_instance_path() -> Path:
     return Path(os.environ.get("CONCIERGE_INSTANCE_PATH") or Path.cwd() / "instance")
@@ -48,6 +52,40 @@ def _int_env(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
+def _float_env(name: str, default: float, low: float, high: float) -> float:
+    """A number setting from the environment, refused with its name when out of range."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number from {low} to {high}, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be a number from {low} to {high}, not {raw!r}")
+    return value
+
+
+def calibration_drift_ece() -> float:
+    """The ECE above which model health warns: CONCIERGE_CALIBRATION_DRIFT_ECE, else CALIBRATION_DRIFT_ECE."""
+    return _float_env("CONCIERGE_CALIBRATION_DRIFT_ECE", CALIBRATION_DRIFT_ECE, 0.0, 1.0)
+
+
+#: How many calls one consultant can make in a working day: the capacity line of the queue
+#: report's calls-due-per-day table (CONCIERGE_CALLS_PER_CONSULTANT_DAY overrides it).
+CALLS_PER_CONSULTANT_DAY = 40
+
+
+def calls_per_consultant_day() -> int:
+    """CONCIERGE_CALLS_PER_CONSULTANT_DAY, else `CALLS_PER_CONSULTANT_DAY` (what the CLI and scripts read)."""
+    return _int_env("CONCIERGE_CALLS_PER_CONSULTANT_DAY", CALLS_PER_CONSULTANT_DAY, 1, 1000)
+
+
+def report_settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The app's settings the dashboard's reports take (`operations.reports.build_report(settings=...)`)."""
+    return {"drift_ece": cfg.get("CALIBRATION_DRIFT_ECE"), "calls_per_consultant_day": cfg.get("CALLS_PER_CONSULTANT_DAY")}
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     instance = Path((overrides or {}).get("INSTANCE_PATH") or default_instance_path())
     cfg: dict[str, Any] = {
@@ -64,6 +102,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # the workday: how long a claimed call is held, and how many a consultant may hold at once
         "CLAIM_LEASE_MINUTES": _int_env("CONCIERGE_CLAIM_LEASE_MINUTES", 20, 1, 480),
         "MAX_OPEN_CLAIMS": _int_env("CONCIERGE_MAX_OPEN_CLAIMS", 3, 1, 50),
+        # the queue report: calls a consultant makes in a day, against the calls due per day
+        "CALLS_PER_CONSULTANT_DAY": calls_per_consultant_day(),
+        # model health: warn when the active model's calibration error (ECE) passes this
+        "CALIBRATION_DRIFT_ECE": calibration_drift_ece(),
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "pl", "tr"],
     }

@@ -4,7 +4,8 @@
 - `newcombe`: the difference of two independent proportions (Newcombe's hybrid score
   method 10, built from the two Wilson intervals), for the gain from calls;
 - `sum_of_bernoulli`: the prediction interval of a count of successes when each trial has
-  its own probability (a Poisson binomial), for expected conversions;
+  its own probability (a Poisson binomial), for expected conversions (`sum_of_bernoulli_moments`
+  from the sums alone, when SQL adds them up);
 - `auc_interval`: ROC AUC with the Hanley-McNeil standard error.
 
 ``confidence`` is the two-sided level (0.95 by default).
@@ -69,12 +70,15 @@ def sum_of_bernoulli(probabilities: Sequence[float], confidence: float = 0.95) -
     The normal approximation of the Poisson binomial (mean sum p, variance sum p(1-p)),
     rounded outwards to whole counts and kept inside [0, n].
     """
-    n = len(probabilities)
-    if n == 0:
+    return sum_of_bernoulli_moments(len(probabilities), math.fsum(probabilities),
+                                    math.fsum(p * (1 - p) for p in probabilities), confidence)
+
+
+def sum_of_bernoulli_moments(n: int, mean: float, variance: float, confidence: float = 0.95) -> Interval:
+    """`sum_of_bernoulli` from its sums (n trials, the sum of p, the sum of p(1-p)), e.g. summed in SQL."""
+    if n <= 0:
         return Interval(0.0, 0.0, 0.0)
-    mean = math.fsum(probabilities)
-    var = math.fsum(p * (1 - p) for p in probabilities)
-    half = z_for(confidence) * math.sqrt(var)
+    half = z_for(confidence) * math.sqrt(max(variance, 0.0))
     return Interval(mean, float(max(0, math.floor(mean - half))), float(min(n, math.ceil(mean + half))))
 
 

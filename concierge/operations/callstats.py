@@ -88,15 +88,22 @@ def _resolved(session: Session, attempt: Call, planned: PlannedCall, until: date
 
 
 def call_stats(session: Session, *, since: datetime | None = None, until: datetime | None = None,
-               now: datetime | None = None) -> dict[str, Any]:
-    """The figures for attempts and requests between ``since`` and ``until`` (default: the last 30 days)."""
+               now: datetime | None = None, market: str | None = None) -> dict[str, Any]:
+    """The figures for attempts and requests between ``since`` and ``until`` (default: the last 30 days).
+
+    ``market``: only calls with, ratings from and callbacks asked by shops of that market
+    (the team then means the team's work in that market).
+    """
     now = (now or utcnow()).astimezone(UTC)
     until = (until or now).astimezone(UTC)
     since = (since or until - timedelta(days=30)).astimezone(UTC)
     team, people = _Tally(), {}
-    attempts = session.execute(select(Call, PlannedCall).outerjoin(PlannedCall, PlannedCall.id == Call.planned_call_id)
-                               .where(Call.called_at >= since, Call.called_at < until)
-                               .order_by(Call.called_at, Call.id)).all()
+    market = market.upper() if market else None
+    query = (select(Call, PlannedCall).outerjoin(PlannedCall, PlannedCall.id == Call.planned_call_id)
+             .where(Call.called_at >= since, Call.called_at < until))
+    if market:
+        query = query.join(Shop, Shop.id == Call.shop_id).where(Shop.market == market)
+    attempts = session.execute(query.order_by(Call.called_at, Call.id)).all()
     for attempt, planned in attempts:
         person = people.setdefault(attempt.actor, _Tally())
         for t in (team, person):
@@ -110,12 +117,18 @@ def call_stats(session: Session, *, since: datetime | None = None, until: dateti
             for t in (team, person):
                 t.judged += 1
                 t.resolved += ok
-    for rating, attempt in session.execute(select(CallRating, Call).join(Call, Call.id == CallRating.call_id)
-                                           .where(CallRating.created_at >= since, CallRating.created_at < until)):
+    rated = (select(CallRating, Call).join(Call, Call.id == CallRating.call_id)
+             .where(CallRating.created_at >= since, CallRating.created_at < until))
+    if market:
+        rated = rated.join(Shop, Shop.id == Call.shop_id).where(Shop.market == market)
+    for rating, attempt in session.execute(rated):
         for t in (team, people.setdefault(attempt.actor, _Tally())):
             t.ratings.append(rating.score)
-    callbacks = session.execute(select(PlannedCall, Shop).join(Shop, Shop.id == PlannedCall.shop_id).where(
-        PlannedCall.kind == "callback", PlannedCall.requested_at >= since, PlannedCall.requested_at < until)).all()
+    asked = select(PlannedCall, Shop).join(Shop, Shop.id == PlannedCall.shop_id).where(
+        PlannedCall.kind == "callback", PlannedCall.requested_at >= since, PlannedCall.requested_at < until)
+    if market:
+        asked = asked.where(Shop.market == market)
+    callbacks = session.execute(asked).all()
     for call, shop in callbacks:
         target = load_rules(shop.market).callbacks.target_minutes
         end = call.first_attempt_at or now

@@ -9,13 +9,18 @@ Reads only: nothing here adds, flushes or commits.
 """
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from datetime import datetime
 from importlib import import_module
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from audits.messages import N_
+
 from ...db import utcnow
+from ...i18n import translations
 from ...reporting import Report
 
 #: report key -> module (the CLI's `concierge report KEY` and the dashboard's URLs use the keys)
@@ -30,6 +35,22 @@ MODULES = {
     "voice": "voice",
 }
 REPORTS = tuple(MODULES)
+#: Each report's title (msgids): the page, the front page's links and `Report.title` read it here.
+TITLES = {
+    "cohorts": N_("Conversion by cohort"),
+    "funnel": N_("Readiness funnel"),
+    "breakdowns": N_("Breakdowns"),
+    "lift": N_("Gain from calls"),
+    "forecast": N_("Expected conversions"),
+    "model-health": N_("Model health"),
+    "queue": N_("Queue health"),
+    "voice": N_("Voice of the merchant"),
+}
+
+
+def report_title(key: str, lang: str = "en") -> str:
+    """A report's title in the reader's language, without computing the report."""
+    return translations(lang).gettext(TITLES[key])
 
 
 class UnknownReport(KeyError):
@@ -37,12 +58,20 @@ class UnknownReport(KeyError):
 
 
 def build_report(session: Session, key: str, *, lang: str = "en", market: str | None = None,
-                 now: datetime | None = None, **params: Any) -> Report:
-    """Compute one report for the reader's language, optionally for one market."""
+                 now: datetime | None = None, settings: Mapping[str, Any] | None = None, **params: Any) -> Report:
+    """Compute one report for the reader's language, optionally for one market.
+
+    ``settings``: the app's report settings (`config.report_settings`: the drift threshold,
+    calls per consultant and day); each report takes those its `build` names, and ``params``
+    (a URL's or the CLI's) win over them.
+    """
     if key not in MODULES:
         raise UnknownReport(key)
     module = import_module(f"{__name__}.{MODULES[key]}")
     now = now or utcnow()
+    if settings:
+        takes = inspect.signature(module.build).parameters
+        params = {**{k: v for k, v in settings.items() if k in takes}, **params}
     report: Report = module.build(session, lang=lang, market=market.upper() if market else None, now=now, **params)
     report.generated_at = report.generated_at or now
     report.params = {"market": market.upper() if market else None, **report.params}

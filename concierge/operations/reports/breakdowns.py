@@ -15,7 +15,7 @@ from renderers.labels import label
 from ...i18n import translations
 from ...models import ShopState
 from ...reporting import Column, Report, Table
-from . import sql
+from . import report_title, sql
 
 MONTHS = 12
 
@@ -64,4 +64,4 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
         tables.append(Table(key, title, definition, columns, rows,
                             plot={"kind": "bars", "x": "value", "y": "rate", "low": "low", "high": "high",
                                   "format": "percent"}))
-    return Report("breakdowns", _("Breakdowns"), tables, params={"months": int(months)})
+    return Report("breakdowns", report_title("breakdowns", lang), tables, params={"months": int(months)})

@@ -14,7 +14,7 @@ from locales import get_market
 from ...i18n import translations
 from ...models import ShopState
 from ...reporting import Column, Report, Table
-from . import sql
+from . import report_title, sql
 
 GRAINS = ("month", "week")
 MONTHS, WEEKS = 12, 26          # cohorts shown
@@ -85,7 +85,7 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, gra
         Table("cohorts_by_market", _("Conversion by cohort and market"), definition, columns, by_market),
         _rolling(session, _, lang, market, now, shown),
     ]
-    return Report("cohorts", _("Conversion by cohort"), tables, params={"grain": grain})
+    return Report("cohorts", report_title("cohorts", lang), tables, params={"grain": grain})
 
 
 def _rolling(session: Session, _: Any, lang: str, market: str | None, now: datetime, shown: tuple[str, ...]) -> Table:

@@ -14,7 +14,7 @@ from renderers.labels import label
 from ...i18n import translations
 from ...models import ShopState
 from ...reporting import Column, Report, Table
-from . import sql
+from . import report_title, sql
 
 DAYS = 90  # trials started in the last 90 days
 
@@ -56,4 +56,4 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, day
     table = Table("funnel", _("Readiness funnel"), definition, columns, rows,
                   plot={"kind": "bars", "x": "stage", "y": "shops", "format": "number"},
                   notes=[_("Trials started: %(n)d") % {"n": started}])
-    return Report("funnel", _("Readiness funnel"), [table], params={"days": int(days)})
+    return Report("funnel", report_title("funnel", lang), [table], params={"days": int(days)})

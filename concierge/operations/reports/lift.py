@@ -27,7 +27,7 @@ from ...i18n import translations
 from ...models import ShopState
 from ...reporting import Column, Report, Table
 from ...stats import newcombe, z_for
-from . import sql
+from . import report_title, sql
 
 MONTHS = 12
 MIN_HOLDOUT = 100  # decided held-out trials needed before a gain is shown
@@ -105,7 +105,7 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
     warnings = []
     if rows[0]["difference"] is None:
         warnings.append(_("The gain from calls cannot be measured yet: the holdout is too small."))
-    return Report("lift", _("Gain from calls"), tables, warnings=warnings,
+    return Report("lift", report_title("lift", lang), tables, warnings=warnings,
                   params={"months": int(months), "min_holdout": int(min_holdout)})
 
 

@@ -1,0 +1,249 @@
+"""Queue health: the calls waiting now, how the team works them, and whether the next four
+weeks fit the consultants' capacity.
+
+Three tables:
+
+- ``summary``: per market and for the team, the open calls due now, overdue, claimed and the
+  callbacks waiting (one GROUP BY over `planned_call`), beside the contact-centre figures of
+  the last 30 days (reach rate, handling time, callback service level, tNPS, first-contact
+  resolution) from `operations.callstats.call_stats`, their one home;
+- ``consultants``: the same call-log figures per consultant;
+- ``capacity``: the open calls due per day for the next 28 days, per merchant language,
+  against the consultants who speak it times `config.calls_per_consultant_day()`; the first
+  day and language over capacity is a warning, so a peak (December brings several times the
+  usual volume) is seen coming.
+
+Reads only: nothing is added, flushed or committed. The shop list has no filter for "has an
+open call" or "next call between", so these rows carry no ``_drill``.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+import locales
+from audits.planner import OPEN_STATUSES
+from audits.rules import load_rules
+from locales.formatting import format_date
+from renderers.labels import label
+
+from ... import config
+from ...i18n import translations
+from ...models import PlannedCall, Shop, User
+from ...reporting import Column, Report, Table
+from ..callstats import FCR_DAYS, call_stats
+from ..workday import call_languages
+from . import report_title
+
+UTC = timezone.utc
+#: The call log's period for the contact-centre figures, in days before ``now``.
+STATS_DAYS = 30
+#: How far ahead the capacity table looks, in days (today included).
+HORIZON_DAYS = 28
+#: The call-log figures both tables show: (key in call_stats' rows, column key).
+_STATS = (("calls_handled", "calls_handled"), ("reach_rate", "reach_rate"),
+          ("average_handling_minutes", "handling_minutes"), ("callbacks", "callbacks"),
+          ("callback_service_level", "callback_service_level"), ("ratings", "ratings"), ("tnps", "tnps"),
+          ("fcr_judged", "fcr_judged"), ("first_contact_resolution", "first_contact_resolution"))
+
+
+def _markets(market: str | None) -> tuple[str, ...]:
+    return (market,) if market else tuple(locales.MARKET_CODES)
+
+
+def _queue_counts(session: Session, now: datetime, markets: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Open calls due now, overdue, claimed now and callbacks waiting, per market (one GROUP BY)."""
+    is_open = PlannedCall.status.in_(OPEN_STATUSES)
+    due = and_(is_open, PlannedCall.scheduled_at <= now, PlannedCall.due_from <= now)
+
+    def count(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    rows = session.execute(
+        select(Shop.market, count(due), count(and_(is_open, PlannedCall.due_until < now)),
+               count(and_(PlannedCall.status == "claimed", PlannedCall.lease_until > now)),
+               count(and_(due, PlannedCall.kind == "callback")))
+        .join(Shop, Shop.id == PlannedCall.shop_id)
+        .where(is_open, Shop.market.in_(markets))
+        .group_by(Shop.market)).all()
+    out = {m: {"due_now": 0, "overdue": 0, "claimed": 0, "callbacks_waiting": 0} for m in markets}
+    for market, due_now, overdue, claimed, waiting in rows:
+        out[market] = {"due_now": int(due_now), "overdue": int(overdue), "claimed": int(claimed),
+                       "callbacks_waiting": int(waiting)}
+    return out
+
+
+def _stats_fields(stats: dict[str, Any]) -> dict[str, Any]:
+    return {col: stats.get(key) for key, col in _STATS}
+
+
+def _stats_columns(_: Any) -> list[Column]:
+    """The call-log columns, labelled with the reader's catalog ``_``."""
+    return [
+        Column("calls_handled", _("Calls handled"), "int"),
+        Column("reach_rate", _("Reach rate"), "rate"),
+        Column("handling_minutes", _("Average handling (minutes)"), "float"),
+        Column("callbacks", _("Callbacks judged"), "int"),
+        Column("callback_service_level", _("Callback service level"), "rate"),
+        Column("ratings", _("Ratings"), "int"),
+        Column("tnps", _("tNPS"), "float"),
+        Column("fcr_judged", _("Calls judged for FCR"), "int"),
+        Column("first_contact_resolution", _("First-contact resolution"), "rate"),
+    ]
+
+
+def _day_edges(markets: tuple[str, ...], today: date) -> dict[str, list[datetime]]:
+    """Per market, the UTC instants of local midnight that end each of the horizon's days."""
+    out = {}
+    for m in markets:
+        tz = locales.get_market(m).tz
+        out[m] = [datetime.combine(today + timedelta(days=i), time(0), tzinfo=tz).astimezone(UTC)
+                  for i in range(1, HORIZON_DAYS + 1)]
+    return out
+
+
+def _calls_due_per_day(session: Session, markets: tuple[str, ...], today: date) -> dict[tuple[int, str | None], int]:
+    """{(day index, language): open calls} for the horizon, each call on its scheduled day in its
+    shop's market time zone; calls planned before today and still open count on today."""
+    edges = _day_edges(markets, today)
+    whens = [(and_(Shop.market == m, PlannedCall.scheduled_at < edge), i)
+             for m in markets for i, edge in enumerate(edges[m])]
+    inner = (select(case(*whens, else_=None).label("day"), PlannedCall.language.label("language"))
+             .join(Shop, Shop.id == PlannedCall.shop_id)
+             .where(PlannedCall.status.in_(OPEN_STATUSES), Shop.market.in_(markets),
+                    PlannedCall.scheduled_at < max(e[-1] for e in edges.values()))
+             .subquery())
+    rows = session.execute(select(inner.c.day, inner.c.language, func.count())
+                           .where(inner.c.day.is_not(None))
+                           .group_by(inner.c.day, inner.c.language)).all()
+    return {(int(day), language): int(n) for day, language, n in rows}
+
+
+def _consultants_per_language(session: Session) -> tuple[dict[str, int], int, int]:
+    """({language: active consultants who speak it}, those who take any language, all of them)."""
+    per: dict[str, int] = {}
+    anyone = everyone = 0
+    for user in session.scalars(select(User).where(User.role == "consultant", User.active.is_(True))):
+        everyone += 1
+        langs = call_languages(user)
+        if langs is None:
+            anyone += 1
+            continue
+        for code in langs:
+            per[code] = per.get(code, 0) + 1
+    return per, anyone, everyone
+
+
+def build(session: Session, *, lang: str, market: str | None, now: datetime,
+          calls_per_consultant_day: int = 0, **params: Any) -> Report:
+    """Queue health for the reader's language: the queue now, the last 30 days, the next 28 days.
+
+    ``calls_per_consultant_day``: the calls one consultant makes in a day (0: the configured
+    `config.calls_per_consultant_day()`, CONCIERGE_CALLS_PER_CONSULTANT_DAY or 40).
+    """
+    _ = translations(lang).gettext
+    now = now.astimezone(UTC)
+    per_day = int(calls_per_consultant_day) if calls_per_consultant_day and calls_per_consultant_day > 0 \
+        else config.calls_per_consultant_day()
+    markets = _markets(market)
+    since = now - timedelta(days=STATS_DAYS)
+
+    # ------------------------------------------------------------------ summary
+    counts = _queue_counts(session, now, markets)
+    summary_rows = []
+    stats: dict[str, Any] = {}
+    for m in markets:
+        stats = call_stats(session, since=since, until=now, now=now, market=m)
+        summary_rows.append({"market": label("markets", m, lang), **counts[m], **_stats_fields(stats["team"]),
+                             "callback_target": load_rules(m).callbacks.target_share})
+    # the team: every market's calls (with a market filter, that market's, computed just above)
+    team_stats = stats if market is not None else call_stats(session, since=since, until=now, now=now)
+    if market is None:
+        totals = {k: sum(counts[m][k] for m in markets) for k in ("due_now", "overdue", "claimed", "callbacks_waiting")}
+        summary_rows.append({"market": _("All markets"), **totals, **_stats_fields(team_stats["team"]),
+                             "callback_target": None})
+    summary = Table(
+        key="summary", title=_("Queue health"),
+        definition=_("Open calls are planned, snoozed or claimed (held-out calls are never made). Due now: open "
+                     "calls whose planned moment has come. Overdue: open calls whose due window has ended. "
+                     "Claimed now: calls a consultant holds under an unexpired claim. Callbacks waiting: due "
+                     "callbacks. From the call log of the last %(days)s days: reach rate (attempts that reached "
+                     "the merchant, of all attempts), average handling time (claim to outcome), callback service "
+                     "level (callbacks asked for in the period that were first attempted within the market's "
+                     "target wait, counted in allowed calling minutes; a callback still inside its target is not "
+                     "judged yet), tNPS (percent of ratings 9-10 minus percent of 0-6) and first-contact "
+                     "resolution (reached calls whose gap closed within %(fcr)s days with no call for the same "
+                     "reason after; calls younger than that are not judged yet).")
+        % {"days": STATS_DAYS, "fcr": FCR_DAYS},
+        columns=[Column("market", _("Market")),
+                 Column("due_now", _("Due now"), "int"),
+                 Column("overdue", _("Overdue"), "int"),
+                 Column("claimed", _("Claimed now"), "int"),
+                 Column("callbacks_waiting", _("Callbacks waiting"), "int"),
+                 *_stats_columns(_),
+                 Column("callback_target", _("Callback target"), "rate")],
+        rows=summary_rows,
+        notes=[_("The shop list cannot yet show only the shops with an open call, so these rows open no "
+                 "shop list.")])
+
+    # ------------------------------------------------------------------ per consultant
+    people = Table(
+        key="consultants", title=_("Calls per consultant"),
+        definition=_("The call log of the last %(days)s days per consultant, counted as in the queue health "
+                     "table: a callback counts for the consultant who first attempted it, a rating for the "
+                     "consultant who made the rated call.") % {"days": STATS_DAYS},
+        columns=[Column("consultant", _("Consultant")), *_stats_columns(_)],
+        rows=[{"consultant": p["consultant"], **_stats_fields(p)} for p in team_stats["consultants"]])
+
+    # ------------------------------------------------------------------ capacity
+    today = now.date()
+    due = _calls_due_per_day(session, markets, today)
+    speakers, anyone, everyone = _consultants_per_language(session)
+    languages = sorted({code for _day, code in due} | set(speakers), key=lambda c: (c is None, c or ""))
+    capacity_rows = []
+    for i in range(HORIZON_DAYS):
+        day = today + timedelta(days=i)
+        for code in languages:
+            people_n = everyone if code is None else speakers.get(code, 0) + anyone
+            n = due.get((i, code), 0)
+            cap = people_n * per_day
+            capacity_rows.append({"day": day, "language": _language_label(code, lang, _), "calls_due": n,
+                                  "consultants": people_n, "capacity": cap, "over_capacity": n > cap,
+                                  "_language": code})
+    capacity = Table(
+        key="capacity", title=_("Calls due per day against capacity"),
+        definition=_("Open calls (planned, snoozed or claimed) per day for the next %(days)s days, on the day they "
+                     "are planned for in the merchant's time zone, by the language the merchant is called in; "
+                     "calls planned for an earlier day and still open count on today. Capacity: the active "
+                     "consultants who take calls in that language times %(per_day)s calls a day. A consultant who "
+                     "speaks several languages counts once in each of them, and one with no languages set "
+                     "counts in every language, so the capacities of different languages cannot be added up.")
+        % {"days": HORIZON_DAYS, "per_day": per_day},
+        columns=[Column("day", _("Day"), "date"), Column("language", _("Language")),
+                 Column("calls_due", _("Calls due"), "int"), Column("consultants", _("Consultants"), "int"),
+                 Column("capacity", _("Capacity"), "int"), Column("over_capacity", _("Over capacity"), "bool")],
+        rows=capacity_rows,
+        plot={"kind": "bars", "x": "day", "y": "calls_due", "reference": "capacity", "format": "number"})
+    if market is not None:
+        capacity.notes.append(_("Only this market's calls are counted, against every consultant's capacity."))
+
+    warnings = []
+    first = next((r for r in capacity_rows if r["over_capacity"]), None)
+    if first is not None:
+        warnings.append(_("Over capacity on %(day)s (%(language)s): calls due %(due)s, capacity %(capacity)s. "
+                          "Plan more hours or consultants for that day.")
+                        % {"day": format_date(first["day"], lang, "full"), "due": first["calls_due"],
+                           "language": first["language"], "capacity": first["capacity"]})
+
+    return Report(key="queue", title=report_title("queue", lang), tables=[summary, people, capacity], warnings=warnings,
+                  params={"calls_per_consultant_day": per_day, "since": since.isoformat(), "until": now.isoformat()})
+
+
+def _language_label(code: str | None, lang: str, _: Any) -> str:
+    """The merchant language's name in the reader's language (a call with none: any consultant)."""
+    if code is None:
+        return _("Any language")
+    return label("languages", code, lang)

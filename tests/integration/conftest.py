@@ -1,0 +1,146 @@
+"""A scored demo population for the report tests, built once per backend (SQLite, PostgreSQL).
+
+Reports only read (each report test checks that it wrote nothing), so the tests share one
+database per backend instead of loading, training and scoring for every test. Built through
+the real paths: the demo loader, `train_model`, and `rescore_shops` run as the planner would
+have over the months, plus a few hand-made score rows that a correct report must use or
+ignore (another model version's scores; the active model's scores made after a decision).
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+TODAY = date(2026, 11, 16)
+NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
+TRAINED = NOW - timedelta(days=150)        # the active model's training time (its card's trained_at)
+N_SHOPS, SEED = 300, 11
+RESCORE_EVERY = timedelta(days=10)         # the trials open at each run are scored again (trials last 14 days)
+OLD_VERSION = "m-old-for-report-tests"
+
+PG_URL = os.environ.get("CONCIERGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@dataclass(frozen=True)
+class ScoredDemo:
+    db: object          # concierge.db.Database
+    now: datetime
+    trained: datetime
+    active_id: int
+    old_id: int
+
+
+def decision_time(ends: datetime | None, outcome_at: datetime | None) -> datetime | None:
+    """The trial end, or the outcome when it came first or the trial has no end date."""
+    if ends is None or outcome_at is None:
+        return ends or outcome_at
+    return min(ends, outcome_at)
+
+
+def _populate(db) -> ScoredDemo:
+    from sqlalchemy import insert, select, update
+
+    from concierge.demo.generator import generate
+    from concierge.demo.loader import load_population
+    from concierge.models import ModelVersion, Score, Shop
+    from concierge.operations.shop_state import refresh_states
+    from concierge.scoring.service import rescore_shops, train_model
+
+    with db.session() as s:
+        load_population(s, generate(N_SHOPS, seed=SEED, today=TODAY), now=NOW)
+        active = train_model(s, now=TRAINED)
+        shops = s.execute(select(Shop.id, Shop.trial_started_at, Shop.trial_ends_at, Shop.outcome,
+                                 Shop.outcome_at)).all()
+        # the planner's rescoring: every RESCORE_EVERY, the trials open then (one shop in 13 never
+        # is: it has no score before its decision)
+        at = TRAINED + timedelta(days=1)
+        while at < NOW:
+            rescore_shops(s, [x.id for x in shops if x.id % 13 and x.trial_started_at <= at < x.trial_ends_at],
+                          now=at)
+            at += RESCORE_EVERY
+        rescore_shops(s, [x.id for x in shops if x.id % 13 and x.outcome is None], now=NOW - timedelta(hours=2))
+        # outcomes as imports give them: a purchase after the decision window (it does not count as
+        # converted), and purchases during the trial dated at the purchase (the decision comes first)
+        late = [x for x in shops if x.outcome == "not_converted" and x.id % 3 == 0
+                and TRAINED <= x.trial_ends_at <= NOW - timedelta(days=100)][:12]
+        early = [x for x in shops if x.outcome == "converted" and x.id % 2 == 0
+                 and TRAINED + timedelta(days=5) <= x.trial_ends_at <= NOW - timedelta(days=70)][:8]
+        for x in late:
+            s.execute(update(Shop).where(Shop.id == x.id)
+                      .values(outcome="converted", outcome_at=x.trial_ends_at + timedelta(days=75)))
+        for x in early:
+            s.execute(update(Shop).where(Shop.id == x.id).values(outcome_at=x.trial_ends_at - timedelta(days=2)))
+        early = {x.id for x in early}
+        shops = s.execute(select(Shop.id, Shop.trial_started_at, Shop.trial_ends_at, Shop.outcome,
+                                 Shop.outcome_at)).all()
+        # another (inactive) version's scores: the forecast as it stood counts them, model health must not
+        old = ModelVersion(version=OLD_VERSION, kind="conversion", trained_rows=0, artifact=b"",
+                           card={"trained_at": (TRAINED - timedelta(days=90)).isoformat()}, active=False)
+        s.add(old)
+        s.flush()
+        rows = []
+        for x in shops:
+            cut = decision_time(x.trial_ends_at, x.outcome_at)
+            if x.outcome is not None and x.id % 5 == 0:      # just before the decision: the newest then
+                rows.append({"shop_id": x.id, "model_version_id": old.id, "scored_at": cut - timedelta(hours=1),
+                             "probability": 0.9, "uplift": None, "details": {}})
+            if x.outcome is None and x.id % 6 == 0:          # an open trial's latest score is the old model's
+                rows.append({"shop_id": x.id, "model_version_id": old.id, "scored_at": NOW - timedelta(hours=1),
+                             "probability": 0.45, "uplift": None, "details": {}})
+            if x.outcome is not None and x.id % 7 == 0:      # the active model, after the decision: no forecast
+                rows.append({"shop_id": x.id, "model_version_id": active.id, "scored_at": cut + timedelta(hours=1),
+                             "probability": 0.01, "uplift": None, "details": {}})
+            if x.id in early:                                # after the purchase, before the trial end
+                rows.append({"shop_id": x.id, "model_version_id": active.id,
+                             "scored_at": x.outcome_at + timedelta(days=1), "probability": 0.99, "uplift": None,
+                             "details": {}})
+        s.execute(insert(Score), rows)
+        refresh_states(s, [x.id for x in shops], now=NOW)
+        return ScoredDemo(db=db, now=NOW, trained=TRAINED, active_id=active.id, old_id=old.id)
+
+
+def _postgres_url():
+    from sqlalchemy import create_engine, text
+
+    try:
+        admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means: not here
+        reason = f"PostgreSQL unreachable at {PG_URL}: {exc.__class__.__name__}: {exc}"
+        if os.environ.get("CONCIERGE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + " (CONCIERGE_REQUIRE_POSTGRES=1)")
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    return admin, schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def scored_demo(request, tmp_path_factory):
+    """One scored demo population per backend, shared by the report tests (which never write)."""
+    from sqlalchemy import text
+
+    from concierge.db import Database
+
+    admin = schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('reports') / 'reports.sqlite'}"
+    else:
+        admin, schema, url = _postgres_url()
+    db = Database(url)
+    try:
+        db.create_all()
+        yield _populate(db)
+    finally:
+        db.dispose()
+        if admin is not None:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
