@@ -3,6 +3,8 @@
 - :func:`cohort_conversion_chart`: share of trials converted to paid, per cohort.
 - :func:`readiness_funnel_chart`: shops that reached each readiness stage.
 - :func:`calibration_chart`: predicted likelihood against observed conversion.
+- :func:`bar_chart`: any figure per row (a dashboard table's ``plot``), with optional
+  interval whiskers and a reference marker per bar; negative values hang below a zero line.
 
 Rows may be tuples, mappings or objects with the named fields. Every text is fitted
 (``text.fit``) and numbers are formatted for ``market`` (or the consultant's ``lang``).
@@ -13,14 +15,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
+
+from babel import Locale, numbers
 
 from . import fmt
 from .labels import label, norm_lang, template
-from .layout import BG, BLUE, BORDER, FAINT, INK, MUTED, PANEL, TRACK, VERMILLION, _Box
+from .layout import BG, BLUE, BORDER, FAINT, INK, MUTED, PANEL, TINT_BLUE, TRACK, VERMILLION, _Box
 from .picture_input import STAGES
-from .scene import Circle, Group, Line, Polygon, Rect, Scene
-from .text import clean_text, measure
+from .scene import Circle, Group, Line, Polygon, Rect, Scene, TextRun
+from .text import clean_text, line_height, measure, wrap
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +224,243 @@ def calibration_chart(bins: Iterable[Any], *, lang: str = "en", market: str | No
     return _frame("chart", width, height, b, title, desc, lang)
 
 
+# --------------------------------------------------------------------------- any figure per row
+
+VALUE_FORMATS = ("percent", "number")
+
+
+@dataclass(frozen=True, slots=True)
+class BarRow:
+    """One bar: its label, value (None: not known), optional interval and reference value.
+
+    ``muted`` (too small a sample to read) and ``pending`` (still inside its decision
+    window) are drawn as outlined bars, named in the legend and the description.
+    """
+
+    label: str
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    reference: float | None = None
+    muted: bool = False
+    pending: bool = False
+
+
+def _finite(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+_BAR_FIELDS = ("label", "value", "low", "high", "reference", "muted", "pending")
+
+
+def _bar_row(row: Any) -> BarRow:
+    if isinstance(row, BarRow):
+        r = row
+    elif isinstance(row, Mapping):
+        r = BarRow(*(row.get(n) for n in _BAR_FIELDS))
+    elif isinstance(row, (tuple, list)):
+        r = BarRow(*row)
+    else:
+        r = BarRow(*(getattr(row, n, None) for n in _BAR_FIELDS))
+    return BarRow(clean_text(r.label), _finite(r.value), _finite(r.low), _finite(r.high), _finite(r.reference),
+                  bool(r.muted), bool(r.pending))
+
+
+def _nice_step(span: float, steps: int = 5) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) giving about ``steps`` intervals."""
+    raw = span / steps if span > 0 else 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * power >= raw - 1e-12:
+            return m * power
+    return 10 * power  # pragma: no cover
+
+
+def _axis(values: list[float], value_format: str) -> tuple[float, float, float]:
+    """(low, high, step) of a y axis holding every value and zero, on round ticks."""
+    lo, hi = min([0.0, *values]), max([0.0, *values])
+    if hi - lo < 1e-12:
+        hi = lo + (0.1 if value_format == "percent" else 1.0)
+    step = _nice_step(hi - lo)
+    return math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step, step
+
+
+@lru_cache(maxsize=4096)
+def _value_text(value: float, loc: str, value_format: str, digits: int = 1) -> str:
+    """A signed value as text: percent with at most ``digits`` decimals, or a grouped number."""
+    if value_format == "percent":
+        pattern = numbers.parse_pattern(Locale.parse(loc).percent_formats[None].pattern)
+        pattern.frac_prec = (0, digits)
+        return pattern.apply(Decimal(str(round(value, 6))), Locale.parse(loc))
+    return fmt.number(value, loc)
+
+
+def _tick_digits(step: float, value_format: str) -> int:
+    """Decimals the tick labels need so that neighbouring ticks differ."""
+    scaled = step * 100 if value_format == "percent" else step
+    digits = 0
+    while digits < 3 and abs(scaled * 10 ** digits - round(scaled * 10 ** digits)) > 1e-6:
+        digits += 1
+    return digits
+
+
+def _centred_lines(b: _Box, cx: float, y: float, text: str, size: float, max_w: float, max_lines: int) -> None:
+    """Wrapped text centred on ``cx`` (the x labels under the bars)."""
+    lines, full = wrap(text, max_w, size, False, max_lines)
+    step = line_height(clean_text(text), size, False, size + 3) if lines else 0  # taller scripts need more
+    for i, line in enumerate(lines):
+        b.add(TextRun(cx, y + i * step, line.text, size, line.width, INK, "normal", "middle",
+                      full if (full and i == len(lines) - 1) else None))
+
+
+def bar_chart(rows: Iterable[Any], *, title: str, lang: str = "en", market: str | None = None,
+              value_format: str = "percent", y_label: str | None = None, reference_label: str | None = None,
+              width: float = 800, height: float = 420) -> Scene:
+    """Bars of a value per row, in the given order (a dashboard table's ``plot``).
+
+    ``rows`` are `BarRow`s, mappings with ``label``/``value`` (and ``low``, ``high``,
+    ``reference``, ``muted``, ``pending``) or tuples. An interval (``low``..``high``) is drawn
+    as a whisker with caps; a reference value (a capacity, a target) as a vermillion mark
+    across the bar, named ``reference_label`` in the legend. Negative values hang below a
+    zero line. A bar with no value is an empty dashed slot, never a zero bar. Every value,
+    interval and reference is also in the scene's description (the SVG's <desc>).
+    """
+    if value_format not in VALUE_FORMATS:
+        raise ValueError(f"unknown value format {value_format!r}; expected one of {VALUE_FORMATS}")
+    lang = norm_lang(lang)
+    loc = fmt.locale_for(market, lang)
+    data = [_bar_row(r) for r in rows]
+    title = clean_text(title) or label("charts", "no_data", lang)
+    b = _Box("chart", 0, 0, width, height)
+    b.text(24, 34, title, 18, width - 48, bold=True)
+    if y_label:
+        b.text(24, 56, y_label, 13, width - 48, fill=MUTED)
+    left, right, top, bottom = 78, width - 24, 104, height - 58
+    if all(r.value is None for r in data):  # nothing to draw: say so instead of an empty axis
+        b.text(width / 2, (top + bottom) / 2, label("charts", "no_data", lang), 16, width - 48, fill=MUTED,
+               anchor="middle")
+        return _frame("chart", width, height, b, title, title + ": " + label("charts", "no_data", lang), lang)
+    has_interval = any(r.low is not None and r.high is not None for r in data)
+    ref_name = clean_text(reference_label) or label("charts", "reference", lang)
+
+    # Legend (only what is drawn): interval whisker, reference mark, outlined bars.
+    lx, ly = 24.0, 80.0
+    entries: list[tuple[str, str]] = []
+    if has_interval:
+        entries.append(("interval", label("charts", "interval", lang)))
+    if any(r.reference is not None for r in data):
+        entries.append(("reference", ref_name))
+    if any(r.muted for r in data):
+        entries.append(("muted", label("charts", "small_sample", lang)))
+    if any(r.pending for r in data):
+        entries.append(("pending", label("charts", "pending", lang)))
+    for kind, words in entries:
+        room = width - 24 - (lx + 24)
+        if room < 40:
+            break
+        if kind == "interval":
+            b.add(Line(lx + 8, ly - 11, lx + 8, ly + 1, stroke=INK, stroke_width=1.5),
+                  Line(lx + 4, ly - 11, lx + 12, ly - 11, stroke=INK, stroke_width=1.5),
+                  Line(lx + 4, ly + 1, lx + 12, ly + 1, stroke=INK, stroke_width=1.5))
+        elif kind == "reference":
+            b.add(Line(lx, ly - 5, lx + 16, ly - 5, stroke=VERMILLION, stroke_width=3))
+        elif kind == "muted":
+            b.add(Rect(lx + 2, ly - 11, 12, 12, fill=PANEL, stroke=FAINT, stroke_width=1.5, dash=(3, 2)))
+        else:
+            b.add(Rect(lx + 2, ly - 11, 12, 12, fill=TINT_BLUE, stroke=BLUE, stroke_width=1.5))
+        used = b.text(lx + 22, ly, words, 12, min(room, (width - 48) / 2), fill=INK)
+        lx += 22 + used + 20
+
+    # The y axis: round ticks holding zero, every value, interval end and reference.
+    values = [v for r in data for v in (r.value, r.low, r.high, r.reference) if v is not None]
+    lo, hi, step = _axis(values, value_format)
+    has_negative = lo < 0
+    y_top, y_bottom = top + 18, bottom - (18 if has_negative else 0)  # room for value labels
+
+    def py(v: float) -> float:
+        return y_bottom - (y_bottom - y_top) * (v - lo) / (hi - lo)
+
+    digits = _tick_digits(step, value_format)
+    ticks = int(round((hi - lo) / step))
+    for k in range(ticks + 1):
+        v = lo + step * k
+        y = py(v)
+        b.add(Line(left, y, right, y, stroke=TRACK, stroke_width=1))
+        b.text(left - 8, y + 4, _value_text(v + 0.0, loc, value_format, digits), 11, left - 16, fill=MUTED,
+               anchor="end")
+    zero = py(0.0)
+    b.add(Line(left, zero, right, zero, stroke=INK if has_negative else FAINT, stroke_width=1.5 if has_negative else 1))
+
+    n = len(data)
+    slot = (right - left) / n
+    bar_w = max(3.0, min(56.0, slot * 0.62))
+    label_size = 11 if slot >= 40 else 10
+    # x labels: every bar's (wrapped on two lines, cut with "…") when a slot is wide enough,
+    # else every k-th on one line (all of them are in the description)
+    every = 1
+    if slot < 44:
+        widest = max(measure(r.label, label_size) for r in data) + 6
+        every = max(1, math.ceil(min(widest, 96) / slot))
+    descs = []
+    for i, r in enumerate(data):
+        cx = left + slot * (i + 0.5)
+        if r.value is None:
+            b.add(Rect(cx - bar_w / 2, zero - 12, bar_w, 12, fill=PANEL, stroke=FAINT, dash=(3, 2)))
+            value_text = label("charts", "no_data", lang)
+        else:
+            y = py(r.value)
+            top_y, h = min(y, zero), abs(zero - y)
+            if r.muted:
+                b.add(Rect(cx - bar_w / 2, top_y, bar_w, max(h, 1.0), fill=PANEL, stroke=FAINT, stroke_width=1.5,
+                           dash=(3, 2)))
+            elif r.pending:
+                b.add(Rect(cx - bar_w / 2, top_y, bar_w, max(h, 1.0), fill=TINT_BLUE, stroke=BLUE, stroke_width=1.5))
+            elif h > 0:
+                b.add(Rect(cx - bar_w / 2, top_y, bar_w, h, fill=BLUE))
+            value_text = _value_text(r.value, loc, value_format)
+        ends = [v for v in (r.value, r.low, r.high) if v is not None]
+        if r.low is not None and r.high is not None:
+            ylo, yhi = py(min(r.low, r.high)), py(max(r.low, r.high))
+            cap = max(2.0, min(8.0, bar_w / 3))
+            b.add(Line(cx, yhi, cx, ylo, stroke=INK, stroke_width=1.5),
+                  Line(cx - cap, yhi, cx + cap, yhi, stroke=INK, stroke_width=1.5),
+                  Line(cx - cap, ylo, cx + cap, ylo, stroke=INK, stroke_width=1.5))
+        if r.reference is not None:
+            yr = py(r.reference)
+            half = min(slot / 2 - 1, bar_w / 2 + 6)
+            b.add(Line(cx - half, yr, cx + half, yr, stroke=VERMILLION, stroke_width=3))
+        if slot >= 30 and r.value is not None:
+            # the value above the bar (or below a negative one), beyond its whisker
+            if r.value >= 0:
+                b.text(cx, py(max(ends)) - 6, value_text, label_size, slot - 4, bold=True, anchor="middle")
+            else:
+                b.text(cx, py(min(ends)) + 6 + label_size, value_text, label_size, slot - 4, bold=True,
+                       anchor="middle")
+        if i % every == 0:
+            _centred_lines(b, cx, bottom + 18, r.label, label_size, slot * every - 4, 2 if every == 1 else 1)
+        parts = [f"{r.label} {value_text}"]
+        if r.low is not None and r.high is not None:
+            parts.append(template("charts", "interval_desc", lang,
+                                  low=_value_text(min(r.low, r.high), loc, value_format),
+                                  high=_value_text(max(r.low, r.high), loc, value_format)))
+        if r.reference is not None:
+            parts.append(f"{ref_name} {_value_text(r.reference, loc, value_format)}")
+        if r.muted:
+            parts.append(label("charts", "small_sample", lang))
+        if r.pending:
+            parts.append(label("charts", "pending", lang))
+        descs.append(", ".join(parts))
+    desc = f"{title}: " + "; ".join(descs)
+    return _frame("chart", width, height, b, title, desc, lang)
+
+
 __all__ = [
-    "CalibrationBin", "CohortRow", "FunnelRow", "calibration_chart", "cohort_conversion_chart",
-    "readiness_funnel_chart",
+    "BarRow", "CalibrationBin", "CohortRow", "FunnelRow", "VALUE_FORMATS", "bar_chart", "calibration_chart",
+    "cohort_conversion_chart", "readiness_funnel_chart",
 ]

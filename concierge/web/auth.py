@@ -89,8 +89,8 @@ def login():
             session["uid"] = user.id
             session["pwh"] = _password_stamp(user)
             session.permanent = True
-            # a consultant's day starts with their calls; managers and admins with the shops
-            home = url_for("calls.my_calls_page") if user.role == "consultant" else url_for("web.home")
+            # a consultant's day starts with their calls; managers and admins with the dashboard
+            home = url_for("calls.my_calls_page") if user.role == "consultant" else url_for("dashboard.index")
             return redirect(_safe_next(request.args.get("next")) or home)
         error = _("Wrong e-mail or password.")
         status = 401

@@ -25,7 +25,7 @@ from concierge.models import Call, ModelVersion, PlannedCall, Score, Shop
 PASSWORD = "correct horse battery"
 TODAY = date(2026, 11, 23)
 # a new route argument must be given a value here, so that no GET route goes untested
-ARGUMENTS = ("shop", "platform_id", "token", "call_id", "call", "id", "planned_call_id")
+ARGUMENTS = ("shop", "platform_id", "token", "call_id", "call", "id", "planned_call_id", "key", "table")
 
 
 def _db(app):
@@ -111,13 +111,24 @@ def populate(app) -> dict[str, object]:
             call = s.scalar(select(Call).where(Call.reached.is_(True)).order_by(Call.id))
             rating_tokens.append(rating_token(app.config["SECRET_KEY"], call, s.get(Shop, call.shop_id),
                                               now=datetime.now(timezone.utc)))
+    from concierge.operations.reports import build_report
+    from concierge.web.dashboard import available_reports
+
+    with db.session() as s:  # the dashboard's reports and their tables (the URLs /dashboard/<key>/<table>.csv)
+        reports = {key: [t.key for t in build_report(s, key).tables] for key, _module in available_reports()}
+        s.rollback()
     return {"shops": [x.platform_id for x in by_market.values()], "tokens": [link.token, tr_link.token],
+            "reports": reports,
             "rating_tokens": rating_tokens, "api_token": api_token, "call_id": call_id}
 
 
 def _fills(rule: str, arguments: set[str], data: dict[str, object]) -> list[dict[str, object]]:
     """Values for a rule's arguments: each shop (and an unknown one), each signed link (and a bad one),
     a planned call's id for the rest."""
+    if "key" in arguments:  # a dashboard report: each one (and an unknown one), its first table
+        if "table" in arguments:
+            return [{"key": k, "table": t} for k, tables in data["reports"].items() for t in [*tables[:1], "no-such-table"]]
+        return [{"key": k} for k in [*data["reports"], "no-such-report"]]
     shop_args = arguments & {"shop", "platform_id"}
     base: dict[str, object] = {a: data["call_id"] for a in arguments - shop_args - {"token"}}
     if shop_args:
@@ -152,6 +163,12 @@ def urls_for(app, data: dict[str, object]) -> list[tuple[str, str]]:
                 extra.append(f"{path}?lang=tr")
             elif path == "/":
                 extra += ["/?q=sklep&market=PL", "/?stage=products", "/?page=2", "/?market=TR&stage=legal"]
+            elif path == "/shops.csv":  # the export streams its body: read whole below (buffered)
+                extra += ["/shops.csv?market=PL&stage=products&sort=score", "/shops.csv?held_out=0&contacted=1"]
+            elif path.startswith("/dashboard/") and not path.endswith(".csv"):
+                extra.append(f"{path}?market=TR&grain=week")
+            elif path.startswith("/api/v1/reports/"):
+                extra.append(f"{path}?market=PL&lang=tr")
             elif path == "/api/v1/shops":
                 extra.append("/api/v1/shops?market=TR&limit=5")
             elif path.endswith("/calls"):
@@ -175,12 +192,13 @@ def test_a_get_of_every_page_picture_and_api_route_changes_nothing(app, client):
     rules = {rule for rule, _url in urls}
     assert any(r.startswith("/shops/") for r in rules) and any(r.startswith("/api/v1/") for r in rules)
     assert any(r.startswith("/s/") for r in rules) and "/api/v1/shops/<shop>/score" in rules
+    assert {"/dashboard", "/dashboard/<key>", "/dashboard/<key>/<table>.csv", "/api/v1/reports/<key>"} <= rules
     before = dump(app)
     assert before["score"] and before["planned_call"] and before["survey_link"] and before["model_version"]
     served = set()
     for name, reader, headers in readers:
         for rule, url in urls:
-            r = reader.get(url, headers=headers)
+            r = reader.get(url, headers=headers, buffered=True)  # a streamed body runs to its end
             assert r.status_code < 500, (name, url, r.status_code, r.get_data(as_text=True)[:500])
             if r.status_code < 400:
                 served.add(rule)

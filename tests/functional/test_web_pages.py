@@ -500,10 +500,10 @@ def test_session_lasts_a_working_day_not_a_month(app, client):
     assert timedelta(hours=11) < left <= timedelta(hours=12, minutes=1)
 
 
-def test_a_manager_starts_with_the_shops(app, client):
+def test_a_manager_starts_with_the_dashboard(app, client):
     make_user(app, email="mira@example.com", role="manager")
     r = login(client, email="mira@example.com")
-    assert r.status_code == 302 and r.location == "/"
+    assert r.status_code == 302 and r.location == "/dashboard"
 
 
 def test_saving_answers_is_not_a_call_so_changes_still_count_from_the_last_reached_call(app, client):

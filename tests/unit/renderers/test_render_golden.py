@@ -14,7 +14,7 @@ import pytest
 from PIL import features
 
 from renderers import build_scene, render_svg
-from renderers.charts import calibration_chart, cohort_conversion_chart, readiness_funnel_chart
+from renderers.charts import BarRow, bar_chart, calibration_chart, cohort_conversion_chart, readiness_funnel_chart
 from renderers.samples import GOLDEN_PERSONAS, personas
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
@@ -42,6 +42,10 @@ def _scenes():
          ("ready", 300), ("launched", 45)], lang="tr", market="TR")
     yield "chart_calibration_en_in", calibration_chart(
         [(0.05, 0.03, 400), (0.15, 0.12, 300), (0.35, 0.33, 150), (0.7, 0.62, 40)], lang="en", market="IN")
+    yield "chart_bars_pl", bar_chart(
+        [BarRow("Polska", 0.12, 0.05, 0.2), BarRow("Turcja", -0.04, -0.1, 0.02, muted=True),
+         BarRow("Indie", 0.3, 0.22, 0.38, reference=0.25), BarRow("Brak", None)],
+        title="Zysk z rozmów", lang="pl", y_label="Dodatkowe konwersje", reference_label="Pojemność")
 
 
 CASES = dict(_scenes())

@@ -10,7 +10,7 @@ from PIL import Image
 
 from renderers import FEATURE_CATEGORIES, PictureInput, ScoreInfo, build_scene, render_png, render_svg
 from renderers.checks import layout_problems
-from renderers.charts import calibration_chart, cohort_conversion_chart, readiness_funnel_chart
+from renderers.charts import bar_chart, calibration_chart, cohort_conversion_chart, readiness_funnel_chart
 from renderers.samples import HOSTILE_TEXT, RTL_TEXT
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -111,6 +111,10 @@ def test_charts_with_any_labels_are_safe(rows, lang):
     bins = [((i % 10) / 10, (t % 100) / 100, t) for i, (_, t, _) in enumerate(rows)]
     for scene in (cohort_conversion_chart(rows, lang=lang),
                   readiness_funnel_chart([(c, t) for c, t, _ in rows], lang=lang),
-                  calibration_chart(bins, lang=lang)):
+                  calibration_chart(bins, lang=lang),
+                  bar_chart([(c, (k - t / 2) / (t or 1), -1.0, 1.0, k / (t or 1)) for c, t, k in rows],
+                            title=rows[0][0] if rows else "t", lang=lang),
+                  bar_chart([(c, k - t, None, None, t) for c, t, k in rows], title="n", lang=lang,
+                            value_format="number")):
         assert_safe(render_svg(scene))
         assert layout_problems(scene) == []
