@@ -28,8 +28,6 @@ from ...stats import Interval, sum_of_bernoulli_moments
 from . import report_title, sql
 from .model_health import (
     bucket_expr,
-    converted_expr,
-    final_expr,
     latest_in_force,
     needs_lookup,
     postgres,
@@ -98,7 +96,7 @@ def past_sums(session: Session, market: str | None, starts: list[date], until: d
     decided = ShopState.outcome.is_not(None)
     p = latest_in_force(session)
     lookup = needs_lookup(session)
-    y = converted_expr(session)
+    y = sql.converted_expr(session)
     where = [ends >= sql.start_of_day(starts[0]), ends < sql.start_of_day(until)]
     if market:
         where.append(ShopState.market == market)
@@ -108,7 +106,7 @@ def past_sums(session: Session, market: str | None, starts: list[date], until: d
     # sorting every trial (it cannot guess how few months a CASE yields)
     per_trial = (select(bucket.label("b"), case((decided, 0), else_=1).label("no_outcome"),
                         case((decided, p), else_=None).label("p"), y.label("y"),
-                        case((and_(decided, final_expr(now) == 0), 1), else_=0).label("pending"),
+                        case((and_(decided, sql.final_expr(now) == 0), 1), else_=0).label("pending"),
                         case((and_(decided, lookup == 1), 1), else_=0).label("late"), ShopState.shop_id)
                  .where(*where).offset(0).subquery())
     t = per_trial.c

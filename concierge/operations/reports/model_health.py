@@ -29,21 +29,16 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    literal_column,
     or_,
     select,
-    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
-
-from locales import MARKET_CODES
 
 from ...config import calibration_drift_ece
 from ...i18n import translations
 from ...models import ModelVersion, Score, ShopState
 from ...reporting import Column, Report, Table
-from ...scoring.data import decision_window
 from ...stats import EMPTY, Interval, auc_interval, wilson
 from . import report_title, sql
 
@@ -135,34 +130,6 @@ def rows(session: Session, q: Any) -> list[Any]:
     return session.connection().execute(q).all()
 
 
-def window_days(market: str) -> int:
-    """The market's decision window in days (its market card; the default for a market without one)."""
-    return decision_window(market).days
-
-
-def converted_expr(session: Session) -> Any:
-    """SQL: 1 when the trial subscribed within its decision window (the model's label, as
-    `scoring.data` trains on it: a trial without an end date converted when it says so), else 0."""
-    ends, outcome_at = ShopState.trial_ends_at, ShopState.outcome_at
-    days = case(*((ShopState.market == m, window_days(m)) for m in MARKET_CODES), else_=window_days(""))
-    if postgres(session):  # timestamp arithmetic: much cheaper than EXTRACT(epoch), a numeric
-        within = outcome_at <= ends + days * literal_column("interval '1 day'")
-    else:
-        within = sql.days_between(session, ends, outcome_at) <= days
-    in_window = or_(ends.is_(None), outcome_at.is_(None), within)
-    return case((and_(ShopState.outcome == "converted", in_window), 1), else_=0)
-
-
-def final_expr(now: datetime) -> Any:
-    """SQL: 1 when the outcome can no longer change, because the decision window closed after the
-    trial end. As in training, an early purchase does not make a trial final before its window
-    closes (keeping only the early buyers would bias the sample); a trial without an end date is final."""
-    ends = ShopState.trial_ends_at
-    cutoff = case(*((ShopState.market == m, type_coerce(now - decision_window(m), ends.type))
-                    for m in MARKET_CODES), else_=type_coerce(now - decision_window(""), ends.type))
-    return case((or_(ends.is_(None), ends <= cutoff), 1), else_=0)
-
-
 def bucket_expr(col: Any, starts: Sequence[date]) -> Any:
     """SQL: the index of the month (of `starts`, each a month's first day, in order) the UTC time falls
     in: comparisons only, the same on SQLite and PostgreSQL. Callers keep `col` inside the months."""
@@ -183,7 +150,7 @@ def window_list(lang: str, market: str | None) -> str:
     """The decision windows as text, e.g. "Polska 60, Türkiye 14" (markets and days from `locales`)."""
     from locales import get_market
 
-    return ", ".join(f"{get_market(m).label(lang)} {window_days(m)}" for m in sql.markets(market))
+    return ", ".join(f"{get_market(m).label(lang)} {sql.decision_window_days(m)}" for m in sql.markets(market))
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -305,7 +272,7 @@ def closed_since(session: Session, model: Active, *, market: str | None, now: da
     if market:
         where.append(ShopState.market == market)
     per_trial = (select(ShopState.market.label("market"), bucket_expr(ShopState.outcome_at, months).label("b"),
-                        converted_expr(session).label("y"), final_expr(now).label("final"),
+                        sql.converted_expr(session).label("y"), sql.final_expr(now).label("final"),
                         lookup.label("lookup"), case((lookup == 1, ShopState.shop_id), else_=in_force).label("value"))
                  .where(*where))
     groups: dict[tuple[str, int, int, int, int], list[Any]] = {}

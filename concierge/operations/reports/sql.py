@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -91,22 +91,35 @@ def window_expr() -> Any:
 
 
 def converted_expr(session: Session) -> ColumnElement[int]:
-    """1 when the shop bought within its decision window after the trial ended, else 0."""
-    won = and_(ShopState.outcome == "converted", ShopState.outcome_at.is_not(None),
-               ShopState.trial_ends_at.is_not(None),
-               days_between(session, ShopState.trial_ends_at, ShopState.outcome_at) <= window_expr())
-    return cast(case((won, 1), else_=0), Integer)
+    """1 when the trial subscribed within its decision window after the trial ended (the model's
+    label, as `scoring.data` trains on it: a trial without an end date converted when it says so), else 0."""
+    ends, outcome_at = ShopState.trial_ends_at, ShopState.outcome_at
+    if _dialect(session) == "postgresql":  # timestamp arithmetic: much cheaper than EXTRACT(epoch)
+        within = outcome_at <= ends + window_expr() * literal_column("interval '1 day'")
+    else:
+        within = days_between(session, ends, outcome_at) <= window_expr()
+    in_window = or_(ends.is_(None), outcome_at.is_(None), within)
+    return cast(case((and_(ShopState.outcome == "converted", in_window), 1), else_=0), Integer)
 
 
 def matured(now: datetime) -> ColumnElement[bool]:
-    """The trial's decision window has passed: converted or lost for good."""
-    cutoffs = {m: now - timedelta(days=decision_window_days(m)) for m in MARKET_CODES}
-    return and_(ShopState.trial_ends_at.is_not(None),
-                ShopState.trial_ends_at <= _by_market(cutoffs, now - timedelta(days=30)))
+    """The outcome can no longer change: the decision window after the trial end has passed (a
+    trial without an end date, once it has an outcome). An early purchase does not make a trial
+    final before its window closes, as in training: keeping only early buyers would bias a sample."""
+    ends = ShopState.trial_ends_at
+    cutoffs = {m: type_coerce(now - timedelta(days=decision_window_days(m)), ends.type) for m in MARKET_CODES}
+    return or_(and_(ends.is_(None), ShopState.outcome.is_not(None)),
+               ends <= _by_market(cutoffs, type_coerce(now - timedelta(days=30), ends.type)))
+
+
+def final_expr(now: datetime) -> ColumnElement[int]:
+    """`matured` as 1 or 0 (to sum or group by)."""
+    return cast(case((matured(now), 1), else_=0), Integer)
 
 
 def decided_expr(session: Session, now: datetime) -> ColumnElement[int]:
-    """1 when the trial is decided (converted in its window, or the window has passed), else 0."""
+    """1 when the trial is decided (converted in its window, or the window has passed), else 0:
+    a cohort counts an early buyer at once, and a trial as lost only once its window has passed."""
     won = converted_expr(session) == 1
     return cast(case((or_(won, matured(now)), 1), else_=0), Integer)
 
