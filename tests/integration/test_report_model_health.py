@@ -263,10 +263,21 @@ def test_nothing_closed_since_training_warns_and_still_gives_every_table(scored_
         at = demo.trained + (closed_at[0] - demo.trained) / 2
         report = build_report(session, "model-health", now=at, lang="pl")
         assert len(report.warnings) == 1 and "m20" in report.warnings[0]
-        assert [t.key for t in report.tables] == ["summary", "reliability", "by_market", "by_month"]
+        assert [t.key for t in report.tables] == ["summary", "reliability", "by_market", "by_month", "at_training"]
         s = report.table("summary").rows[0]
         assert s["closed"] == 0 and s["n"] == 0 and s["ece"] is None and s["auc"] is None
         assert report.table("reliability").rows == []
+        # before any trial closes, the model card's test split is there to read: its bins as stored
+        card = session.scalar(select(ModelVersion.card).where(ModelVersion.id == demo.active_id))
+        bins = [b for b in card["calibration_chart"] if b["n"]]
+        base = report.table("at_training").rows
+        assert [(r["n"], r["predicted"], r["observed"]) for r in base] == \
+            [(b["n"], b["mean_predicted"], b["observed"]) for b in bins] and base
+        for r in base:
+            _p, lo, hi = wilson(round(r["observed"] * r["n"]), r["n"])
+            assert (r["observed_low"], r["observed_high"]) == (pytest.approx(lo), pytest.approx(hi))
+        note = report.table("at_training").notes[0]
+        assert str(card["metrics"]["n"]) in note and f"{card['metrics']['ece']:.3f}" in note
         assert all(r["n"] == 0 and r["_muted"] for r in report.table("by_market").rows)
         report.as_dict()  # serialisable
 
@@ -282,7 +293,7 @@ def test_without_an_active_model_it_warns_and_does_not_crash(session):
     for lang in ("en", "pl", "tr"):
         report = build_report(session, "model-health", now=now, lang=lang)
         assert len(report.warnings) == 1
-        assert [t.key for t in report.tables] == ["summary", "reliability", "by_market", "by_month"]
+        assert [t.key for t in report.tables] == ["summary", "reliability", "by_market", "by_month", "at_training"]
         s = report.table("summary").rows[0]
         assert s["version"] is None and s["closed"] == 0 and s["n"] == 0
         assert all(t.notes for t in report.tables)  # each table says why it is empty

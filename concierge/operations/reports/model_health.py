@@ -210,6 +210,7 @@ class Active:
     id: int
     version: str
     trained_at: datetime
+    card: Any = None
 
 
 def trained_at(created_at: datetime, card: Any) -> datetime:
@@ -229,7 +230,7 @@ def active_model(session: Session) -> Active | None:
     """The active version's id, name and training time (its artifact is never read here)."""
     row = session.execute(select(ModelVersion.id, ModelVersion.version, ModelVersion.created_at, ModelVersion.card)
                           .where(ModelVersion.active.is_(True)).order_by(ModelVersion.id.desc()).limit(1)).first()
-    return None if row is None else Active(row.id, row.version, trained_at(row.created_at, row.card))
+    return None if row is None else Active(row.id, row.version, trained_at(row.created_at, row.card), row.card)
 
 
 @dataclass
@@ -445,5 +446,45 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime,
         columns=[Column("month", _("Month of closing"))] + figures
                 + [Column("in_window", _("Still in their decision window"), "int")],
         rows=by_month, notes=list(no_model_note) + ([drill_note] if model is not None else []))
-    return Report(key="model-health", title=report_title("model-health", lang), tables=[summary, calibration, markets, monthly],
+    baseline = _at_training(_, model, market, metric_def)
+    return Report(key="model-health", title=report_title("model-health", lang),
+                  tables=[summary, calibration, markets, monthly, baseline],
                   warnings=warnings, params={"drift_ece": threshold, "min_cell": MIN_CELL})
+
+
+def _at_training(_: Any, model: Active | None, market: str | None, metric_def: str) -> Table:
+    """The reliability the model showed on its own test split when it was trained (its model card):
+    the baseline that drift since training is measured against, and all there is to see before any
+    trial has closed. The split is the one it was trained with, never chosen again here."""
+    card = model.card if model is not None and isinstance(model.card, dict) else {}
+    block = (card.get("per_market") or {}).get(market) if market else card
+    block = block or {}
+    metrics = block.get("metrics") or {}
+    rows = []
+    for b in block.get("calibration_chart") or []:
+        n = int(b.get("n") or 0)
+        if not n:
+            continue
+        k = round((b.get("observed") or 0.0) * n)
+        iv = wilson(k, n)
+        low, high = (b.get("bin") or [None, None])[:2]
+        rows.append({"bin": f"{low:.0%}–{high:.0%}" if low is not None else "", "predicted": b.get("mean_predicted"),
+                     "observed": b.get("observed"), "observed_low": iv.low, "observed_high": iv.high, "n": n,
+                     "_muted": n < MIN_BIN})
+    notes = [] if model is not None else [_("No model is active: train one with “concierge model train”, then "
+                                            "scores and their health follow.")]
+    if metrics:
+        notes.append(_("On its test split: %(n)d trials, ECE %(ece).3f, AUC %(auc)s.") % {
+            "n": int(metrics.get("n") or 0), "ece": float(metrics.get("ece") or 0.0),
+            "auc": "—" if metrics.get("auc") is None else f"{metrics['auc']:.3f}"})
+    return Table(
+        key="at_training", title=_("Reliability at training (the test split)"),
+        definition=_("The trials the model was tested on when it was trained (the latest cohorts, never used to "
+                     "fit it), from its model card: the baseline that the reliability since training is compared "
+                     "with.") + " " + metric_def,
+        columns=[Column("bin", _("Probability bin")), Column("predicted", _("Mean predicted probability"), "rate"),
+                 Column("observed", _("Observed conversion rate"), "rate"),
+                 Column("observed_low", _("Observed low (95%)"), "rate"),
+                 Column("observed_high", _("Observed high (95%)"), "rate"),
+                 Column("n", _("Trials"), "int")],
+        rows=rows, plot={"kind": "calibration", "x": "predicted", "y": "observed", "n": "n"}, notes=notes)
