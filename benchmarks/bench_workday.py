@@ -19,7 +19,8 @@ in Istanbul, 15:00 in India): every market may be called.
 2. The call screen (`GET /calls/<id>`, or the shop page when there is no call screen yet).
    BASE demo shops loaded through the normal loader, the audit planner run once, then
    everything cloned with INSERT ... SELECT up to 100k shops (shops, observations, the call
-   log, planned calls, planner state, the demo truth, two scores per open trial). A
+   log and its ratings, planned calls, planner state, the shop_state read model, the demo
+   truth, two scores per open trial). A
    consultant logs in through the Flask test client, claims calls (POST /calls/next) and
    opens the call screen of 200 different calls: the server time around client.get (the
    app runs in-process: no network).
@@ -413,14 +414,15 @@ def _copy(c, table: str, over: dict[str, str], where: str, skip: tuple[str, ...]
                              f"WHERE {where}" + (f" ORDER BY {order}" if order else "")).rowcount
 
 
-def add_scores(db: Database) -> int:
-    """Two scores per open trial (yesterday and today), with reasons and a path, as the scorer stores them."""
+def add_scores(db: Database, *, model_created_at: datetime = PLAN_AT) -> int:
+    """Two scores per open trial (yesterday and today), with reasons and a path, as the scorer stores them,
+    by a new active model version "bench-workday" stored at `model_created_at`."""
     from concierge.models import ModelVersion, Score
 
     rnd = random.Random(SEED)
     with db.session() as s:
-        mv = ModelVersion(version="bench-workday", kind="boosting", created_at=PLAN_AT, active=True, trained_rows=0,
-                          artifact=b"", card={})
+        mv = ModelVersion(version="bench-workday", kind="boosting", created_at=model_created_at, active=True,
+                          trained_rows=0, artifact=b"", card={})
         s.add(mv)
         s.flush()
         rows = s.execute(text("SELECT s.id, t.p_no_call, t.p_call FROM shop s JOIN demo_truth t ON t.shop_id = s.id"
@@ -451,9 +453,10 @@ def clone(db: Database, total: int) -> dict:
 
     Clone k: ids shifted by k x the largest id, platform ids suffixed "-c<k>", moments unchanged
     (the planned calls stay due); a non-callback call's rank is drawn again (x 0.5-1.5: another
-    shop, another gain), so the queue's head is not twenty copies of one call. Foreign-key
-    triggers are off while copying (session_replication_role; the copies point at rows just
-    copied), then everything is analysed.
+    shop, another gain), so the queue's head is not twenty copies of one call. The `shop_state`
+    read model is copied too (its search key gains the same suffix), and the call ratings with
+    their calls. Foreign-key triggers are off while copying (session_replication_role; the
+    copies point at rows just copied), then everything is analysed.
     """
     with db.engine.begin() as c:
         c.exec_driver_sql("SET LOCAL session_replication_role = replica")
@@ -461,11 +464,12 @@ def clone(db: Database, total: int) -> dict:
         assert c.exec_driver_sql("SELECT min(id) FROM shop").scalar_one() >= 1
         n_base = c.exec_driver_sql("SELECT count(*) FROM shop").scalar_one()
         pc_base = c.exec_driver_sql("SELECT coalesce(max(id), 0) FROM planned_call").scalar_one()
+        call_base = c.exec_driver_sql("SELECT coalesce(max(id), 0) FROM call").scalar_one()
         k, have = 0, n_base
         while have < total:
             k += 1
             take = min(n_base, total - have)
-            off, pc_off = k * base, k * pc_base
+            off, pc_off, call_off = k * base, k * pc_base, k * call_base
             last = c.exec_driver_sql(f"SELECT id FROM shop WHERE id <= {base} ORDER BY id "
                                      f"LIMIT 1 OFFSET {take - 1}").scalar_one()
             mine = f"shop_id <= {last}"
@@ -473,8 +477,13 @@ def clone(db: Database, total: int) -> dict:
                   f"id <= {last}")
             _copy(c, "observation", {"shop_id": f"shop_id + {off}", "submission_id": "NULL", "event_id": "NULL"},
                   mine, skip=("id",), order="id")
-            _copy(c, "call", {"shop_id": f"shop_id + {off}", "submission_id": "NULL",
-                              "planned_call_id": f"planned_call_id + {pc_off}"}, mine, skip=("id",), order="id")
+            _copy(c, "call", {"id": f"id + {call_off}", "shop_id": f"shop_id + {off}", "submission_id": "NULL",
+                              "planned_call_id": f"planned_call_id + {pc_off}"}, f"{mine} AND id <= {call_base}",
+                  order="id")
+            _copy(c, "call_rating", {"call_id": f"call_id + {call_off}", "shop_id": f"shop_id + {off}"},
+                  f"{mine} AND call_id <= {call_base}", skip=("id",), order="id")
+            _copy(c, "shop_state", {"shop_id": f"shop_id + {off}", "platform_id": f"platform_id || '-c{k}'",
+                                    "search_key": f"search_key || '-c{k}'"}, mine)
             _copy(c, "demo_truth", {"shop_id": f"shop_id + {off}"}, mine)
             _copy(c, "score", {"shop_id": f"shop_id + {off}"}, mine, skip=("id",))
             _copy(c, "audit_state", {"shop_id": f"shop_id + {off}"}, mine)
@@ -485,17 +494,22 @@ def clone(db: Database, total: int) -> dict:
                   f"call_id IN (SELECT id FROM planned_call WHERE {mine} AND id <= {pc_base})", skip=("id",))
             have += take
             log(f"   clone {k}: {have:,} shops")
-        for table, col in (("shop", "id"), ("planned_call", "id")):
+        for table, col in (("shop", "id"), ("planned_call", "id"), ("call", "id")):
             c.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', '{col}'), "
                               f"(SELECT max({col}) FROM {table}))")
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
         c.exec_driver_sql("ANALYZE")
         counts = {t: c.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar_one()
-                  for t in ("shop", "observation", "call", "score", "planned_call", "audit_state")}
+                  for t in ("shop", "observation", "call", "score", "planned_call", "audit_state", "shop_state",
+                            "call_rating")}
     return {"base_max": base, **counts}
 
 
-def prepare_screen(db: Database, shops: int, base: int) -> dict:
+def prepare_screen(db: Database, shops: int, base: int, *, model_created_at: datetime = PLAN_AT,
+                   before_clone=None) -> dict:
+    """BASE demo shops through the loader, the planner once, scores (`add_scores`), then
+    `before_clone(db) -> dict` if given (more history for the loaded shops, merged into the
+    result), then the clone up to `shops` shops."""
     from concierge.demo.generator import generate
     from concierge.demo.loader import load_population, plan_demo_calls
 
@@ -509,13 +523,15 @@ def prepare_screen(db: Database, shops: int, base: int) -> dict:
     with db.session() as s:
         planned = plan_demo_calls(s, pop, today=TODAY, seed=SEED, now=PLAN_AT)
     plan_s = time.perf_counter() - t0
-    scores = add_scores(db)
-    log(f"   planned in {plan_s:.1f} s: {planned}; {scores:,} scores; cloning to {shops:,} shops")
+    scores = add_scores(db, model_created_at=model_created_at)
+    log(f"   planned in {plan_s:.1f} s: {planned}; {scores:,} scores")
+    extra = before_clone(db) if before_clone is not None else {}
+    log(f"   cloning to {shops:,} shops")
     t0 = time.perf_counter()
     counts = clone(db, shops)
     clone_s = time.perf_counter() - t0
     log(f"   cloned in {clone_s:.1f} s: {counts}")
-    return {"load_s": load_s, "plan_s": plan_s, "clone_s": clone_s, "planned": planned, **counts}
+    return {"load_s": load_s, "plan_s": plan_s, "clone_s": clone_s, "planned": planned, **extra, **counts}
 
 
 def sample_due_calls(db: Database, n: int, base_max: int) -> list[int]:
