@@ -42,13 +42,21 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
                    "(Wilson 95 %% interval); pending trials are not counted as losses. A consultant's shops "
                    "are those whose last reached call they made: not a random split, so compare with care."
                    ) % {"months": int(months)}
+    # one scan: counts per (consultant, persona, business type, market), summed per dimension here
+    cols = [col for _k, col, *_rest in dims]
+    tally: dict[str, dict[Any, list[int]]] = {key: {} for key, *_rest in dims}
+    for *values, n, c, d in session.execute(
+            select(*cols, func.count(), func.sum(converted), func.sum(decided))
+            .where(*sql.scope(market, since)).group_by(*cols)):
+        for (key, *_rest), value in zip(dims, values):
+            acc = tally[key].setdefault(value, [0, 0, 0])
+            acc[0] += int(n)
+            acc[1] += int(c or 0)
+            acc[2] += int(d or 0)
     tables = []
     for key, col, title, head, name, unknown in dims:
         rows = []
-        for value, n, c, d in session.execute(
-                select(col, func.count(), func.sum(converted), func.sum(decided))
-                .where(*sql.scope(market, since)).group_by(col)):
-            n, c, d = int(n), int(c or 0), int(d or 0)
+        for value, (n, c, d) in tally[key].items():
             if value is None:
                 drill = sql.drill(market=market, contacted=False, trial_from=since) if key == "consultant" else None
             else:
