@@ -296,7 +296,9 @@ def index():
     for key, _module in available_reports():
         title = report_title(key, lang)
         if key in WARNING_REPORTS:
-            report = build_report(session, key, lang=lang, now=now, settings=report_settings(current_app.config))
+            cheap = {"warnings_only": True} if key == "queue" else {}  # only its warnings are shown here
+            report = build_report(session, key, lang=lang, now=now, settings=report_settings(current_app.config),
+                                  **cheap)
             title = report.title
             warnings += [{"key": key, "report": report.title, "text": w} for w in report.warnings]
         reports.append({"key": key, "title": str(title)})

@@ -143,24 +143,30 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime,
 
     ``calls_per_consultant_day``: the calls one consultant makes in a day (0: the configured
     `config.calls_per_consultant_day()`, CONCIERGE_CALLS_PER_CONSULTANT_DAY or 40).
+    ``warnings_only=True`` (in ``params``, so that it is no filter of the report's page), for a
+    caller that reads only the warnings (the capacity peak), such as the dashboard's front page:
+    the call log is not read, so the call-log columns are empty (None) and
+    the consultants table has no rows; the queue counts, the capacity table and the warnings are
+    the full report's.
     """
     _ = translations(lang).gettext
     now = now.astimezone(UTC)
     per_day = int(calls_per_consultant_day) if calls_per_consultant_day and calls_per_consultant_day > 0 \
         else config.calls_per_consultant_day()
+    warnings_only = params.get("warnings_only") is True
     markets = _markets(market)
     since = now - timedelta(days=STATS_DAYS)
 
     # ------------------------------------------------------------------ summary
     counts = _queue_counts(session, now, markets)
     summary_rows = []
-    stats: dict[str, Any] = {}
+    # one pass over the call log: the team's figures (that market's, with a market filter) and each market's
+    team_stats = {"team": {}, "consultants": []} if warnings_only else \
+        call_stats(session, since=since, until=now, now=now, market=market, by_market=True)
     for m in markets:
-        stats = call_stats(session, since=since, until=now, now=now, market=m)
+        stats = team_stats.get("markets", {}).get(m, {"team": {}})
         summary_rows.append({"market": label("markets", m, lang), **counts[m], **_stats_fields(stats["team"]),
                              "callback_target": load_rules(m).callbacks.target_share})
-    # the team: every market's calls (with a market filter, that market's, computed just above)
-    team_stats = stats if market is not None else call_stats(session, since=since, until=now, now=now)
     if market is None:
         totals = {k: sum(counts[m][k] for m in markets) for k in ("due_now", "overdue", "claimed", "callbacks_waiting")}
         summary_rows.append({"market": _("All markets"), **totals, **_stats_fields(team_stats["team"]),
