@@ -4,7 +4,8 @@ A small demo population (surveys and onboarding calls answer "Wants help with" a
 in their words") plus answers of our own: a merchant who changed their mind, an answer given
 after the report's moment (not counted), and free-text answers holding a phone number, an
 e-mail, a web address, and one longer than the report quotes. Each figure is recounted here
-in plain Python over the `observation` and `shop_state` rows.
+in plain Python over the `observation` and `shop_state` rows; the topic counts (which follow
+the folded profile, as the shop list does) over each shop's profile folded from its observations.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from concierge.demo.generator import generate
 from concierge.demo.loader import load_population
 from concierge.models import Observation, Shop, ShopState
 from concierge.operations.observations import record_answers
+from concierge.operations.profiles import load_profile
 from concierge.operations.reports import build_report
 from concierge.operations.reports.voice import looks_like_contact
 from concierge.operations.shop_state import list_states, parse_filters, refresh_states, state_filters
@@ -51,7 +53,8 @@ def _world(database) -> dict[str, int]:
                             ({TOPICS: ["seo", "marketing"]}, NOW - timedelta(days=3))):
             record_answers(s, pl[0], answers, actor="ann@example.com", source="call", observed_at=at, now=at,
                            rescore=False)
-        # an answer given after the report's moment is not counted yet
+        # an answer given after the report's moment: the topic counts follow the folded profile (it counts),
+        # the trend reads the answers up to the report's moment (it does not)
         record_answers(s, pl[1], {TOPICS: ["legal"]}, actor="ann@example.com", source="call",
                        observed_at=NOW + timedelta(days=1), now=NOW + timedelta(days=1), rescore=False)
         # free text: contact details (never quoted), and a long answer from an old import (cut to 200)
@@ -72,6 +75,23 @@ def _answers(s) -> tuple[list, dict[int, tuple[str, str | None]]]:
                          .where(Observation.question.in_([TOPICS, GOAL]))))
     state = {sid: (m, st) for sid, m, st in s.execute(select(ShopState.shop_id, ShopState.market, ShopState.stage))}
     return obs, state
+
+
+class _Folded:
+    """A shop's help topics as its folded profile holds them (shaped like an observation for `_tally`)."""
+
+    def __init__(self, topics):
+        self.value = list(topics)
+
+
+def _profiles(s) -> dict[int, _Folded]:
+    """{shop: its folded profile's help topics}, for the shops whose profile names at least one."""
+    out = {}
+    for shop in s.scalars(select(Shop).order_by(Shop.id)):
+        needs = load_profile(s, shop).needs
+        if needs:
+            out[shop.id] = _Folded(needs)
+    return out
 
 
 def _latest(obs, question: str, lo: datetime | None, hi: datetime) -> dict[int, object]:
@@ -131,6 +151,7 @@ def test_voice_report_matches_the_raw_tables(database):
     planted = _world(database)
     with database.sessionmaker() as s:
         obs, state = _answers(s)
+        folded = _profiles(s)
     before = _dump(database)
     seen: list[str] = []
 
@@ -158,13 +179,14 @@ def test_voice_report_matches_the_raw_tables(database):
 
     # --- topics by market: shops naming each, of those that answered, and the trend
     latest = _latest(obs, TOPICS, None, NOW)
-    answered, named = _tally(latest, state, everyone)
-    _ever, named_ever = _tally(_latest(obs, TOPICS, None, NOW + timedelta(days=3650)), state, everyone)
+    answered, named = _tally(folded, state, everyone)  # the folded profiles: every answer, also a later one
     recent_a, recent_n = _tally(_latest(obs, TOPICS, NOW - timedelta(days=30), NOW), state, everyone)
     earlier_a, earlier_n = _tally(_latest(obs, TOPICS, NOW - timedelta(days=60), NOW - timedelta(days=30)),
                                   state, everyone)
     assert set(latest[planted["changed"]].value) == {"seo", "marketing"}  # the later answer is the one counted
+    assert set(folded[planted["changed"]].value) == {"seo", "marketing"}
     assert planted["future"] in latest and latest[planted["future"]].value != ["legal"]
+    assert folded[planted["future"]].value == ["legal"]  # the folded profile holds the answer after now
     topics = report.table("topics")
     assert topics.plot == {"kind": "bars", "x": "topic", "y": "share", "format": "percent"}
     groups = [*locales.MARKET_CODES, None]
@@ -191,12 +213,12 @@ def test_voice_report_matches_the_raw_tables(database):
             assert r["_muted"] == (n < SMALL)
             assert r["_drill"] == ({"market": m, "topic": t} if m else {"topic": t}) and (not m or shops_in[m] >= n)
             # the shop list reads the folded profile: every answer, also one dated after the report's now
-            assert drilled[id(r)] == named_ever[(m, t)]
-    assert answered[None] == len(latest) and recent_a[None] > 0 and earlier_a[None] > 0
+            assert drilled[id(r)] == k
+    assert answered[None] == len(folded) and recent_a[None] > 0 and earlier_a[None] > 0
     assert any(r["trend"] not in (None, 0) for r in topics.rows)
 
     # --- topics by stage
-    by_stage_a, by_stage_n = _tally(latest, state, lambda m, st: (st,))
+    by_stage_a, by_stage_n = _tally(folded, state, lambda m, st: (st,))
     stage_rows = report.table("stages").rows
     stages = profile_schema.load_schema().stages
     expected_stages = sorted(by_stage_a, key=lambda st: (st is None, stages.index(st) if st in stages else 99))
@@ -208,6 +230,8 @@ def test_voice_report_matches_the_raw_tables(database):
         assert r["stage"] == (label("stages", st, "en") if st else "No stage yet")
         assert r["_muted"] == (n < SMALL)
         assert r.get("_drill") == ({"stage": st, "topic": t} if st else None)
+        if st:
+            assert drilled[id(r)] == k
     assert len({r["_stage"] for r in stage_rows}) >= 3
 
     # --- in their own words: the most recent fit answers, never contact details
@@ -224,7 +248,7 @@ def test_voice_report_matches_the_raw_tables(database):
     assert all(r["answered_on"] <= NOW.date() for r in examples)
 
     # --- one market in Polish: the schema's labels in the reader's language, that market's shops only
-    tr_latest = {sid: o for sid, o in latest.items() if state[sid][0] == "TR"}
+    tr_folded = {sid: o for sid, o in folded.items() if state[sid][0] == "TR"}
     t_rows = turkish.table("topics").rows
     assert {r["_market"] for r in t_rows} == {"TR"}
     full = {r["_topic"]: r for r in topics.rows if r["_market"] == "TR"}
@@ -233,7 +257,7 @@ def test_voice_report_matches_the_raw_tables(database):
         assert r["market"] == label("markets", "TR", "pl")
         for key in ("shops", "answered", "share", "recent_answers", "earlier_answers", "trend"):
             assert r[key] == full[r["_topic"]][key]
-    tr_a, tr_n = _tally(tr_latest, state, lambda m, st: (st,))
+    tr_a, tr_n = _tally(tr_folded, state, lambda m, st: (st,))
     for r in turkish.table("stages").rows:
         assert (r["shops"], r["answered"]) == (tr_n[(r["_stage"], r["_topic"])], tr_a[r["_stage"]])
         assert r.get("_drill") == ({"stage": r["_stage"], "market": "TR", "topic": r["_topic"]}

@@ -7,13 +7,19 @@ questions are the multi-choice questions of the ``needs`` facet (today `needs.he
 goal, in their words"). Topic and question labels come from the schema in the reader's
 language, stage and market names from `renderers.labels`.
 
-How: each shop's latest full answer (an observation with op ``set``; observations are
-append-only, so the latest one is the answer in force) is picked with a window function and
-joined to the `shop_state` read model for the shop's market and current stage; the answers
-are counted in SQL grouped by their stored value (the few distinct sets of choices), and
-only those groups are read in Python. Answers recorded under an older schema version are
-read under today's keys and choices (`SchemaRegistry.upgrade_value`). No profile is folded,
-nothing is written.
+How: the topic counts ("shops naming it", "shops that answered", by market and by stage) are
+read from the `shop_state` read model in one scan: its `help_topics` column holds the topics of
+each shop's folded profile (`HELP_TOPICS_QUESTION`), grouped in SQL by market, stage and that
+string (few distinct combinations) and split in Python. So they follow the folded profile, as
+the shop list and its drill-downs do: every answer and every add/remove of a topic counts, also
+one dated after the report's moment, and a shop "answered" when its profile names at least one
+topic. The trend and the examples read the `observation` table, limited to what they need: the
+trend only the answers observed in the last 2 x TREND_DAYS days (each shop's latest full answer,
+op ``set``, in each period, picked with a window function over those rows only), the examples
+only the most recent text answers per market (newest first, with a LIMIT; each shop's first
+answer met in that order is its latest one, the older ones are skipped in Python). Answers
+recorded under an older schema version are read under today's keys and choices
+(`SchemaRegistry.upgrade_value`). No profile is folded, nothing is written.
 """
 from __future__ import annotations
 
@@ -51,6 +57,8 @@ SMALL = 20
 EXAMPLES = 3
 MAX_CHARS = 200
 _CANDIDATES = 25
+#: How many of a market's most recent text answers (all text questions) the examples are looked for in.
+_RECENT_ANSWERS = 200
 
 _EMAIL = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"']{2,}")
 _URL = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+")
@@ -147,27 +155,43 @@ def _choices(registry: profile_schema.SchemaRegistry, question: str, version: in
 
 def _count_topics(session: Session, registry: profile_schema.SchemaRegistry, names: dict[tuple[int, str], str],
                   market: str | None, now: datetime) -> tuple[dict, dict]:
-    """Latest answers counted per (market, question) and per (stage, question):
-    ({group: answered}, {(group, topic): shops naming it}) for both, keyed ("market", m, q) / ("stage", s, q)."""
-    latest = _latest(names, market, start=None, end=now)
+    """Shops counted per (market, question) and per (stage, question):
+    ({group: answered}, {(group, topic): shops naming it}) for both, keyed ("market", m, q) / ("stage", s, q).
+    `HELP_TOPICS_QUESTION` is read from `shop_state.help_topics` (the folded profile); any other topic
+    question from each shop's latest answer up to ``now``."""
+    answered: dict[tuple, int] = defaultdict(int)
+    named: dict[tuple, int] = defaultdict(int)
+
+    def add(shop_market: str | None, stage: str | None, question: str, topics: Iterable[str], n: int) -> None:
+        for group in (("market", shop_market, question), ("market", None, question), ("stage", stage, question)):
+            answered[group] += n
+            for t in topics:
+                named[(group, t)] += n
+
+    if HELP_TOPICS_QUESTION in names.values():
+        where = [ShopState.help_topics != ""]
+        if market:
+            where.append(ShopState.market == market)
+        for shop_market, stage, key, n in session.execute(
+                select(ShopState.market, ShopState.stage, ShopState.help_topics, func.count())
+                .where(*where).group_by(ShopState.market, ShopState.stage, ShopState.help_topics)):
+            topics = {t for t in (key or "").split("|") if t}
+            if topics:
+                add(shop_market, stage, HELP_TOPICS_QUESTION, topics, n)
+    others = {k: q for k, q in names.items() if q != HELP_TOPICS_QUESTION}
+    if not others:
+        return answered, named
+    latest = _latest(others, market, start=None, end=now)
     rows = session.execute(
         select(ShopState.market, ShopState.stage, latest.c.question, latest.c.version, latest.c.text, func.count())
         .join(ShopState, ShopState.shop_id == latest.c.shop_id)
         .where(latest.c.n == 1)
         .group_by(ShopState.market, ShopState.stage, latest.c.question, latest.c.version, latest.c.text)).all()
-    answered: dict[tuple, int] = defaultdict(int)
-    named: dict[tuple, int] = defaultdict(int)
-    wanted = set(names.values())
+    wanted = set(others.values())
     for shop_market, stage, question, version, text, n in rows:
-        if question not in wanted:
-            continue
-        topics = _choices(registry, question, version, text)
-        if topics is None:
-            continue
-        for group in (("market", shop_market, question), ("market", None, question), ("stage", stage, question)):
-            answered[group] += n
-            for t in topics:
-                named[(group, t)] += n
+        topics = _choices(registry, question, version, text) if question in wanted else None
+        if topics is not None:
+            add(shop_market, stage, question, topics, n)
     return answered, named
 
 
@@ -207,19 +231,34 @@ def _share(k: int, n: int) -> float | None:
 
 
 def _examples(session: Session, names: dict[tuple[int, str], str], market: str | None,
-              now: datetime) -> list[Any]:
-    """The most recent latest answers per (market, question), a few more than shown (some are skipped)."""
-    latest = _latest(names, market, start=None, end=now)
-    ranked = (select(ShopState.market, ShopState.stage, latest.c.question, latest.c.value, latest.c.observed_at,
-                     func.row_number().over(partition_by=(ShopState.market, latest.c.question),
-                                            order_by=(latest.c.observed_at.desc(), latest.c.shop_id.desc()))
-                     .label("m"))
-              .join(ShopState, ShopState.shop_id == latest.c.shop_id)
-              .where(latest.c.n == 1).subquery())
-    return session.execute(select(ranked.c.market, ranked.c.stage, ranked.c.question, ranked.c.value,
-                                  ranked.c.observed_at)
-                           .where(ranked.c.m <= _CANDIDATES)
-                           .order_by(ranked.c.market, ranked.c.question, ranked.c.m)).all()
+              now: datetime) -> list[tuple]:
+    """Per market, the most recent latest answers per question, a few more than shown (some are
+    skipped): each market's _RECENT_ANSWERS most recent text answers up to ``now`` (one query),
+    newest first; a shop's first answer in that order is its latest, its older ones are dropped."""
+    o = Observation
+    condition, key = _question_expr(names)
+    where = [condition, o.op == "set", o.observed_at <= now]
+    if market:
+        where.append(ShopState.market == market)
+    order = (o.observed_at.desc(), o.shop_id.desc(), o.id.desc())
+    ranked = (select(ShopState.market.label("market"), o.shop_id.label("shop_id"), ShopState.stage.label("stage"),
+                     key.label("question"), o.value.label("value"), o.observed_at.label("observed_at"),
+                     func.row_number().over(partition_by=ShopState.market, order_by=order).label("m"))
+              .join(ShopState, ShopState.shop_id == o.shop_id).where(*where).subquery())
+    rows = session.execute(select(ranked.c.market, ranked.c.shop_id, ranked.c.stage, ranked.c.question,
+                                  ranked.c.value, ranked.c.observed_at)
+                           .where(ranked.c.m <= _RECENT_ANSWERS).order_by(ranked.c.market, ranked.c.m)).all()
+    out: list[tuple] = []
+    seen: set[tuple[int, str]] = set()
+    candidates: dict[tuple[str, str], int] = defaultdict(int)
+    for m, shop_id, stage, question, value, observed_at in rows:
+        if (shop_id, question) in seen:
+            continue
+        seen.add((shop_id, question))
+        if candidates[(m, question)] < _CANDIDATES:
+            candidates[(m, question)] += 1
+            out.append((m, stage, question, value, observed_at))
+    return out
 
 
 def build(session: Session, *, lang: str, market: str | None, now: datetime, **params: Any) -> Report:
@@ -266,8 +305,9 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, **p
             market_rows += sorted(block, key=lambda r: (-r["shops"], r["topic"]))
     by_market = Table(
         key="topics", title=_("Topics merchants ask for help with"),
-        definition=_("Each shop's latest answer (from a survey, a call or an import), by the shop's market. "
-                     "Share: the shops naming the topic, of the shops that answered. Trend: the share among the "
+        definition=_("The topics in each shop's profile today (its latest answers, from a survey, a call or an "
+                     "import), by the shop's market. Share: the shops naming the topic, of the shops that "
+                     "answered (naming at least one topic). Trend: the share among the "
                      "answers given in the last %(days)s days minus the share among the answers given in the "
                      "%(days)s days before (each shop's latest answer in each period), with its 95%% interval. "
                      "Rows with fewer than %(small)s answers are greyed.") % {"days": TREND_DAYS, "small": SMALL},
@@ -306,7 +346,7 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, **p
             stage_rows += sorted(block, key=lambda r: (-r["shops"], r["topic"]))
     by_stage = Table(
         key="stages", title=_("Topics by stage"),
-        definition=_("The same latest answers by the shop's readiness stage today. Share: the shops naming the "
+        definition=_("The same profiles by the shop's readiness stage today. Share: the shops naming the "
                      "topic, of the shops in that stage that answered. Rows with fewer than %(small)s answers are "
                      "greyed.") % {"small": SMALL},
         columns=[Column("stage", _("Stage")), Column("question", _("Question")), Column("topic", _("Topic")),
