@@ -49,9 +49,9 @@ def require_postgres() -> None:
         pytest.skip(reason)
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+def new_pg_schema():
+    """(admin engine, schema, URL) of a fresh PostgreSQL schema (skipped, or failed under
+    CONCIERGE_REQUIRE_POSTGRES=1, when the server is unreachable); the caller drops it."""
     require_postgres()
     from sqlalchemy import create_engine, text
 
@@ -60,7 +60,22 @@ def pg_url():
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    return admin, schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def pg_schema_factory():
+    """`new_pg_schema`, for module- and session-scoped fixtures that build one shared database."""
+    return new_pg_schema
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL schema for one test, dropped afterwards."""
+    from sqlalchemy import text
+
+    admin, schema, url = new_pg_schema()
+    yield url
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()

@@ -11,8 +11,6 @@ import csv
 import importlib.util
 import io
 import json
-import os
-import uuid
 from datetime import date, datetime, timezone
 
 import pytest
@@ -24,28 +22,7 @@ from concierge.reporting import table_csv
 
 TODAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-PG_URL = os.environ.get("CONCIERGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 AVAILABLE = [k for k, m in MODULES.items() if importlib.util.find_spec(f"concierge.operations.reports.{m}")]
-
-
-def _postgres_url():
-    """A throw-away schema on the test PostgreSQL (skipped, or failed under CI, when unreachable)."""
-    from sqlalchemy import create_engine, text
-
-    try:
-        admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means: not here
-        reason = f"PostgreSQL unreachable at {PG_URL}: {exc.__class__.__name__}: {exc}"
-        if os.environ.get("CONCIERGE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason + " (CONCIERGE_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    return admin, schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -63,7 +40,7 @@ def loaded(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('cli-report') / 'report.sqlite'}"
     else:
-        admin, schema, url = _postgres_url()
+        admin, schema, url = request.getfixturevalue("pg_schema_factory")()
     db = Database(url)
     try:
         db.create_all()

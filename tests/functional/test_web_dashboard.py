@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
 import sys
 import types
@@ -156,26 +155,6 @@ def shop_total(html: str) -> int:
 
 # ---------------------------------------------------------------- the shared demo database
 
-def _postgres_url():
-    from sqlalchemy import create_engine, text
-
-    url = os.environ.get("CONCIERGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    try:
-        admin = create_engine(url, connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means: not here
-        reason = f"PostgreSQL unreachable at {url}: {exc.__class__.__name__}: {exc}"
-        if os.environ.get("CONCIERGE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason + " (CONCIERGE_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    return admin, schema, f"{url}{sep}options=-csearch_path%3D{schema}"
-
-
 def _populate(app) -> None:
     from concierge.demo.generator import generate
     from concierge.demo.loader import load_population
@@ -210,7 +189,7 @@ def demo_app(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp / 'dashboard.sqlite'}"
     else:
-        admin, schema, url = _postgres_url()
+        admin, schema, url = request.getfixturevalue("pg_schema_factory")()
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(tmp / "instance"),
                       "SECRET_KEY": "test-secret-" + uuid.uuid4().hex, "TESTING": True})
     app.config["CLOCK"] = lambda: NOW

@@ -8,8 +8,6 @@ ignore (another model version's scores; the active model's scores made after a d
 """
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -22,7 +20,6 @@ N_SHOPS, SEED = 300, 11
 RESCORE_EVERY = timedelta(days=10)         # the trials open at each run are scored again (trials last 14 days)
 OLD_VERSION = "m-old-for-report-tests"
 
-PG_URL = os.environ.get("CONCIERGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @dataclass(frozen=True)
@@ -103,25 +100,6 @@ def _populate(db) -> ScoredDemo:
         return ScoredDemo(db=db, now=NOW, trained=TRAINED, active_id=active.id, old_id=old.id)
 
 
-def _postgres_url():
-    from sqlalchemy import create_engine, text
-
-    try:
-        admin = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means: not here
-        reason = f"PostgreSQL unreachable at {PG_URL}: {exc.__class__.__name__}: {exc}"
-        if os.environ.get("CONCIERGE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason + " (CONCIERGE_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    return admin, schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def scored_demo(request, tmp_path_factory):
     """One scored demo population per backend, shared by the report tests (which never write)."""
@@ -133,7 +111,7 @@ def scored_demo(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('reports') / 'reports.sqlite'}"
     else:
-        admin, schema, url = _postgres_url()
+        admin, schema, url = request.getfixturevalue("pg_schema_factory")()
     db = Database(url)
     try:
         db.create_all()
