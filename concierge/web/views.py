@@ -165,7 +165,11 @@ def shops_csv():
     from ..reporting import csv_filename
 
     lang = current_lang()
-    filters, _problems = parse_filters(request.args, lang=lang)  # ignored, as on the list
+    filters, problems = parse_filters(request.args, lang=lang)
+    if problems:  # the list shows what it ignored; a file cannot, so it is refused rather than widened
+        lines = [_("The export was not made: these filters are not valid.")]
+        lines += [f"{field}: {reason}" for field, reason in problems]
+        return Response("\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8")
     sort = request.args.get("sort") or "newest"
     sort = sort if sort in SORTS else "newest"
     database = get_db()

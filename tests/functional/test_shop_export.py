@@ -342,8 +342,11 @@ def test_export_honours_every_filter_and_sort(app, client):
                                        "ORDER BY consultant")).scalars())
         assert consultants(s) == distinct and set(distinct) == {r["consultant"] for r in states if r["consultant"]}
         assert len(distinct) > 3
-    # an invalid value is ignored, as on the list: the whole list
-    assert len(export(client, {"stage": "flying", "held_out": "maybe"})[1]) == len(states)
+    # an invalid value refuses the export, naming each filter (as `shops --csv` does), never the whole list
+    refused = client.get("/shops.csv?stage=flying&held_out=maybe")
+    assert refused.status_code == 400
+    assert sorted(line.split(":")[0] for line in refused.get_data(as_text=True).splitlines()[1:]) == \
+        ["held_out", "stage"]
 
 
 def test_export_cells_are_typed_and_equal_the_stored_row(app, client):
@@ -392,6 +395,20 @@ def test_only_managers_and_admins_export(app, client):
     body = admin.get("/?market=PL&persona=first_steps").get_data(as_text=True)
     link = re.search(r'href="(/shops\.csv\?[^"]+)"', body).group(1).replace("&amp;", "&")
     assert "market=PL" in link and "persona=first_steps" in link
+
+
+
+def test_export_refuses_bad_filters_naming_each_rather_than_exporting_every_shop(app, client):
+    formula_shops(app)
+    make_user(app, "root@example.com", "admin")
+    login(client, "root@example.com")
+    r = client.get("/shops.csv?trial_from=2026-13-01&stages=nope&market=PL")
+    assert r.status_code == 400 and r.mimetype == "text/plain"
+    lines = r.get_data(as_text=True).splitlines()
+    assert lines[0] == "The export was not made: these filters are not valid."
+    assert sorted(line.split(":")[0] for line in lines[1:]) == ["stages", "trial_from"]
+    assert "2026-13-01" in r.get_data(as_text=True) and "nope" in r.get_data(as_text=True)
+    assert client.get("/shops.csv?market=PL").status_code == 200
 
 
 # ---------------------------------------------------------------- the list's drill-down chips
