@@ -50,9 +50,14 @@ def _queue(session, n: int, *, market: str = "PL", kind: str = "audit", start: i
 
 
 def test_fifty_threads_claim_two_thousand_calls_exactly_once(database):
+    from concierge.db import Database
+
     with database.session() as s:
         ids = _queue(s, 2000)
         users = [_user(s, f"c{i}@example.com").id for i in range(50)]
+    # one connection per thread, as 50 consultants on their own web workers would hold: the test is
+    # about claims, and a default pool of 15 under a loaded CI host timed threads out waiting for one
+    pooled = Database(database.url, pool_size=50, max_overflow=0, pool_timeout=300)
     seen: list[int] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -62,7 +67,7 @@ def test_fifty_threads_claim_two_thousand_calls_exactly_once(database):
         try:
             start.wait(timeout=30)
             while True:
-                with database.session() as s:
+                with pooled.session() as s:
                     user = s.get(User, user_id)
                     call = workday.claim_next(s, user, now=NOW, max_open=10_000)
                     if call is None:
@@ -78,6 +83,7 @@ def test_fifty_threads_claim_two_thousand_calls_exactly_once(database):
         t.start()
     for t in threads:
         t.join(timeout=300)
+    pooled.dispose()
     assert not errors, errors[:3]
     assert sorted(seen) == sorted(ids)  # every call claimed, none twice, none lost
     with database.sessionmaker() as s:
