@@ -44,6 +44,7 @@ from ..models import (
     ShopState,
 )
 from ..reporting import Column
+from ..scoring.data import decision
 from .profiles import observations_by_shop
 
 _CHUNK = 500  # shops per query: well under every backend's parameter limit
@@ -125,6 +126,7 @@ def _chunk_rows(session: Session, ids: Sequence[int], now: datetime) -> list[dic
             "search_key": search_key(s.name, s.platform_id),
             "trial_started_at": s.trial_started_at, "trial_ends_at": s.trial_ends_at,
             "outcome": s.outcome, "outcome_at": s.outcome_at,
+            **dict(zip(("converted", "decided_at"), decision(s.market, s.outcome, s.outcome_at, s.trial_ends_at))),
             "stage": profile.readiness.stage, "readiness_percent": profile.readiness.percent,
             "persona": profile.persona, "business_type": profile.business.type, "language": profile.language,
             "score": score[1] if score else None, "gain": score[2] if score else None,

@@ -149,8 +149,23 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
 
 
 def _converted_in_window(s: Shop) -> bool:
-    if s.outcome != "converted":
-        return False
-    if s.trial_ends_at is None or s.outcome_at is None:
-        return True
-    return s.outcome_at <= s.trial_ends_at + decision_window(s.market)
+    return decision(s.market, s.outcome, s.outcome_at, s.trial_ends_at)[0]
+
+
+def decision(market: str | None, outcome: str | None, outcome_at: datetime | None,
+             trial_ends_at: datetime | None) -> tuple[bool, datetime | None]:
+    """(converted, decided_at): the one rule for a trial's label and the moment it is known.
+
+    Converted: it bought no later than its market's decision window after the trial ended (a
+    trial without an end date or purchase time: when its outcome says so). Decided at: the
+    purchase for a converted trial; otherwise the window's end (without an end date: the
+    outcome's time); None while nothing can be said. `shop_state` stores both, so reports
+    count and bucket them with plain SQL.
+    """
+    converted = outcome == "converted" and (trial_ends_at is None or outcome_at is None
+                                            or outcome_at <= trial_ends_at + decision_window(market))
+    if converted:
+        return True, outcome_at
+    if trial_ends_at is not None:
+        return False, trial_ends_at + decision_window(market)
+    return False, outcome_at if outcome is not None else None

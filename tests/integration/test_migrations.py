@@ -15,3 +15,57 @@ def test_migrations_match_models(db_url):
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
     assert set(Base.metadata.tables) <= tables
+
+
+def test_0010_fills_the_decision_columns_by_the_rule_the_read_model_uses(db_url):
+    """Rows written before 0010 get `converted` and `decided_at` equal to `scoring.data.decision`
+    (the rule `state rebuild` applies), for every market's window and the edge cases."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import text
+
+    from concierge.scoring.data import decision
+
+    utc = timezone.utc
+    ends = datetime(2026, 9, 1, 10, 30, 15, 250000, tzinfo=utc)
+    cases = [  # market, outcome, outcome_at, trial_ends_at
+        ("PL", "converted", ends + timedelta(days=59, hours=23), ends),   # inside PL's 60 days
+        ("PL", "converted", ends + timedelta(days=60, seconds=1), ends),  # just after
+        ("TR", "converted", ends + timedelta(days=14), ends),              # on the edge: inside
+        ("TR", "converted", ends + timedelta(days=15), ends),
+        ("IN", "not_converted", ends, ends),
+        ("IN", "converted", None, ends),                                   # no purchase time
+        ("PL", None, None, ends),                                          # still open
+        ("XX", "not_converted", ends, ends),                               # unknown market: 30 days
+        ("PL", "not_converted", ends, None),                               # no end date
+        ("PL", None, None, None),
+    ]
+    migrate.upgrade(db_url, "0009")
+    engine = create_engine(db_url)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def stamp(v):
+        return None if v is None else (v.replace(tzinfo=None).isoformat(" ") if sqlite else v)
+
+    with engine.begin() as conn:
+        for i, (market, outcome, outcome_at, trial_ends_at) in enumerate(cases, start=1):
+            conn.execute(text("INSERT INTO shop (id, platform_id, market, created_at, holdout) "
+                              "VALUES (:i, :p, :m, :c, false)"),
+                         {"i": i, "p": f"m-{i}", "m": market, "c": stamp(ends)})
+            conn.execute(text("INSERT INTO shop_state (shop_id, platform_id, market, search_key, trial_ends_at, "
+                              "outcome, outcome_at, readiness_percent, contacted, held_out, observations, "
+                              "help_topics, updated_at) VALUES (:i, :p, :m, '', :e, :o, :oa, 0, false, false, 0, '', :c)"),
+                         {"i": i, "p": f"m-{i}", "m": market, "e": stamp(trial_ends_at), "o": outcome,
+                          "oa": stamp(outcome_at), "c": stamp(ends)})
+    engine.dispose()
+    migrate.upgrade(db_url)
+    from concierge.db import Database
+    from concierge.models import ShopState
+
+    db = Database(db_url)
+    with db.sessionmaker() as s:
+        got = {r.shop_id: (r.converted, r.decided_at) for r in s.query(ShopState)}
+    db.dispose()
+    for i, (market, outcome, outcome_at, trial_ends_at) in enumerate(cases, start=1):
+        assert got[i] == decision(market, outcome, outcome_at, trial_ends_at), cases[i - 1]
+    assert sum(c for c, _d in got.values()) == 3

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from locales import get_market
@@ -93,16 +93,14 @@ def _rolling(session: Session, _: Any, lang: str, market: str | None, now: datet
     today = now.date()
     points = [today - timedelta(weeks=k) for k in range(ROLLING_POINTS - 1, -1, -1)]
     first = points[0] - timedelta(days=ROLLING_DAYS - 1)
-    # a trial decided on or after `first` ended at most its window before it: skip older rows cheaply
-    earliest = sql.start_of_day(first) - timedelta(days=max(sql.decision_window_days(m) for m in shown) + 1)
     day = sql.decision_day_expr(session)
-    converted, decided = sql.converted_expr(session), sql.decided_expr(session, now)
     by_day: dict[str, dict[date, tuple[int, int]]] = defaultdict(dict)
+    # the stored decision time (indexed) bounds the scan: decided in [first, today], and by now
     for m, d, c, n in session.execute(
-            select(ShopState.market, day, func.sum(converted), func.count())
-            .where(*sql.scope(market), or_(ShopState.trial_ends_at >= earliest, ShopState.trial_ends_at.is_(None)),
-                   decided == 1,
-                   day >= first.isoformat(), day <= today.isoformat())
+            select(ShopState.market, day, func.sum(sql.converted_expr(session)), func.count())
+            .where(*sql.scope(market), sql.decided(now),
+                   ShopState.decided_at >= sql.start_of_day(first),
+                   ShopState.decided_at < sql.start_of_day(today + timedelta(days=1)))
             .group_by(ShopState.market, day)):
         by_day[m][date.fromisoformat(d)] = (int(c or 0), int(n))
     rows = []

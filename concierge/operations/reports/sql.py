@@ -92,14 +92,8 @@ def window_expr() -> Any:
 
 def converted_expr(session: Session) -> ColumnElement[int]:
     """1 when the trial subscribed within its decision window after the trial ended (the model's
-    label, as `scoring.data` trains on it: a trial without an end date converted when it says so), else 0."""
-    ends, outcome_at = ShopState.trial_ends_at, ShopState.outcome_at
-    if _dialect(session) == "postgresql":  # timestamp arithmetic: much cheaper than EXTRACT(epoch)
-        within = outcome_at <= ends + window_expr() * literal_column("interval '1 day'")
-    else:
-        within = days_between(session, ends, outcome_at) <= window_expr()
-    in_window = or_(ends.is_(None), outcome_at.is_(None), within)
-    return cast(case((and_(ShopState.outcome == "converted", in_window), 1), else_=0), Integer)
+    label: `scoring.data.decision`, stored in shop_state as `converted`), else 0."""
+    return cast(case((ShopState.converted.is_(True), 1), else_=0), Integer)
 
 
 def matured(now: datetime) -> ColumnElement[bool]:
@@ -117,20 +111,21 @@ def final_expr(now: datetime) -> ColumnElement[int]:
     return cast(case((matured(now), 1), else_=0), Integer)
 
 
+def decided(now: datetime) -> ColumnElement[bool]:
+    """Decided by ``now``: converted in its window (counted at once), or its stored decision time
+    (`scoring.data.decision`: the window's end) has passed."""
+    return or_(ShopState.converted.is_(True), ShopState.decided_at <= type_coerce(now, ShopState.decided_at.type))
+
+
 def decided_expr(session: Session, now: datetime) -> ColumnElement[int]:
     """1 when the trial is decided (converted in its window, or the window has passed), else 0:
     a cohort counts an early buyer at once, and a trial as lost only once its window has passed."""
-    won = converted_expr(session) == 1
-    return cast(case((or_(won, matured(now)), 1), else_=0), Integer)
+    return cast(case((decided(now), 1), else_=0), Integer)
 
 
 def decision_day_expr(session: Session) -> Any:
     """'YYYY-MM-DD' of the day a decided trial was decided: the purchase, or the window's end."""
-    lost_day = case(*((ShopState.market == m, plus_days_day(session, ShopState.trial_ends_at,
-                                                            decision_window_days(m)))
-                      for m in MARKET_CODES),
-                    else_=plus_days_day(session, ShopState.trial_ends_at, 30))
-    return case((converted_expr(session) == 1, day_of(session, ShopState.outcome_at)), else_=lost_day)
+    return day_of(session, ShopState.decided_at)
 
 
 def scope(market: str | None, since: datetime | None = None, until: datetime | None = None) -> list[Any]:
