@@ -56,7 +56,9 @@ class Observation(Base):
     """One fact about a shop. Never updated, never deleted."""
 
     __tablename__ = "observation"
-    __table_args__ = (Index("ix_observation_shop_time", "shop_id", "observed_at"),)
+    __table_args__ = (Index("ix_observation_shop_time", "shop_id", "observed_at"),
+                      # the answers to one question in a period (voice of the merchant: trend, examples)
+                      Index("ix_observation_question_time", "question", "observed_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"))

@@ -16,8 +16,9 @@ one dated after the report's moment, and a shop "answered" when its profile name
 topic. The trend and the examples read the `observation` table, limited to what they need: the
 trend only the answers observed in the last 2 x TREND_DAYS days (each shop's latest full answer,
 op ``set``, in each period, picked with a window function over those rows only), the examples
-only the most recent text answers per market (newest first, with a LIMIT; each shop's first
-answer met in that order is its latest one, the older ones are skipped in Python). Answers
+only the most recent answers per market and text question (newest first, with a LIMIT, along
+the observation (question, time) index; each shop's first answer met in that order is its
+latest one, the older ones are skipped in Python). Answers
 recorded under an older schema version are read under today's keys and choices
 (`SchemaRegistry.upgrade_value`). No profile is folded, nothing is written.
 """
@@ -232,22 +233,22 @@ def _share(k: int, n: int) -> float | None:
 
 def _examples(session: Session, names: dict[tuple[int, str], str], market: str | None,
               now: datetime) -> list[tuple]:
-    """Per market, the most recent latest answers per question, a few more than shown (some are
-    skipped): each market's _RECENT_ANSWERS most recent text answers up to ``now`` (one query),
-    newest first; a shop's first answer in that order is its latest, its older ones are dropped."""
+    """Per market and question, the most recent latest answers, a few more than shown (some are
+    skipped): the _RECENT_ANSWERS most recent answers up to ``now`` of each market to each text
+    question (one short query each, read backwards along the (question, time) index), newest
+    first; a shop's first answer in that order is its latest, its older ones are dropped."""
     o = Observation
     condition, key = _question_expr(names)
-    where = [condition, o.op == "set", o.observed_at <= now]
-    if market:
-        where.append(ShopState.market == market)
-    order = (o.observed_at.desc(), o.shop_id.desc(), o.id.desc())
-    ranked = (select(ShopState.market.label("market"), o.shop_id.label("shop_id"), ShopState.stage.label("stage"),
-                     key.label("question"), o.value.label("value"), o.observed_at.label("observed_at"),
-                     func.row_number().over(partition_by=ShopState.market, order_by=order).label("m"))
-              .join(ShopState, ShopState.shop_id == o.shop_id).where(*where).subquery())
-    rows = session.execute(select(ranked.c.market, ranked.c.shop_id, ranked.c.stage, ranked.c.question,
-                                  ranked.c.value, ranked.c.observed_at)
-                           .where(ranked.c.m <= _RECENT_ANSWERS).order_by(ranked.c.market, ranked.c.m)).all()
+    rows: list[Any] = []
+    for m in ((market,) if market else tuple(locales.MARKET_CODES)):
+        for current in sorted(set(names.values())):
+            recorded = sorted({k for (_v, k), c in names.items() if c == current})
+            rows += session.execute(
+                select(ShopState.market, o.shop_id, ShopState.stage, key, o.value, o.observed_at)
+                .join(ShopState, ShopState.shop_id == o.shop_id)
+                .where(condition, o.question.in_(recorded), key == current, o.op == "set", o.observed_at <= now,
+                       ShopState.market == m)
+                .order_by(o.observed_at.desc(), o.shop_id.desc(), o.id.desc()).limit(_RECENT_ANSWERS)).all()
     out: list[tuple] = []
     seen: set[tuple[int, str]] = set()
     candidates: dict[tuple[str, str], int] = defaultdict(int)
