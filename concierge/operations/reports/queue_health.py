@@ -18,10 +18,11 @@ open call" or "next call between", so these rows carry no ``_drill``.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Date, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 import locales
@@ -54,26 +55,52 @@ def _markets(market: str | None) -> tuple[str, ...]:
     return (market,) if market else tuple(locales.MARKET_CODES)
 
 
-def _queue_counts(session: Session, now: datetime, markets: tuple[str, ...]) -> dict[str, dict[str, int]]:
-    """Open calls due now, overdue, claimed now and callbacks waiting, per market (one GROUP BY)."""
+def _queue_scan(session: Session, now: datetime, markets: tuple[str, ...]
+                ) -> tuple[dict[str, dict[str, int]], dict[tuple[int, str | None], int]]:
+    """One pass over the open calls: (per market, the calls due now, overdue, claimed now and
+    callbacks waiting; {(day index, language): open calls} for the capacity horizon).
+
+    Each open call counts on its scheduled day in its shop's market time zone (day index 0 is
+    today, UTC's date; calls planned before today and still open count on today). PostgreSQL
+    turns the time into the local date with the market card's zone (`timezone(zone, t)`, DST
+    included); SQLite, which has no zones, compares it with each day's local midnight.
+    """
     is_open = PlannedCall.status.in_(OPEN_STATUSES)
-    due = and_(is_open, PlannedCall.scheduled_at <= now, PlannedCall.due_from <= now)
+    due = and_(PlannedCall.scheduled_at <= now, PlannedCall.due_from <= now)
+    today = now.date()
 
     def count(cond: Any) -> Any:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
+    if session.get_bind().dialect.name == "postgresql":
+        zone = case(*((Shop.market == m, locales.get_market(m).timezone) for m in markets), else_="UTC")
+        day: Any = cast(func.timezone(zone, PlannedCall.scheduled_at), Date)
+    else:
+        edges = _day_edges(markets, today)
+        day = case(*((and_(Shop.market == m, PlannedCall.scheduled_at < edge), i)
+                     for m in markets for i, edge in enumerate(edges[m])), else_=None)
     rows = session.execute(
-        select(Shop.market, count(due), count(and_(is_open, PlannedCall.due_until < now)),
+        select(Shop.market, PlannedCall.language, day, func.count(), count(due),
+               count(PlannedCall.due_until < now),
                count(and_(PlannedCall.status == "claimed", PlannedCall.lease_until > now)),
                count(and_(due, PlannedCall.kind == "callback")))
         .join(Shop, Shop.id == PlannedCall.shop_id)
         .where(is_open, Shop.market.in_(markets))
-        .group_by(Shop.market)).all()
-    out = {m: {"due_now": 0, "overdue": 0, "claimed": 0, "callbacks_waiting": 0} for m in markets}
-    for market, due_now, overdue, claimed, waiting in rows:
-        out[market] = {"due_now": int(due_now), "overdue": int(overdue), "claimed": int(claimed),
-                       "callbacks_waiting": int(waiting)}
-    return out
+        .group_by(Shop.market, PlannedCall.language, day)).all()
+    counts = {m: {"due_now": 0, "overdue": 0, "claimed": 0, "callbacks_waiting": 0} for m in markets}
+    per_day: dict[tuple[int, str | None], int] = defaultdict(int)
+    for market, language, d, n, due_now, overdue, claimed, waiting in rows:
+        c = counts[market]
+        c["due_now"] += int(due_now)
+        c["overdue"] += int(overdue)
+        c["claimed"] += int(claimed)
+        c["callbacks_waiting"] += int(waiting)
+        if d is None:
+            continue  # SQLite: after the horizon
+        index = max(0, (d - today).days) if isinstance(d, date) else int(d)
+        if index < HORIZON_DAYS:
+            per_day[(index, language)] += int(n)
+    return counts, dict(per_day)
 
 
 def _stats_fields(stats: dict[str, Any]) -> dict[str, Any]:
@@ -103,23 +130,6 @@ def _day_edges(markets: tuple[str, ...], today: date) -> dict[str, list[datetime
         out[m] = [datetime.combine(today + timedelta(days=i), time(0), tzinfo=tz).astimezone(UTC)
                   for i in range(1, HORIZON_DAYS + 1)]
     return out
-
-
-def _calls_due_per_day(session: Session, markets: tuple[str, ...], today: date) -> dict[tuple[int, str | None], int]:
-    """{(day index, language): open calls} for the horizon, each call on its scheduled day in its
-    shop's market time zone; calls planned before today and still open count on today."""
-    edges = _day_edges(markets, today)
-    whens = [(and_(Shop.market == m, PlannedCall.scheduled_at < edge), i)
-             for m in markets for i, edge in enumerate(edges[m])]
-    inner = (select(case(*whens, else_=None).label("day"), PlannedCall.language.label("language"))
-             .join(Shop, Shop.id == PlannedCall.shop_id)
-             .where(PlannedCall.status.in_(OPEN_STATUSES), Shop.market.in_(markets),
-                    PlannedCall.scheduled_at < max(e[-1] for e in edges.values()))
-             .subquery())
-    rows = session.execute(select(inner.c.day, inner.c.language, func.count())
-                           .where(inner.c.day.is_not(None))
-                           .group_by(inner.c.day, inner.c.language)).all()
-    return {(int(day), language): int(n) for day, language, n in rows}
 
 
 def _consultants_per_language(session: Session) -> tuple[dict[str, int], int, int]:
@@ -158,7 +168,7 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime,
     since = now - timedelta(days=STATS_DAYS)
 
     # ------------------------------------------------------------------ summary
-    counts = _queue_counts(session, now, markets)
+    counts, due = _queue_scan(session, now, markets)
     summary_rows = []
     # one pass over the call log: the team's figures (that market's, with a market filter) and each market's
     team_stats = {"team": {}, "consultants": []} if warnings_only else \
@@ -206,7 +216,6 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime,
 
     # ------------------------------------------------------------------ capacity
     today = now.date()
-    due = _calls_due_per_day(session, markets, today)
     speakers, anyone, everyone = _consultants_per_language(session)
     languages = sorted({code for _day, code in due} | set(speakers), key=lambda c: (c is None, c or ""))
     capacity_rows = []
