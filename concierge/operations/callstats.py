@@ -17,12 +17,14 @@ Reads only.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Interval, String, and_, case, exists, func, literal, literal_column, select, text
+from sqlalchemy.orm import Session, aliased
 
 import locales
 from audits import slots
@@ -75,58 +77,72 @@ def _chunks(ids: list[int]) -> Any:
         yield ids[i:i + CHUNK]
 
 
-@dataclass(frozen=True)
-class _Attempt:
-    """One reached, planned attempt old enough to be judged for first-contact resolution."""
-    shop_id: int
-    called_at: datetime
-    until: datetime
-    planned_id: int
-    reason: str
-    trigger: str | None
-    params: Any
+def _after_fcr_days(session: Session, col: Any) -> Any:
+    """The timestamp column plus `FCR_DAYS`, in SQL, to compare with other timestamp columns exactly
+    as Python's ``+ timedelta(days=FCR_DAYS)`` would: PostgreSQL adds hours (a ``days`` interval on a
+    timestamptz would follow the session time zone's DST); SQLite stores UTC text
+    'YYYY-MM-DD HH:MM:SS.ffffff', so the date arithmetic is done on the whole seconds and the stored
+    fraction is put back (SQLite would round it to milliseconds, possibly into the next second)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return col + literal_column(f"interval '{FCR_DAYS * 24} hours'", Interval)
+    return func.strftime("%Y-%m-%d %H:%M:%S", func.substr(col, 1, 19), f"+{FCR_DAYS} days",
+                         type_=String) + func.substr(col, 20, type_=String)
 
 
-def _resolved_all(session: Session, attempts: list[_Attempt]) -> list[bool]:
-    """Per attempt: the gap the call was about closed by its ``until``, and no call for the same
-    reason followed (planned after the attempt, by ``until``). A few IN (...) reads for all of them."""
-    if not attempts:
-        return []
-    shops = sorted({a.shop_id for a in attempts})
-    lo = min(a.called_at for a in attempts)
-    hi = max(a.until for a in attempts)
-    planned: dict[int, list[tuple[str, int, datetime]]] = {}
-    observed: dict[int, list[tuple[datetime, bool, str, str, Any]]] = {}
-    for ids in _chunks(shops):
-        for shop_id, reason, pid, created in session.execute(
-                select(PlannedCall.shop_id, PlannedCall.reason, PlannedCall.id, PlannedCall.created_at)
-                .where(PlannedCall.shop_id.in_(ids), PlannedCall.created_at > lo, PlannedCall.created_at <= hi)):
-            planned.setdefault(shop_id, []).append((reason, pid, created))
-        # the LIKE is evaluated by the database, as the per-attempt rule did (SQLite's LIKE ignores case)
-        readiness = Observation.question.like("readiness.%")
-        for shop_id, at, is_readiness, question, source, value in session.execute(
-                select(Observation.shop_id, Observation.observed_at, readiness, Observation.question,
-                       Observation.source, Observation.value)
-                .where(Observation.shop_id.in_(ids), Observation.observed_at > lo, Observation.observed_at <= hi,
-                       readiness | (Observation.source == "trial"))):
-            observed.setdefault(shop_id, []).append((at, bool(is_readiness), question, source, value))
-    out = []
-    for a in attempts:
-        if any(reason == a.reason and pid != a.planned_id and a.called_at < created <= a.until
-               for reason, pid, created in planned.get(a.shop_id, ())):
-            out.append(False)
-            continue
-        after = [o for o in observed.get(a.shop_id, ()) if a.called_at < o[0] <= a.until]
-        if a.trigger == "stage_stalled":
-            out.append(any(is_readiness and value is True for _at, is_readiness, _q, _s, value in after))
-        elif a.trigger == "inactive":
-            out.append(any(source == "trial" for _at, _r, _q, source, _v in after))
-        elif a.trigger == "disconnected":
-            key = f"readiness.{(a.params or {}).get('category', 'payments')}_connected"
-            out.append(any(question == key and value is True for _at, _r, question, _s, value in after))
-        else:
-            out.append(True)
-    return out
+def _json_true(session: Session) -> Any:
+    """The JSON value ``true`` as stored (JSONB on PostgreSQL, its text on SQLite)."""
+    return literal_column("'true'::jsonb" if session.get_bind().dialect.name == "postgresql" else "'true'")
+
+
+def _resolved_expr(session: Session, judge_before: datetime) -> Any:
+    """Per row of the call query: NULL unless the attempt is reached, planned and judged
+    (``called_at + FCR_DAYS <= now``, i.e. ``called_at <= judge_before``); else 1 when the gap it was
+    about closed within (called_at, called_at + FCR_DAYS] and no call for the same reason was
+    planned in that window, 0 otherwise. Correlated EXISTS probes: `planned_call` by shop,
+    `observation` by (shop, observed_at)."""
+    until = _after_fcr_days(session, Call.called_at)
+    true = _json_true(session)
+    later = aliased(PlannedCall)
+    repeated = exists().where(later.shop_id == Call.shop_id, later.reason == PlannedCall.reason,
+                              later.id != PlannedCall.id, later.created_at > Call.called_at,
+                              later.created_at <= until)
+
+    def observed(*where: Any) -> Any:
+        return exists().where(Observation.shop_id == Call.shop_id, Observation.observed_at > Call.called_at,
+                              Observation.observed_at <= until, *where)
+
+    def flag(cond: Any) -> Any:
+        return case((cond, 1), else_=0)
+
+    # the LIKE is the database's (SQLite's ignores case), as it always was
+    connected = (literal("readiness.", String)
+                 + func.coalesce(PlannedCall.params["category"].as_string(), "payments") + "_connected")
+    resolved = case(
+        (repeated, 0),
+        (PlannedCall.trigger == "stage_stalled",
+         flag(observed(Observation.question.like("readiness.%"), Observation.value == true))),
+        (PlannedCall.trigger == "inactive", flag(observed(Observation.source == "trial"))),
+        (PlannedCall.trigger == "disconnected",
+         flag(observed(Observation.question == connected, Observation.value == true))),
+        else_=1)
+    judged = and_(PlannedCall.id.is_not(None), Call.outcome == "reached", Call.called_at <= judge_before)
+    return case((judged, resolved), else_=None)
+
+
+@contextlib.contextmanager
+def _without_jit(session: Session) -> Iterator[None]:
+    """PostgreSQL: no JIT compilation for the statements run inside (a transaction-local setting,
+    put back afterwards). The call query's correlated probes are costed per row of the whole period,
+    far above ``jit_above_cost``, so the server would spend longer compiling the query than running
+    it (about 0.7 s against 0.1 s on 21k calls); the cost grows with the log, so no size is safe.
+    After an error the transaction is aborted and its rollback undoes the setting."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    previous = session.execute(text("SELECT current_setting('jit')")).scalar_one()
+    session.execute(text("SELECT set_config('jit', 'off', true)"))
+    yield
+    session.execute(text("SELECT set_config('jit', :previous, true)"), {"previous": previous})
 
 
 def _first_actors(session: Session, planned_ids: list[int]) -> dict[int, str]:
@@ -165,29 +181,29 @@ def call_stats(session: Session, *, since: datetime | None = None, until: dateti
             out += [m_team] + ([m_people.setdefault(actor, _Tally())] if person else [])
         return out
 
-    query = (select(Call.shop_id, Call.actor, Call.called_at, Call.reached, Call.outcome, Call.handling_seconds,
-                    PlannedCall.id, PlannedCall.reason, PlannedCall.trigger, PlannedCall.params, Shop.market)
+    query = (select(Call.actor, Call.reached, Call.handling_seconds,
+                    _resolved_expr(session, now - timedelta(days=FCR_DAYS)), Shop.market)
              .outerjoin(PlannedCall, PlannedCall.id == Call.planned_call_id)
              .join(Shop, Shop.id == Call.shop_id)
              .where(Call.called_at >= since, Call.called_at < until))
     if market:
         query = query.where(Shop.market == market)
-    to_judge: list[tuple[_Attempt, list[_Tally]]] = []
-    for shop_id, actor, called_at, reached, outcome, handling, pid, reason, trigger, params, shop_market \
-            in session.execute(query.order_by(Call.called_at, Call.id)):
-        ts = tallies(shop_market, actor)
+    with _without_jit(session):
+        # Core rows (same transaction): plain columns need none of the ORM's per-row work
+        calls = session.connection().execute(query.order_by(Call.called_at, Call.id)).all()
+    per_key: dict[tuple[str, str], list[_Tally]] = {}   # the same few tallies for thousands of calls
+    for actor, reached, handling, resolved, shop_market in calls:
+        ts = per_key.get((shop_market, actor))
+        if ts is None:
+            ts = per_key[shop_market, actor] = tallies(shop_market, actor)
         for t in ts:
             t.handled += 1
             t.reached += bool(reached)
             if handling is not None:
                 t.handling.append(handling)
-        judge_by = called_at + timedelta(days=FCR_DAYS)
-        if pid is not None and outcome == "reached" and judge_by <= now:
-            to_judge.append((_Attempt(shop_id, called_at, judge_by, pid, reason, trigger, params), ts))
-    for (_a, ts), ok in zip(to_judge, _resolved_all(session, [a for a, _ts in to_judge])):
-        for t in ts:
-            t.judged += 1
-            t.resolved += ok
+            if resolved is not None:
+                t.judged += 1
+                t.resolved += bool(resolved)
     rated = (select(CallRating.score, Call.actor, Shop.market).join(Call, Call.id == CallRating.call_id)
              .join(Shop, Shop.id == Call.shop_id)
              .where(CallRating.created_at >= since, CallRating.created_at < until))
