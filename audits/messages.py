@@ -74,6 +74,7 @@ CANCEL_REASONS: dict[str, str] = {
     "consent_missing": N_("Dropped: the merchant's consent for this call is missing"),
     "do_not_call": N_("Dropped: the merchant asked not to be called"),
     "rule_removed": N_("Dropped: its rule was removed"),
+    "personal_data_erased": N_("Dropped: the merchant's personal data was erased"),
     "manual": N_("Cancelled by %(actor)s: %(note)s"),
 }
 

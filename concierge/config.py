@@ -33,9 +33,35 @@ def secret_key(instance_path: Path) -> str:
     instance_path.mkdir(parents=True, exist_ok=True)
     path = instance_path / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create `path` holding `text`, readable by its owner only (0600) from its first byte.
+
+    The text goes to a private temporary file that is then linked into place, so nobody
+    ever sees the file half-written or with wider permissions, and when two processes
+    start at once the first one's file wins and the other's is discarded.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        except OSError:  # a file system without hard links: create it in place, still 0600
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _int_env(name: str, default: int, low: int, high: int) -> int:
@@ -86,6 +112,49 @@ def report_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     return {"drift_ece": cfg.get("CALIBRATION_DRIFT_ECE"), "calls_per_consultant_day": cfg.get("CALLS_PER_CONSULTANT_DAY")}
 
 
+#: Rate limits (see concierge/limits.py), in Flask-Limiter's notation ("10 per minute;50 per hour"):
+#: each can be replaced by its environment variable, CONCIERGE_RATE_LIMIT_<NAME>.
+RATE_LIMITS = {
+    "LOGIN": "10 per minute;50 per hour",          # POST /login, per client address
+    "API": "6000 per minute",                      # API requests, per token (the events webhook too)
+    "API_FAILED": "20 per minute;100 per hour",    # failed API authentications (401), per client address
+    "SURVEY": "60 per minute;600 per hour",        # merchant survey pages (/s/...), per client address
+}
+
+
+def rate_limit(name: str) -> str:
+    """CONCIERGE_RATE_LIMIT_<name>, else RATE_LIMITS[name]; refused with its name when it does not parse."""
+    env = f"CONCIERGE_RATE_LIMIT_{name}"
+    raw = (os.environ.get(env) or "").strip()
+    if not raw:
+        return RATE_LIMITS[name]
+    from limits import parse_many
+
+    try:
+        if parse_many(raw):
+            return raw
+    except ValueError:
+        pass
+    raise ValueError(f"{env} must be limits such as '10 per minute;50 per hour', not {raw!r}")
+
+
+def rate_limit_settings(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The rate-limit settings: on unless CONCIERGE_RATE_LIMITS=0, and off under TESTING unless the
+    test turns them on (RATE_LIMITS_ENABLED=True), so tests do not share budgets by accident."""
+    flag = (os.environ.get("CONCIERGE_RATE_LIMITS") or "1").strip().lower()
+    if flag not in ("0", "1", "on", "off", "true", "false"):
+        raise ValueError(f"CONCIERGE_RATE_LIMITS must be 1 (on) or 0 (off), not {flag!r}")
+    return {
+        "RATE_LIMITS_ENABLED": flag in ("1", "on", "true") and not overrides.get("TESTING"),
+        **{f"RATE_LIMIT_{name}": rate_limit(name) for name in RATE_LIMITS},
+        # where the budgets are kept: Redis shared by every worker, else this process's memory
+        "REDIS_URL": os.environ.get("CONCIERGE_REDIS_URL") or None,
+        "RATE_LIMIT_KEY_PREFIX": os.environ.get("CONCIERGE_RATE_LIMIT_KEY_PREFIX") or "concierge",
+        # reverse proxies in front of the app whose X-Forwarded-* headers are trusted (ProxyFix)
+        "TRUSTED_PROXIES": _int_env("CONCIERGE_TRUSTED_PROXIES", 0, 0, 10),
+    }
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     instance = Path((overrides or {}).get("INSTANCE_PATH") or default_instance_path())
     cfg: dict[str, Any] = {
@@ -108,6 +177,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "CALIBRATION_DRIFT_ECE": calibration_drift_ece(),
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "pl", "tr"],
+        # rate limits on login, API tokens and survey links (concierge/limits.py)
+        **rate_limit_settings(overrides or {}),
     }
     cfg.update(overrides or {})
     return cfg

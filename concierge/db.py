@@ -6,6 +6,7 @@ URL. Operations add to a session and flush; the web request or CLI command commi
 from __future__ import annotations
 
 import contextlib
+import os
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
@@ -71,14 +72,50 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgres://"):]
     elif url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if not url.startswith("sqlite"):
+        # a pooled connection the server dropped (restart, failover, idle timeout, a DBA's
+        # pg_terminate_backend) is noticed and replaced at checkout instead of failing a request
+        kwargs.setdefault("pool_pre_ping", True)
     if url.startswith("sqlite"):
         # one writer at a time: a writer waits up to 30 s for the lock instead of failing at 5 s
         # (50 consultants claiming at once queue for a few milliseconds each)
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
     engine = create_engine(url, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
+        _create_private_file(engine.url.database)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
     return engine
+
+
+def _sqlite_begin_before_savepoint(conn: Any, _name: str) -> None:
+    """Python's sqlite3 opens a transaction only before INSERT/UPDATE/DELETE, never before a
+    SAVEPOINT, and SQLite runs a SAVEPOINT outside a transaction as a transaction of its own
+    that its RELEASE commits: a `begin_nested()` as the first write would be committed at
+    once, apart from (and surviving the rollback of) the rest of the request. So open the
+    transaction first, with the write lock (a savepoint is there to write; a writer that
+    waited for the lock then reads what the other writer committed)."""
+    if not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _create_private_file(database: str | None) -> None:
+    """Create a new SQLite file empty and 0600 before SQLite opens it.
+
+    SQLite gives its -wal and -shm files the main file's permissions, so all three stay
+    readable by their owner only, with no moment of a world-readable file (the umask's
+    usual 0644). An existing file keeps the permissions it has; memory databases and
+    `file:` URIs are left to SQLite.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:  # no such folder, read-only: SQLite reports it when it connects
+        return
+    os.close(fd)
 
 
 class Database:

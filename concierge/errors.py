@@ -53,3 +53,28 @@ class DuplicateSubmission(ConciergeError):
     def __init__(self, submission: Any):
         super().__init__("This response was stored already")
         self.submission = submission
+
+
+class UnsupportedMediaType(ValidationFailed):
+    """A JSON endpoint was sent another Content-Type (415); `errors` name the header."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class BadParameter(ValidationFailed):
+    """A path or query parameter (or form field) that cannot be used at all: NUL, lone surrogate (400)."""
+
+    status = 400
+    code = "bad_parameter"
+
+
+def body_rejection(status: int, errors: Sequence[Any], message: str | None = None) -> ValidationFailed:
+    """The error to raise for a body refused at the boundary (415, 400 or 422), naming its fields."""
+    text = message or (errors[0]["message"] if errors and isinstance(errors[0], dict) else "rejected")
+    if status == 415:
+        return UnsupportedMediaType(errors, text)
+    exc = ValidationFailed(errors, text)
+    if status == 400:
+        exc.status, exc.code = 400, "malformed_json"
+    return exc

@@ -118,6 +118,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[Optional[datetime]]
     revoked_at: Mapped[Optional[datetime]]
+    # integration (default) | admin: only admin tokens may export or erase a merchant's data (0013)
+    role: Mapped[str] = mapped_column(String(20), default="integration", server_default="integration")
 
 
 class User(Base):
@@ -136,6 +138,9 @@ class User(Base):
     call_languages: Mapped[Optional[str]] = mapped_column(String(60))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # sessions (migration 0012): every web session of this user carries this random token, so
+    # a new one (logout, password change) ends them all; NULL until the next login
+    session_token: Mapped[Optional[str]] = mapped_column(String(64))
 
 
 class Call(Base):
@@ -147,7 +152,7 @@ class Call(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
     actor: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), default="onboarding")  # onboarding | audit | followup
-    called_at: Mapped[datetime]
+    called_at: Mapped[datetime] = mapped_column(index=True)  # the call log of a period (queue health, stats)
     reached: Mapped[bool] = mapped_column(Boolean, default=True)
     submission_id: Mapped[Optional[int]] = mapped_column(ForeignKey("submission.id", ondelete="SET NULL"))
     # an attempt at a planned call: which one, how it ended, the consultant's note, how long it took
@@ -169,7 +174,9 @@ class ModelVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     trained_rows: Mapped[int] = mapped_column(Integer, default=0)
-    artifact: Mapped[bytes] = mapped_column(LargeBinary)
+    # deferred: loading a version (lists, scores' versions) never reads the multi-megabyte artifact;
+    # only scoring.store reads it, once per process and version
+    artifact: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     card: Mapped[Any] = mapped_column(JSONType, default=dict)
 
 
@@ -396,3 +403,26 @@ class ShopState(Base):
     # what the merchant wants help with (needs.help_with), as "|topic|topic|": the voice report's drill-down
     help_topics: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---------------------------------------------------------------- privacy (H3, migration 0013)
+
+
+class PrivacyErasure(Base):
+    """A merchant's personal data was erased: who asked for it, when, why, and how much went.
+
+    Holds no personal data itself: the shop's ids, the operator, the reason (scrubbed of the
+    erased values) and counts per kind of row (`operations.privacy.erase_shop`). Kept when
+    the shop itself is deleted later (the shop id is then set to NULL, the platform id stays).
+    """
+
+    __tablename__ = "privacy_erasure"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    shop_id: Mapped[Optional[int]] = mapped_column(ForeignKey("shop.id", ondelete="SET NULL"), index=True)
+    platform_id: Mapped[str] = mapped_column(String(64))
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20))  # cli | web | api
+    reason: Mapped[str] = mapped_column(Text)
+    counts: Mapped[Any] = mapped_column(JSONType, default=dict)  # {"observations": 4, "call_notes": 1, ...}

@@ -16,6 +16,8 @@ QUESTION_TYPES = (
     "text", "date", "phone", "email", "tax_id",
 )
 CHOICE_TYPES = ("single_choice", "multi_choice")
+#: question types whose answers are always personal data (see Question.personal)
+PERSONAL_TYPES = ("phone", "email", "tax_id")
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
@@ -61,6 +63,10 @@ class Question:
     currencies: tuple[str, ...] | None = None
     renamed_from: Mapping[int, str] = field(default_factory=dict)
     choice_renames: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    # the answer identifies or describes the merchant as a person (a name, a contact, a tax id,
+    # their own words): exported and erased on request (docs/privacy.md); phone, email and
+    # tax_id questions are personal whatever the file says
+    personal: bool = False
 
     def label(self, lang: str | None = "en") -> str:
         """The question in `lang` (`pl`, `pl_PL`, `tr-TR`...), falling back to English."""
@@ -162,6 +168,10 @@ class Schema:
         order = {s: i for i, s in enumerate(self.stages)}
         return sorted(items, key=lambda q: order[q.stage])  # stable: file order within a stage
 
+    def personal_questions(self) -> list[str]:
+        """The keys of the questions whose answers are personal data (exported, erased on request)."""
+        return [q.key for q in self.questions.values() if q.personal]
+
     def survey_questions(self, market: str | None) -> list[Question]:
         return [q for q in self.questions.values() if "survey" in q.sources and q.applies_to(market)]
 
@@ -198,6 +208,8 @@ class Schema:
                     item[attr] = v
             if q.integer:
                 item["integer"] = True
+            if q.personal:
+                item["personal"] = True
             if q.currencies:
                 item["currencies"] = list(q.currencies)
             out.append(item)
@@ -244,7 +256,7 @@ def _base_lang(lang: str | None) -> str:
 _QUESTION_FIELDS = frozenset({
     "key", "type", "label", "sources", "survey_required", "relevant", "markets", "choices",
     "stage", "min", "max", "min_length", "max_length", "min_selected", "max_selected",
-    "integer", "unit", "currencies", "renamed_from", "choice_renames",
+    "integer", "unit", "currencies", "renamed_from", "choice_renames", "personal",
 })
 _TOP_FIELDS = frozenset({"version", "languages", "facets", "stages", "turnover_bands", "questions"})
 _OPERATORS = ("equals", "not_equals", "in", "contains", "answered")
@@ -410,6 +422,11 @@ def _parse_question(raw: Any, version: int, languages: tuple[str, ...], facets: 
     integer = raw.get("integer", qtype == "scale")
     if not isinstance(integer, bool):
         raise _fail(key, "integer must be true or false")
+    personal = raw.get("personal", qtype in PERSONAL_TYPES)
+    if not isinstance(personal, bool):
+        raise _fail(key, "personal must be true or false")
+    if qtype in PERSONAL_TYPES and not personal:
+        raise _fail(key, f"a {qtype} question is always personal")
     return Question(
         key=key, type=qtype, labels=_labels(raw.get("label"), key, languages),
         sources=sources, facet=facet, survey_required=survey_required,
@@ -418,7 +435,7 @@ def _parse_question(raw: Any, version: int, languages: tuple[str, ...], facets: 
         min_length=raw.get("min_length"), max_length=raw.get("max_length"),
         min_selected=raw.get("min_selected"), max_selected=raw.get("max_selected"),
         integer=integer, unit=raw.get("unit"), currencies=currencies,
-        renamed_from=renamed, choice_renames=crenames,
+        renamed_from=renamed, choice_renames=crenames, personal=personal,
     )
 
 

@@ -8,7 +8,6 @@ registered (they use bearer tokens, not cookies).
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
@@ -47,16 +46,18 @@ class MalformedJson(ValidationFailed):
 
 def optional_json_body(schema: dict[str, Any], lang: str) -> dict[str, Any]:
     """An optional JSON body checked against its schema: {} when empty, else the parsed body."""
-    from ..ingest.bodies import body_error, validate_body
+    from ..errors import body_rejection
+    from ..ingest.bodies import BodyRejected, load_json_body, validate_body
 
     raw = request.get_data(cache=False)
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        err = body_error("", "malformed_json", lang, detail=str(exc) if isinstance(exc, ValueError) else "")
-        raise MalformedJson([err], err["message"]) from exc
+    try:  # the boundary every JSON channel shares: Content-Type (415), JSON (400), NUL/surrogates (422)
+        body = load_json_body(raw, lang, content_type=request.content_type)
+    except BodyRejected as rej:
+        if rej.status == 400:
+            raise MalformedJson(rej.errors, rej.errors[0]["message"]) from None
+        raise body_rejection(rej.status, rej.errors) from None
     errors = validate_body(schema, body, lang)
     if errors:
         raise ValidationFailed(errors, errors[0]["message"])

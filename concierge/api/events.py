@@ -5,7 +5,7 @@ from flask import g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from ..app import get_session
-from ..ingest.bodies import base_lang, body_error
+from ..ingest.bodies import base_lang, body_error, content_type_error
 from ..operations.events import ingest_event
 from ..operations.deadletters import store_dead_letter
 from . import api_blueprint, error_response
@@ -16,6 +16,7 @@ bp = api_blueprint("events", __name__)
 
 _ERROR_CODES = {400: "malformed_request", 409: "conflict", 422: "validation_failed"}
 _ERROR_TEXT = {
+    415: "The event must be sent as application/json; it was kept for replay",
     400: "The event is not valid JSON; it was kept for replay",
     409: "An event with this id was already received with a different body; this one was kept for replay",
     422: "The event was not accepted; it was kept for replay",
@@ -37,6 +38,10 @@ def post_event():
     context = {"lang": lang, "token": g.api_token.prefix, "content_type": request.content_type}
     raw_bytes = request.get_data(cache=False)
     session = get_session()
+    media = content_type_error(request.content_type, lang)
+    if media is not None:  # not JSON by its own account: kept, but not parsed as JSON
+        dl = store_dead_letter(session, "events", raw_bytes, errors=[media], context={"channel": "api", **context})
+        return error_response(415, "unsupported_media_type", _ERROR_TEXT[415], [media], dead_letter=dl.id)
     try:
         raw = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:

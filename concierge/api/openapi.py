@@ -115,6 +115,7 @@ def _survey_operation() -> dict[str, Any]:
             "200": json_response("Already stored under this response_id: nothing new stored",
                                  "SurveyDuplicate", {"duplicate": True, "shop": "pl-1001", "submission_id": 42}),
             "400": json_response("The body is not JSON (dead-lettered)"),
+            "415": json_response("The Content-Type is not application/json (dead-lettered)"),
             "404": json_response("Unknown shop (dead-lettered; replay once the shop exists)"),
             "422": json_response("Invalid body or answers; nothing stored (dead-lettered)", example={
                 "error": "validation_failed", "message": "Ankieta nie została przyjęta; nic nie zapisano",
@@ -144,7 +145,12 @@ def _event_operation() -> dict[str, Any]:
             "The platform posts trial-shop activity (products added, payments connected, first "
             "orders...). The event's `id` makes delivery idempotent; the mapping from event types "
             "to profile observations is declared in concierge/ingest/event_mapping.yaml. A rejected "
-            "event is kept verbatim in the dead-letter store (channel `events`)."),
+            "event is kept in the dead-letter store (channel `events`): verbatim, except that NUL "
+            "and lone surrogates are escaped as `\\u0000`-style text and a body over 64 KiB is cut "
+            "(its SHA-256 and size are kept); the same body sent again adds no second letter. "
+            "NUL characters and lone surrogates anywhere in the body, dates outside years 1-9999 "
+            "in UTC, and shop ids outside letters, digits, `-`, `_` and `.` (no `..`) are refused "
+            "naming the field."),
         "parameters": [_ACCEPT_LANGUAGE],
         "requestBody": json_body("TrialEvent", {
             "id": "evt_01HF3", "shop": "pl-1001", "type": "product_added",
@@ -155,6 +161,7 @@ def _event_operation() -> dict[str, Any]:
                 "duplicate": False, "observations": 2}),
             "200": json_response("Already received (same id and body): nothing new stored", "EventAccepted"),
             "400": json_response("The body is not JSON (dead-lettered)"),
+            "415": json_response("The Content-Type is not application/json (dead-lettered)"),
             "409": json_response("Same id, different body (dead-lettered)"),
             "422": json_response("Invalid event or unknown shop; nothing stored (dead-lettered)"),
         },
@@ -250,6 +257,7 @@ def _survey_link_operation() -> dict[str, Any]:
                 "id": 12, "shop": "pl-1001", "url": "https://concierge.example.com/s/WyJwbC0xMDAxIiwxMiwi...",
                 "expires_at": "2026-11-16T10:15:00+00:00"}),
             "400": json_response("The body is not JSON"),
+            "415": json_response("The Content-Type is not application/json"),
             "404": json_response("Unknown shop"),
             "422": json_response("Bad days (1 to 90)"),
         },
@@ -323,6 +331,7 @@ def _callback_operation() -> dict[str, Any]:
             "201": json_response("A new callback", "PlannedCall", _CALL_EXAMPLE),
             "200": json_response("The shop's open callback, moved to the new moment", "PlannedCall"),
             "400": json_response("The body is not JSON"),
+            "415": json_response("The Content-Type is not application/json"),
             "404": json_response("Unknown shop"),
             "422": json_response("A time without an offset, in the past, more than 30 days ahead or with no "
                                  "allowed calling moment; a note longer than 500 characters; nothing stored",

@@ -20,7 +20,10 @@ def _picture(shop: str, fmt: str):
     session = get_session()
     row = get_shop(session, shop)  # NotFound -> JSON 404 via the API error handler
     lang = request.args.get("lang")
-    if lang not in LANGUAGES:
+    if lang is not None and lang not in LANGUAGES:  # given: one we speak (an unknown one is a mistake)
+        raise ValidationFailed([{"field": "lang", "code": "invalid_choice",
+                                 "message": "lang: must be one of " + ", ".join(LANGUAGES)}])
+    if lang is None:
         lang = choose_language(market=row.market if lang is None else None,
                                accept_languages=request.accept_languages)
     layout = request.args.get("layout", "wide")

@@ -43,7 +43,11 @@ def get_score(shop: str):
     from ..scoring.service import latest_score, score_as_dict
 
     lang = _lang()
-    if request.args.get("refresh") in ("1", "true"):
+    refresh = request.args.get("refresh")
+    if refresh is not None and refresh not in ("0", "1", "true", "false"):
+        raise ValidationFailed([{"field": "refresh", "code": "invalid_choice",
+                                 "message": "refresh: must be one of 0, 1, true, false"}])
+    if refresh in ("1", "true"):
         message = f"refresh: a GET never scores; POST /api/v1/shops/{shop}/score scores the shop again now"
         raise ValidationFailed([{"field": "refresh", "code": "use_post", "message": message}], message)
     session = get_session()

@@ -9,11 +9,11 @@ import profile_schema
 
 from ..app import get_session
 from ..errors import ValidationFailed
-from ..ingest.bodies import parse_datetime_with_offset
+from ..ingest.bodies import _FORMAT_NAMES, body_error, body_message, datetime_problem, parse_datetime_with_offset
 from ..operations.profiles import change_as_dict, load_profile, profile_changes
 from ..operations.shop_state import OUTCOMES, SORTS, list_states, state_summary
 from ..operations.shops import MARKETS, get_shop, shop_summary
-from . import api_blueprint
+from . import api_blueprint, request_language
 from .auth import require_token
 
 bp = api_blueprint("shops", __name__)
@@ -26,6 +26,7 @@ def get_shops():
     sorted and paged in SQL, so an integration can see what we know of."""
     args = request.args
     errors: list[dict[str, str]] = []
+    lang = request_language()
 
     def bad(field: str, code: str, text: str) -> None:
         errors.append({"field": field, "code": code, "message": f"{field}: {text}"})
@@ -45,7 +46,10 @@ def get_shops():
 
     def number(field: str, default, kind, low, high=None):
         raw = args.get(field)
-        if raw is None or raw == "":
+        if raw is None:
+            return default
+        if raw.strip() == "":
+            bad(field, "empty_parameter", body_message("empty_parameter", lang))
             return default
         try:
             value = kind(raw)
@@ -57,7 +61,7 @@ def get_shops():
             return default
         return value
 
-    limit = min(number("limit", 100, int, 1, None), 1000)
+    limit = number("limit", 100, int, 1, 1000)  # the documented maximum is a rule, not a silent cap
     offset = number("offset", 0, int, 0)
     min_score = number("min_score", None, float, 0, 1)
     max_score = number("max_score", None, float, 0, 1)
@@ -78,11 +82,13 @@ def get_shop_profile(shop: str):
     profile = load_profile(session, row)
     body = {"shop": shop_summary(row, profile), "profile": profile.as_dict()}
     since = request.args.get("since")
-    if since:
+    if since is not None:  # given, even empty: it must be a date and time we can compare with
         when = parse_datetime_with_offset(since)
         if when is None:
-            raise ValidationFailed([{"field": "since", "code": "invalid_format",
-                                     "message": "since: must be an ISO 8601 date and time with an offset"}])
+            code = datetime_problem(since) if since.strip() else "empty_parameter"
+            lang = request_language()
+            raise ValidationFailed([body_error("since", code, lang, format=_FORMAT_NAMES["date-time"][lang])
+                                    if code == "invalid_format" else body_error("since", code, lang)])
         body["changes"] = [change_as_dict(c) for c in profile_changes(session, row, when)]
     return jsonify(body)
 

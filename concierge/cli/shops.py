@@ -47,6 +47,11 @@ def parse_when(value: str | None, name: str) -> Any:
             raise click.BadParameter("use ISO 8601, e.g. 2026-03-02 or 2026-03-02T09:00:00+01:00",
                                      param_hint=name) from None
         when = d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+        try:  # 0001-01-01T00:00:00+14:00 is before year 1 once made UTC: no database stores it
+            when.astimezone(timezone.utc)
+        except OverflowError:
+            raise click.BadParameter("is outside the dates we can store (years 1 to 9999 in UTC)",
+                                     param_hint=name) from None
     return when
 
 

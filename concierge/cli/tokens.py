@@ -14,16 +14,18 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print {id, name, prefix, token, ...} as JSON.")
+@click.option("--role", type=click.Choice(["integration", "admin"]), default="integration", show_default=True,
+              help="admin: may also export and erase a merchant's personal data (docs/privacy.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print {id, name, prefix, token, role, ...} as JSON.")
 @pass_state
-def create_cmd(state: CliState, name: str, as_json: bool) -> None:
+def create_cmd(state: CliState, name: str, role: str, as_json: bool) -> None:
     """Issue a token named NAME; it is shown once, so copy it now."""
     from ..errors import ConciergeError
     from ..operations.tokens import create_token, token_as_dict
 
     try:
         with state.db.session() as s:
-            row, token = create_token(s, name)
+            row, token = create_token(s, name, role=role)
             data = token_as_dict(row)
     except ConciergeError as exc:
         fail(exc, as_json)
@@ -54,7 +56,7 @@ def revoke_cmd(state: CliState, ref: str, as_json: bool) -> None:
 
 
 @token_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print a list of {id, name, prefix, created_at, last_used_at, revoked_at, active}.")
+@click.option("--json", "as_json", is_flag=True, help="Print a list of {id, name, prefix, created_at, last_used_at, revoked_at, active, role}.")
 @pass_state
 def list_cmd(state: CliState, as_json: bool) -> None:
     """List API tokens (never the secrets) with when each was last used."""

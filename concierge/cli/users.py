@@ -1,4 +1,4 @@
-"""`concierge users create|list|ensure-demo`: who can log in to the web app, and with which role."""
+"""`concierge users create|list|languages|password|logout|ensure-demo`: who can log in to the web app, and with which role."""
 from __future__ import annotations
 
 import sys
@@ -95,6 +95,53 @@ def languages_cmd(state: CliState, email: str, languages: str, as_json: bool) ->
         echo_json(data)
     else:
         click.echo(f"{data['email']} takes calls in: {data.get('call_languages') or 'any language'}.")
+
+
+@users_group.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+@click.option("--json", "as_json", is_flag=True, help="Print the user as `users list --json` does.")
+@pass_state
+def password_cmd(state: CliState, email: str, password_stdin: bool, as_json: bool) -> None:
+    """Set a new password for EMAIL (prompted for, never an argument); their web sessions end."""
+    from ..errors import ConciergeError
+    from ..operations.users import find_user_by_email, set_password, user_as_dict
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        with state.db.session() as s:
+            data = user_as_dict(set_password(s, find_user_by_email(s, email), password))
+    except ConciergeError as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"New password set for {data['email']}; they are logged out everywhere.")
+
+
+@users_group.command("logout")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True, help="Print the user as `users list --json` does.")
+@pass_state
+def logout_cmd(state: CliState, email: str, as_json: bool) -> None:
+    """End every web session of EMAIL (a lost laptop, a shared computer): they log in again."""
+    from ..errors import ConciergeError
+    from ..operations.users import end_sessions, find_user_by_email, user_as_dict
+
+    try:
+        with state.db.session() as s:
+            data = user_as_dict(end_sessions(s, find_user_by_email(s, email)))
+    except ConciergeError as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"{data['email']} is logged out everywhere.")
 
 
 @users_group.command("ensure-demo")

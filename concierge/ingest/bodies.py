@@ -1,7 +1,9 @@
 """Check request bodies against JSON Schemas and say what is wrong, field by field, in en/pl/tr."""
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import re
+from datetime import datetime, timezone
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -31,6 +33,27 @@ _MESSAGES: dict[str, dict[str, str]] = {
                        "tr": "geçerli bir JSON değil: {detail}"},
     "not_an_object": {"en": "must be a JSON object", "pl": "musi być obiektem JSON",
                       "tr": "bir JSON nesnesi olmalı"},
+    "nul_character": {"en": "contains a NUL character (\\u0000), which cannot be stored",
+                      "pl": "zawiera znak NUL (\\u0000), którego nie można zapisać",
+                      "tr": "saklanamayan bir NUL karakteri (\\u0000) içeriyor"},
+    "lone_surrogate": {"en": "contains a lone UTF-16 surrogate ({char}), which is not a character",
+                       "pl": "zawiera samotny surogat UTF-16 ({char}), który nie jest znakiem",
+                       "tr": "karakter olmayan tek başına bir UTF-16 vekili ({char}) içeriyor"},
+    "datetime_out_of_range": {"en": "is outside the dates we can store (years 1 to 9999 in UTC)",
+                              "pl": "wykracza poza daty, które możemy zapisać (lata 1-9999 w UTC)",
+                              "tr": "saklayabildiğimiz tarihlerin dışında (UTC'de 1-9999 yılları)"},
+    "invalid_shop_id": {"en": "must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or "
+                              "digit, without '..'",
+                        "pl": "musi mieć od 1 do 64 liter, cyfr, '-', '_' lub '.', zaczynać się literą lub "
+                              "cyfrą i nie zawierać '..'",
+                        "tr": "harf veya rakamla başlayan, '..' içermeyen, 1 ile 64 arası harf, rakam, '-', "
+                              "'_' veya '.' olmalı"},
+    "unsupported_media_type": {"en": "must be application/json, not {value}",
+                               "pl": "musi być application/json, a nie {value}",
+                               "tr": "{value} değil, application/json olmalı"},
+    "empty_parameter": {"en": "is empty: give a value or leave the parameter out",
+                        "pl": "jest puste: podaj wartość albo pomiń parametr",
+                        "tr": "boş: bir değer verin ya da parametreyi hiç göndermeyin"},
 }
 _TYPE_NAMES = {
     "string": {"en": "text", "pl": "tekst", "tr": "metin"},
@@ -42,6 +65,7 @@ _TYPE_NAMES = {
     "null": {"en": "null", "pl": "null", "tr": "null"},
 }
 _FORMAT_NAMES = {
+    "shop-id": {"en": "shop id", "pl": "identyfikator sklepu", "tr": "mağaza kimliği"},
     "date-time": {"en": "date and time with a UTC offset (ISO 8601, e.g. 2026-03-02T09:00:00+01:00)",
                   "pl": "data i godzina z przesunięciem UTC (ISO 8601, np. 2026-03-02T09:00:00+01:00)",
                   "tr": "UTC farkı içeren tarih ve saat (ISO 8601, ör. 2026-03-02T09:00:00+03:00)"},
@@ -77,7 +101,148 @@ def parse_datetime_with_offset(value: Any) -> datetime | None:
         dt = datetime.fromisoformat(s)
     except ValueError:
         return None
-    return dt if dt.tzinfo is not None and dt.utcoffset() is not None else None
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        return None
+    try:  # 0001-01-01T00:00:00+14:00 is a date before year 1 in UTC: not one we can store
+        dt.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+    return dt
+
+
+def datetime_problem(value: Any) -> str | None:
+    """None for a storable date and time with an offset; else the error code saying why not."""
+    if parse_datetime_with_offset(value) is not None:
+        return None
+    if isinstance(value, str) and "T" in value.upper():
+        s = value.strip()
+        s = s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s
+        try:
+            dt = datetime.fromisoformat(s)
+        except ValueError:
+            return "invalid_format"
+        if dt.tzinfo is not None and dt.utcoffset() is not None:
+            return "datetime_out_of_range"  # it parses, but overflows when made UTC
+    return "invalid_format"
+
+
+# --- text that no database can store --------------------------------------------------
+# PostgreSQL text and jsonb cannot hold NUL, and no database (nor UTF-8) can hold a lone
+# UTF-16 surrogate (JSON's "\udc00"): both are refused at the boundary, naming the field.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def text_problem(value: str) -> tuple[str, dict[str, Any]] | None:
+    """(code, params) when `value` holds a character no database stores; None when it is fine."""
+    m = UNSTORABLE.search(value)
+    if m is None:
+        return None
+    ch = m.group()
+    return ("nul_character", {}) if ch == "\x00" else ("lone_surrogate", {"char": f"U+{ord(ch):04X}"})
+
+
+def escape_unstorable(value: str) -> str:
+    """NUL and lone surrogates as visible \\uXXXX text, so a name or message carrying them can be stored."""
+    return UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+
+
+def _child(where: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    key = escape_unstorable(str(key))
+    return f"{where}.{key}" if where else key
+
+
+def unstorable_errors(value: Any, lang: str | None = "en", where: str = "") -> list[dict[str, str]]:
+    """Every string (keys included) in a parsed JSON value that holds NUL or a lone surrogate."""
+    out: list[dict[str, str]] = []
+    stack: list[tuple[str, Any]] = [(where, value)]
+    while stack:
+        path, v = stack.pop()
+        if isinstance(v, str):
+            problem = text_problem(v)
+            if problem is not None:
+                out.append(body_error(path, problem[0], lang, **problem[1]))
+        elif isinstance(v, dict):
+            for k, item in reversed(list(v.items())):
+                child = _child(path, k)
+                problem = text_problem(k) if isinstance(k, str) else None
+                if problem is not None:
+                    out.append(body_error(child, problem[0], lang, **problem[1]))
+                else:
+                    stack.append((child, item))
+        elif isinstance(v, list):
+            stack.extend((_child(path, i), item) for i, item in reversed(list(enumerate(v))))
+    return out
+
+
+# --- shop ids ---------------------------------------------------------------------------
+# The platform's shop id is a URL path segment and a file name in exports: letters, digits,
+# '-', '_' and '.', starting with a letter or digit, never '..', at most the column's 64.
+SHOP_ID_MAX = 64
+_SHOP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,%d}" % (SHOP_ID_MAX - 1))
+
+
+def is_valid_shop_id(value: Any) -> bool:
+    """True for a shop id we accept for a new shop (API, web, CLI, imports: the one rule)."""
+    return isinstance(value, str) and _SHOP_ID.fullmatch(value) is not None and ".." not in value
+
+
+def shop_id_error(value: Any, lang: str | None = "en", field: str = "shop") -> dict[str, str] | None:
+    """The error for a shop id we do not accept (None when it is fine), naming `field`."""
+    if is_valid_shop_id(value):
+        return None
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            return body_error(field, problem[0], lang, **problem[1])
+    return body_error(field, "invalid_shop_id", lang)
+
+
+# --- request bodies -----------------------------------------------------------------------
+class BodyRejected(ValueError):
+    """A request body refused before its schema is checked: 415, 400 (not JSON) or 422 (NUL...)."""
+
+    def __init__(self, status: int, errors: list[dict[str, str]], detail: str | None = None):
+        super().__init__(errors[0]["message"] if errors else "rejected")
+        self.status = status
+        self.errors = errors
+        self.detail = detail  # for malformed JSON: what the parser said
+
+
+def content_type_error(content_type: str | None, lang: str | None = "en") -> dict[str, str] | None:
+    """None when the Content-Type says JSON (or is not given); else the 415 error naming it."""
+    if not content_type or not content_type.strip():
+        return None  # a client that says nothing gets the benefit of the doubt
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json")):
+        return None
+    return body_error("Content-Type", "unsupported_media_type", lang, value=escape_unstorable(mime[:100]))
+
+
+def load_json_body(raw: bytes | str, lang: str | None = "en", *, content_type: str | None = None) -> Any:
+    """Parse a JSON request body at the boundary: Content-Type, UTF-8, JSON, and no unstorable text.
+
+    Raises BodyRejected (415, 400 or 422) with errors naming the field; returns the parsed value.
+    """
+    err = content_type_error(content_type, lang)
+    if err is not None:
+        raise BodyRejected(415, [err])
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            detail = f"not UTF-8 at byte {exc.start}"
+            raise BodyRejected(400, [body_error("", "malformed_json", lang, detail=detail)], detail) from None
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        detail = escape_unstorable(str(exc)) if isinstance(exc, ValueError) else "nested too deeply"
+        raise BodyRejected(400, [body_error("", "malformed_json", lang, detail=detail)], detail) from None
+    errors = unstorable_errors(body, lang)
+    if errors:
+        raise BodyRejected(422, errors)
+    return body
 
 
 FORMAT_CHECKER = _FORMATS = FormatChecker(formats=())
@@ -86,6 +251,11 @@ FORMAT_CHECKER = _FORMATS = FormatChecker(formats=())
 @_FORMATS.checks("date-time")
 def _is_datetime(value: Any) -> bool:
     return not isinstance(value, str) or parse_datetime_with_offset(value) is not None
+
+
+@_FORMATS.checks("shop-id")
+def _is_shop_id(value: Any) -> bool:
+    return not isinstance(value, str) or is_valid_shop_id(value)
 
 
 _validators: dict[int, tuple[dict, Draft202012Validator]] = {}
@@ -128,6 +298,10 @@ def _translate(error: Any, lang: str) -> list[dict[str, str]]:
     if kind in ("enum", "const"):
         choices = ", ".join(map(str, value if kind == "enum" else [value]))
         return [body_error(where, "invalid_choice", lang, choices=choices)]
+    if kind == "format" and value == "shop-id":
+        return [body_error(where, "invalid_shop_id", lang)]
+    if kind == "format" and value == "date-time" and datetime_problem(error.instance) == "datetime_out_of_range":
+        return [body_error(where, "datetime_out_of_range", lang)]
     if kind == "format":
         name = _FORMAT_NAMES.get(value, {}).get(lang, value)
         return [body_error(where, "invalid_format", lang, format=name)]
@@ -204,9 +378,12 @@ def _compile(schema: Any) -> Any:
             checks.append(lambda v: not isinstance(v, list) or (
                 all(isinstance(x, str) for x in v) and len(set(v)) == len(v)))
         elif key == "format":
-            if value != "date-time":
+            if value == "date-time":
+                checks.append(lambda v: not isinstance(v, str) or parse_datetime_with_offset(v) is not None)
+            elif value == "shop-id":
+                checks.append(lambda v: not isinstance(v, str) or is_valid_shop_id(v))
+            else:
                 return None
-            checks.append(lambda v: not isinstance(v, str) or parse_datetime_with_offset(v) is not None)
         elif key == "required":
             names = tuple(value)
             checks.append(lambda v, names=names: not isinstance(v, dict) or all(n in v for n in names))

@@ -179,8 +179,9 @@ def _envelope(types: list[str]) -> dict[str, Any]:
         "properties": {
             "id": {"type": "string", "minLength": 1, "maxLength": 100,
                    "description": "Unique event id: the same id twice is stored once"},
-            "shop": {"type": "string", "minLength": 1, "maxLength": 64,
-                     "description": "The platform's shop id"},
+            "shop": {"type": "string", "minLength": 1, "maxLength": 64, "format": "shop-id",
+                     "description": "The platform's shop id: letters, digits, '-', '_' and '.' "
+                                    "(starting with a letter or digit, no '..')"},
             "type": {"type": "string", "enum": types,
                      "description": "Event type, declared in concierge/ingest/event_mapping.yaml"},
             "occurred_at": {"type": "string", "format": "date-time",

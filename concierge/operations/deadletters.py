@@ -14,7 +14,9 @@ handler that failed half-way leaves nothing behind.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
+from ..ingest.bodies import UNSTORABLE
 from ..models import DeadLetter
 
 REPLAY_HANDLERS: dict[str, str] = {
@@ -47,29 +50,127 @@ def _plain_errors(errors: Iterable[Any] | None) -> list[dict[str, Any]]:
     return out
 
 
+# A dead letter keeps at most this many characters of what was sent (the whole request is
+# rarely useful beyond that, and a sender retrying a 1 MB body must not fill the disk); the
+# original's SHA-256 and size are kept in the context, so a capped letter is still identified.
+MAX_PAYLOAD_CHARS = 64 * 1024
+
+
+def payload_sha256(payload: str | bytes) -> str:
+    """SHA-256 of a payload as received (bytes as sent; text as UTF-8, lone surrogates kept)."""
+    data = payload if isinstance(payload, bytes) else str(payload).encode("utf-8", errors="surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
+def _escape_surrogate(m: "re.Match[str]") -> str:
+    code = ord(m.group())
+    if code == 0:
+        return "\\u0000"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, read with surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def storable_text(payload: str | bytes) -> str:
+    """Text both SQLite and PostgreSQL store: bytes that are not UTF-8 as \\xNN, NUL and lone
+    surrogates as \\uXXXX (inside a JSON string that is the same JSON); all else verbatim."""
+    if isinstance(payload, bytes):
+        return UNSTORABLE.sub(_escape_surrogate, payload.decode("utf-8", errors="surrogateescape"))
+    return UNSTORABLE.sub(_escape_surrogate, str(payload))
+
+
+def storable(value: Any) -> Any:
+    """A JSON value (errors, context) with every string, keys included, made storable."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable_text(str(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    if isinstance(value, bytes):
+        return storable_text(value)
+    return value
+
+
 def store_dead_letter(
     session: Session,
     channel: str,
-    payload: str,
+    payload: str | bytes,
     *,
     errors: Iterable[Any] | None = None,
     context: dict[str, Any] | None = None,
     now: datetime | None = None,
     flush: bool = True,
+    dedupe: bool = True,
+    pending: dict[str, DeadLetter] | None = None,
 ) -> DeadLetter:
-    """Keep a rejected input verbatim with why it failed, so nothing sent to us is ever lost."""
-    if isinstance(payload, bytes):
-        payload = payload.decode("utf-8", errors="surrogateescape")
-    # bytes that are not UTF-8 (read with surrogateescape) become \xNN escapes, and NUL,
-    # which PostgreSQL text cannot hold, becomes \u0000: everything else stays verbatim
-    payload = str(payload).encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
-    row = DeadLetter(channel=channel, payload=payload.replace("\x00", "\\u0000"),
-                     errors=_plain_errors(errors), context=dict(context or {}),
+    """Keep a rejected input with why it failed, so nothing sent to us is ever lost.
+
+    Stored in a form both databases take (see `storable_text`), capped at MAX_PAYLOAD_CHARS
+    with the original's SHA-256 and size in the context. The same payload sent again on the
+    same channel while its letter is pending adds no second letter: the first one counts the
+    repeat (`context.repeats`) and takes the latest reasons (``dedupe=False``: a channel whose
+    payload means nothing without its context, like a CSV line, finds its repeats itself).
+    `pending` (from `pending_letters`, for a batch) answers that lookup without a query each.
+    """
+    sha = payload_sha256(payload)
+    size = len(payload) if isinstance(payload, bytes) else len(str(payload).encode("utf-8", errors="surrogatepass"))
+    text = storable_text(payload)
+    ctx = storable(dict(context or {}))
+    if len(text) > MAX_PAYLOAD_CHARS:
+        text = text[:MAX_PAYLOAD_CHARS]
+        ctx["payload_truncated"] = True
+    ctx["payload_sha256"] = sha
+    ctx["payload_bytes"] = size
+    plain = storable(_plain_errors(errors))
+    existing = None
+    if dedupe:
+        existing = pending.get(sha) if pending is not None else _pending_same(session, channel, text, sha)
+    if existing is not None:
+        old = dict(existing.context or {})
+        existing.context = {**old, **ctx, "repeats": int(old.get("repeats") or 0) + 1}
+        existing.errors = plain
+        if flush:
+            session.flush()
+        return existing
+    row = DeadLetter(channel=channel, payload=text, errors=plain, context=ctx,
                      received_at=now or utcnow(), status="pending", attempts=0)
     session.add(row)
+    if pending is not None and dedupe:
+        pending[sha] = row
     if flush:  # the batched event path flushes once per batch instead
         session.flush()
     return row
+
+
+def pending_letters(session: Session, channel: str, payloads: Iterable[str | bytes]) -> dict[str, DeadLetter]:
+    """The pending letters of `channel` holding any of `payloads`, by the payload's SHA-256: a
+    batch's repeats found in a few queries (pass the dict to `store_dead_letter(pending=...)`)."""
+    by_text: dict[str, set[str]] = {}
+    for p in payloads:
+        by_text.setdefault(storable_text(p)[:MAX_PAYLOAD_CHARS], set()).add(payload_sha256(p))
+    found: dict[str, DeadLetter] = {}
+    texts = list(by_text)
+    for i in range(0, len(texts), 200):
+        for row in session.scalars(select(DeadLetter).where(
+                DeadLetter.channel == channel, DeadLetter.status == "pending",
+                DeadLetter.payload.in_(texts[i:i + 200])).order_by(DeadLetter.id.desc())):
+            known = (row.context or {}).get("payload_sha256")
+            for sha in by_text.get(row.payload, ()):
+                if known is None or known == sha:
+                    found[sha] = row  # descending ids: the oldest letter wins
+    return found
+
+
+def _pending_same(session: Session, channel: str, text: str, sha: str) -> DeadLetter | None:
+    """The pending letter of this channel holding the same payload (same stored text and hash)."""
+    for row in session.scalars(select(DeadLetter).where(
+            DeadLetter.channel == channel, DeadLetter.status == "pending", DeadLetter.payload == text)
+            .order_by(DeadLetter.id)):
+        known = (row.context or {}).get("payload_sha256")
+        if known is None or known == sha:  # letters kept before hashes were recorded: same text
+            return row
+    return None
 
 
 def list_dead_letters(
@@ -138,10 +239,10 @@ def replay(session: Session, ids: Sequence[int] | None = None, *, now: datetime 
             handler = _handler(row.channel)
             with session.begin_nested():
                 handler(session, row)
-        except ValidationFailed as exc:
-            row.errors = _plain_errors(exc.errors) or [{"field": "", "code": exc.code, "message": str(exc)}]
+        except ValidationFailed as exc:  # reasons stored as storable text, like the payload
+            row.errors = storable(_plain_errors(exc.errors) or [{"field": "", "code": exc.code, "message": str(exc)}])
         except ConciergeError as exc:
-            row.errors = [{"field": "", "code": exc.code, "message": str(exc)}]
+            row.errors = storable([{"field": "", "code": exc.code, "message": str(exc)}])
         except ImportError as exc:
             row.errors = [{"field": "", "code": "no_handler", "message": f"cannot replay {row.channel}: {exc}"}]
         else:

@@ -23,14 +23,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 import profile_schema
+from profile_schema.validation import clean_text
 
 from ..db import utcnow
 from ..errors import Conflict, ValidationFailed
-from ..ingest.bodies import body_error, parse_datetime_with_offset, validate_body
+from ..ingest.bodies import BodyRejected, body_error, load_json_body, parse_datetime_with_offset, validate_body
 from ..ingest.events import EVENT_ENVELOPE, EventType, load_mapping, plan_event
 from ..messages import localize
 from ..models import DeadLetter, Observation, Shop, TrialEvent
-from .deadletters import store_dead_letter
+from .deadletters import pending_letters, store_dead_letter
 from .shops import MARKETS
 
 CHANNEL = "events"  # the dead-letter channel
@@ -133,14 +134,16 @@ def body_sha256(body: Any) -> str:
 
 def _prepare(line: int | None, raw: str, lang: str) -> _Prepared:
     """Everything we can check without the database: JSON, envelope, type, data."""
-    try:
-        raw.encode("utf-8")
-    except UnicodeEncodeError as exc:  # a file line with bytes that are not UTF-8
-        raise _Rejected(400, [body_error("", "malformed_json", lang, detail=f"not UTF-8 ({exc.reason})")]) from None
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise _Rejected(400, [body_error("", "malformed_json", lang, detail=str(exc))]) from None
+    if not raw.isascii():
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a file line with bytes that are not UTF-8
+            raise _Rejected(400, [body_error("", "malformed_json", lang,
+                                             detail=f"not UTF-8 ({exc.reason})")]) from None
+    try:  # the boundary every JSON channel shares: JSON, and no NUL or lone surrogate anywhere
+        body = load_json_body(raw, lang)
+    except BodyRejected as rej:
+        raise _Rejected(rej.status, rej.errors) from None
     errors = validate_body(EVENT_ENVELOPE, body, lang)
     if errors:
         for e in errors:
@@ -272,13 +275,17 @@ def ingest_lines(
             _tally(summary, e.outcome)
     if dead_letters:
         stored_any = False
+        rejected = [e.raw for e in report if e.outcome.status == "rejected"]
+        # a sender's retries (or a file's repeated line) keep one letter: found in a few queries
+        pending = pending_letters(session, CHANNEL, rejected) if rejected else {}
         for e in report:
             if e.outcome.status == "rejected":
                 ctx = {"channel": channel, "mapping": load_mapping().version, **(context or {})}
                 if e.line is not None:
                     ctx["line"] = e.line
                 e.outcome.dead_letter = store_dead_letter(session, CHANNEL, e.raw, errors=e.outcome.errors,
-                                                          context=ctx, now=now, flush=False)
+                                                          context=ctx, now=now, flush=False,
+                                                          pending=pending)
                 stored_any = True
         if stored_any:
             session.flush()
@@ -351,6 +358,8 @@ def _ingest_batch(session: Session, entries: Sequence[_Entry], *, lang: str, val
             f = p.etype.shop_fields or {}
             ends = parse_datetime_with_offset(p.data.get(f.get("trial_ends_at", "trial_ends_at")))
             name = p.data.get(f.get("name", "shop_name"))
+            if isinstance(name, str):  # no bidi overrides or controls: the cleaning survey answers get
+                name = clean_text(name) or None
             if shop is None:
                 assert market in MARKETS
                 shop = Shop(platform_id=p.shop, market=market, name=name, created_at=now,

@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
+from ..ingest.bodies import unstorable_errors
 from ..messages import SHOP_MESSAGES, localize
 from ..models import DeadLetter, Shop, Submission
 
@@ -444,7 +445,15 @@ def _csv_record(line_no: int, raw: str, row: list[str], header: list[str], lang:
         return Record(line_no, raw, None, {
             "field": "", "code": "wrong_column_count",
             "message": _msg("wrong_column_count", lang, got=len(row), want=len(header))})
-    return Record(line_no, raw, dict(zip(header, row)))
+    return _checked_record(line_no, raw, dict(zip(header, row)), lang)
+
+
+def _checked_record(line_no: int, raw: str, fields: dict[str, Any], lang: str) -> Record:
+    """A line whose cells (or keys) hold NUL or a lone surrogate is refused whole, naming the column."""
+    errors = unstorable_errors(fields, lang)
+    if errors:
+        return Record(line_no, raw, None, errors[0])
+    return Record(line_no, raw, fields)
 
 
 def _jsonl_record(line_no: int, raw: str, lang: str) -> Record:
@@ -457,7 +466,7 @@ def _jsonl_record(line_no: int, raw: str, lang: str) -> Record:
     if not isinstance(obj, dict):
         return Record(line_no, raw, None, {"field": "", "code": "malformed_line",
                                            "message": _msg("malformed_line", lang, detail=detail)})
-    return Record(line_no, raw, obj)
+    return _checked_record(line_no, raw, obj, lang)
 
 
 # ---------------------------------------------------------------------------- one record -> answers
@@ -616,7 +625,10 @@ def _submitted_at(record: Record, mapping: SurveyMapping, lang: str, now: dateti
         raise err from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(mapping.timezone))
-    at = at.astimezone(timezone.utc)
+    try:
+        at = at.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00: before year 1 once made UTC
+        raise err from None
     if at > now + CLOCK_SKEW:
         raise ValidationFailed([{"field": mapping.submitted_at, "code": "in_future",
                                  "message": f"{mapping.submitted_at}: " + _msg("in_future", lang, value=v)}])
@@ -756,7 +768,7 @@ def import_surveys(
     export: ExportFile | None = None,
 ) -> ImportReport:
     """Import every line of an export; bad lines are dead-lettered verbatim, good ones stored whole."""
-    from .deadletters import store_dead_letter
+    from .deadletters import storable, store_dead_letter
 
     now = now or utcnow()
     export = export or read_export(path, mapping, lang=lang or mapping.language)
@@ -777,10 +789,10 @@ def import_surveys(
                 "language": lang, "shop": shop if isinstance(shop, str) else None,
             }
             dl = _pending_dead_letter(session, record.raw, context)
-            if dl is None:
-                dl = store_dead_letter(session, CHANNEL, record.raw, errors=errors, context=context)
+            if dl is None:  # the same line in another file (another header) is another letter
+                dl = store_dead_letter(session, CHANNEL, record.raw, errors=errors, context=context, dedupe=False)
             else:  # the same line of the same file imported again: one letter, latest reasons
-                dl.errors = [{k: e.get(k) for k in ("field", "code", "message")} for e in errors]
+                dl.errors = storable([{k: e.get(k) for k in ("field", "code", "message")} for e in errors])
                 session.flush()
             result = LineResult(record.line, "rejected", shop if isinstance(shop, str) else None,
                                 errors=errors, dead_letter_id=dl.id)
@@ -832,11 +844,14 @@ def _prefetch(session: Session, records: list[Record], mapping: SurveyMapping
 
 def _pending_dead_letter(session: Session, raw: str, context: Mapping[str, Any]) -> DeadLetter | None:
     """A pending letter for this very line of this file (re-imports must not pile up copies)."""
+    from .deadletters import MAX_PAYLOAD_CHARS, storable, storable_text
+
+    stored = storable_text(raw)[:MAX_PAYLOAD_CHARS]  # as store_dead_letter keeps it (NUL escaped, capped)
     rows = session.scalars(select(DeadLetter).where(
-        DeadLetter.channel == CHANNEL, DeadLetter.status == "pending", DeadLetter.payload == raw))
+        DeadLetter.channel == CHANNEL, DeadLetter.status == "pending", DeadLetter.payload == stored))
     for row in rows:
         c = row.context or {}
-        if c.get("file") == context["file"] and c.get("header") == context["header"]:
+        if c.get("file") == storable(context["file"]) and c.get("header") == storable(context["header"]):
             return row
     return None
 

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from locales import MARKET_CODES
 
-from ..errors import NotFound, ValidationFailed
+from ..errors import BadParameter, NotFound, ValidationFailed
+from ..ingest.bodies import body_error, shop_id_error, text_problem
 from ..messages import SHOP_MESSAGES, localize
 from ..models import Shop
 
@@ -19,9 +20,6 @@ _MESSAGES = {
     "market_changed": {"en": "shop {shop!r} is in market {old}, not {new}",
                        "pl": "sklep {shop!r} należy do rynku {old}, nie {new}",
                        "tr": "{shop!r} mağazası {old} pazarında, {new} değil"},
-    "invalid_shop_id": {"en": "the shop id must be 1 to 64 characters",
-                        "pl": "identyfikator sklepu musi mieć od 1 do 64 znaków",
-                        "tr": "mağaza kimliği 1 ile 64 karakter arasında olmalı"},
 }
 
 
@@ -32,6 +30,9 @@ def message(code: str, lang: str | None = "en", **params: object) -> str:
 
 def get_shop(session: Session, platform_id: str, *, lang: str = "en") -> Shop:
     """Find a shop by the platform's shop id, so every caller names shops the same way."""
+    problem = text_problem(platform_id) if isinstance(platform_id, str) else None
+    if problem is not None:  # no database can look it up (PostgreSQL refuses NUL): name the field
+        raise BadParameter([body_error("shop", problem[0], lang, **problem[1])])
     shop = session.scalar(select(Shop).where(Shop.platform_id == platform_id))
     if shop is None:
         raise NotFound(message("unknown_shop", lang, shop=platform_id))
@@ -54,8 +55,9 @@ def ensure_shop(
 ) -> Shop:
     """Create the shop or fill in what we newly learned, so a repeated start never duplicates it."""
     errors = []
-    if not isinstance(platform_id, str) or not 0 < len(platform_id) <= 64:
-        errors.append({"field": "shop", "code": "invalid_shop_id", "message": message("invalid_shop_id")})
+    bad_id = shop_id_error(platform_id, "en", field="shop")  # the one shop-id rule (API, web, CLI, imports)
+    if bad_id is not None:
+        errors.append(bad_id)
     if market not in MARKETS:
         errors.append({"field": "market", "code": "invalid_market",
                        "message": message("invalid_market", market=market)})

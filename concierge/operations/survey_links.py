@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import profile_schema
@@ -219,9 +219,28 @@ def market_language(market: str | None) -> str:
     return MARKET_LANGUAGE.get((market or "").upper(), "en")
 
 
-def new_attempt() -> str:
-    """A random id for one rendering of the form: a double-tapped Submit is stored once."""
-    return secrets.token_urlsafe(12)
+def new_attempt(session: Session | None = None, link: SurveyLink | ResolvedLink | None = None) -> str:
+    """The id of one state of the form: every copy of the form made from the same state sends it.
+
+    Given the link, it names the last submission made through the link when the form was
+    shown, so a double-tapped Submit, and two tabs opened from the same state and sent at
+    once, give the same submission reference: the unique (shop, reference) constraint
+    stores the answers once and tells the other copy "already received". A form shown
+    after that submission names it, so changing one's answers later is a new submission.
+    Without a link: a random id (each rendering its own).
+    """
+    if session is None or link is None:
+        return secrets.token_urlsafe(12)
+    link = getattr(link, "link", link)
+    return f"after-submission-{last_link_submission(session, link)}"
+
+
+def last_link_submission(session: Session, link: SurveyLink) -> int:
+    """The id of the newest submission sent through this link (0 when none was)."""
+    from ..models import Submission
+
+    return session.scalar(select(func.max(Submission.id)).where(
+        Submission.shop_id == link.shop_id, Submission.reference.like(f"link-{int(link.id)}-%"))) or 0
 
 
 # ---------------------------------------------------------------- links (database)
@@ -377,7 +396,8 @@ class AnswerOutcome:
     submitted: bool = False
     submission_id: int | None = None
     accepted: int = 0
-    duplicate: bool = False
+    duplicate: bool = False  # the same form was received already: stored once, this copy not again
+    kept_as_draft: bool = False  # a duplicate whose answers differ: kept as the link's draft
 
     @property
     def ok(self) -> bool:
@@ -420,8 +440,13 @@ def submit_answers(session: Session, resolved: ResolvedLink, raw: Mapping[str, A
     merchant's input survives closing the page. Answers equal to what the profile knows
     are not sent again; when nothing is new, the required questions are still checked
     (they may be known already) and no submission is made.
+
+    `attempt` names the state of the link the form was shown in (`new_attempt`): a form
+    sent again from the same state (a double tap, a second tab, even at the same moment)
+    is "already received" (`duplicate`), stored once; if its answers differ from what is
+    now stored, they become the link's draft (`kept_as_draft`) instead of being lost.
     """
-    from .surveys import submit_survey
+    from .surveys import find_duplicate, submit_survey
 
     schema = profile_schema.load_schema()
     shop, link = resolved.shop, resolved.link
@@ -431,18 +456,24 @@ def submit_answers(session: Session, resolved: ResolvedLink, raw: Mapping[str, A
     clean, errors = _relevant_only(schema, clean, errors, known)
     new = {k: v for k, v in clean.items() if known.get(k) != v}
     outcome = AnswerOutcome(saved=clean, errors=errors)
+    if not (attempt and _ATTEMPT_RE.match(attempt)):  # no form state sent: the link's state now
+        attempt = new_attempt(session, link)
+    reference = f"link-{link.id}-{attempt}"
+    earlier = None if errors else find_duplicate(session, shop, reference)
     if errors:  # say at once what is missing too, not only what is wrong
         errored = {e["field"] for e in errors}
         missing = schema.validate(clean, market=shop.market, source="survey", lang=lang, known=known,
                                   require_survey_fields=True)
         outcome.errors = errors + [_error_dict(e) for e in missing.errors
                                    if e.code == "required" and e.field not in errored]
+    elif earlier is not None:  # this state of the form was sent already (another tab, a second tap)
+        outcome.submission_id, outcome.duplicate = earlier.id, True
+        outcome.kept_as_draft = bool(new)  # what differs is not lost: the link shows it again
     elif not new:  # nothing new: only the required questions can still be missing
         checked = schema.validate({}, market=shop.market, source="survey", lang=lang, known=known,
                                   require_survey_fields=True)
         outcome.errors = [_error_dict(e) for e in checked.errors]
     else:
-        reference = f"link-{link.id}-{attempt if attempt and _ATTEMPT_RE.match(attempt) else new_attempt()}"
         body = {"shop": shop.platform_id, "language": lang, "response_id": reference, "answers": new}
         try:
             result = submit_survey(session, body, actor=ACTOR, lang=lang, channel=CHANNEL, now=now)
@@ -451,9 +482,16 @@ def submit_answers(session: Session, resolved: ResolvedLink, raw: Mapping[str, A
         else:
             outcome.submission_id, outcome.accepted = result.submission_id, result.accepted
             outcome.duplicate = result.duplicate
+            if result.duplicate:  # the other tab's copy won the race a moment ago
+                latest = _known(session, shop)
+                outcome.kept_as_draft = any(latest.get(k) != v for k, v in clean.items())
     if outcome.errors:
         outcome.errors = in_form_order(schema, outcome.errors)
         link.draft = clean  # nothing submitted, nothing lost
+        link.draft_saved_at = now
+    elif outcome.kept_as_draft:
+        outcome.submitted = True
+        link.draft = clean
         link.draft_saved_at = now
     else:
         outcome.submitted = True

@@ -8,7 +8,6 @@ header), so fixing the cause (a shop that had not arrived yet) and running
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
@@ -118,15 +117,20 @@ def find_duplicate(session: Session, shop: Shop, reference: str) -> Submission |
     ).first()
 
 
-def parse_body(raw: str, lang: str) -> dict[str, Any]:
-    """JSON text -> object, or MalformedRequest naming what is wrong."""
+def parse_body(raw: str | bytes, lang: str, content_type: str | None = None) -> dict[str, Any]:
+    """JSON text -> object, or MalformedRequest (400) / ValidationFailed (415, 422) naming what is wrong:
+    the boundary checks every JSON channel shares (Content-Type, UTF-8, NUL, lone surrogates)."""
+    from ..ingest.bodies import BodyRejected, load_json_body
+
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, absurdly deep nesting
-        detail = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
-        raise MalformedRequest(message("malformed_json", lang, detail=detail),
-                               [{"field": "", "code": "malformed_json",
-                                 "message": message("malformed_json", lang, detail=detail)}]) from None
+        data = load_json_body(raw, lang, content_type=content_type)
+    except BodyRejected as rej:
+        if rej.status == 400:  # this channel's own wording of "not JSON"
+            text = message("malformed_json", lang, detail=rej.detail or "")
+            raise MalformedRequest(text, [{"field": "", "code": "malformed_json", "message": text}]) from None
+        from ..errors import body_rejection
+
+        raise body_rejection(rej.status, rej.errors, message("rejected", lang)) from None
     if not isinstance(data, dict):
         raise MalformedRequest(message("not_an_object", lang),
                                [{"field": "", "code": "not_an_object", "message": message("not_an_object", lang)}])
@@ -246,16 +250,7 @@ def receive_survey(
     lang = pick_language(None, accept_language)
     body: dict[str, Any] | None = None
     try:
-        if isinstance(raw, bytes):
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raw = raw.decode("utf-8", errors="backslashreplace")  # kept, readable, never lost
-                detail = f"not UTF-8 at byte {exc.start}"
-                raise MalformedRequest(message("malformed_json", lang, detail=detail),
-                                       [{"field": "", "code": "malformed_json",
-                                         "message": message("malformed_json", lang, detail=detail)}]) from None
-        body = parse_body(raw, lang)
+        body = parse_body(raw, lang, content_type)
         lang = pick_language(body.get("language"), accept_language)
         return submit_survey(session, body, actor=actor, lang=lang, channel="api", now=now)
     except ConciergeError as exc:
@@ -267,22 +262,10 @@ def receive_survey(
             "language": lang, "accept_language": accept_language, "content_type": content_type,
             "actor": actor, "status": exc.status, "shop": body.get("shop") if isinstance(body, dict) else None,
         }
-        dl = _pending_repeat(session, raw)
-        if dl is None:
-            dl = store_dead_letter(session, CHANNEL, raw, errors=errors, context=context)
-        else:  # a tool retrying the same rejected request: one letter, counted, latest reasons
-            dl.context = {**(dl.context or {}), **context, "repeats": int((dl.context or {}).get("repeats", 0)) + 1}
-            dl.errors = [{k: e.get(k) for k in ("field", "code", "message")} for e in errors]
-            session.flush()
+        # a tool retrying the same rejected request: one letter, counted, latest reasons
+        dl = store_dead_letter(session, CHANNEL, raw, errors=errors, context=context)
         exc.dead_letter_id = dl.id  # type: ignore[attr-defined]  (the reply names it)
         raise
-
-
-def _pending_repeat(session: Session, raw: str) -> DeadLetter | None:
-    """The pending dead letter holding exactly this request body, if a retry already left one."""
-    return session.scalars(select(DeadLetter).where(
-        DeadLetter.channel == CHANNEL, DeadLetter.status == "pending", DeadLetter.payload == raw)
-        .order_by(DeadLetter.id).limit(1)).first()
 
 
 def replay_dead_letter(session: Session, dead_letter: DeadLetter) -> None:
@@ -290,7 +273,7 @@ def replay_dead_letter(session: Session, dead_letter: DeadLetter) -> None:
     context = dead_letter.context or {}
     lang = pick_language(context.get("language"), context.get("accept_language"))
     try:
-        body = parse_body(dead_letter.payload, lang)
+        body = parse_body(dead_letter.payload, lang)  # the same boundary checks as the request had
         lang = pick_language(body.get("language"), context.get("accept_language"))
         submit_survey(session, body, actor=context.get("actor") or "replay", lang=lang, channel="api")
     except (UnknownShop, MalformedRequest) as exc:  # keep the field-level reasons on the dead letter

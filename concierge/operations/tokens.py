@@ -15,6 +15,8 @@ from ..models import ApiToken
 
 TOKEN_PREFIX = "cnc_"
 PREFIX_LENGTH = 12  # "cnc_" + 8 characters: enough to tell tokens apart, useless to an attacker
+#: integration: every API route except the privacy ones; admin: also export and erase a merchant's data
+TOKEN_ROLES = ("integration", "admin")
 LAST_USE_RESOLUTION = timedelta(hours=1)  # `last_used_at` is written at most once an hour per token
 
 
@@ -23,15 +25,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, name: str, *, now: datetime | None = None) -> tuple[ApiToken, str]:
+def create_token(session: Session, name: str, *, now: datetime | None = None,
+                 role: str = "integration") -> tuple[ApiToken, str]:
     """Issue a token for an integration; the plain token is returned once and never stored."""
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed([{"field": "name", "code": "invalid_name",
                                  "message": "name: give the token a name of 1 to 100 characters"}])
+    if role not in TOKEN_ROLES:
+        raise ValidationFailed([{"field": "role", "code": "invalid_role",
+                                 "message": f"role: use one of {', '.join(TOKEN_ROLES)}"}])
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(name=name, prefix=token[:PREFIX_LENGTH], token_hash=hash_token(token),
-                   created_at=now or utcnow())
+                   created_at=now or utcnow(), role=role)
     session.add(row)
     session.flush()
     return row, token
@@ -99,4 +105,5 @@ def token_as_dict(row: ApiToken) -> dict[str, object]:
         "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
         "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
         "active": row.revoked_at is None,
+        "role": row.role or "integration",
     }

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import Conflict, ValidationFailed
+from ..errors import Conflict, NotFound, ValidationFailed
 from ..models import User
 
 ROLES = ("consultant", "manager", "admin")
@@ -60,9 +60,7 @@ def create_user(session: Session, email: str, *, password: str, role: str = "con
     if language is not None and language not in LANGUAGES:
         errors.append(_error("language", "invalid_language",
                              f"language: must be one of {', '.join(LANGUAGES)}"))
-    if password is None or len(password) < MIN_PASSWORD:
-        errors.append(_error("password", "too_short",
-                             f"password: must be at least {MIN_PASSWORD} characters"))
+    errors += _password_errors(password)
     name = (name or "").strip() or email.split("@", 1)[0]
     if len(name) > 200:
         errors.append(_error("name", "too_long", "name: longer than 200 characters"))
@@ -71,9 +69,48 @@ def create_user(session: Session, email: str, *, password: str, role: str = "con
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(f"email: a user with e-mail {email} already exists")
     user = User(email=email, name=name, role=role, language=language,
-                password_hash=generate_password_hash(password), active=True)
+                password_hash=generate_password_hash(password), active=True,
+                session_token=secrets.token_urlsafe(32))
     session.add(user)
     session.flush()
+    return user
+
+
+def _password_errors(password: str | None) -> list[dict[str, str]]:
+    if password is None or len(password) < MIN_PASSWORD:
+        return [_error("password", "too_short", f"password: must be at least {MIN_PASSWORD} characters")]
+    return []
+
+
+def session_token(session: Session, user: User) -> str:
+    """The token this user's web sessions carry (made at the first login; a login does not change it)."""
+    if not user.session_token:
+        user.session_token = secrets.token_urlsafe(32)
+        session.flush()
+    return user.session_token
+
+
+def end_sessions(session: Session, user: User) -> User:
+    """End every web session of the user, on every device: a cookie copied before no longer works."""
+    user.session_token = secrets.token_urlsafe(32)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> User:
+    """Give the user a new password and end all their web sessions (each must log in again)."""
+    errors = _password_errors(password)
+    if errors:
+        raise ValidationFailed(errors, "The password was not changed")
+    user.password_hash = generate_password_hash(password)
+    return end_sessions(session, user)
+
+
+def find_user_by_email(session: Session, email: str) -> User:
+    """The user (active or not) with this e-mail, else NotFound naming it."""
+    user = session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
+    if user is None:
+        raise NotFound(f"email: no user with e-mail {email}")
     return user
 
 
@@ -159,8 +196,7 @@ def ensure_demo_users(session: Session, instance_path: str | Path) -> list[dict[
             status = "created"
         elif password is None:
             password = secrets.token_urlsafe(12)
-            user.password_hash = generate_password_hash(password)
-            session.flush()
+            set_password(session, user, password)
             status = "reset"
         elif not check_password_hash(user.password_hash, password):
             password = None

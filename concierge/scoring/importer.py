@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 import profile_schema
 
 from ..errors import ValidationFailed
+from ..ingest.bodies import shop_id_error
 from ..messages import SHOP_MESSAGES, localize
 from ..models import DeadLetter, Observation, Shop, Submission
 from ..operations.deadletters import store_dead_letter
@@ -144,10 +145,12 @@ def import_row(session: Session, row: Mapping[str, str], n: int, schema: profile
     answers = {k: v for k, v in row.items() if k in schema.questions and k not in profile_schema_outcome_keys()}
     checked = schema.validate(answers, market=market, source="import", lang=lang)
     errors.extend(e.as_dict() for e in checked.errors)
-    platform_id = (row.get(opts.id) or "").strip() if opts.id else f"import-{Path(opts.file_name).stem}-{n}"
-    if not platform_id or len(platform_id) > 64:
-        errors.append({"field": opts.id or "id", "code": "invalid_shop_id", "message": "shop id must be 1 to 64 characters"})
-    existing = session.scalar(select(Shop).where(Shop.platform_id == platform_id)) if platform_id else None
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(opts.file_name).stem).strip("-") or "file"
+    platform_id = (row.get(opts.id) or "").strip() if opts.id else f"import-{stem[:40]}-{n}"
+    bad_id = shop_id_error(platform_id, lang, field=opts.id or "id")  # the one shop-id rule
+    if bad_id is not None:
+        errors.append(bad_id)
+    existing = session.scalar(select(Shop).where(Shop.platform_id == platform_id)) if bad_id is None else None
     if existing is not None and existing.outcome is not None:
         errors.append({"field": opts.id or "id", "code": "has_outcome", "message": msg("has_outcome", lang, value=platform_id)})
     if existing is not None and market and existing.market != market:

@@ -6,6 +6,7 @@ else is refused instead of being executed.
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -98,6 +99,7 @@ def activate_version(session: Session, version: str) -> ModelVersion:
     session.execute(update(ModelVersion).where(ModelVersion.id != row.id).values(active=False))
     row.active = True
     session.flush()
+    forget_cached(keep_id=row.id)  # free the old bundles now; other processes see the new id at their next call
     return row
 
 
@@ -108,15 +110,23 @@ def active_version(session: Session) -> ModelVersion:
     return row
 
 
+# The deserialised bundles of this process, keyed by (version id, name). Scoring asks for the
+# active model with a query of the id and name only; the artifact (megabytes) is read and
+# deserialised only when that key is not here yet: once per process and active version.
 _CACHE: dict[tuple[int, str], Bundle] = {}
+_LOCK = threading.Lock()  # gthread workers: one load per version, not one per thread
 
 
 def load_bundle(row: ModelVersion) -> Bundle:
     """The version's bundle, loaded once per process."""
     key = (row.id, row.version)
-    if key not in _CACHE:
-        _remember(key, loads(row.artifact))
-    return _CACHE[key]
+    bundle = _CACHE.get(key)
+    if bundle is None:
+        with _LOCK:
+            bundle = _CACHE.get(key)
+            if bundle is None:
+                bundle = _remember(key, loads(row.artifact))
+    return bundle
 
 
 def _remember(key: tuple[int, str], bundle: Bundle) -> Bundle:
@@ -124,6 +134,18 @@ def _remember(key: tuple[int, str], bundle: Bundle) -> Bundle:
         _CACHE.clear()
     _CACHE[key] = bundle
     return bundle
+
+
+def forget_cached(keep_id: int | None = None) -> None:
+    """Drop this process's loaded bundles (all but version `keep_id`): another version is active."""
+    with _LOCK:
+        for key in [k for k in _CACHE if k[0] != keep_id]:
+            del _CACHE[key]
+
+
+def cached_versions() -> list[tuple[int, str]]:
+    """The (id, name) of the versions this process holds loaded (for tests and diagnostics)."""
+    return list(_CACHE)
 
 
 @dataclass(frozen=True)
@@ -135,22 +157,30 @@ class ActiveModel:
     bundle: Bundle
 
 
+def active_ref(session: Session) -> tuple[int, str] | None:
+    """The active version's (id, name): a one-row query that never touches the artifact column."""
+    ref = session.execute(select(ModelVersion.id, ModelVersion.version).where(ModelVersion.active.is_(True))
+                          .order_by(ModelVersion.id.desc()).limit(1)).first()
+    return None if ref is None else (ref[0], ref[1])
+
+
 def active_model(session: Session) -> ActiveModel:
     """The active model, cheaply: one small query, and the artifact read only when this process
     has not loaded that version yet (the cache is keyed on the version id, so activating
     another version, in this process or another, is seen at the next call)."""
-    ref = session.execute(select(ModelVersion.id, ModelVersion.version).where(ModelVersion.active.is_(True))
-                          .order_by(ModelVersion.id.desc()).limit(1)).first()
-    if ref is None:
+    key = active_ref(session)
+    if key is None:
         raise NotFound("no active model: run `concierge model train` first")
-    key = (ref[0], ref[1])
     bundle = _CACHE.get(key)
     if bundle is None:
-        for old in [k for k in _CACHE if k != key]:  # a new active version: forget the ones before
-            del _CACHE[old]
-        data = session.scalar(select(ModelVersion.artifact).where(ModelVersion.id == ref[0]))
-        bundle = _remember(key, loads(data))
-    return ActiveModel(ref[0], ref[1], bundle)
+        with _LOCK:
+            bundle = _CACHE.get(key)
+            if bundle is None:
+                for old in [k for k in _CACHE if k != key]:  # a new active version: forget the ones before
+                    del _CACHE[old]
+                data = session.scalar(select(ModelVersion.artifact).where(ModelVersion.id == key[0]))
+                bundle = _remember(key, loads(data))
+    return ActiveModel(key[0], key[1], bundle)
 
 
 def list_versions(session: Session) -> list[ModelVersion]:

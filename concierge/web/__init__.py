@@ -34,6 +34,10 @@ def _select_locale() -> str:
                            accept_languages=request.accept_languages if request else None)
 
 
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
 def _security_headers(response):
     """Every response: no sniffing, no framing, no referrer leaks; a CSP unless a view set one."""
     h = response.headers
@@ -43,8 +47,10 @@ def _security_headers(response):
     h.setdefault("Content-Security-Policy", PAGE_CSP)
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if g.get("user") is not None and "Cache-Control" not in h:
-        h["Cache-Control"] = "private, no-store"  # pages about merchants stay out of shared caches
+    if "Cache-Control" not in h and (g.get("user") is not None or _is_api(request.path)):
+        # personal data (logged-in pages, CSV exports, every API answer) is kept in no cache,
+        # shared or the browser's; a view that chose its own policy (pictures' ETags) keeps it
+        h["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -95,6 +101,10 @@ def register(app: Flask) -> None:
             if bp is not None:
                 app.register_blueprint(bp)
     _exempt_api(app, csrf)
+
+    from ..limits import install as install_limits
+
+    install_limits(app)  # rate limits on login, API tokens and survey pages (after the blueprints)
 
     from flask_babel import gettext as _
 

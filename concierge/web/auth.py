@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
@@ -13,7 +14,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from ..app import get_session
-from ..operations.users import authenticate, get_user, role_at_least
+from ..operations.users import authenticate, end_sessions, get_user, role_at_least, session_token
 
 bp = Blueprint("auth", __name__)
 
@@ -37,16 +38,23 @@ def load_logged_in_user() -> None:
     if uid is None or request.path.startswith("/static/"):
         return
     user = get_user(get_session(), uid)
-    if user is None or not user.active or session.get("pwh") != _password_stamp(user):
-        session.clear()  # deleted, deactivated, or the password changed since this login
+    if (user is None or not user.active or session.get("pwh") != _password_stamp(user)
+            or not _same_token(session.get("sst"), user.session_token)):
+        # deleted, deactivated, the password changed, or the user logged out since this login
+        # (every copy of the cookie ends with it)
+        session.clear()
         return
     g.user = user
 
 
+def _same_token(carried, stored: str | None) -> bool:
+    return isinstance(carried, str) and bool(stored) and hmac.compare_digest(carried, stored)
+
+
 def _safe_next(target: str | None) -> str | None:
     """Only same-site paths: never let ?next= send someone to another host."""
-    if not target:
-        return None
+    if not target or any(ch < " " or ch == "\x7f" or ch == "\\" for ch in target):
+        return None  # CR/LF would split the Location header; a backslash reads as "//" in browsers
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
@@ -88,6 +96,7 @@ def login():
             session.clear()  # a fresh session: no fixation across the login
             session["uid"] = user.id
             session["pwh"] = _password_stamp(user)
+            session["sst"] = session_token(get_session(), user)
             session.permanent = True
             # a consultant's day starts with their calls; managers and admins with the dashboard
             home = url_for("calls.my_calls_page") if user.role == "consultant" else url_for("dashboard.index")
@@ -115,7 +124,13 @@ def language():
 
 @bp.post("/logout")
 def logout():
-    """End the session (POST with a CSRF token, so no other site can log you out)."""
+    """End the session (POST with a CSRF token, so no other site can log you out).
+
+    The user's session token is renewed, so a copy of the cookie taken before (another
+    tab, another device, a stolen one) no longer works either.
+    """
+    if g.get("user") is not None:
+        end_sessions(get_session(), g.user)
     session.clear()
     flash(_("You are logged out."))
     return redirect(url_for("auth.login"))

@@ -23,7 +23,7 @@ answer.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from flask import (
@@ -517,9 +517,12 @@ def _later_moment(raw: str, market: str) -> datetime | None:
         naive = datetime.fromisoformat((raw or "").strip())
     except ValueError:
         return None
-    if naive.tzinfo is not None:
-        return naive
-    return naive.replace(tzinfo=locales.get_market(market).tz)
+    moment = naive if naive.tzinfo is not None else naive.replace(tzinfo=locales.get_market(market).tz)
+    try:  # 0001-01-01T00:00 in a zone east of UTC is before year 1 once made UTC: unreadable too
+        moment.astimezone(timezone.utc)
+    except OverflowError:
+        return None
+    return moment
 
 
 def _outcome_message(call: PlannedCall, shop: Shop, outcome: str, lang: str) -> str:

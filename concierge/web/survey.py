@@ -150,7 +150,7 @@ def _render(token: str, resolved, form, known: dict[str, Any], *, errors: list[d
     link = resolved.link
     return render_template(
         "survey.html", shop=resolved.shop, form=form, groups=groups, errors=listed, summary=summary,
-        notice=notice, attempt=new_attempt(), languages=_languages(token), sections=SECTION_TITLES,
+        notice=notice, attempt=new_attempt(get_session(), link), languages=_languages(token), sections=SECTION_TITLES,
         action=url_for("survey.page", token=token, lang=lang), expires_at=link.expires_at,
         submitted_at=link.submitted_at, draft_saved_at=link.draft_saved_at,
         callback=callback or _callback_block(token, resolved),
@@ -217,6 +217,11 @@ def page(token: str):
     if request.form.get("action") == "submit":
         outcome = submit_answers(session, resolved, raw, lang=lang, attempt=request.form.get("attempt"))
         if outcome.ok:
+            if outcome.kept_as_draft:  # another tab sent this form first: these answers are kept, not lost
+                flash(_("Your answers had already been sent from another window. The answers in this "
+                        "window are kept: choose “Change my answers” to send them."))
+            elif outcome.duplicate:
+                flash(_("We had already received these answers: they are stored once."))
             return redirect(url_for("survey.thanks", token=token, lang=lang), 303)
         summary = _("Your answers were not sent yet. Please correct:")
         notice = _("What you typed is kept: the valid answers are saved as a draft.")

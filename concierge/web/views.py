@@ -47,6 +47,53 @@ PAGE_SIZE = 50
 MARKETS = MARKET_CODES
 
 
+# --- the boundary for every request's parameters ---------------------------------------
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _request_lang() -> str:
+    from ..ingest.bodies import base_lang
+
+    if request.path.startswith("/api"):
+        return base_lang(request.accept_languages.best_match(["en", "pl", "tr"]) or "en")
+    return current_lang()
+
+
+@bp.before_app_request
+def refuse_unstorable_parameters():
+    """No NUL or lone surrogate in a path segment, query parameter or form field, on any page or
+    API route: a 400 naming the parameter, before any view queries the database with it."""
+    from ..errors import BadParameter
+    from ..ingest.bodies import body_error, escape_unstorable, text_problem
+
+    sources: list[tuple[str, Any]] = list((request.view_args or {}).items())
+    sources += list(request.args.items(multi=True))
+    # forms of pages only: the API reads its own bodies (a webhook sent as a form is a 415 and a
+    # dead letter, so parsing it here would consume the body the dead letter must keep)
+    if request.mimetype in _FORM_TYPES and not request.path.startswith("/api"):
+        sources += list(request.form.items(multi=True))
+    errors = []
+    lang = None
+    for name, value in sources:
+        for text, field in ((name, escape_unstorable(str(name))), (value, escape_unstorable(str(name)))):
+            problem = text_problem(text) if isinstance(text, str) else None
+            if problem is not None:
+                lang = lang or _request_lang()
+                errors.append(body_error(field, problem[0], lang, **problem[1]))
+                break
+    if errors:
+        raise BadParameter(errors, errors[0]["message"])
+
+
+@bp.app_errorhandler(ValidationFailed)
+def _validation_failed(exc: ValidationFailed):
+    """Parameters refused at the boundary (or any unhandled ValidationFailed): a 4xx naming the field."""
+    if request.path.startswith("/api"):  # API routes answer with their own JSON handler; unmatched ones here
+        return jsonify(exc.as_dict()), exc.status
+    reason = "; ".join(e["message"] if isinstance(e, dict) else str(e) for e in exc.errors) or str(exc)
+    return render_template("error.html", code=exc.status, reason=reason), exc.status
+
+
 @bp.get("/healthz")
 def healthz():
     """Say the app and its database answer."""

@@ -100,7 +100,7 @@ def populate(app) -> dict[str, object]:
                          note="Jak podłączyć BLIK?", via="survey", actor="merchant")
         link = create_link(s, by_market["PL"].platform_id, secret=app.config["SECRET_KEY"], created_by="test")
         tr_link = create_link(s, by_market["TR"].platform_id, secret=app.config["SECRET_KEY"], created_by="test")
-        _, api_token = create_token(s, "crm")
+        _, api_token = create_token(s, "crm", role="admin")  # admin: the privacy export is read too
         call_id = s.scalar(select(PlannedCall.id).order_by(PlannedCall.id))
         rating_tokens = []
         try:
