@@ -23,7 +23,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Interval, String, and_, case, exists, func, literal, literal_column, select, text
+from sqlalchemy import (
+    Interval,
+    String,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session, aliased
 
 import locales
@@ -41,7 +52,8 @@ UTC = timezone.utc
 class _Tally:
     handled: int = 0
     reached: int = 0
-    handling: list[int] = field(default_factory=list)
+    handling_total: int = 0  # seconds, over handling_n attempts that went through a claim
+    handling_n: int = 0
     ratings: list[int] = field(default_factory=list)
     callbacks: int = 0
     callbacks_in_target: int = 0
@@ -57,7 +69,7 @@ class _Tally:
             "calls_handled": self.handled,
             "reached": self.reached,
             "reach_rate": round(self.reached / self.handled, 4) if self.handled else None,
-            "average_handling_minutes": round(sum(self.handling) / len(self.handling) / 60, 1) if self.handling else None,
+            "average_handling_minutes": round(self.handling_total / self.handling_n / 60, 1) if self.handling_n else None,
             "callbacks": self.callbacks,
             "callback_service_level": round(self.callbacks_in_target / self.callbacks, 4) if self.callbacks else None,
             "callback_median_wait_minutes": round(sorted(self.waits)[len(self.waits) // 2], 1) if self.waits else None,
@@ -125,8 +137,12 @@ def _resolved_expr(session: Session, judge_before: datetime) -> Any:
         (PlannedCall.trigger == "disconnected",
          flag(observed(Observation.question == connected, Observation.value == true))),
         else_=1)
-    judged = and_(PlannedCall.id.is_not(None), Call.outcome == "reached", Call.called_at <= judge_before)
-    return case((judged, resolved), else_=None)
+    return case((_judged(judge_before), resolved), else_=None)
+
+
+def _judged(judge_before: datetime) -> Any:
+    """The attempt is judged for first-contact resolution: reached, planned, FCR_DAYS old."""
+    return and_(PlannedCall.id.is_not(None), Call.outcome == "reached", Call.called_at <= judge_before)
 
 
 @contextlib.contextmanager
@@ -181,29 +197,32 @@ def call_stats(session: Session, *, since: datetime | None = None, until: dateti
             out += [m_team] + ([m_people.setdefault(actor, _Tally())] if person else [])
         return out
 
-    query = (select(Call.actor, Call.reached, Call.handling_seconds,
-                    _resolved_expr(session, now - timedelta(days=FCR_DAYS)), Shop.market)
+    judge_before = now - timedelta(days=FCR_DAYS)
+    resolved = _resolved_expr(session, judge_before)
+
+    def total(expr: Any) -> Any:
+        return func.coalesce(func.sum(expr), 0)
+
+    # per (market, consultant) in SQL: a few rows, however long the call log
+    query = (select(Shop.market, Call.actor, func.count(), total(case((Call.reached.is_(True), 1), else_=0)),
+                    total(Call.handling_seconds), func.count(Call.handling_seconds),
+                    total(case((_judged(judge_before), 1), else_=0)), total(resolved))
              .outerjoin(PlannedCall, PlannedCall.id == Call.planned_call_id)
              .join(Shop, Shop.id == Call.shop_id)
-             .where(Call.called_at >= since, Call.called_at < until))
+             .where(Call.called_at >= since, Call.called_at < until)
+             .group_by(Shop.market, Call.actor))
     if market:
         query = query.where(Shop.market == market)
     with _without_jit(session):
-        # Core rows (same transaction): plain columns need none of the ORM's per-row work
-        calls = session.connection().execute(query.order_by(Call.called_at, Call.id)).all()
-    per_key: dict[tuple[str, str], list[_Tally]] = {}   # the same few tallies for thousands of calls
-    for actor, reached, handling, resolved, shop_market in calls:
-        ts = per_key.get((shop_market, actor))
-        if ts is None:
-            ts = per_key[shop_market, actor] = tallies(shop_market, actor)
-        for t in ts:
-            t.handled += 1
-            t.reached += bool(reached)
-            if handling is not None:
-                t.handling.append(handling)
-            if resolved is not None:
-                t.judged += 1
-                t.resolved += bool(resolved)
+        groups = session.execute(query).all()
+    for shop_market, actor, handled, reached, handling_total, handling_n, judged_n, resolved_n in groups:
+        for t in tallies(shop_market, actor):
+            t.handled += int(handled)
+            t.reached += int(reached)
+            t.handling_total += int(handling_total)
+            t.handling_n += int(handling_n)
+            t.judged += int(judged_n)
+            t.resolved += int(resolved_n)
     rated = (select(CallRating.score, Call.actor, Shop.market).join(Call, Call.id == CallRating.call_id)
              .join(Shop, Shop.id == Call.shop_id)
              .where(CallRating.created_at >= since, CallRating.created_at < until))
