@@ -157,7 +157,19 @@ def translations(lang: str | None):
     base = base_language(lang) or DEFAULT_LANGUAGE
     if base == DEFAULT_LANGUAGE:
         return NullTranslations()
-    return Translations.load(str(TRANSLATIONS_DIR), [base])
+    # parsed once per process and catalog file (a page asked for it twice, 4 ms each), read only
+    try:
+        stamp = (TRANSLATIONS_DIR / base / "LC_MESSAGES" / "messages.mo").stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    key = (str(TRANSLATIONS_DIR), base)
+    hit = _CATALOGS.get(key)
+    if hit is None or hit[0] != stamp:
+        hit = _CATALOGS[key] = (stamp, Translations.load(str(TRANSLATIONS_DIR), [base]))
+    return hit[1]
+
+
+_CATALOGS: dict[tuple[str, str], tuple[int | None, object]] = {}
 
 
 # What pybabel extracts (babel.cfg says the same for the command line).

@@ -405,6 +405,28 @@ class ShopState(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ProfileSnapshot(Base):
+    """A shop's folded profile, kept (migration 0015): what its page, the API's profile and its
+    picture show, read without replaying every observation.
+
+    Derived, never the truth, like `ShopState`: `profile_schema.snapshot.make_snapshot` of all
+    the shop's observations, with the changes since its last reached call (`last_call_at`),
+    written in the same transaction as every change to the shop (`shop_state.refresh_states`)
+    and rebuilt by `concierge state rebuild`. Read by `operations.profiles.shop_view`, which
+    folds instead when the row is missing, from another schema version, or older than the
+    shop's last reached call.
+    """
+
+    __tablename__ = "profile_snapshot"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), primary_key=True)
+    schema_version: Mapped[int] = mapped_column(Integer)
+    last_call_at: Mapped[Optional[datetime]]  # the changes are counted from here (None: no reached call)
+    observations: Mapped[int] = mapped_column(Integer, default=0)  # rows folded (all the shop's observations)
+    body: Mapped[str] = mapped_column(Text)  # the snapshot's JSON text (profile_schema.snapshot)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ---------------------------------------------------------------- privacy (H3, migration 0013)
 
 

@@ -94,6 +94,48 @@ def resolve_facts(
     choices; answers to retired questions and ops that cannot apply (adding to a number,
     incrementing a text) stay in history but not in the profile.
     """
+    facts, count, _at = _resolve(observations, registry, as_of, None)
+    return facts, count
+
+
+def resolve_facts_and_checkpoint(
+    observations: Iterable[Observation],
+    registry: SchemaRegistry,
+    checkpoint: datetime,
+) -> tuple[dict[str, ResolvedFact], int, dict[str, ResolvedFact]]:
+    """`resolve_facts` of everything known and of what was known at `checkpoint`, in one pass
+    (what `changes_since(observations, since=checkpoint)` compares)."""
+    facts, count, at = _resolve(observations, registry, None, checkpoint)
+    return facts, count, at if at is not None else facts
+
+
+def _facts_of(value: dict[str, Any], last: dict[str, Observation], base: dict[str, Observation],
+              per_source: dict[str, dict[str, tuple[Any, Observation]]]) -> dict[str, ResolvedFact]:
+    facts: dict[str, ResolvedFact] = {}
+    for key, v in value.items():
+        o = last[key]
+        sources = per_source[key]
+        if len(sources) == 1:
+            alts: tuple[Fact, ...] = ()
+        else:
+            # another source disagrees when its latest word was a set that was overridden
+            # (not built upon) and differs from what we now hold
+            b = base.get(key)
+            alts = tuple(
+                Fact(sv, so.source, so.actor, so.observed_at)
+                for src, (sv, so) in sorted(sources.items())
+                if src != o.source and so.op == "set" and so is not b and sv != v
+            )
+        facts[key] = ResolvedFact(key, v, o.source, o.actor, o.observed_at, alts)
+    return facts
+
+
+def _resolve(
+    observations: Iterable[Observation],
+    registry: SchemaRegistry,
+    as_of: datetime | None,
+    checkpoint: datetime | None,
+) -> tuple[dict[str, ResolvedFact], int, dict[str, ResolvedFact] | None]:
     obs = _in_order(observations)
     latest = registry.latest.questions
     key_map = registry._key_map
@@ -103,9 +145,12 @@ def resolve_facts(
     base: dict[str, Observation] = {}  # the latest set: what add/remove/increment built upon
     per_source: dict[str, dict[str, tuple[Any, Observation]]] = {}
     count = 0
+    at_checkpoint: dict[str, ResolvedFact] | None = None
     for o in obs:
         if as_of is not None and o.observed_at > as_of:
             break
+        if checkpoint is not None and at_checkpoint is None and o.observed_at > checkpoint:
+            at_checkpoint = _facts_of(value, last, base, per_source)
         key = key_map.get((o.schema_version, o.question), o.question)
         q = latest.get(key) if key is not None else None
         if q is None:
@@ -134,23 +179,7 @@ def resolve_facts(
         if o.op == "set":
             base[key] = o
         per_source.setdefault(key, {})[o.source] = (new, o)
-    facts: dict[str, ResolvedFact] = {}
-    for key, v in value.items():
-        o = last[key]
-        sources = per_source[key]
-        if len(sources) == 1:
-            alts: tuple[Fact, ...] = ()
-        else:
-            # another source disagrees when its latest word was a set that was overridden
-            # (not built upon) and differs from what we now hold
-            b = base.get(key)
-            alts = tuple(
-                Fact(sv, so.source, so.actor, so.observed_at)
-                for src, (sv, so) in sorted(sources.items())
-                if src != o.source and so.op == "set" and so is not b and sv != v
-            )
-        facts[key] = ResolvedFact(key, v, o.source, o.actor, o.observed_at, alts)
-    return facts, count
+    return _facts_of(value, last, base, per_source), count, at_checkpoint
 
 
 def _experience_level(f: Mapping[str, ResolvedFact]) -> str | None:
@@ -307,8 +336,25 @@ def fold(
         raise ValueError(f"observations of more than one shop: {', '.join(sorted(shops))}")
     shop = shops.pop() if shops else ""
     registry = _registry(schema)
-    latest = registry.latest
     facts, count = resolve_facts(observations, registry, as_of)
+    return profile_from_facts(facts, count, registry, shop=shop, market=market, as_of=as_of)
+
+
+def profile_from_facts(
+    facts: Mapping[str, ResolvedFact],
+    count: int,
+    schema: Schema | SchemaRegistry | None = None,
+    *,
+    shop: str = "",
+    market: str | None = None,
+    as_of: datetime | None = None,
+) -> Profile:
+    """The profile of already resolved facts (`resolve_facts`, in its order) and the number of
+    observations applied: what `fold` returns for the observations they were resolved from.
+    Costs only the schema's size, so a kept snapshot of the facts gives the profile back
+    without replaying the history."""
+    facts = dict(facts)
+    latest = _registry(schema).latest
     by_facet: dict[str, dict[str, ResolvedFact]] = {name: {} for name in PICTURE_FACETS + ("trial",)}
     for k, r in facts.items():
         by_facet.setdefault(latest.questions[k].facet, {})[k] = r
@@ -352,6 +398,11 @@ def changes_since(
     registry = _registry(schema)
     before = resolve_facts(observations, registry, since)[0] if since is not None else {}
     after, _ = resolve_facts(observations, registry, until)
+    return changes_between(before, after)
+
+
+def changes_between(before: Mapping[str, ResolvedFact], after: Mapping[str, ResolvedFact]) -> list[Change]:
+    """The changes from one set of resolved facts to another (`changes_since`'s comparison)."""
     out = []
     for key in sorted(set(before) | set(after)):
         b, a = before.get(key), after.get(key)

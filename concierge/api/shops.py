@@ -10,7 +10,7 @@ import profile_schema
 from ..app import get_session
 from ..errors import ValidationFailed
 from ..ingest.bodies import _FORMAT_NAMES, body_error, body_message, datetime_problem, parse_datetime_with_offset
-from ..operations.profiles import change_as_dict, load_profile, profile_changes
+from ..operations.profiles import change_as_dict, current_profile, profile_changes
 from ..operations.shop_state import OUTCOMES, SORTS, list_states, state_summary
 from ..operations.shops import MARKETS, get_shop, shop_summary
 from . import api_blueprint, request_language
@@ -79,7 +79,7 @@ def get_shop_profile(shop: str):
     """Give the shop's current profile (six facets with provenance), plus changes with ?since=."""
     session = get_session()
     row = get_shop(session, shop)
-    profile = load_profile(session, row)
+    profile = current_profile(session, row)  # the kept snapshot: one row, however long the history
     body = {"shop": shop_summary(row, profile), "profile": profile.as_dict()}
     since = request.args.get("since")
     if since is not None:  # given, even empty: it must be a date and time we can compare with

@@ -17,12 +17,14 @@ def init_cmd(state: CliState) -> None:
     click.echo(f"Database ready: {state.db.engine.url.render_as_string(hide_password=True)}")
     from sqlalchemy import func, select
 
-    from ..models import Shop, ShopState
+    from ..models import ProfileSnapshot, Shop, ShopState
     from ..operations.shop_state import timed_rebuild
 
     with state.db.session() as s:
-        # a database from before the read model (or restored without it): fill it once
-        if s.scalar(select(func.count()).select_from(ShopState)) != s.scalar(select(func.count()).select_from(Shop)):
+        # a database from before the read model or its profile snapshots (or restored without them): fill it once
+        shops = s.scalar(select(func.count()).select_from(Shop))
+        if (s.scalar(select(func.count()).select_from(ShopState)) != shops
+                or s.scalar(select(func.count()).select_from(ProfileSnapshot)) != shops):
             data = timed_rebuild(s)
             click.echo(f"Rebuilt the shop list's read model: {data['shops']} shops in {data['seconds']:.1f} s.")
 

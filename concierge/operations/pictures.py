@@ -11,29 +11,20 @@ from datetime import datetime
 from typing import Any
 
 import profile_schema
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audits.facts import market_integration_gaps
 
 from ..i18n import base_language, translations
-from ..models import Call, Score, Shop
+from ..models import Score, Shop
 from .planned_calls import next_call_line
-from .profiles import load_profile, shop_observations
+from .profiles import ShopView, last_call_at, load_profile, profile_changes, shop_view
 from .shops import resolve_shop
 
 FORMATS = ("svg", "png")
 LAYOUTS = ("wide", "narrow")  # 1200 x 760 for screens; 400 wide, one column, for phones
 MIME = {"svg": "image/svg+xml", "png": "image/png"}
-
-
-def last_call_at(session: Session, shop: Shop) -> datetime | None:
-    """When a consultant last spoke to the merchant: the last reached call in the call log.
-
-    Not any saved answer: a consultant filling in the form after reading a survey has not
-    spoken to anyone, and "what changed since the last call" must not restart then.
-    """
-    return session.scalar(select(func.max(Call.called_at)).where(Call.shop_id == shop.id, Call.reached.is_(True)))
 
 
 def latest_score(session: Session, shop: Shop, lang: str | None = None) -> Score | None:
@@ -114,19 +105,29 @@ _CHECKLIST_CATEGORY = {"readiness.payments_connected": "payments",
                        "readiness.shipping_connected": "shipping"}
 
 
+_LATEST = object()
+
+
 def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
-                  since: datetime | None = None):
-    """The renderer's view model of a shop, with changes since `since` (default: last call)."""
+                  since: datetime | None = None, view: ShopView | None = None, score: Any = _LATEST):
+    """The renderer's view model of a shop, with changes since `since` (default: last call).
+
+    The profile and the changes since the last call come from the shop's kept snapshot
+    (`profiles.shop_view`; pass ``view`` and ``score`` when already read): only another
+    ``since`` replays the observations."""
     from renderers.from_profile import picture_input_from_profile
 
     shop = resolve_shop(session, shop)
-    observations = shop_observations(session, shop)
-    profile = profile_schema.fold(observations, shop=shop.platform_id, market=shop.market)
-    last = last_call_at(session, shop)
-    since = since or last
-    changes = profile_schema.changes_since(observations, since=since) if since is not None else []
+    view = view or shop_view(session, shop)
+    profile, last = view.profile, view.last_call
+    if since is None or since == last:
+        changes = view.changes
+    else:
+        changes = profile_changes(session, shop, since)
+    if score is _LATEST:
+        score = latest_score(session, shop)
     return picture_input_from_profile(
-        profile, score=score_info(latest_score(session, shop), lang), changes=changes,
+        profile, score=score_info(score, lang), changes=changes,
         next_step=next_best_step(profile, lang), last_contact=last,
         next_call=next_call_line(session, shop, base_language(lang) or "en"),
     )

@@ -1,15 +1,16 @@
 """Profiles: fold a shop's stored observations into its current (or past) profile."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import profile_schema
 
+from ..models import Call, ProfileSnapshot, Shop
 from ..models import Observation as ObservationRow
-from ..models import Shop
 from .shops import resolve_shop
 
 
@@ -69,3 +70,61 @@ def change_as_dict(c) -> dict:
     """One profile change as JSON (shared by the API and `profile --since --json`)."""
     return {"key": c.key, "before": c.before, "after": c.after, "source": c.source,
             "observed_at": c.observed_at.isoformat() if isinstance(c.observed_at, datetime) else None}
+
+
+# --------------------------------------------------------------------------- the kept snapshot
+
+@dataclass(frozen=True)
+class ShopView:
+    """What a shop's page and picture show of its history: the profile, the last reached call
+    and what changed since then (`changes_since` of every observation), and whether it was read
+    from the kept snapshot (`ProfileSnapshot`) or folded from the observations."""
+
+    profile: profile_schema.Profile
+    last_call: datetime | None
+    changes: list[profile_schema.Change]
+    from_snapshot: bool
+
+
+def last_call_at(session: Session, shop: Shop) -> datetime | None:
+    """When a consultant last spoke to the merchant: the last reached call in the call log.
+
+    Not any saved answer: a consultant filling in the form after reading a survey has not
+    spoken to anyone, and "what changed since the last call" must not restart then.
+    """
+    return session.scalar(select(func.max(Call.called_at)).where(Call.shop_id == shop.id, Call.reached.is_(True)))
+
+
+def _snapshot(session: Session, shop: Shop):
+    from profile_schema.snapshot import read_snapshot
+
+    body = session.scalar(select(ProfileSnapshot.body).where(ProfileSnapshot.shop_id == shop.id))
+    try:
+        return read_snapshot(body, shop=shop.platform_id, market=shop.market)
+    except (ValueError, TypeError, KeyError):  # a damaged row: the history is the truth
+        return None
+
+
+def current_profile(session: Session, shop: Shop | str) -> profile_schema.Profile:
+    """The shop's current profile, equal to `load_profile`'s, read from its kept snapshot (one row)
+    when there is a usable one, else folded from every observation. For reads (pages, the API):
+    an operation that has just added observations in its transaction folds (`load_profile`)."""
+    shop = resolve_shop(session, shop)
+    snap = _snapshot(session, shop)
+    return snap.profile if snap is not None else load_profile(session, shop)
+
+
+def shop_view(session: Session, shop: Shop | str) -> ShopView:
+    """The profile, last reached call and changes since it: from the shop's kept snapshot, in a
+    number of statements and rows that does not grow with its history, when the snapshot was
+    made for today's schema and the same last call; else folded from every observation (the
+    same values, as the page has always shown them)."""
+    shop = resolve_shop(session, shop)
+    last = last_call_at(session, shop)
+    snap = _snapshot(session, shop)
+    if snap is not None and snap.since == last:
+        return ShopView(snap.profile, last, snap.changes if last is not None else [], True)
+    observations = shop_observations(session, shop)
+    profile = profile_schema.fold(observations, shop=shop.platform_id, market=shop.market)
+    changes = profile_schema.changes_since(observations, since=last) if last is not None else []
+    return ShopView(profile, last, changes, False)

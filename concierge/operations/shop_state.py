@@ -7,6 +7,11 @@ last reached call, next planned call...), many shops per query like
 for the shops it touched, in its own transaction (operations flush, the shell commits);
 `rebuild_states` (`concierge state rebuild`) recomputes every row from history. Lists
 read the table with SQL (`list_states`) and never fold a profile per request.
+
+The same fold writes each shop's `profile_snapshot` row (`profile_schema.snapshot`): the
+folded profile and the changes since the last reached call, which the shop page, the
+API's profile and the picture read (`profiles.shop_view`) instead of replaying every
+observation. Refreshed, rebuilt and checked against history together with `shop_state`.
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ from ..models import (
     Call,
     ModelVersion,
     PlannedCall,
+    ProfileSnapshot,
     Score,
     Shop,
     ShopState,
@@ -91,11 +97,18 @@ def _call_fields(session: Session, ids: Sequence[int], shop_holdout: dict[int, b
 
 
 def _chunk_rows(session: Session, ids: Sequence[int], now: datetime) -> list[dict[str, Any]]:
+    return _chunk(session, ids, now)[0]
+
+
+def _chunk(session: Session, ids: Sequence[int], now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(shop_state rows, profile_snapshot rows) of these shops: each profile folded once for both."""
+    from profile_schema.snapshot import fold_with_snapshot
+
     shops = session.execute(select(Shop.id, Shop.platform_id, Shop.market, Shop.name, Shop.trial_started_at,
                                    Shop.trial_ends_at, Shop.outcome, Shop.outcome_at, Shop.holdout)
                             .where(Shop.id.in_(ids)).order_by(Shop.id)).all()
     if not shops:
-        return []
+        return [], []
     ids = [s.id for s in shops]
     platform = {s.id: s.platform_id for s in shops}
     by_shop = observations_by_shop(session, platform)
@@ -115,12 +128,17 @@ def _chunk_rows(session: Session, ids: Sequence[int], now: datetime) -> list[dic
         select(reached_ranked.c.shop_id, reached_ranked.c.actor, reached_ranked.c.called_at)
         .where(reached_ranked.c.n == 1))}
     calls = _call_fields(session, ids, {s.id: s.holdout for s in shops})
-    out = []
+    registry = profile_schema.load_registry()
+    out, snapshots = [], []
     for s in shops:
         obs = by_shop[s.id]
-        profile = profile_schema.fold(obs, shop=s.platform_id, market=s.market)
         score = scores.get(s.id)
         last = reached.get(s.id)
+        last_call = last[2] if last else None
+        profile, body = fold_with_snapshot(obs, shop=s.platform_id, market=s.market, since=last_call,
+                                           schema=registry)
+        snapshots.append({"shop_id": s.id, "schema_version": registry.latest.version, "last_call_at": last_call,
+                          "observations": len(obs), "body": body, "updated_at": now})
         out.append({
             "shop_id": s.id, "platform_id": s.platform_id, "market": s.market, "name": s.name,
             "search_key": search_key(s.name, s.platform_id),
@@ -135,7 +153,7 @@ def _chunk_rows(session: Session, ids: Sequence[int], now: datetime) -> list[dic
             "contacted": last is not None, **calls[s.id],
             "observations": len(obs), "help_topics": topics_key(profile.needs), "updated_at": now,
         })
-    return out
+    return out, snapshots
 
 
 def state_rows(session: Session, shop_ids: Iterable[Any], *, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -149,9 +167,33 @@ def state_rows(session: Session, shop_ids: Iterable[Any], *, now: datetime | Non
     return out
 
 
+def snapshot_rows(session: Session, shop_ids: Iterable[Any], *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The profile_snapshot rows of these shops, computed from their history (unknown ids are skipped)."""
+    now = now or utcnow()
+    ids = _ids(shop_ids)
+    session.flush()
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(ids), _CHUNK):
+        out += _chunk(session, ids[i:i + _CHUNK], now)[1]
+    return out
+
+
+def _write(session: Session, part: Sequence[int], now: datetime, *, delete_first: bool = True) -> int:
+    """Write the shop_state and profile_snapshot rows of these shops from history; returns the shops."""
+    rows, snapshots = _chunk(session, part, now)
+    if delete_first:
+        session.execute(delete(ShopState.__table__).where(ShopState.__table__.c.shop_id.in_(part)))
+        session.execute(delete(ProfileSnapshot.__table__).where(ProfileSnapshot.__table__.c.shop_id.in_(part)))
+    if rows:
+        session.execute(insert(ShopState.__table__), rows)
+        session.execute(insert(ProfileSnapshot.__table__), snapshots)
+    return len(rows)
+
+
 def refresh_states(session: Session, shop_ids: Iterable[Any], *, now: datetime | None = None,
                    calls_only: bool = False) -> int:
-    """Write these shops' rows again from their history (delete and insert by key, in bulk).
+    """Write these shops' rows again from their history (delete and insert by key, in bulk), and
+    their profile snapshots (`ProfileSnapshot`, what the shop page reads) with them.
 
     ``calls_only``: only a planned call or the planner's arm changed, so only `held_out` and
     `next_call_at` are computed and updated (no profile fold); a shop without a row yet gets
@@ -179,27 +221,21 @@ def refresh_states(session: Session, shop_ids: Iterable[Any], *, now: datetime |
             part = [sid for sid in part if sid not in have]
             if not part:
                 continue
-        rows = _chunk_rows(session, part, now)
-        session.execute(delete(table).where(table.c.shop_id.in_(part)))
-        if rows:
-            session.execute(insert(table), rows)
-        written += len(rows)
+        written += _write(session, part, now)
     return written
 
 
 def rebuild_states(session: Session, *, now: datetime | None = None) -> int:
-    """Recompute every shop's row from history (the table is emptied first). Returns the count."""
+    """Recompute every shop's row and profile snapshot from history (both tables are emptied
+    first). Returns the count."""
     now = now or utcnow()
     session.flush()
-    table = ShopState.__table__
-    session.execute(delete(table))
+    session.execute(delete(ShopState.__table__))
+    session.execute(delete(ProfileSnapshot.__table__))
     ids = list(session.scalars(select(Shop.id).order_by(Shop.id)))
     count = 0
     for i in range(0, len(ids), _CHUNK):
-        rows = _chunk_rows(session, ids[i:i + _CHUNK], now)
-        if rows:
-            session.execute(insert(table), rows)
-        count += len(rows)
+        count += _write(session, ids[i:i + _CHUNK], now, delete_first=False)
     session.flush()
     return count
 

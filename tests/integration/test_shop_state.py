@@ -10,7 +10,7 @@ from sqlalchemy import delete, event, func, select, update
 
 from concierge.demo.generator import generate
 from concierge.demo.loader import load_population
-from concierge.models import PlannedCall, Shop, ShopState, User
+from concierge.models import PlannedCall, ProfileSnapshot, Shop, ShopState, User
 from concierge.operations import audits, workday
 from concierge.operations.events import ingest_event
 from concierge.operations.observations import record_answers
@@ -18,6 +18,7 @@ from concierge.operations.shop_state import (
     list_states,
     rebuild_states,
     refresh_states,
+    snapshot_rows,
     state_rows,
 )
 
@@ -35,6 +36,14 @@ def computed(session) -> dict[int, dict]:
     return {r["shop_id"]: {k: v for k, v in r.items() if k != "updated_at"} for r in state_rows(session, ids)}
 
 
+def snapshots(session) -> dict[int, dict]:
+    """The live profile_snapshot rows (what the shop page reads), and the rows recomputed from history."""
+    ids = session.scalars(select(Shop.id)).all()
+    keep = lambda r: {k: v for k, v in r.items() if k != "updated_at"}  # noqa: E731
+    return ({r["shop_id"]: keep(r) for r in session.execute(select(ProfileSnapshot.__table__)).mappings()},
+            {r["shop_id"]: keep(r) for r in snapshot_rows(session, ids)})
+
+
 def assert_current(session) -> dict[int, dict]:
     session.flush()
     now_live, from_history = live(session), computed(session)
@@ -42,6 +51,8 @@ def assert_current(session) -> dict[int, dict]:
     diff = {sid: {k: (now_live[sid][k], v) for k, v in row.items() if now_live[sid][k] != v}
             for sid, row in from_history.items() if now_live[sid] != row}
     assert diff == {}
+    kept, folded = snapshots(session)
+    assert kept == folded
     return now_live
 
 
@@ -114,10 +125,14 @@ def test_the_read_model_follows_every_change_and_a_rebuild_gives_it_back(databas
         assert any(r["platform_id"] == "pl-new-1" and r["name"] == "Nowy" for r in rows.values())
         before = rows
     with database.session() as s:  # a corrupted table: the rebuild gives the live rows back
+        kept_before = snapshots(s)[0]
         s.execute(update(ShopState).values(stage="nonsense", score=0.5, consultant="nobody", observations=-1))
         s.execute(delete(ShopState).where(ShopState.shop_id == min(before)))
+        s.execute(update(ProfileSnapshot).values(body="{}", last_call_at=None))
+        s.execute(delete(ProfileSnapshot).where(ProfileSnapshot.shop_id == max(before)))
         assert rebuild_states(s) == len(before)
         assert live(s) == before
+        assert snapshots(s)[0] == kept_before
         assert_current(s)
 
 
