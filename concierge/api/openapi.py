@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify
 
+import profile_schema
 from locales import MARKET_CODES
 
 from . import api_blueprint
@@ -136,6 +137,16 @@ def _openapi_operation() -> dict[str, Any]:
     }
 
 
+# The examples name one shop, pl-1001, which this event creates: sent to an empty database after
+# it, every example is accepted (tests/functional/test_api_schemathesis.py).
+_START_EVENT = {
+    "id": "evt_01HF3", "shop": "pl-1001", "type": "trial_started", "occurred_at": "2026-11-02T10:15:00+01:00",
+    "data": {"market": "PL", "shop_name": "Pracownia Anny", "trial_ends_at": "2026-11-16T10:15:00+01:00",
+             "language": "pl", "owner": {"name": "Anna Kowalska", "email": "anna@example.pl",
+                                         "phone": "601 234 567"}},
+}
+
+
 def _event_operation() -> dict[str, Any]:
     return {
         "operationId": "postTrialEvent",
@@ -152,13 +163,19 @@ def _event_operation() -> dict[str, Any]:
             "in UTC, and shop ids outside letters, digits, `-`, `_` and `.` (no `..`) are refused "
             "naming the field."),
         "parameters": [_ACCEPT_LANGUAGE],
-        "requestBody": json_body("TrialEvent", {
-            "id": "evt_01HF3", "shop": "pl-1001", "type": "product_added",
-            "occurred_at": "2026-11-02T10:15:00+01:00", "data": {"count": 3}}),
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": _ref("TrialEvent"),
+            # on an empty database the trial_started example goes first: it creates the shop
+            "examples": {
+                "trial_started": {"summary": "A trial starts: creates the shop", "value": _START_EVENT},
+                "product_added": {"summary": "Products were added to the shop", "value": {
+                    "id": "evt_01HF4", "shop": "pl-1001", "type": "product_added",
+                    "occurred_at": "2026-11-02T11:40:00+01:00", "data": {"count": 3}}},
+            }}}},
         "responses": {
             "201": json_response("Stored", "EventAccepted", {
-                "id": "evt_01HF3", "shop": "pl-1001", "type": "product_added", "status": "stored",
-                "duplicate": False, "observations": 2}),
+                "id": "evt_01HF3", "shop": "pl-1001", "type": "trial_started", "status": "stored",
+                "duplicate": False, "observations": 4}),
             "200": json_response("Already received (same id and body): nothing new stored", "EventAccepted"),
             "400": json_response("The body is not JSON (dead-lettered)"),
             "415": json_response("The Content-Type is not application/json (dead-lettered)"),
@@ -177,7 +194,7 @@ def _shops_operation() -> dict[str, Any]:
             {"name": "market", "in": "query", "required": False,
              "schema": {"type": "string", "enum": ["PL", "TR", "IN", "pl", "tr", "in"]}},
             {"name": "stage", "in": "query", "required": False, "description": "A launch stage of the schema",
-             "schema": {"type": "string"}},
+             "schema": {"type": "string", "enum": list(profile_schema.load_schema().stages)}},
             {"name": "outcome", "in": "query", "required": False,
              "schema": {"type": "string", "enum": ["converted", "not_converted", "open"]}},
             {"name": "consultant", "in": "query", "required": False,
@@ -210,7 +227,7 @@ def _shop_operation() -> dict[str, Any]:
         "summary": "A shop's current profile (facets with provenance), and changes since a time",
         "parameters": [
             {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-             "schema": {"type": "string", "maxLength": 64}},
+             "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"},
             {"name": "since", "in": "query", "required": False,
              "description": "ISO 8601 date and time with an offset: also list what changed since then",
              "schema": {"type": "string", "format": "date-time"}},
@@ -247,7 +264,7 @@ def _survey_link_operation() -> dict[str, Any]:
             "`concierge survey link SHOP --json`."),
         "parameters": [
             {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-             "schema": {"type": "string", "maxLength": 64}},
+             "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"},
             _ACCEPT_LANGUAGE,
         ],
         "requestBody": {"required": False, "content": {"application/json": {
@@ -265,7 +282,7 @@ def _survey_link_operation() -> dict[str, Any]:
 
 
 _SHOP_PARAM = {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-               "schema": {"type": "string", "maxLength": 64}}
+               "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"}
 
 _CALL_EXAMPLE = {
     "id": 41, "shop": "pl-1001", "market": "PL", "kind": "callback", "kind_label": "Callback",
@@ -326,7 +343,8 @@ def _callback_operation() -> dict[str, Any]:
         "parameters": [_SHOP_PARAM, _ACCEPT_LANGUAGE],
         "requestBody": {"required": False, "content": {"application/json": {
             "schema": _ref("CallbackRequest"),
-            "example": {"at": "2026-12-01T10:00:00+01:00", "note": "how do I connect BLIK?"}}}},
+            # no `at` here: a fixed moment would soon be in the past (the schema's description shows the form)
+            "example": {"note": "how do I connect BLIK?"}}}},
         "responses": {
             "201": json_response("A new callback", "PlannedCall", _CALL_EXAMPLE),
             "200": json_response("The shop's open callback, moved to the new moment", "PlannedCall"),
@@ -456,6 +474,9 @@ def api_routes(app: Flask) -> list[tuple[str, str, str]]:
     return sorted(out, key=lambda r: (r[1], r[0]))
 
 
+_BAD_PARAMETER = "a path or query parameter holds a NUL character or a lone surrogate (bad_parameter, naming it)"
+
+
 def _operation_for(app: Flask, method: str, path: str, endpoint: str) -> dict[str, Any] | None:
     view = app.view_functions.get(endpoint)
     op = getattr(view, "openapi", None)
@@ -474,6 +495,13 @@ def _operation_for(app: Flask, method: str, path: str, endpoint: str) -> dict[st
                 "error": "unauthorized", "message": "Send an API token: Authorization: Bearer <token>"}))
     else:
         op.setdefault("security", [])
+    # every request passes the same gate first (concierge.web.views.refuse_unstorable_parameters):
+    # a path or query parameter that cannot be stored at all is refused before the endpoint runs
+    responses = op.setdefault("responses", {})
+    if "400" in responses:
+        responses["400"] = {**responses["400"], "description": responses["400"]["description"] + "; " + _BAD_PARAMETER}
+    else:
+        responses["400"] = json_response(_BAD_PARAMETER[0].upper() + _BAD_PARAMETER[1:])
     params = [p for p in re.findall(r"{([^{}]+)}", path)]
     if params:
         declared = {p.get("name") for p in op.get("parameters", []) if p.get("in") == "path"}

@@ -55,7 +55,7 @@ def _operation(fmt: str) -> dict:
         "summary": f"The shop's picture as {fmt.upper()} (same drawing as the consultant's page)",
         "parameters": [
             {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-             "schema": {"type": "string", "maxLength": 64}},
+             "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"},
             {"name": "lang", "in": "query", "required": False,
              "description": "Language of the labels; default: the market's language, then Accept-Language",
              "schema": {"type": "string", "enum": list(LANGUAGES)}},

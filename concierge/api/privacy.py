@@ -39,7 +39,7 @@ def require_admin_token(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _SHOP_PARAM = {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-               "schema": {"type": "string", "maxLength": 64}}
+               "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"}
 
 
 def _json(description: str, schema: dict[str, Any], example: Any = None) -> dict[str, Any]:

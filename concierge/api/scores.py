@@ -87,8 +87,9 @@ get_score.openapi = {
                     "`POST /api/v1/shops/{shop}/score`."),
     "parameters": [
         _SHOP, _LANG,
-        {"name": "refresh", "in": "query", "schema": {"type": "string", "enum": ["1", "true"]},
-         "description": "No longer accepted on GET (422 `use_post`): POST to score again"},
+        {"name": "refresh", "in": "query", "schema": {"type": "string", "enum": ["0", "false"]},
+         "description": "Only 0 or false (read the stored score): `1` or `true` is refused on a GET "
+                        "(422 `use_post`): POST to score again"},
     ],
     "responses": {
         "200": {"description": "The stored score (see docs/model.md for the fields)",

@@ -37,6 +37,8 @@ def post_survey_link(shop: str):
     lang = request_language()
     body = optional_json_body(SURVEY_LINK_REQUEST, lang)
     days = body.get("days", current_app.config.get("SURVEY_LINK_MAX_AGE_DAYS"))
+    if isinstance(days, float) and days.is_integer():  # JSON has one number type: 39.0 is the integer 39
+        days = int(days)
     created = create_link(get_session(), shop, secret=current_app.config["SECRET_KEY"],
                           created_by=f"api:{g.api_token.name}", days=days, lang=lang)
     base = public_base_url(current_app.config.get("PUBLIC_BASE_URL"), request.url_root)

@@ -111,9 +111,13 @@ def post_release(call_id: int):
     return jsonify(call=call_as_dict(call, session.get(Shop, call.shop_id), lang=lang))
 
 
-_CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}, "example": 1}
+_NOT_JSON = {"400": json_response("The body is not JSON"),
+             "415": json_response("The Content-Type is not application/json")}
 _CALL_RESPONSE = {"type": "object", "properties": {"call": {"oneOf": [_ref("PlannedCall"), {"type": "null"}]}}}
 
+# The examples follow one another on call 1 (the callback example's call): claimed (token 1),
+# released, claimed again (token 2), completed.
 post_next.openapi = {
     "operationId": "claimNextCall", "tags": ["calls"],
     "summary": "Claim the consultant's next call (callbacks first, then the expected gain per consultant-minute)",
@@ -127,7 +131,7 @@ post_next.openapi = {
                 "content": {"application/json": {"schema": _CALL_RESPONSE}}},
         "404": json_response("No active user with that e-mail"),
         "409": json_response("The consultant already holds the most open calls allowed"),
-        "422": json_response("A body field is missing or wrong"),
+        "422": json_response("A body field is missing or wrong"), **_NOT_JSON,
     },
 }
 post_complete.openapi = {
@@ -137,7 +141,7 @@ post_complete.openapi = {
                    "next allowed moment; do_not_call withdraws the merchant's consent and ends their commercial "
                    "calls. Stored whole or not at all.",
     "parameters": [_CALL_ID, _ACCEPT_LANGUAGE],
-    "requestBody": json_body("CompleteRequest", {"consultant": "ania@example.com", "token": 1, "outcome": "reached",
+    "requestBody": json_body("CompleteRequest", {"consultant": "ania@example.com", "token": 2, "outcome": "reached",
                                                  "note": "walked through BLIK",
                                                  "answers": {"readiness.payments_connected": True}}),
     "responses": {
@@ -146,7 +150,7 @@ post_complete.openapi = {
                     "call": _ref("PlannedCall"), "attempt": {"type": "object"}}}}}},
         "404": json_response("No such call or consultant"),
         "409": json_response("The claim expired or is held by someone else: nothing was saved"),
-        "422": json_response("A field is missing or wrong (outcome, at, note, answers)"),
+        "422": json_response("A field is missing or wrong (outcome, at, note, answers)"), **_NOT_JSON,
     },
 }
 post_release.openapi = {
@@ -158,5 +162,6 @@ post_release.openapi = {
         "200": {"description": "The call, planned again", "content": {"application/json": {"schema": _CALL_RESPONSE}}},
         "404": json_response("No such call or consultant"),
         "409": json_response("The claim was already lost"),
+        "422": json_response("A body field is missing or wrong"), **_NOT_JSON,
     },
 }

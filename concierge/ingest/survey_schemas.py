@@ -19,6 +19,14 @@ LANGUAGES = ("en", "pl", "tr")
 _LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
 
 
+# A string that is blank once cleaned (profile_schema.validation.clean_text drops control and bidi
+# characters, then trims Python's whitespace) is "not answered", as in the web form, so a formatted
+# answer may be blank. NUL is refused before (at the boundary), hence from \u0001.
+_BLANK = {"pattern": "^[\\u0001-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028-\\u202f\\u205f"
+                     "\\u2066-\\u2069\\u3000]*$",
+          "description": "blank (spaces or control characters only): not answered"}
+
+
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     """null means "not answered" (the interview schema drops it), so every answer may be null."""
     out = dict(schema)
@@ -70,13 +78,13 @@ def question_json_schema(q: Question) -> dict[str, Any]:
         if q.min_length is not None:
             s["minLength"] = q.min_length
     elif t == "date":
-        s = {"type": "string", "format": "date"}
+        s = {"type": "string", "anyOf": [{"format": "date"}, _BLANK]}
         if q.min is not None:
             s["formatMinimum"] = q.min  # informative (JSON Schema vocabulary for formats)
         if q.max is not None:
             s["formatMaximum"] = q.max
     elif t == "email":
-        s = {"type": "string", "format": "email", "maxLength": 254}
+        s = {"type": "string", "anyOf": [{"format": "email"}, _BLANK], "maxLength": 254}
     elif t == "phone":
         s = {"type": "string", "maxLength": 40, "description": "national or +E.164"}
     elif t == "tax_id":
