@@ -59,3 +59,14 @@ proc_name = "concierge"
 # request line and header limits: gunicorn's defaults, stated here so a review sees them
 limit_request_line = 4094
 limit_request_fields = 100
+# no control socket: gunicorn 27 puts it at ~/.gunicorn/gunicorn.ctl, shared by every server the
+# same user runs, so two instances (a deployment and a benchmark, or two tests) delete each other's
+control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    """Import the scoring stack when the worker boots, not in its first request: otherwise the
+    first event or score after a deploy waits seconds for scikit-learn and skops to import, and a
+    sender with a short timeout sends it again."""
+    import concierge.scoring.service  # noqa: F401
+    import concierge.scoring.store  # noqa: F401

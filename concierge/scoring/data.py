@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import profile_schema
 from locales import MARKET_CODES, get_market
@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..models import Call, Observation as ObservationRow, Shop, TrialEvent
 from .features import NOT_FEATURE_SOURCES, TrialSnapshot, snapshot_time, take_snapshot
-from .train import TrainingRow
+
+if TYPE_CHECKING:  # train imports scikit-learn (seconds): only training needs it, not every importer of decision()
+    from .train import TrainingRow
 
 CHUNK = 2000
 DEFAULT_DECISION_WINDOW_DAYS = 30  # a market without a card (as in locales/markets/_base.yaml)
@@ -120,6 +122,8 @@ def decision_window(market: str | None) -> timedelta:
 def finished_trials(session: Session, *, snapshot_day: int, schema: profile_schema.Schema | None = None,
                     as_of: datetime | None = None) -> LoadedTrials:
     """Trials with a final outcome and a start date, frozen at their snapshot, with outcome and treatment."""
+    from .train import TrainingRow
+
     as_of = as_of or data_clock(session)
     shops = list(session.scalars(select(Shop).where(Shop.outcome.is_not(None)).order_by(Shop.id)))
     skipped = {"no_trial_start": 0, "decided_before_snapshot": 0, "unknown_outcome": 0, "outcome_window_open": 0}
