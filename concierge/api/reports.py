@@ -13,13 +13,13 @@ from locales import MARKET_CODES
 from ..app import get_session
 from ..config import report_settings
 from ..errors import NotFound, ValidationFailed
+from ..i18n import LANGUAGES
 from ..operations.reports import MODULES, REPORTS, build_report
-from ..web.dashboard import GRAINS, clock, coerce_param, report_module, report_params
+from ..web.dashboard import GRAINS, clock, query_arguments, report_module
 from . import api_blueprint
 from .auth import require_token
 
 bp = api_blueprint("reports", __name__)
-LANGS = ("en", "pl", "tr")
 
 
 class UnknownReport(NotFound):
@@ -34,29 +34,11 @@ def get_report(key: str):
     if module is None:
         raise UnknownReport(f"no report {key!r}; reports: {', '.join(REPORTS)}")
     args = request.args
-    errors: list[dict[str, str]] = []
-
-    def bad(field: str, code: str, text: str) -> None:
-        errors.append({"field": field, "code": code, "message": f"{field}: {text}"})
-
     lang = args.get("lang") or "en"
-    if lang not in LANGS:
-        bad("lang", "invalid_choice", "must be one of " + ", ".join(LANGS))
-    market = (args.get("market") or "").upper() or None
-    if market is not None and market not in MARKET_CODES:
-        bad("market", "invalid_market", "must be one of " + ", ".join(MARKET_CODES))
-    params = {}
-    for name, param in report_params(module).items():
-        raw = (args.get(name) or "").strip()
-        if not raw:
-            continue
-        if name == "grain" and raw not in GRAINS:
-            bad(name, "invalid_choice", "must be one of " + ", ".join(GRAINS))
-            continue
-        try:
-            params[name] = coerce_param(raw, param)
-        except ValueError:
-            bad(name, "invalid_value", f"{raw!r} is not a valid value")
+    market, params, errors = query_arguments(module, args, lang if lang in LANGUAGES else "en")
+    if lang not in LANGUAGES:
+        errors.insert(0, {"field": "lang", "code": "invalid_choice",
+                          "message": "lang: must be one of " + ", ".join(LANGUAGES)})
     if errors:
         raise ValidationFailed(errors)
     report = build_report(get_session(), key, lang=lang, market=market, now=clock(),
@@ -90,7 +72,7 @@ get_report.openapi = {  # type: ignore[attr-defined]
         {"name": "market", "in": "query", "required": False,
          "schema": {"type": "string", "enum": [*MARKET_CODES, *(m.lower() for m in MARKET_CODES)]}},
         {"name": "lang", "in": "query", "required": False, "description": "Language of titles, labels and warnings",
-         "schema": {"type": "string", "enum": list(LANGS), "default": "en"}},
+         "schema": {"type": "string", "enum": list(LANGUAGES), "default": "en"}},
         {"name": "grain", "in": "query", "required": False, "description": "Cohorts by week or month (cohorts)",
          "schema": {"type": "string", "enum": list(GRAINS)}},
     ],

@@ -36,6 +36,8 @@ from locales import MARKET_CODES
 
 from ..app import get_session
 from ..config import report_settings
+from ..errors import BadParameter
+from ..i18n import translations
 from ..operations.reports import MODULES, REPORTS, build_report, report_title
 from ..reporting import NUMERIC, Report, Table, csv_filename, table_csv
 from .auth import role_required
@@ -125,35 +127,53 @@ def coerce_param(raw: str, param: inspect.Parameter) -> Any:
     raise ValueError(raw)  # a parameter of another type is not taken from a URL
 
 
-def query_arguments(module: ModuleType, args: Any) -> tuple[str | None, dict[str, Any]]:
-    """(market, params) from a request's query: a market of `locales`, and only the parameters the
-    report's `build` takes (``grain`` one of GRAINS); unknown or invalid values are left out."""
-    market = (args.get("market") or "").upper()
+def query_arguments(module: ModuleType, args: Any, lang: str = "en"
+                    ) -> tuple[str | None, dict[str, Any], list[dict[str, str]]]:
+    """(market, params, errors) from a request's query, for the dashboard pages, their CSV and the API:
+    a market of `locales`, and the parameters the report's `build` takes (``grain`` one of GRAINS).
+    A value that cannot be used is an error naming the field, in the reader's language (nothing is
+    silently dropped: a manager must not read all markets believing they asked for one)."""
+    gettext = translations(lang).gettext
+    errors: list[dict[str, str]] = []
+
+    def bad(field: str, code: str, text: str) -> None:
+        errors.append({"field": field, "code": code, "message": f"{field}: {text}"})
+
+    market = (args.get("market") or "").strip().upper() or None
+    if market is not None and market not in MARKET_CODES:
+        bad("market", "invalid_market", gettext("must be one of %(choices)s") % {"choices": ", ".join(MARKET_CODES)})
+        market = None
     params: dict[str, Any] = {}
     for name, param in report_params(module).items():
         raw = (args.get(name) or "").strip()
         if not raw:
             continue
         if name == "grain" and raw not in GRAINS:
+            bad(name, "invalid_choice", gettext("must be one of %(choices)s") % {"choices": ", ".join(GRAINS)})
             continue
         try:
             params[name] = coerce_param(raw, param)
         except ValueError:
-            continue
-    return (market if market in MARKET_CODES else None), params
+            bad(name, "invalid_value", gettext("%(value)s is not a valid value") % {"value": repr(raw)})
+    return market, params, errors
 
 
-def build_from_query(key: str, args: Any, *, lang: str) -> tuple[Report, str | None, dict[str, Any], ModuleType]:
-    """Build report `key` for a request (404 when unknown or not written yet)."""
+def build_from_query(key: str, args: Any, *, lang: str, strict: bool = False
+                     ) -> tuple[Report, str | None, dict[str, Any], ModuleType, list[dict[str, str]]]:
+    """Build report `key` for a request (404 when unknown or not written yet), with the query
+    values that could not be used: a page leaves them out and says so, as the shop list does;
+    ``strict`` (a file, which cannot say so) refuses them with a 400 naming each."""
     if key not in MODULES:
         abort(404)
     module = report_module(key)
     if module is None:
         abort(404)
-    market, params = query_arguments(module, args)
+    market, params, errors = query_arguments(module, args, lang)
+    if errors and strict:
+        raise BadParameter(errors, "; ".join(e["message"] for e in errors))
     report = build_report(get_session(), key, lang=lang, market=market, now=clock(),
                           settings=report_settings(current_app.config), **params)
-    return report, market, params, module
+    return report, market, params, module, errors
 
 
 # ---------------------------------------------------------------------------- formatting
@@ -311,7 +331,7 @@ def index():
 def report_page(key: str):
     """Show one report: filters, then each table with its definition, chart, numbers and drill-downs."""
     lang = current_lang()
-    report, market, params, module = build_from_query(key, request.args, lang=lang)
+    report, market, params, module, problems = build_from_query(key, request.args, lang=lang)
     takes = report_params(module)
     link_args = _link_args(market, params)
     tables = [table_view(t, lang) for t in report.tables]
@@ -321,14 +341,16 @@ def report_page(key: str):
     hidden = [(k, v) for k, v in link_args.items() if k not in ("market", "grain")]
     return render_template("dashboard_report.html", report=report, key=key, tables=tables,
                            markets=MARKET_CODES, market=market or "", grains=GRAINS if "grain" in takes else (),
-                           grain=params.get("grain") or (report.params.get("grain") or ""), hidden=hidden)
+                           grain=params.get("grain") or (report.params.get("grain") or ""), hidden=hidden,
+                           problems=[(e["field"], e["message"].split(": ", 1)[-1]) for e in problems])
 
 
 @bp.get("/dashboard/<key>/<table>.csv")
 @role_required("manager")
 def table_csv_download(key: str, table: str):
     """Download one table of a report as CSV (RFC 4180, UTF-8, formulas defused), streamed line by line."""
-    report, market, _params, _module = build_from_query(key, request.args, lang=current_lang())
+    report, market, _params, _module, _problems = build_from_query(key, request.args, lang=current_lang(),
+                                                                   strict=True)
     try:
         found = report.table(table)
     except KeyError:

@@ -384,10 +384,20 @@ def test_market_and_grain_filters_reach_the_report(demo_app):
     assert '<option value="TR" selected>' in html and '<option value="week" selected>' in html
     assert "/dashboard/cohorts/cohorts.csv?market=TR&amp;grain=week" in html  # the CSV is of what is shown
     assert "bogus" not in html[html.index("<main"):]  # not a report parameter: not kept in the form or links
-    # an unknown market or grain is ignored, as on the shop list
-    fallback = read_page(manager.get("/dashboard/cohorts?market=XX&grain=year").get_data(as_text=True))
+    # an unknown market or grain is left out and the page says so, as the shop list does
+    shown = manager.get("/dashboard/cohorts?market=XX&grain=year").get_data(as_text=True)
+    fallback = read_page(shown)
     plain = built(demo_app, "cohorts", lang="en")
     assert [r["_cells"]["trials"] for r in fallback.tables["cohorts"]] == [str(r["trials"]) for r in plain.table().rows]
+    notice = shown[shown.index('<div class="notice" role="alert">'):]
+    notice = notice[:notice.index("</div>")]
+    assert "Some filters were ignored" in notice and "<code>market</code>: must be one of PL, TR, IN" in notice
+    assert "<code>grain</code>: must be one of week, month" in notice
+    assert 'role="alert"' not in manager.get("/dashboard/cohorts?market=tr").get_data(as_text=True)
+    # a file cannot say what it left out: the CSV is refused, naming each value
+    refused = manager.get("/dashboard/cohorts/cohorts.csv?market=XX&grain=year")
+    assert refused.status_code == 400
+    assert "market: must be one of" in refused.get_data(as_text=True) and "grain" in refused.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("key", available())
