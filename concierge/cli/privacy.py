@@ -6,6 +6,7 @@ import os
 
 import click
 
+from ..i18n import LANGUAGES
 from . import CliState, echo_json, pass_state
 from .record import _default_actor
 from .shops import fail
@@ -34,7 +35,7 @@ def _write_private(path: str, data: bytes) -> None:
               help="A zip with one CSV per section and export.json beside them; needs --out.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file (created 0600) instead of standard output.")
-@click.option("--lang", type=click.Choice(["en", "pl", "tr"]), default="en", show_default=True,
+@click.option("--lang", type=click.Choice(list(LANGUAGES)), default="en", show_default=True,
               help="Language of the questions' labels and of error messages.")
 @pass_state
 def export_cmd(state: CliState, shop: str, fmt: str, out: str | None, lang: str) -> None:
@@ -65,7 +66,7 @@ def export_cmd(state: CliState, shop: str, fmt: str, out: str | None, lang: str)
 @click.option("--reason", required=True, help="Why (e.g. the request's reference); kept in the audit record.")
 @click.option("--actor", default=_default_actor, show_default="$CONCIERGE_ACTOR or your user name",
               help="Who erases (kept in the audit record).")
-@click.option("--lang", type=click.Choice(["en", "pl", "tr"]), default="en", show_default=True,
+@click.option("--lang", type=click.Choice(list(LANGUAGES)), default="en", show_default=True,
               help="Language of error messages.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print {shop, erasure_id, erased_at, counts, erased, already_erased}.")

@@ -56,7 +56,9 @@ def _request_lang() -> str:
     from ..ingest.bodies import base_lang
 
     if request.path.startswith("/api"):
-        return base_lang(request.accept_languages.best_match(["en", "pl", "tr"]) or "en")
+        from ..i18n import LANGUAGES
+
+        return base_lang(request.accept_languages.best_match(list(LANGUAGES)) or "en")
     return current_lang()
 
 
