@@ -125,3 +125,29 @@ def app(db_url, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def concierge_cli() -> list[str]:
+    """The installed `concierge` console script, for tests that run the real server or CLI as a process."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("concierge")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("concierge")
+    if found is None:
+        pytest.skip("the concierge console script is not installed (pip install -e .)")
+    return [found]
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -3,35 +3,15 @@ request, and stops cleanly on SIGTERM."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.slow
-
-
-def concierge_command() -> list[str]:
-    script = Path(sys.executable).with_name("concierge")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("concierge")
-    if found is None:
-        pytest.skip("the concierge console script is not installed (pip install -e .)")
-    return [found]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str) -> tuple[int, dict[str, str], str]:
@@ -42,14 +22,14 @@ def get(url: str) -> tuple[int, dict[str, str], str]:
         return exc.code, dict(exc.headers), exc.read().decode()
 
 
-def test_serve_production_answers_and_stops_on_sigterm(tmp_path):
+def test_serve_production_answers_and_stops_on_sigterm(tmp_path, concierge_cli, free_port):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCIERGE_")}
     env.update({"CONCIERGE_INSTANCE_PATH": str(tmp_path / "instance"), "CONCIERGE_WORKERS": "1",
                 "CONCIERGE_THREADS": "2", "CONCIERGE_ACCESS_LOG": str(tmp_path / "access.log")})
-    cmd = concierge_command()
+    cmd = concierge_cli
     init = subprocess.run([*cmd, "init"], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert init.returncode == 0, init.stderr
-    port = free_port()
+    port = free_port
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - the server writes to it until it stops
     proc = subprocess.Popen([*cmd, "serve", "--production", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -32,11 +32,8 @@ import http.client
 import json
 import os
 import random
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -55,22 +52,6 @@ MAX_SHOPS = 400  # 10,000 events: 400 shops of 25 events; the default 1,000: 200
 RUN_LIMIT = 600  # seconds: a hung run stops sending (and fails) instead of hanging CI
 REQUEST_TIMEOUT = 5.0  # seconds before the sender gives the request up and sends it again
 IMPATIENT = 0.03  # share of (non-start) events whose sender gives up after 1-2 attempts
-
-
-def concierge_command() -> list[str]:
-    script = Path(sys.executable).with_name("concierge")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("concierge")
-    if found is None:
-        pytest.skip("the concierge console script is not installed (pip install -e .)")
-    return [found]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- the events ---------------------------------------------------------------------------------
@@ -330,11 +311,12 @@ def ledger_db(request, tmp_path):
         admin.dispose()
 
 
-def test_every_acknowledged_event_is_stored_exactly_once_through_server_kills(ledger_db, tmp_path):
+def test_every_acknowledged_event_is_stored_exactly_once_through_server_kills(ledger_db, tmp_path, concierge_cli,
+                                                                               free_port):
     url, instance = ledger_db
     seed = int(os.environ.get("CONCIERGE_LEDGER_SEED") or random.SystemRandom().randrange(10**9))
     rnd = random.Random(seed)
-    cmd = concierge_command()
+    cmd = concierge_cli
     instance.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCIERGE_")}
     env.update({"CONCIERGE_DATABASE_URL": url, "CONCIERGE_INSTANCE_PATH": str(instance),
@@ -350,7 +332,7 @@ def test_every_acknowledged_event_is_stored_exactly_once_through_server_kills(le
 
     shops = make_events(rnd, N_EVENTS)
     sent = {e["id"]: e for events in shops for e in events}
-    server = Server(cmd, env, free_port(), tmp_path / "server.log")
+    server = Server(cmd, env, free_port, tmp_path / "server.log")
     ledger = Ledger()
     # the kills: 3-5 moments, each when a random share of the events has been dealt with
     kill_at = sorted(rnd.uniform(0.08, 0.92) * N_EVENTS for _ in range(rnd.randint(3, 5)))
