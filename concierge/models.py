@@ -161,6 +161,12 @@ class Call(Base):
     outcome: Mapped[Optional[str]] = mapped_column(String(16))
     note: Mapped[Optional[str]] = mapped_column(Text)
     handling_seconds: Mapped[Optional[int]] = mapped_column(Integer)
+    # first-contact resolution, recorded once the call's window has ended (migration 0016;
+    # operations.callstats.record_fcr_verdicts): the verdict, and the shop's observation count
+    # (shop_state.observations) it was judged with; it holds while that count is unchanged.
+    # NULL: not recorded yet, so the figures judge it live.
+    fcr_resolved: Mapped[Optional[bool]] = mapped_column(Boolean)
+    fcr_observations: Mapped[Optional[int]] = mapped_column(Integer)
 
 
 class ModelVersion(Base):
@@ -270,7 +276,8 @@ class PlannedCall(Base):
     snoozed_until: Mapped[Optional[datetime]]
     note: Mapped[Optional[str]] = mapped_column(Text)      # the merchant's words (callbacks) or the last snooze/cancel note
     cancel_reason: Mapped[Optional[str]] = mapped_column(String(40))
-    requested_at: Mapped[Optional[datetime]]               # callbacks: when the merchant asked
+    # callbacks: when the merchant asked (indexed: the callbacks asked for in a period, queue health)
+    requested_at: Mapped[Optional[datetime]] = mapped_column(index=True)
     requested_via: Mapped[Optional[str]] = mapped_column(String(12))  # survey | api | cli | web
     first_attempt_at: Mapped[Optional[datetime]]           # service level: the first dial
     # the queue: callbacks first, then the expected gain per consultant-minute (higher first)

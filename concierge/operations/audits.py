@@ -38,6 +38,7 @@ from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
 from ..i18n import translations
 from ..models import AuditState, Call, Observation, PlannedCall, PlannedCallEvent, PlannerRun, Score, Shop
+from .callstats import forget_fcr_verdicts, record_fcr_verdicts
 from .shop_state import refresh_states
 from .profiles import observations_by_shop
 from .shops import resolve_shop
@@ -217,6 +218,7 @@ class PlanReport:
     cancelled: int = 0
     unsnoozed: int = 0
     rescored: int = 0
+    fcr_recorded: int = 0  # first-contact-resolution verdicts recorded (not in the --json contract)
     skipped: dict[str, int] = field(default_factory=dict)
     cancelled_by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -325,6 +327,8 @@ def plan_calls(session: Session, *, now: datetime | None = None, full: bool = Fa
     run.score_watermark = max(run.score_watermark, top_score)
     run.rules_digest = digest
     session.flush()
+    # the first-contact-resolution verdicts of the calls whose window has ended (queue health reads them)
+    report.fcr_recorded = record_fcr_verdicts(session, now=now)
     return report
 
 
@@ -444,6 +448,7 @@ def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: dateti
     if new_calls:
         created = session.execute(insert(PlannedCall).returning(PlannedCall.id, sort_by_parameter_order=True),
                                   new_calls).scalars().all()
+        forget_fcr_verdicts(session, {r["shop_id"] for r in new_calls}, now)  # a repeat inside their windows
         session.execute(insert(PlannedCallEvent), [
             {"call_id": cid, "at": now, "actor": PLANNER, "action": "created", "from_status": None,
              "to_status": row["status"], "reason": row["reason"], "note": None,
@@ -696,6 +701,7 @@ def request_callback(session: Session, shop: Shop | str, *, now: datetime | None
             with session.begin_nested():  # two tabs asking at once: the second moves the first's call
                 session.add(call)
                 session.flush()
+                forget_fcr_verdicts(session, [shop.id], now)  # a repeat inside their windows
         except IntegrityError:
             existing = open_callback(session, shop)
             if existing is None:

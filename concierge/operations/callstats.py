@@ -11,9 +11,14 @@
 - first-contact resolution, judged from shop data: a reached call whose gap closed within
   `FCR_DAYS` (the checklist moved, the trial shop was active again, payments or shipping were
   reconnected, as the call was about) and that no call for the same reason followed within
-  those days; calls younger than that are not judged yet.
+  those days; calls younger than that are not judged yet. The verdict of a call whose window has
+  ended is recorded on the call (`record_fcr_verdicts`, run by the audits planner) with the
+  shop's observation count (`shop_state.observations`); the figures use a recorded verdict while
+  that count is unchanged and judge every other call live, so they are the same whether or not
+  anything was recorded (only faster). A planned call created inside a recorded call's window
+  forgets its verdict (`forget_fcr_verdicts`).
 
-Reads only.
+`call_stats` reads only; `record_fcr_verdicts` and `forget_fcr_verdicts` write (flush, never commit).
 """
 from __future__ import annotations
 
@@ -32,8 +37,10 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    not_,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -42,9 +49,16 @@ from audits import slots
 from audits.rules import load_rules
 
 from ..db import utcnow
-from ..models import Call, CallRating, Observation, PlannedCall, Shop
+from ..models import Call, CallRating, Observation, PlannedCall, Shop, ShopState
 
 FCR_DAYS = 7
+#: A verdict is recorded only once the call's window ended at least this long before the recording
+#: run's moment: a transaction that planned a call inside the window with an earlier clock and
+#: committed after the run would have to last this long (`forget_fcr_verdicts` covers the rest).
+FCR_RECORD_AFTER = timedelta(hours=1)
+#: ... and only for calls of the last FCR_RECORD_DAYS days (the dashboard reads the last 30), so a run
+#: reads a bounded part of the call log; an older call without a verdict that holds is judged live.
+FCR_RECORD_DAYS = 120
 UTC = timezone.utc
 
 
@@ -110,18 +124,44 @@ def _resolved_expr(session: Session, judge_before: datetime) -> Any:
     """Per row of the call query: NULL unless the attempt is reached, planned and judged
     (``called_at + FCR_DAYS <= now``, i.e. ``called_at <= judge_before``); else 1 when the gap it was
     about closed within (called_at, called_at + FCR_DAYS] and no call for the same reason was
-    planned in that window, 0 otherwise. Correlated EXISTS probes: `planned_call` by shop,
-    `observation` by (shop, observed_at)."""
+    planned in that window, 0 otherwise: the recorded verdict while it holds (`_recorded_holds`),
+    else judged live (`_live_resolved`)."""
+    recorded = case((Call.fcr_resolved.is_(True), 1), else_=0)
+    return case((_judged(judge_before), case((_recorded_holds(), recorded), else_=_live_resolved(session))),
+                else_=None)
+
+
+def _recorded_holds() -> Any:
+    """The call's recorded verdict still holds: there is one, and its shop's observation count
+    (`shop_state.observations`, rewritten in the same transaction as every change to the shop's
+    observations) is the one it was judged with. Observations are only ever added, or removed by an
+    erasure, so an unchanged count means the same observations; a shop without a state row never
+    holds. One primary-key probe per judged call."""
+    count = select(ShopState.observations).where(ShopState.shop_id == Call.shop_id).scalar_subquery()
+    return and_(Call.fcr_resolved.is_not(None), Call.fcr_observations == count)
+
+
+def _live_resolved(session: Session) -> Any:
+    """The verdict judged now (1 or 0) of a row's planned attempt: a scalar subquery on its planned
+    call (by primary key) with correlated EXISTS probes: `planned_call` by shop, `observation` by
+    (shop, observed_at)."""
+    return select(_verdict(session)).where(PlannedCall.id == Call.planned_call_id).scalar_subquery()
+
+
+def _verdict(session: Session) -> Any:
+    """1 when the gap the attempt (``Call``, with its ``PlannedCall``) was about closed within
+    (called_at, called_at + FCR_DAYS] and no call for the same reason was planned in that window,
+    0 otherwise."""
     until = _after_fcr_days(session, Call.called_at)
     true = _json_true(session)
     later = aliased(PlannedCall)
     repeated = exists().where(later.shop_id == Call.shop_id, later.reason == PlannedCall.reason,
                               later.id != PlannedCall.id, later.created_at > Call.called_at,
-                              later.created_at <= until)
+                              later.created_at <= until).correlate(Call, PlannedCall)
 
     def observed(*where: Any) -> Any:
         return exists().where(Observation.shop_id == Call.shop_id, Observation.observed_at > Call.called_at,
-                              Observation.observed_at <= until, *where)
+                              Observation.observed_at <= until, *where).correlate(Call, PlannedCall)
 
     def flag(cond: Any) -> Any:
         return case((cond, 1), else_=0)
@@ -129,7 +169,7 @@ def _resolved_expr(session: Session, judge_before: datetime) -> Any:
     # the LIKE is the database's (SQLite's ignores case), as it always was
     connected = (literal("readiness.", String)
                  + func.coalesce(PlannedCall.params["category"].as_string(), "payments") + "_connected")
-    resolved = case(
+    return case(
         (repeated, 0),
         (PlannedCall.trigger == "stage_stalled",
          flag(observed(Observation.question.like("readiness.%"), Observation.value == true))),
@@ -137,12 +177,54 @@ def _resolved_expr(session: Session, judge_before: datetime) -> Any:
         (PlannedCall.trigger == "disconnected",
          flag(observed(Observation.question == connected, Observation.value == true))),
         else_=1)
-    return case((_judged(judge_before), resolved), else_=None)
 
 
 def _judged(judge_before: datetime) -> Any:
-    """The attempt is judged for first-contact resolution: reached, planned, FCR_DAYS old."""
-    return and_(PlannedCall.id.is_not(None), Call.outcome == "reached", Call.called_at <= judge_before)
+    """The attempt is judged for first-contact resolution: reached, planned, FCR_DAYS old. (Planned:
+    the call names its planned call; the foreign key clears the name when that row goes.)"""
+    return and_(Call.planned_call_id.is_not(None), Call.outcome == "reached", Call.called_at <= judge_before)
+
+
+def record_fcr_verdicts(session: Session, *, now: datetime | None = None) -> int:
+    """Record the first-contact-resolution verdict of every planned reached call of the last
+    FCR_RECORD_DAYS days whose window ended at least FCR_RECORD_AFTER before ``now`` and which has
+    none that still holds (none yet, or its shop's observation count changed since): the verdict and
+    the count, both read by one statement (one snapshot), as `call_stats` judges it live. Shops
+    without a state row are left to the live judgement. Flushes, never commits. Returns the calls
+    recorded."""
+    now = (now or utcnow()).astimezone(UTC)
+    before = now - timedelta(days=FCR_DAYS) - FCR_RECORD_AFTER
+    count = select(ShopState.observations).where(ShopState.shop_id == Call.shop_id).scalar_subquery()
+    verdict = _live_resolved(session)
+    session.flush()
+    with _without_jit(session):
+        rows = session.execute(
+            select(Call.id, verdict, count)
+            .where(Call.planned_call_id.is_not(None), Call.outcome == "reached", Call.called_at <= before,
+                   Call.called_at > now - timedelta(days=FCR_RECORD_DAYS), not_(_recorded_holds()))).all()
+    values = [{"id": cid, "fcr_resolved": bool(v), "fcr_observations": n}
+              for cid, v, n in rows if v is not None and n is not None]
+    for i in range(0, len(values), CHUNK):
+        session.execute(update(Call), values[i:i + CHUNK])  # bulk UPDATE by primary key
+    session.flush()
+    return len(values)
+
+
+def forget_fcr_verdicts(session: Session, shop_ids: Any, at: datetime) -> int:
+    """A call planned at ``at`` for these shops: forget the recorded verdicts of their calls whose
+    window (called_at, called_at + FCR_DAYS] holds ``at`` (a planned call made with an earlier
+    clock, such as `audits plan --now`, can repeat them); they are judged live, then recorded again.
+    Returns the calls changed."""
+    ids = sorted({int(i) for i in shop_ids})
+    at = at.astimezone(UTC)
+    changed = 0
+    for part in _chunks(ids):
+        changed += session.execute(
+            update(Call).where(Call.shop_id.in_(part), Call.fcr_resolved.is_not(None), Call.called_at < at,
+                               Call.called_at >= at - timedelta(days=FCR_DAYS))
+            .values(fcr_resolved=None, fcr_observations=None)
+            .execution_options(synchronize_session=False)).rowcount or 0
+    return changed
 
 
 @contextlib.contextmanager
@@ -161,15 +243,11 @@ def _without_jit(session: Session) -> Iterator[None]:
     session.execute(text("SELECT set_config('jit', :previous, true)"), {"previous": previous})
 
 
-def _first_actors(session: Session, planned_ids: list[int]) -> dict[int, str]:
-    """{planned call id: the actor of its first attempt (earliest, then lowest id)}."""
-    first: dict[int, tuple[datetime, int, str]] = {}
-    for ids in _chunks(sorted(set(planned_ids))):
-        for pid, at, cid, actor in session.execute(
-                select(Call.planned_call_id, Call.called_at, Call.id, Call.actor).where(Call.planned_call_id.in_(ids))):
-            if pid not in first or (at, cid) < first[pid][:2]:
-                first[pid] = (at, cid, actor)
-    return {pid: v[2] for pid, v in first.items()}
+def _first_actor() -> Any:
+    """Per row of a `planned_call` query: the actor of its first attempt (earliest, then lowest id),
+    NULL when it has none (one probe of the call log by planned call)."""
+    return (select(Call.actor).where(Call.planned_call_id == PlannedCall.id)
+            .order_by(Call.called_at, Call.id).limit(1).scalar_subquery())
 
 
 def call_stats(session: Session, *, since: datetime | None = None, until: datetime | None = None,
@@ -207,7 +285,7 @@ def call_stats(session: Session, *, since: datetime | None = None, until: dateti
     query = (select(Shop.market, Call.actor, func.count(), total(case((Call.reached.is_(True), 1), else_=0)),
                     total(Call.handling_seconds), func.count(Call.handling_seconds),
                     total(case((_judged(judge_before), 1), else_=0)), total(resolved))
-             .outerjoin(PlannedCall, PlannedCall.id == Call.planned_call_id)
+             .select_from(Call)
              .join(Shop, Shop.id == Call.shop_id)
              .where(Call.called_at >= since, Call.called_at < until)
              .group_by(Shop.market, Call.actor))
@@ -231,23 +309,22 @@ def call_stats(session: Session, *, since: datetime | None = None, until: dateti
     for score, actor, shop_market in session.execute(rated):
         for t in tallies(shop_market, actor):
             t.ratings.append(score)
-    asked = select(PlannedCall.id, PlannedCall.requested_at, PlannedCall.first_attempt_at, Shop.market).join(
+    asked = select(PlannedCall.id, PlannedCall.requested_at, PlannedCall.first_attempt_at, Shop.market,
+                   _first_actor()).join(
         Shop, Shop.id == PlannedCall.shop_id).where(
         PlannedCall.kind == "callback", PlannedCall.requested_at >= since, PlannedCall.requested_at < until)
     if market:
         asked = asked.where(Shop.market == market)
     judged = []
-    for pid, requested_at, first_attempt_at, shop_market in session.execute(asked):
+    for pid, requested_at, first_attempt_at, shop_market, first in session.execute(asked):
         target = load_rules(shop_market).callbacks.target_minutes
         end = first_attempt_at or now
         wait = slots.allowed_minutes(slots.Contact(market=shop_market), requested_at,
                                      max(end, requested_at), "service")
         if first_attempt_at is None and wait <= target:
             continue  # still inside its target: not judged yet
-        judged.append((pid, shop_market, wait, target))
-    firsts = _first_actors(session, [pid for pid, *_rest in judged])
-    for pid, shop_market, wait, target in judged:
-        first = firsts.get(pid)
+        judged.append((shop_market, wait, target, first))
+    for shop_market, wait, target, first in judged:
         for t in tallies(shop_market, first, bool(first)):
             t.callbacks += 1
             t.callbacks_in_target += wait <= target

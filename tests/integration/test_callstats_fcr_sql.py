@@ -1,5 +1,7 @@
 """First-contact resolution, judged by the database (correlated EXISTS probes), against a judgement
-written here in plain Python from the rule, on SQLite and PostgreSQL.
+written here in plain Python from the rule, on SQLite and PostgreSQL; also with verdicts recorded
+(`record_fcr_verdicts`), some or all of them, and after changes that must make a recorded verdict
+give way to the live judgement (an observation dated inside the window, a call planned inside it).
 
 Each attempt is made by its own consultant, so the per-consultant figures show each attempt's
 verdict; the calls carry a fraction of .9999 s, which SQLite's date functions would round into the
@@ -13,8 +15,16 @@ from typing import Any
 
 from sqlalchemy import text
 
-from concierge.models import Call, Observation, PlannedCall
-from concierge.operations.callstats import FCR_DAYS, call_stats
+from concierge.models import Call, Observation, PlannedCall, ShopState
+from concierge.operations.audits import request_callback
+from concierge.operations.callstats import (
+    FCR_DAYS,
+    FCR_RECORD_AFTER,
+    FCR_RECORD_DAYS,
+    call_stats,
+    record_fcr_verdicts,
+)
+from concierge.operations.shop_state import refresh_states
 from concierge.operations.shops import ensure_shop
 
 UTC = timezone.utc
@@ -120,8 +130,9 @@ def _judge(case: Case, observations: list[tuple[str, datetime, str, Any, str]],
     return True
 
 
-def test_fcr_judged_in_sql_matches_the_rule(session):
-    s = session
+def _populate(s):
+    """Every case's shop, planned call, attempt and what followed; returns (observations, planned,
+    planned call ids by case) as the rule reads them."""
     observations: list[tuple[str, datetime, str, Any, str]] = []
     planned: list[tuple[str, int, datetime, str]] = []
     pids: dict[str, int | None] = {}
@@ -157,17 +168,33 @@ def test_fcr_judged_in_sql_matches_the_rule(session):
                           actor="x", observed_at=C + timedelta(days=1)))
         plan(other, case.name, "stage_stalled", C + timedelta(days=2))
     s.flush()
-    if s.get_bind().dialect.name == "postgresql":
-        jit_before = s.execute(text("SELECT current_setting('jit')")).scalar_one()
+    return observations, planned, pids
 
-    data = call_stats(s, since=C - timedelta(days=1), until=C + timedelta(days=1), now=NOW, by_market=True)
 
+def _verdicts(data: dict) -> dict[str, bool | None]:
+    """{case: None (not judged), True or False} from the per-consultant figures."""
     people = {p["consultant"]: p for p in data["consultants"]}
     verdicts = {}
     for case in CASES:
         p = people[f"{case.name}@x"]
         verdicts[case.name] = None if p["fcr_judged"] == 0 else p["first_contact_resolution"] == 1.0
         assert p["fcr_judged"] in (0, 1)
+    return verdicts
+
+
+def _stats(s) -> dict:
+    return call_stats(s, since=C - timedelta(days=1), until=C + timedelta(days=1), now=NOW, by_market=True)
+
+
+def test_fcr_judged_in_sql_matches_the_rule(session):
+    s = session
+    observations, planned, pids = _populate(s)
+    if s.get_bind().dialect.name == "postgresql":
+        jit_before = s.execute(text("SELECT current_setting('jit')")).scalar_one()
+
+    data = _stats(s)
+
+    verdicts = _verdicts(data)
     rule = {c.name: _judge(c, observations, planned, f"pl-{c.name}", pids[c.name]) for c in CASES}
     assert rule == {c.name: c.expected for c in CASES}   # the Python rule agrees with the cases' verdicts
     assert verdicts == rule
@@ -180,3 +207,78 @@ def test_fcr_judged_in_sql_matches_the_rule(session):
                       market="pl")["team"] == team
     if s.get_bind().dialect.name == "postgresql":   # the JIT switch-off is put back
         assert s.execute(text("SELECT current_setting('jit')")).scalar_one() == jit_before
+
+
+def _recorded(s) -> dict[str, bool | None]:
+    """{case: its call's recorded verdict (None: none)}."""
+    return {actor.split("@")[0]: v for actor, v in s.execute(
+        Call.__table__.select().with_only_columns(Call.actor, Call.fcr_resolved)
+        .where(Call.actor.like("%@x"))).all()}
+
+
+def test_recorded_verdicts_give_the_same_figures_and_give_way_when_the_window_changes(session):
+    s = session
+    observations, planned, pids = _populate(s)
+    shops = {c.name: ensure_shop(s, f"pl-{c.name}", "PL") for c in CASES}
+    refresh_states(s, [shop.id for shop in shops.values()], now=NOW)  # as every change to a shop does
+
+    def rule() -> dict[str, bool | None]:
+        return {c.name: _judge(c, observations, planned, f"pl-{c.name}", pids[c.name]) for c in CASES}
+
+    live = _stats(s)
+    assert _verdicts(live) == rule() == {c.name: c.expected for c in CASES}
+
+    # nothing is recorded before the window has ended FCR_RECORD_AFTER ago, nor FCR_RECORD_DAYS after the call
+    assert record_fcr_verdicts(s, now=C + US + timedelta(days=FCR_RECORD_DAYS)) == 0
+    assert record_fcr_verdicts(s, now=NOW + FCR_RECORD_AFTER - US) == 0
+    # then every judged call is, except the one whose window ends 1 us later; a second run records nothing
+    judged = {name for name, v in rule().items() if v is not None}
+    assert record_fcr_verdicts(s, now=NOW + FCR_RECORD_AFTER) == len(judged)
+    assert record_fcr_verdicts(s, now=NOW + FCR_RECORD_AFTER) == 0
+    recorded = _recorded(s)
+    assert {n for n, v in recorded.items() if v is not None} == judged
+    assert {n: recorded[n] for n in judged} == {n: rule()[n] for n in judged}
+    assert _stats(s) == live   # all recorded: the same figures
+
+    # the figures read the recorded verdicts (a wrong one shows), while the shop's observations are unchanged
+    s.execute(Call.__table__.update().where(Call.actor == "stall-none@x").values(fcr_resolved=True))
+    assert _verdicts(_stats(s))["stall-none"] is True
+    s.execute(Call.__table__.update().where(Call.actor == "stall-none@x").values(fcr_resolved=False))
+
+    # a mix: every other judged call forgets its verdict; the figures are the same
+    for name in sorted(judged - {"stall-none", "callback"})[::2]:
+        s.execute(Call.__table__.update().where(Call.actor == f"{name}@x")
+                  .values(fcr_resolved=None, fcr_observations=None))
+    assert _stats(s) == live
+
+    # an answer dated inside a recorded call's window arrives late: the live judgement takes over
+    late = C + timedelta(days=2)
+    s.add(Observation(shop_id=shops["stall-none"].id, question="readiness.store_opened", value=True,
+                      source="survey", actor="x", observed_at=late))
+    observations.append(("pl-stall-none", late, "readiness.store_opened", True, "survey"))
+    refresh_states(s, [shops["stall-none"].id], now=NOW)
+    assert rule()["stall-none"] is True
+    assert _verdicts(_stats(s)) == rule()
+    assert _recorded(s)["stall-none"] is False                      # the stale verdict is still stored...
+    assert record_fcr_verdicts(s, now=NOW + FCR_RECORD_AFTER) >= 1   # ...until the next run judges it again
+    assert _recorded(s)["stall-none"] is True
+    assert _verdicts(_stats(s)) == rule()
+
+    # a callback asked for inside a recorded call's window (a clock set back) repeats that call
+    asked = C + timedelta(days=3)
+    callback = request_callback(s, shops["callback"], now=asked, via="cli", actor="t")
+    planned.append(("pl-callback", callback.id, asked, callback.reason))
+    assert rule()["callback"] is False
+    assert _recorded(s)["callback"] is None                          # forgotten when the call was planned
+    assert _verdicts(_stats(s)) == rule()
+    record_fcr_verdicts(s, now=NOW + FCR_RECORD_AFTER)
+    assert _recorded(s)["callback"] is False
+    assert _verdicts(_stats(s)) == rule()
+
+    # a shop without a state row: nothing recorded for it, judged live
+    s.execute(ShopState.__table__.delete().where(ShopState.shop_id == shops["stall-at-end"].id))
+    s.execute(Call.__table__.update().where(Call.actor == "stall-at-end@x")
+              .values(fcr_resolved=None, fcr_observations=None))
+    record_fcr_verdicts(s, now=NOW + FCR_RECORD_AFTER)
+    assert _recorded(s)["stall-at-end"] is None
+    assert _verdicts(_stats(s)) == rule()
