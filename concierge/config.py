@@ -155,6 +155,15 @@ def rate_limit_settings(overrides: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def events_queued() -> bool:
+    """CONCIERGE_EVENTS_QUEUED: the events webhook stores and acknowledges (202), a worker applies
+    (`concierge events worker`); off by default, on under `concierge serve --production`."""
+    flag = (os.environ.get("CONCIERGE_EVENTS_QUEUED") or "0").strip().lower()
+    if flag not in ("0", "1", "on", "off", "true", "false"):
+        raise ValueError(f"CONCIERGE_EVENTS_QUEUED must be 1 (on) or 0 (off), not {flag!r}")
+    return flag in ("1", "on", "true")
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     instance = Path((overrides or {}).get("INSTANCE_PATH") or default_instance_path())
     cfg: dict[str, Any] = {
@@ -175,6 +184,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "CALLS_PER_CONSULTANT_DAY": calls_per_consultant_day(),
         # model health: warn when the active model's calibration error (ECE) passes this
         "CALIBRATION_DRIFT_ECE": calibration_drift_ece(),
+        # the events webhook: store and acknowledge, applied by `concierge events worker`
+        "EVENTS_QUEUED": events_queued(),
         "BABEL_DEFAULT_LOCALE": "en",
         "LANGUAGES": ["en", "pl", "tr"],
         # rate limits on login, API tokens and survey links (concierge/limits.py)

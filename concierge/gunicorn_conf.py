@@ -17,6 +17,11 @@ win over this file.
 
 The app is built in each worker after the fork (no preload): database connections and the
 rate-limit store connection are never shared between processes.
+
+The events webhook: `concierge serve --production` sets CONCIERGE_EVENTS_QUEUED=1 (unless it is
+set) and runs `concierge events worker` beside gunicorn (cli/core.py `supervise`). A bare
+`gunicorn -c python:concierge.gunicorn_conf` serves the webhook inline unless
+CONCIERGE_EVENTS_QUEUED=1 is in its environment; then run `concierge events worker` too.
 """
 from __future__ import annotations
 

@@ -455,3 +455,36 @@ class PrivacyErasure(Base):
     channel: Mapped[str] = mapped_column(String(20))  # cli | web | api
     reason: Mapped[str] = mapped_column(Text)
     counts: Mapped[Any] = mapped_column(JSONType, default=dict)  # {"observations": 4, "call_notes": 1, ...}
+
+
+# ---------------------------------------------------------------- events inbox (issue 13, migration 0017)
+
+
+class EventInbox(Base):
+    """A webhook event acknowledged but not applied yet (queued mode, `CONCIERGE_EVENTS_QUEUED`).
+
+    The webhook checks the event (the same checks as the inline path), stores it here and
+    answers 202; `concierge events worker` applies rows in id order through the batch ingest
+    path and deletes them in the same transaction (`operations.inbox`). The claim is the
+    applying transaction's row lock (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the one
+    writer), so a worker that dies mid-batch claims nothing: its rows are simply still here.
+    `attempts`, `available_at` and `last_error` hold a row back after a failed apply.
+    """
+
+    __tablename__ = "event_inbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)  # the order the events are applied in
+    event_id: Mapped[str] = mapped_column(String(100), unique=True)  # idempotency, with trial_event.id
+    shop: Mapped[str] = mapped_column(String(64), index=True)  # the platform's shop id
+    type: Mapped[str] = mapped_column(String(50))
+    creates_shop: Mapped[bool] = mapped_column(Boolean, default=False)  # a trial_started: the shop is known
+    market: Mapped[Optional[str]] = mapped_column(String(2))  # the market its answers were checked for
+    payload: Mapped[str] = mapped_column(Text)  # the body as received (checked: UTF-8, no NUL)
+    body_sha256: Mapped[str] = mapped_column(String(64))  # events.body_sha256 of the parsed body
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str] = mapped_column(String(20), default="api")
+    lang: Mapped[str] = mapped_column(String(5), default="en")
+    context: Mapped[Any] = mapped_column(JSONType, default=dict)  # token prefix, content type
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed applies so far
+    available_at: Mapped[datetime] = mapped_column(default=utcnow)  # not applied before this
+    last_error: Mapped[Optional[str]] = mapped_column(Text)

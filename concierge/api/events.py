@@ -1,12 +1,18 @@
-"""POST /api/v1/events: the trial shop's webhook (bearer token, idempotent by event id)."""
+"""POST /api/v1/events: the trial shop's webhook (bearer token, idempotent by event id).
+
+Inline (the default): the event is applied before the answer (201). Queued mode
+(CONCIERGE_EVENTS_QUEUED, on under `concierge serve --production`): it is checked the same
+way, kept in the inbox and answered 202 `queued`; `concierge events worker` applies it.
+"""
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from ..app import get_session
 from ..ingest.bodies import base_lang, body_error, content_type_error
 from ..operations.events import ingest_event
+from ..operations.inbox import queue_event
 from ..operations.deadletters import store_dead_letter
 from . import api_blueprint, error_response
 from .auth import require_token
@@ -48,20 +54,35 @@ def post_event():
         err = body_error("", "malformed_json", lang, detail=f"not UTF-8 ({exc.reason})")
         dl = store_dead_letter(session, "events", raw_bytes, errors=[err], context={"channel": "api", **context})
         return error_response(400, "malformed_request", _ERROR_TEXT[400], [err], dead_letter=dl.id)
+    accept = _queue_or_ingest if current_app.config.get("EVENTS_QUEUED") else ingest_event
     try:
-        outcome = ingest_event(session, raw, channel="api", lang=lang, context=context)
+        outcome = accept(session, raw, channel="api", lang=lang, context=context)
     except IntegrityError:
         # the same event (or the same shop's start) arrived twice at once and the other
         # request won the insert: start over, and this copy is now a duplicate or a conflict
         session.rollback()
-        outcome = ingest_event(session, raw, channel="api", lang=lang, context=context)
+        outcome = accept(session, raw, channel="api", lang=lang, context=context)
     if outcome.status == "rejected":
         return error_response(outcome.http_status, _ERROR_CODES.get(outcome.http_status, "validation_failed"),
                               _ERROR_TEXT.get(outcome.http_status, _ERROR_TEXT[422]), outcome.errors,
                               dead_letter=outcome.dead_letter.id if outcome.dead_letter is not None else None)
+    # 201 stored, 200 duplicate; 202 queued (queued mode: checked and kept, applied by the worker)
     body = {"id": outcome.id, "shop": outcome.shop, "type": outcome.type, "status": outcome.status,
             "duplicate": outcome.status == "duplicate", "observations": outcome.observations}
     return jsonify(body), outcome.http_status
+
+
+def _queue_or_ingest(session, raw: str, **kwargs):  # noqa: ANN001, ANN202
+    """Queued mode: check and queue the event; what the queue does not answer, the inline path does."""
+    outcome = queue_event(session, raw, **kwargs)
+    if outcome is None:
+        return ingest_event(session, raw, **kwargs)
+    if outcome.status == "queued":
+        # committed here rather than by the request wrapper: SQLite's write lock is then held for
+        # the INSERT alone, not while the answer is built (8 senders at once queue on that lock);
+        # a concurrent copy of the same id has failed at the INSERT, inside the retry above
+        session.commit()
+    return outcome
 
 
 post_event.request_schema = EVENT_BODY  # type: ignore[attr-defined]  (read by the OpenAPI builder)

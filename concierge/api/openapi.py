@@ -177,6 +177,13 @@ def _event_operation() -> dict[str, Any]:
                 "id": "evt_01HF3", "shop": "pl-1001", "type": "trial_started", "status": "stored",
                 "duplicate": False, "observations": 4}),
             "200": json_response("Already received (same id and body): nothing new stored", "EventAccepted"),
+            "202": json_response(
+                "Queued (queued mode, `CONCIERGE_EVENTS_QUEUED`, on under `concierge serve --production`): "
+                "checked as a stored event would be and kept; `concierge events worker` applies it "
+                "shortly. `observations` is the count it will store. Sent again, it is answered 200 "
+                "duplicate, applied or not", "EventAccepted", {
+                    "id": "evt_01HF3", "shop": "pl-1001", "type": "trial_started", "status": "queued",
+                    "duplicate": False, "observations": 4}),
             "400": json_response("The body is not JSON (dead-lettered)"),
             "415": json_response("The Content-Type is not application/json (dead-lettered)"),
             "409": json_response("Same id, different body (dead-lettered)"),
@@ -419,9 +426,12 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object", "required": ["id", "shop", "type", "status", "duplicate"],
         "properties": {
             "id": {"type": "string"}, "shop": {"type": "string"}, "type": {"type": "string"},
-            "status": {"type": "string", "enum": ["stored", "duplicate"]},
+            "status": {"type": "string", "enum": ["stored", "duplicate", "queued"],
+                       "description": "stored (201), duplicate (200), or queued (202: queued mode, applied "
+                                      "by the events worker)"},
             "duplicate": {"type": "boolean"},
-            "observations": {"type": "integer", "description": "observations stored"},
+            "observations": {"type": "integer",
+                             "description": "observations stored (queued: the observations it will store)"},
         },
     },
     "ShopSummary": {

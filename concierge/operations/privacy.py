@@ -387,9 +387,12 @@ def erase_shop(session: Session, shop: Shop | str, *, reason: Any, actor: str, c
     counts, erased (total), already_erased}; `already_erased` is true when an earlier erasure
     of this shop exists and nothing more was found.
     """
+    from .inbox import apply_queued_for_shop
+
     shop = resolve_shop(session, shop, lang=lang)
     reason_text = check_reason(reason, lang)
     now = now or utcnow()
+    apply_queued_for_shop(session, shop.platform_id, now=now)  # queued webhook events: erased with the rest
     session.flush()
     needles = personal_values(session, shop)
     counts: dict[str, int] = {}

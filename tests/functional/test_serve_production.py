@@ -64,6 +64,8 @@ def test_serve_production_answers_and_stops_on_sigterm(tmp_path, concierge_cli, 
             raise
         log.close()
     assert code == 0, (tmp_path / "server.log").read_text()
+    # the events worker ran beside gunicorn and was stopped with it (queued mode, docs/deploy.md)
+    assert "Events worker stopped" in (tmp_path / "server.log").read_text()
     access = (tmp_path / "access.log").read_text()
     assert '"GET /login HTTP/1.1" 200' in access, access
 

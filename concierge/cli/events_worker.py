@@ -1,0 +1,165 @@
+"""`concierge events worker|backlog`: apply the webhook's queued events (queued mode, docs/deploy.md)."""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+
+import click
+
+from . import CliState, echo_json, pass_state
+
+log = logging.getLogger(__name__)
+
+
+@click.group("events")
+def events_group() -> None:
+    """The events inbox: webhook events acknowledged in queued mode, waiting to be applied."""
+
+
+def _line(data: dict) -> str:
+    text = (f"Applied {data['claimed']} queued event(s): {data['stored']} stored, {data['duplicates']} duplicate(s), "
+            f"{data['rejected']} dead-lettered, {data['waiting']} waiting for their shop; "
+            f"{data['shops_rescored']} shop(s) rescored; {data['queued']} still queued.")
+    return text
+
+
+def _batch(state: CliState, size: int) -> dict:
+    """One batch in its own transaction; a batch that fails is applied again one event at a time,
+    so one event that cannot be applied (held back, then dead-lettered) does not stop the rest."""
+    from ..operations.inbox import BatchReport, apply_batch, backlog, hold_back, queued_ids
+
+    try:
+        with state.db.session() as s:
+            report = apply_batch(s, limit=size)
+    except Exception:  # noqa: BLE001 - find the event at fault below
+        log.exception("a batch of queued events failed; applying them one at a time")
+        with state.db.session() as s:
+            ids = queued_ids(s, size)
+        report = BatchReport()
+        for row_id in ids:
+            try:
+                with state.db.session() as s:
+                    one = apply_batch(s, ids=[row_id])
+            except Exception as exc:  # noqa: BLE001 - held back with the reason, tried again later
+                log.exception("queued event (inbox row %s) could not be applied", row_id)
+                with state.db.session() as s:
+                    report.dead_letters += hold_back(s, [(row_id, f"{type(exc).__name__}: {exc}")])
+                continue
+            for key in ("claimed", "stored", "duplicates", "rejected", "waiting", "shops_rescored"):
+                setattr(report, key, getattr(report, key) + getattr(one, key))
+            report.dead_letters += one.dead_letters
+    with state.db.session() as s:
+        return {**report.as_dict(), **backlog(s)}
+
+
+@events_group.command("worker")
+@click.option("--batch", "batch_size", type=click.IntRange(1, 2000), default=200, show_default=True,
+              help="Events applied per transaction (each shop is rescored once per batch).")
+@click.option("--idle", type=click.FloatRange(0.05, 3600), default=0.5, show_default=True,
+              help="Seconds to wait when the inbox is empty before looking again.")
+@click.option("--once", is_flag=True, help="Apply what is queued now, then exit (cron, tests).")
+@click.option("--runs", type=click.IntRange(min=1), default=None, help="Stop after this many batches.")
+@click.option("--defer-above", type=click.FloatRange(0), default=50.0, show_default=True,
+              help="While more events than this arrive per second (a burst), leave the CPU (and SQLite's "
+                   "write lock) to the webhook and apply later; 0: never wait.")
+@click.option("--max-lag", type=click.FloatRange(0), default=30.0, show_default=True,
+              help="Apply anyway once the oldest queued event has waited this many seconds.")
+@click.option("--nice", "niceness", type=click.IntRange(0, 19), default=0, show_default=True,
+              help="Lower this process's CPU priority (the web server's requests first).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print each batch as one JSON line: {claimed, stored, duplicates, rejected, waiting, "
+                   "shops_rescored, dead_letters, queued, oldest_received_at}.")
+@pass_state
+def worker_cmd(state: CliState, batch_size: int, idle: float, once: bool, runs: int | None, defer_above: float,
+               max_lag: float, niceness: int, as_json: bool) -> None:
+    """Apply queued webhook events in batches until stopped; SIGTERM or Ctrl-C finishes the batch and exits.
+
+    During a burst of deliveries (more than --defer-above a second) the worker waits, so the
+    webhook's answers get the CPU, until the burst ends or the oldest event has waited --max-lag
+    seconds; it then applies everything queued. --once never waits.
+    """
+    import os
+
+    from ..operations.inbox import backlog
+
+    if niceness:
+        os.nice(niceness)
+    stop = threading.Event()
+
+    def _stop(_signum, _frame) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    batches = applied = 0
+    began = time.monotonic()
+    seen: tuple[float, int] | None = None  # (when, queued + applied so far): the arrival rate
+    try:
+        while not stop.is_set():
+            if defer_above and not once:
+                try:
+                    with state.db.session() as s:
+                        now_q = backlog(s)
+                except Exception:  # noqa: BLE001 - reported by the batch below
+                    now_q = None
+                if now_q is not None and now_q["queued"]:
+                    t = time.monotonic()
+                    total = now_q["queued"] + applied
+                    rate = (total - seen[1]) / (t - seen[0]) if seen and t > seen[0] else 0.0
+                    seen = (t, total)
+                    oldest = now_q["oldest_received_at"]
+                    lag = (time.time() - _epoch(oldest)) if oldest else 0.0
+                    if rate > defer_above and lag < max_lag:
+                        stop.wait(min(idle, 0.5))
+                        continue
+            try:
+                data = _batch(state, batch_size)
+            except Exception:  # noqa: BLE001 - the database is away: log, wait, try again
+                log.exception("the events inbox could not be read; trying again in %s s", max(idle, 1.0))
+                if once:
+                    raise
+                stop.wait(max(idle, 1.0))
+                continue
+            batches += 1
+            applied += data["claimed"] - data["waiting"]
+            if data["claimed"] or as_json:
+                click.echo(json.dumps(data, sort_keys=True) if as_json else _line(data))
+            if runs is not None and batches >= runs:
+                break
+            if data["claimed"] - data["waiting"] == 0:  # nothing (more) to do now
+                if once:
+                    break
+                stop.wait(idle)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(f"Events worker stopped after {batches} batch(es): {applied} event(s) applied "
+               f"in {time.monotonic() - began:.1f} s.", err=True)
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
+
+
+@events_group.command("backlog")
+@click.option("--json", "as_json", is_flag=True, help="Print {queued, oldest_received_at}.")
+@pass_state
+def backlog_cmd(state: CliState, as_json: bool) -> None:
+    """How many webhook events wait in the inbox, and since when."""
+    from ..operations.inbox import backlog
+
+    with state.db.session() as s:
+        data = backlog(s)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"{data['queued']} event(s) queued" +
+                   (f", the oldest received {data['oldest_received_at']}." if data["queued"] else "."))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(events_group)
