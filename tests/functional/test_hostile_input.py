@@ -6,12 +6,23 @@ bad paging and query parameters, a non-JSON Content-Type, `next=` with CR/LF. Ea
 give a 4xx naming the field (never a 500), the same on both databases; the ingestion
 channels (events webhook, survey API) keep a rejected body as exactly one dead letter,
 however often it is sent.
+
+Then the attacks that already held, kept from coming back: stored and reflected XSS (a
+shop name, owner, survey answer, callback note and call note carrying `<script>`, an
+attribute break or a `javascript:` URL, on every page that shows them, the SVG parsed with
+defusedxml, the PNG), CSRF on every state-changing form (no token, another session's, a
+forged one: 400 and not a row changed; the same form with its own token is accepted), API
+tokens (missing, revoked, forged, another scheme, in the query string, an integration token
+on the privacy routes; no dead letter for a body without a valid token) and `next=` after
+a correct password never leaving our host.
 """
 from __future__ import annotations
 
 import copy
 import json
 import re
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select
@@ -420,3 +431,375 @@ def test_cli_refuses_a_moment_that_overflows_naming_the_option(cli_run, database
     res = cli_run("record", "pl-7", "owner.name=Anna", "--observed-at", when)
     assert res.exit_code == 2 and "--observed-at" in res.output and "9999" in res.output, res.output
     assert _count(database, Observation) == 0
+
+
+# ============================================================ cases that already held (issue 13's "pass today")
+# Stored and reflected XSS, CSRF on every state-changing form, API tokens, open redirects: each
+# row must be able to fail, so each hostile request has a control beside it that succeeds.
+
+XSS = ["<script>alert(1)</script>", '"><svg onload=alert(1)>', "javascript:alert(1)"]
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "poster", "data"}
+
+
+class _Markup(HTMLParser):
+    """Every start tag with its attributes, and the text inside <script> elements."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def _assert_inert_html(html: str, where: str) -> None:
+    """No payload became markup: not verbatim, no script running it, no on* handler, no javascript: URL."""
+    for payload in XSS[:2]:
+        assert payload not in html, (where, payload)
+    parser = _Markup()
+    parser.feed(html)
+    assert not any("alert(1)" in s for s in parser.scripts), where
+    for tag, attrs in parser.tags:
+        for name, value in attrs:
+            value = (value or "").strip().lower()
+            assert not (name.lower().startswith("on") and "alert" in value), (where, tag, name, value)
+            if name.lower() in URL_ATTRIBUTES:
+                assert not value.replace("\t", "").replace("\n", "").startswith("javascript:"), (where, tag, value)
+
+
+def _assert_inert_svg(body: bytes, where: str) -> None:
+    from defusedxml import ElementTree
+
+    text = body.decode("utf-8")
+    for payload in XSS[:2]:
+        assert payload not in text, (where, payload)
+    root = ElementTree.fromstring(body)
+    for el in root.iter():
+        assert el.tag.rsplit("}", 1)[-1].lower() not in ("script", "foreignobject"), (where, el.tag)
+        for name, value in el.attrib.items():
+            local = name.rsplit("}", 1)[-1].lower()
+            assert not local.startswith("on"), (where, el.tag, name)
+            if local == "href":
+                assert not value.strip().lower().startswith("javascript:"), (where, value)
+
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@pytest.fixture
+def admin(app):
+    from concierge.operations.users import create_user
+
+    with _db(app).session() as s:
+        create_user(s, "root@example.com", password=PASSWORD, role="admin", name="Root")
+    return "root@example.com"
+
+
+def _xss_shop(app, client, auth, payload: str) -> tuple[str, int]:
+    """A shop whose name, owner, survey answer, merchant's callback note and trial event data carry
+    `payload`, through the channels that take them (webhook, survey API, callback); returns the shop
+    and its callback's planned call id."""
+    from concierge.models import PlannedCall
+    from concierge.operations.audits import request_callback
+
+    shop = "pl-xss"
+    event = _with(_with(_with(START, "shop", shop), "data.shop_name", f"Sklep {payload}"), "data.owner.name",
+                  f"Anna {payload}")
+    resp = client.post("/api/v1/events", data=json.dumps(event), headers=auth, content_type="application/json")
+    assert resp.status_code == 201, resp.get_json()
+    survey = _with(_with(_with(SURVEY, "shop", shop), ("answers", "needs.main_goal"), f"Cel: {payload}"),
+                   ("answers", "owner.name"), f"Anna {payload}")
+    resp = client.post("/api/v1/surveys", data=json.dumps(survey), headers=auth, content_type="application/json")
+    assert resp.status_code == 201, resp.get_json()
+    with _db(app).session() as s:
+        call = request_callback(s, shop, now=NOW, note=f"Pytanie {payload}", via="survey", actor="merchant")
+        call_id = call.id
+    with _db(app).session() as s:  # the page's holder: the outcome form shows the typed note again
+        from concierge.models import User
+
+        row = s.get(PlannedCall, call_id)
+        row.status, row.owner_id = "claimed", s.scalar(select(User.id).where(User.email == "root@example.com"))
+        row.lease_until, row.token = NOW + timedelta(hours=1), 1
+    with _db(app).session() as s:
+        assert s.scalar(select(Shop.name).where(Shop.platform_id == shop)) == f"Sklep {payload}"
+    return shop, call_id
+
+
+@pytest.mark.parametrize("payload", XSS, ids=["script", "attribute-break", "javascript-url"])
+def test_stored_and_reflected_xss_is_escaped_everywhere_it_is_shown(app, client, auth, admin, payload):
+    shop, call_id = _xss_shop(app, client, auth, payload)
+    assert _login(client, admin).status_code == 302
+    pages = [f"/shops/{shop}", "/", "/?market=PL&sort=name", f"/?q={payload}", f"/?consultant={payload}",
+             "/dashboard", "/dashboard/voice", "/calls", f"/calls/{call_id}", f"/shops/{shop}/privacy",
+             f"/login?next={payload}"]
+    seen_payload = False
+    for path in pages:
+        resp = client.get(path, query_string=None)
+        assert resp.status_code == 200, (path, resp.status_code)
+        html = resp.get_data(as_text=True)
+        _assert_inert_html(html, path)
+        seen_payload |= "alert(1)" in html  # escaped, but shown: the surface was really tested
+    assert seen_payload
+    page = client.get(f"/shops/{shop}").get_data(as_text=True)
+    assert "alert(1)" in page  # the shop page shows the (escaped) name and answers
+    # a call note the consultant typed comes back in the form when the outcome is refused
+    token = _csrf(client.get(f"/calls/{call_id}").get_data(as_text=True))
+    resp = client.post(f"/calls/{call_id}/complete", data={"csrf_token": token, "token": "1", "outcome": "",
+                                                          "note": f"Notatka {payload}"})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "Notatka" in html and "alert(1)" in html
+    _assert_inert_html(html, "call note")
+    # the pictures: the SVG parsed safely has no script, no handler, no javascript: link; the PNG draws
+    for path in (f"/shops/{shop}/picture.svg", f"/api/v1/shops/{shop}/picture.svg"):
+        resp = client.get(path, headers=auth if path.startswith("/api") else None)
+        assert resp.status_code == 200 and resp.mimetype == "image/svg+xml", (path, resp.status_code)
+        _assert_inert_svg(resp.data, path)
+        assert "alert(1)" in resp.get_data(as_text=True) or "alert(1" in resp.get_data(as_text=True)
+    for path in (f"/shops/{shop}/picture.png", f"/api/v1/shops/{shop}/picture.png"):
+        resp = client.get(path, headers=auth if path.startswith("/api") else None)
+        assert resp.status_code == 200 and resp.data.startswith(b"\x89PNG\r\n\x1a\n"), path
+    # JSON carries the text as data, never as markup to be trusted
+    body = client.get(f"/api/v1/shops/{shop}", headers=auth)
+    assert body.status_code == 200 and body.mimetype == "application/json"
+    assert f"Sklep {payload}" == body.get_json()["shop"]["name"]
+
+
+# ------------------------------------------------------------ CSRF: every state-changing form
+def _dump(app) -> dict[str, list[str]]:
+    """Every row of every table."""
+    from concierge.db import Base
+
+    out = {}
+    with _db(app).engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            out[table.name] = sorted(repr(sorted(row.items())) for row in conn.execute(select(table)).mappings())
+    return out
+
+
+def _csrf_world(app, client) -> dict[str, object]:
+    """A shop with answers, a call the admin holds, a survey link and a rating link; the admin logged in."""
+    from concierge.models import Call
+    from concierge.operations.audits import request_callback
+    from concierge.operations.observations import record_answers
+    from concierge.operations.ratings import rating_token
+    from concierge.operations.survey_links import create_link
+    from concierge.operations.users import create_user
+
+    secret = app.config["SECRET_KEY"]
+    with _db(app).session() as s:
+        user = create_user(s, "root@example.com", password=PASSWORD, role="admin", name="Root")
+        shop = ensure_shop(s, "pl-1", "PL", name="Sklep", trial_started_at=NOW - timedelta(days=3),
+                           trial_ends_at=NOW + timedelta(days=11))
+        record_answers(s, shop, {"owner.name": "Anna Nowak", "owner.phone": "+48 601 234 567"}, actor="x@example.com",
+                       now=NOW - timedelta(days=2))
+        call = request_callback(s, shop, now=NOW, note="Pytanie", via="survey", actor="merchant")
+        call.status, call.owner_id, call.lease_until, call.token = "claimed", user.id, NOW + timedelta(hours=1), 1
+        reached = Call(shop_id=shop.id, actor="x@example.com", kind="audit", called_at=NOW - timedelta(days=1),
+                       reached=True, outcome="reached")
+        s.add(reached)
+        s.flush()
+        link = create_link(s, shop, secret=secret, created_by="x@example.com")
+        world = {"call": call.id, "survey": link.token, "rating": rating_token(secret, reached, shop, now=NOW),
+                 "user": user.id}
+    assert _login(client, "root@example.com").status_code == 302
+    return world
+
+
+# (name, path template, form fields, who posts: "user" logged in, "merchant" anonymous with the page open)
+CSRF_FORMS = [
+    ("login", "/login", {"email": "root@example.com", "password": PASSWORD}, "anonymous"),
+    ("logout", "/logout", {}, "user"),
+    ("language", "/language", {"language": "pl"}, "user"),
+    ("claim the next call", "/calls/next", {}, "user"),
+    ("call answers", "/calls/{call}/answers", {"version": "1000000", "seen": "1000000",
+                                              "owner__hours_per_week": "40"}, "user"),
+    ("call outcome", "/calls/{call}/complete", {"outcome": "reached", "token": "1", "note": "ok"}, "user"),
+    ("release a call", "/calls/{call}/release", {"token": "1"}, "user"),
+    ("shop page answers", "/shops/pl-1/answers", {"owner__hours_per_week": "40"}, "user"),
+    ("survey link", "/shops/pl-1/survey-link", {}, "user"),
+    ("privacy erase", "/shops/pl-1/privacy/erase", {"reason": "GDPR request 7", "confirm": "pl-1"}, "user"),
+    ("merchant survey", "/s/{survey}", {"action": "draft", "owner__hours_per_week": "25"}, "merchant"),
+    ("merchant callback", "/s/{survey}/callback", {"at": "now", "note": "Proszę o telefon"}, "merchant"),
+    ("merchant rating", "/r/{rating}", {"score": "9", "comment": "Dobrze"}, "merchant"),
+]
+
+
+def _form_page(path: str) -> str:
+    """The page whose form posts to `path` (for its CSRF token)."""
+    if path.startswith(("/s/", "/r/")):
+        return path.removesuffix("/callback")
+    if path.startswith("/calls/") and path != "/calls/next":
+        return path.rsplit("/", 1)[0]
+    if path.startswith("/shops/pl-1/privacy"):
+        return "/shops/pl-1/privacy"
+    if path.startswith("/shops/"):
+        return "/shops/pl-1"
+    return "/calls" if path != "/login" else "/login"
+
+
+@pytest.mark.parametrize("name,template,fields,who", CSRF_FORMS, ids=[c[0] for c in CSRF_FORMS])
+def test_a_state_changing_form_without_its_csrf_token_is_refused_and_stores_nothing(app, name, template, fields, who):
+    client = app.test_client()
+    world = _csrf_world(app, client)
+    if who == "anonymous":
+        client = app.test_client()
+    elif who == "merchant":
+        client = app.test_client()  # the merchant's browser: no login, the form's page opened
+    if name == "claim the next call":  # something due to claim: a callback at 10:30 on a weekday in Warsaw
+        from concierge.operations.audits import request_callback
+
+        morning = datetime(2027, 3, 9, 9, 30, tzinfo=timezone.utc)
+        app.config["CLOCK"] = lambda: morning
+        with _db(app).session() as s:
+            ensure_shop(s, "pl-2", "PL", name="Drugi", trial_started_at=morning - timedelta(days=3),
+                        trial_ends_at=morning + timedelta(days=11))
+            request_callback(s, "pl-2", now=morning, note="Pytanie", via="survey", actor="merchant")
+    path = template.format(**world)
+    page = _form_page(path)
+    own = _csrf(client.get(page).get_data(as_text=True))
+    stranger = app.test_client()  # another session's token (another person, or a forged page)
+    _login(stranger, "root@example.com")
+    foreign = _csrf(stranger.get(page).get_data(as_text=True))
+    assert foreign != own
+    before = _dump(app)
+    for token in (None, foreign, "", own[:-4] + "AAAA"):
+        data = dict(fields) if token is None else {**fields, "csrf_token": token}
+        resp = client.post(path, data=data)
+        assert resp.status_code in (400, 403), (name, token is None, resp.status_code)
+        assert _dump(app) == before, name
+    if who == "anonymous":  # not logged in by the refused login
+        assert client.get("/calls").status_code == 302
+    # the control: the same form with its own token is accepted (so the refusals above were CSRF's)
+    resp = client.post(path, data={**fields, "csrf_token": own})
+    assert resp.status_code not in (400, 403) and resp.status_code < 500, (name, resp.status_code)
+    if name != "login":
+        assert _dump(app) != before, name
+
+
+# ------------------------------------------------------------ API tokens
+def _tokens(app) -> dict[str, str]:
+    from concierge.operations.tokens import revoke_token
+
+    with _db(app).session() as s:
+        ensure_shop(s, "pl-1001", "PL", name="Sklep")
+        _row, integration = create_token(s, "integration")
+        _row, admin_token = create_token(s, "admin", role="admin")
+        revoked_row, revoked = create_token(s, "revoked")
+        revoke_token(s, revoked_row.prefix)
+    return {"integration": integration, "admin": admin_token, "revoked": revoked}
+
+
+API_READS = ["/api/v1/shops", "/api/v1/shops/pl-1001", "/api/v1/shops/pl-1001/score", "/api/v1/shops/pl-1001/calls",
+             "/api/v1/shops/pl-1001/picture.svg"]
+
+
+def _bad_credentials(tokens: dict[str, str]) -> list[tuple[str, dict[str, str], str]]:
+    good = tokens["integration"]
+    return [
+        ("no token", {}, ""),
+        ("revoked", {"Authorization": f"Bearer {tokens['revoked']}"}, ""),
+        ("wrong prefix", {"Authorization": f"Bearer xyz_{good[4:]}"}, ""),
+        ("prefix only", {"Authorization": f"Bearer {good[:12]}"}, ""),
+        ("one character changed", {"Authorization": f"Bearer {good[:-1]}{'A' if good[-1] != 'A' else 'B'}"}, ""),
+        ("another scheme", {"Authorization": f"Token {good}"}, ""),
+        ("basic auth", {"Authorization": "Basic " + __import__("base64").b64encode(f"x:{good}".encode()).decode()}, ""),
+        ("in the query string", {}, f"?token={good}&access_token={good}&api_key={good}"),
+        ("in the query string beside a forged header", {"Authorization": "Bearer cnc_forged"}, f"?token={good}"),
+    ]
+
+
+def test_the_api_refuses_missing_revoked_forged_and_misplaced_tokens(app, client):
+    tokens = _tokens(app)
+    for path in API_READS:
+        ok = client.get(path, headers={"Authorization": f"Bearer {tokens['integration']}"})
+        assert ok.status_code in (200, 404), (path, ok.status_code)  # the control (404: no score made yet)
+        for name, headers, query in _bad_credentials(tokens):
+            resp = client.get(path + query, headers=headers)
+            assert resp.status_code == 401, (path, name, resp.status_code)
+            assert resp.headers.get("WWW-Authenticate", "").startswith("Bearer"), (path, name)
+            assert resp.get_json()["error"] == "unauthorized"
+
+
+def test_privacy_routes_need_an_admin_token(app, client):
+    tokens = _tokens(app)
+    routes = [("get", "/api/v1/shops/pl-1001/privacy-export", None),
+              ("post", "/api/v1/shops/pl-1001/privacy-erase", {"reason": "GDPR request 9"})]
+    for method, path, body in routes:
+        kwargs = {"data": json.dumps(body), "content_type": "application/json"} if body else {}
+        resp = getattr(client, method)(path, headers={"Authorization": f"Bearer {tokens['integration']}"}, **kwargs)
+        assert resp.status_code == 403, (path, resp.status_code)
+        for name, headers, query in _bad_credentials(tokens):
+            assert getattr(client, method)(path + query, headers=headers, **kwargs).status_code == 401, (path, name)
+        with _db(app).session() as s:
+            from concierge.models import PrivacyErasure
+
+            assert s.scalar(select(func.count(PrivacyErasure.id))) == 0
+    # the control: the admin token may
+    assert client.get(routes[0][1], headers={"Authorization": f"Bearer {tokens['admin']}"}).status_code == 200
+    resp = client.post(routes[1][1], headers={"Authorization": f"Bearer {tokens['admin']}"},
+                       data=json.dumps(routes[1][2]), content_type="application/json")
+    assert resp.status_code == 200, resp.get_json()
+
+
+@pytest.mark.parametrize("path,body", [("/api/v1/events", _with(START, "id", "ev\x001")),
+                                       ("/api/v1/surveys", _with(SURVEY, "response_id", "r\x001"))])
+def test_a_hostile_body_without_a_valid_token_is_refused_and_not_kept(app, client, path, body):
+    """Without a valid token nothing is stored, not even a dead letter (anyone could fill the table);
+    with one, the same body is refused and kept once, as above."""
+    tokens = _tokens(app)
+    raw = json.dumps(body)
+    for name, headers, query in _bad_credentials(tokens):
+        resp = client.post(path + query, data=raw, headers=headers, content_type="application/json")
+        assert resp.status_code == 401, (name, resp.status_code)
+    assert _dead_letters(app) == 0
+    for _ in range(2):
+        resp = client.post(path, data=raw, headers={"Authorization": f"Bearer {tokens['integration']}"},
+                           content_type="application/json")
+        assert 400 <= resp.status_code < 500 and resp.status_code != 401
+    assert _dead_letters(app) == 1
+
+
+# ------------------------------------------------------------ open redirects after login
+@pytest.mark.parametrize("next_", [
+    "//evil.example", "//evil.example/shops", "https://evil.example", "http://evil.example/", "HTTPS://evil.example",
+    "/\\evil.example", "\\\\evil.example", "/\\/evil.example", "javascript:alert(1)", "JaVaScRiPt:alert(1)",
+    " javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "///evil.example", "/%2F/evil.example",
+    "/\r\nLocation: https://evil.example", "/shops\r\n", "/\x00//evil.example", "\x00https://evil.example",
+    "/\t/evil.example", "https:evil.example", "evil.example", "@evil.example", "/@evil.example",
+])
+def test_next_never_leaves_our_host_after_a_correct_password(app, client, user, next_):
+    from urllib.parse import quote, urlsplit
+
+    resp = _login(client, "anna@example.com", query="?next=" + quote(next_, safe=""))
+    if "\x00" in next_:  # a NUL anywhere in a web request is refused at the boundary, naming it: no redirect
+        assert resp.status_code == 400 and "Location" not in resp.headers and "NUL" in resp.get_data(as_text=True)
+        assert client.get("/dashboard").status_code == 302  # and no login either
+        return
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    location = resp.headers["Location"]
+    parts = urlsplit(location)
+    assert parts.scheme in ("", "http") and parts.netloc in ("", "localhost"), location
+    assert location.startswith("/") and not location.startswith(("//", "/\\")), location
+    assert not any(ch in location for ch in "\r\n\x00\\"), location
+    assert "evil.example" not in location or location.startswith("/") and "//" not in location, location
+    assert client.get("/dashboard").status_code == 200  # logged in: only the target was refused
+
+
+@pytest.mark.parametrize("next_", ["/shops/pl-1001", "/dashboard?market=PL", "/calls"])
+def test_next_on_our_host_is_followed(app, client, user, next_):
+    """The control: a same-site path is where the login goes."""
+    from urllib.parse import quote
+
+    resp = _login(client, "anna@example.com", query="?next=" + quote(next_, safe=""))
+    assert resp.status_code == 302 and resp.headers["Location"] == next_
