@@ -109,12 +109,13 @@ _LATEST = object()
 
 
 def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
-                  since: datetime | None = None, view: ShopView | None = None, score: Any = _LATEST):
+                  since: datetime | None = None, view: ShopView | None = None, score: Any = _LATEST,
+                  next_step: Any = _LATEST, next_call: Any = _LATEST):
     """The renderer's view model of a shop, with changes since `since` (default: last call).
 
     The profile and the changes since the last call come from the shop's kept snapshot
-    (`profiles.shop_view`; pass ``view`` and ``score`` when already read): only another
-    ``since`` replays the observations."""
+    (`profiles.shop_view`; pass ``view``, ``score``, ``next_step`` and ``next_call`` (its one
+    line, or None) when already read or made): only another ``since`` replays the observations."""
     from renderers.from_profile import picture_input_from_profile
 
     shop = resolve_shop(session, shop)
@@ -128,14 +129,15 @@ def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
         score = latest_score(session, shop)
     return picture_input_from_profile(
         profile, score=score_info(score, lang), changes=changes,
-        next_step=next_best_step(profile, lang), last_contact=last,
-        next_call=next_call_line(session, shop, base_language(lang) or "en"),
+        next_step=next_best_step(profile, lang) if next_step is _LATEST else next_step, last_contact=last,
+        next_call=next_call_line(session, shop, base_language(lang) or "en") if next_call is _LATEST else next_call,
     )
 
 
 def shop_picture(session: Session, shop: Shop | str, *, fmt: str = "svg", lang: str = "en",
-                 since: datetime | None = None, layout: str = "wide") -> bytes:
-    """Draw the shop's picture as SVG or PNG bytes, in `lang` (the same scene for both)."""
+                 since: datetime | None = None, layout: str = "wide", read: Any = None) -> bytes:
+    """Draw the shop's picture as SVG or PNG bytes, in `lang` (the same scene for both); `read`:
+    the shop's `profiles.shop_page_read`, when already made (its view, score and open calls)."""
     # submodules, not the package: a stale editable install may see `renderers` as a namespace
     from renderers.layout import build_scene
     from renderers.png import render_png
@@ -146,7 +148,11 @@ def shop_picture(session: Session, shop: Shop | str, *, fmt: str = "svg", lang: 
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
     lang = base_language(lang) or "en"
-    pic = picture_input(session, shop, lang=lang, since=since)
+    if read is not None:  # no open call: no line to look up
+        pic = picture_input(session, read.shop, lang=lang, since=since, view=read.view, score=read.score,
+                            next_call=_LATEST if read.open_calls else None)
+    else:
+        pic = picture_input(session, shop, lang=lang, since=since)
     scene = build_scene(pic, lang, layout=layout)
     return render_svg(scene) if fmt == "svg" else render_png(scene)
 

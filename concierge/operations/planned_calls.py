@@ -60,9 +60,12 @@ def open_calls(session: Session, shop: Shop, lang: str) -> list[dict[str, Any]]:
 def next_call_line(session: Session, shop: Shop, lang: str) -> str | None:
     """`Tue 1 Dec, 10:00 · The merchant asked for a call`: the picture's next call, or None."""
     call = next_call(session, shop)
-    if call is None:
-        return None
-    why = call_as_dict(call, shop, lang=lang)["why"]
+    return None if call is None else call_line(call, shop, lang)
+
+
+def call_line(call: PlannedCall, shop: Shop, lang: str, why: str | None = None) -> str:
+    """One call as the picture's line (`why`: its reason in `lang`, when already written)."""
+    why = call_as_dict(call, shop, lang=lang)["why"] if why is None else why
     return f"{short_moment(call.scheduled_at, lang, shop.market)} · {why}"
 
 

@@ -58,7 +58,7 @@ from ..models import PlannedCall, Shop, User
 from ..operations import pictures
 from ..operations.audits import CALLBACK_HORIZON_DAYS, MAX_NOTE, get_call, shop_contact
 from ..operations.planned_calls import describe_call, short_moment
-from ..operations.profiles import shop_observations
+from ..operations.profiles import CallScreenView, call_screen_view, observations_newer_than, shop_observations
 from ..operations.survey_links import applies
 from ..operations.workday import (
     ClaimLost,
@@ -208,10 +208,6 @@ def claim():
 
 # --------------------------------------------------------------------------- the call screen
 
-def _version(observations: list[profile_schema.Observation]) -> int:
-    return max((o.seq or 0 for o in observations), default=0)
-
-
 def _known(profile: profile_schema.Profile) -> dict[str, Any]:
     return {k: f.value for k, f in profile.facts.items()}
 
@@ -247,12 +243,11 @@ def _interview(form, schema, market: str, lang: str, profile: profile_schema.Pro
     }
 
 
-def _timeline(observations: list[profile_schema.Observation], schema, market: str, lang: str) -> dict[str, Any]:
-    rows = []
-    newest = sorted(observations, key=lambda o: (o.observed_at, o.seq or 0), reverse=True)
-    for o in newest[:TIMELINE_LIMIT]:
-        rows.append(_observation_row(o, schema, market, lang))
-    return {"rows": rows, "rest": max(0, len(newest) - TIMELINE_LIMIT), "total": len(newest)}
+def _timeline(view: CallScreenView, schema, market: str, lang: str) -> dict[str, Any]:
+    """The newest observations (the view read at most TIMELINE_LIMIT of them) and how many there are."""
+    newest = sorted(view.newest, key=lambda o: (o.observed_at, o.seq or 0), reverse=True)
+    rows = [_observation_row(o, schema, market, lang) for o in newest[:TIMELINE_LIMIT]]
+    return {"rows": rows, "rest": max(0, view.total - TIMELINE_LIMIT), "total": view.total}
 
 
 def _observation_row(o: profile_schema.Observation, schema, market: str, lang: str) -> dict[str, Any]:
@@ -298,10 +293,10 @@ def _score_view(shop: Shop, lang: str) -> dict[str, Any] | None:
             "fallback_message": info.get("fallback_message"), "scored_at": score.scored_at.isoformat()}
 
 
-def _panel(shop: Shop, profile: profile_schema.Profile, observations, lang: str) -> dict[str, Any]:
+def _panel(shop: Shop, profile: profile_schema.Profile, version: int, lang: str) -> dict[str, Any]:
     """What the save updates in place: picture (with a cache-busting query), stage, readiness, score."""
     score = _score_view(shop, lang)
-    stamp = f"{_version(observations)}.{score['id'] if score else 0}"
+    stamp = f"{version}.{score['id'] if score else 0}"
     known = bool(profile.observation_count)
     stage = profile.readiness.stage
     return {
@@ -350,12 +345,15 @@ def _holds(call: PlannedCall, now: datetime) -> bool:
 
 
 def _state(call_id: int):
-    """The call, its shop, the shop's observations and profile, and now (one read of each)."""
+    """The call, its shop, what the screen shows of the shop's history and its profile, and now.
+
+    The history is read as a `CallScreenView` (the kept snapshot, one aggregate and the newest
+    TIMELINE_LIMIT observations), never replayed whole: the screen reads as much for a shop with
+    thousands of events as for a new one."""
     call, shop = _call_and_shop(call_id)
     lang = _use_market_language(shop)
-    observations = shop_observations(get_session(), shop)
-    profile = profile_schema.fold(observations, shop=shop.platform_id, market=shop.market)
-    return call, shop, observations, profile, lang, clock()
+    view = call_screen_view(get_session(), shop, timeline=TIMELINE_LIMIT)
+    return call, shop, view, view.profile, lang, clock()
 
 
 def _fresh_form(schema, shop: Shop, profile: profile_schema.Profile, lang: str):
@@ -364,14 +362,14 @@ def _fresh_form(schema, shop: Shop, profile: profile_schema.Profile, lang: str):
     return cls(formdata=None, data=form_data(call_questions(schema, shop.market), _known(profile), shop.market))
 
 
-def _render_call(call: PlannedCall, shop: Shop, observations, profile, lang: str, now: datetime, *,
+def _render_call(call: PlannedCall, shop: Shop, view: CallScreenView, profile, lang: str, now: datetime, *,
                  form=None, version: int | None = None, seen: int | None = None, status: int = 200,
                  errors: list[dict[str, Any]] | None = None, conflict: list[dict[str, Any]] | None = None,
                  outcome_error: str | None = None, notice: str | None = None, outcome_values: dict | None = None):
     session = get_session()
     schema = profile_schema.load_schema()
     holder = _holds(call, now)
-    current = _version(observations)
+    current = view.version
     form = form if form is not None else _fresh_form(schema, shop, profile, lang)
     owner = session.get(User, call.owner_id) if call.owner_id else None
     data = describe_call(call, shop, lang)
@@ -379,10 +377,10 @@ def _render_call(call: PlannedCall, shop: Shop, observations, profile, lang: str
     return render_template(
         "call.html", call=call, c=data, shop=shop, profile=profile, schema=schema, lang=lang, holder=holder,
         owner=owner, lease=_lease_text(call, shop, now, lang) if holder else None,
-        calling=_calling(call, shop, profile, now, lang), panel=_panel(shop, profile, observations, lang),
+        calling=_calling(call, shop, profile, now, lang), panel=_panel(shop, profile, current, lang),
         interview=_interview(form, schema, shop.market, lang, profile), form=form,
         version=current if version is None else version, seen=current if seen is None else seen,
-        timeline=_timeline(observations, schema, shop.market, lang), errors=errors or [], conflict=conflict,
+        timeline=_timeline(view, schema, shop.market, lang), errors=errors or [], conflict=conflict,
         outcomes=OUTCOME_BUTTONS, outcome_error=outcome_error, notice=notice, outcome_values=outcome_values or {},
         later_min=now.astimezone(m.tz).strftime("%Y-%m-%dT%H:%M"), max_note=MAX_NOTE,
     ), status
@@ -392,8 +390,8 @@ def _render_call(call: PlannedCall, shop: Shop, observations, profile, lang: str
 @role_required("consultant")
 def call_page(call_id: int):
     """The call screen: reads only. The outcome panel and the form are for the consultant holding the call."""
-    call, shop, observations, profile, lang, now = _state(call_id)
-    return _render_call(call, shop, observations, profile, lang, now)
+    call, shop, view, profile, lang, now = _state(call_id)
+    return _render_call(call, shop, view, profile, lang, now)
 
 
 def _int(value: Any) -> int | None:
@@ -446,15 +444,15 @@ def save_answers(call_id: int):
     the page again (or a redirect after saving)."""
     from ..operations.observations import record_answers
 
-    call, shop, observations, profile, lang, now = _state(call_id)
+    call, shop, view, profile, lang, now = _state(call_id)
     schema = profile_schema.load_schema()
     form = answers_form_class(schema, shop.market, lang)()
-    current = _version(observations)
+    current = view.version
     version = _int(request.form.get("version"))  # what the page showed
     version = current if version is None else min(max(version, 0), current)
     seen = _int(request.form.get("seen"))  # the newest change the consultant has been shown
     seen = version if seen is None else min(max(seen, version), current)
-    newer = [o for o in observations if (o.seq or 0) > seen]
+    newer = observations_newer_than(get_session(), shop, seen) if seen < current else []
     if newer:
         changes = [_observation_row(o, schema, shop.market, lang)
                    for o in sorted(newer, key=lambda o: (o.observed_at, o.seq or 0), reverse=True)]
@@ -466,15 +464,18 @@ def save_answers(call_id: int):
         if _wants_json():
             return jsonify(ok=False, error="changed_since", message=message, changes=changes, version=version,
                            seen=current), 409
-        return _render_call(call, shop, observations, profile, lang, now, form=form, version=version, seen=current,
+        return _render_call(call, shop, view, profile, lang, now, form=form, version=version, seen=current,
                             conflict=changes, notice=message, status=409)
-    base = profile_schema.fold([o for o in observations if (o.seq or 0) <= version], shop=shop.platform_id,
-                               market=shop.market)
+    if version == current:  # the page showed the profile as it is now
+        base = profile
+    else:  # saving again after a 409: the profile the page was drawn from
+        base = profile_schema.fold([o for o in shop_observations(get_session(), shop) if (o.seq or 0) <= version],
+                                   shop=shop.platform_id, market=shop.market)
     answers = _changed_answers(form, schema, shop, base)
     if not answers:
         message = _("Nothing new to save: every answer is as it was.")
         if _wants_json():
-            return jsonify(ok=True, saved=0, message=message, version=current, **_panel(shop, profile, observations, lang))
+            return jsonify(ok=True, saved=0, message=message, version=current, **_panel(shop, profile, current, lang))
         flash(message)
         return redirect(url_for("calls.call_page", call_id=call.id), 303)
     try:
@@ -486,24 +487,24 @@ def save_answers(call_id: int):
             return jsonify(ok=False, error="validation_failed", errors=errors,
                            message=_("Nothing was saved: correct the answers marked in red."),
                            heading=_("Nothing was saved. Please correct:")), 422
-        return _render_call(call, shop, observations, profile, lang, now, form=form, version=version, seen=seen,
+        return _render_call(call, shop, view, profile, lang, now, form=form, version=version, seen=seen,
                             errors=errors, status=422)
     message = ngettext("Saved %(num)d answer.", "Saved %(num)d answers.", len(answers))
     if not _wants_json():
         flash(message)
         return redirect(url_for("calls.call_page", call_id=call.id), 303)
-    observations = shop_observations(get_session(), shop)
-    profile = profile_schema.fold(observations, shop=shop.platform_id, market=shop.market)
-    panel = _panel(shop, profile, observations, lang)
+    view = call_screen_view(get_session(), shop, timeline=TIMELINE_LIMIT)  # the snapshot the save refreshed
+    profile = view.profile
+    current = view.version
+    panel = _panel(shop, profile, current, lang)
     fresh = _fresh_form(schema, shop, profile, lang)
-    current = _version(observations)
     fragments = {
         "interview_html": render_template("_call_interview.html", interview=_interview(fresh, schema, shop.market,
                                                                                          lang, profile),
                                           form=fresh, version=current, seen=current, errors=[]),
         "panel_html": render_template("_call_panel.html", panel=panel),
         "timeline_html": render_template("_call_timeline.html",
-                                         timeline=_timeline(observations, schema, shop.market, lang)),
+                                         timeline=_timeline(view, schema, shop.market, lang)),
     }
     return jsonify(ok=True, saved=len(answers), keys=sorted(answers), message=message, version=current,
                    **panel, **fragments)
@@ -544,8 +545,8 @@ def _outcome_message(call: PlannedCall, shop: Shop, outcome: str, lang: str) -> 
 
 def _lost(call_id: int, exc: ClaimLost, note: str | None = None):
     """The claim is gone: its message, 409, and the screen read-only (with the note typed, so it is not lost)."""
-    call, shop, observations, profile, lang, now = _state(call_id)
-    return _render_call(call, shop, observations, profile, lang, now, status=409, outcome_error=str(exc),
+    call, shop, view, profile, lang, now = _state(call_id)
+    return _render_call(call, shop, view, profile, lang, now, status=409, outcome_error=str(exc),
                         outcome_values={"note": note or ""})
 
 
@@ -553,7 +554,7 @@ def _lost(call_id: int, exc: ClaimLost, note: str | None = None):
 @role_required("consultant")
 def complete(call_id: int):
     """Record how the call went with the claim's token; then back to "My calls" saying what happens next."""
-    call, shop, observations, profile, lang, now = _state(call_id)
+    call, shop, view, profile, lang, now = _state(call_id)
     outcome = request.form.get("outcome") or ""
     token = _int(request.form.get("token"))
     note = (request.form.get("note") or "")[:MAX_NOTE * 4]
@@ -561,7 +562,7 @@ def complete(call_id: int):
     values = {"note": note, "at": raw_at}
 
     def refuse(message: str):
-        return _render_call(call, shop, observations, profile, lang, now, status=422, outcome_error=message,
+        return _render_call(call, shop, view, profile, lang, now, status=422, outcome_error=message,
                             outcome_values=values)
 
     if outcome not in OUTCOMES:

@@ -28,9 +28,26 @@ def field_name(key: str) -> str:
     return key.replace(".", "__")
 
 
+#: Built once per process and reused: {key: (schema, value)}. The schema is kept beside the value
+#: and compared by identity, so a schema loaded anew (another version) never reads an old entry.
+_PER_SCHEMA: dict[tuple, tuple[Any, Any]] = {}
+
+
+def _per_schema(schema: Any, key: tuple, build):
+    hit = _PER_SCHEMA.get((id(schema), *key))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    value = build()
+    if len(_PER_SCHEMA) >= 512:
+        _PER_SCHEMA.clear()
+    _PER_SCHEMA[(id(schema), *key)] = (schema, value)
+    return value
+
+
 def questions_for(schema: Any, market: str | None, source: str = SOURCE) -> list[Any]:
     """The questions `source` may answer in this market, in schema order."""
-    return [q for q in schema.questions.values() if source in q.sources and q.applies_to(market)]
+    return list(_per_schema(schema, ("questions", market, source), lambda: tuple(
+        q for q in schema.questions.values() if source in q.sources and q.applies_to(market))))
 
 
 def call_questions(schema: Any, market: str | None) -> list[Any]:
@@ -130,11 +147,18 @@ def _field(q: Any, market: str | None, lang: str, source: str = SOURCE):
 
 
 def answers_form_class(schema: Any, market: str | None, lang: str, source: str = SOURCE) -> type[FlaskForm]:
-    """Build the form class for a market and language from the questions `source` may answer."""
-    attrs: dict[str, Any] = {}
-    for q in questions_for(schema, market, source):
-        attrs[field_name(q.key)] = _field(q, market, lang, source)
-    return type("AnswersForm", (FlaskForm,), attrs)
+    """The form class for a market and language from the questions `source` may answer: built once
+    per process for each (schema, market, language, source) and reused (its fields' labels are
+    translated when it is built, so the reader's locale is part of the key)."""
+    from flask_babel import get_locale
+
+    def build() -> type[FlaskForm]:
+        attrs: dict[str, Any] = {}
+        for q in questions_for(schema, market, source):
+            attrs[field_name(q.key)] = _field(q, market, lang, source)
+        return type("AnswersForm", (FlaskForm,), attrs)
+
+    return _per_schema(schema, ("form", market, lang, source, str(get_locale())), build)
 
 
 def answers_from_form(form: FlaskForm, schema: Any, market: str | None, source: str = SOURCE) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Template helpers: answers, dates and money shown in the reader's language."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from flask import Flask
@@ -55,15 +55,49 @@ def current_lang() -> str:
     return loc.language if loc else "en"
 
 
-def format_when(value: datetime | date | None, market: str | None = None) -> str:
-    """A moment as date and hour:minute in the shop's time zone (else UTC), in the reader's language."""
+#: Dates and times as written by `format_when`, by (local day or hour and minute, language, market):
+#: Babel's formatting was a fifth of the shop page, and the same days and minutes recur on every
+#: page. The market object is kept with each text and compared by identity, so a changed market
+#: file (its zone, its locale) is never read from an old entry.
+_WHEN: dict[tuple, tuple[Any, str]] = {}
+
+
+def _memo_when(kind: str, value: datetime, lang: str, market: str | None, m: Any) -> str:
+    from locales.formatting import format_date, format_time
+
+    if kind == "date":
+        local = value.astimezone(m.tz) if m is not None and value.tzinfo is not None else value
+        key: tuple = ("date", local.date(), lang, market)
+    else:  # the short time patterns (HH:mm, h:mm a) show the hour and minute only
+        local = value.astimezone(m.tz if m is not None else timezone.utc)
+        key = ("time", local.hour, local.minute, lang, market)
+    hit = _WHEN.get(key)
+    if hit is not None and hit[0] is m:
+        return hit[1]
+    text = format_date(value, lang, market=market) if kind == "date" else format_time(value, lang, market or "UTC")
+    if len(_WHEN) >= 8192:
+        _WHEN.clear()
+    _WHEN[key] = (m, text)
+    return text
+
+
+def format_when(value: datetime | date | None, market: str | None = None, *, lang: str | None = None) -> str:
+    """A moment as date and hour:minute in the shop's time zone (else UTC), in the reader's language
+    (`lang`: the reader's, when the caller already knows it)."""
     if value is None:
         return ""
-    lang = current_lang()
+    lang = lang or current_lang()
     try:
-        from locales.formatting import format_date, format_time
+        from locales.formatting import format_date
 
-        if isinstance(value, datetime):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            from locales import get_market
+
+            m = get_market(market) if market else None  # its zone and locale; compared with the kept texts'
+            return f"{_memo_when('date', value, lang, market, m)}, {_memo_when('time', value, lang, market, m)}"
+        if isinstance(value, datetime):  # naive: format_time refuses it (the ISO text below)
+            from locales.formatting import format_time
+
             return f"{format_date(value, lang, market=market)}, {format_time(value, lang, market or 'UTC')}"
         return format_date(value, lang, market=market)
     except Exception:  # noqa: BLE001 - an unknown market or zone: plain ISO is still honest
@@ -79,9 +113,10 @@ def format_money(amount: Any, currency: str | None, market: str | None = None) -
         return f"{amount} {currency or ''}".strip()
 
 
-def format_answer(question: Any, value: Any, market: str | None = None) -> str:
-    """Show a stored answer as a person would say it: labels, yes/no, money, dates."""
-    lang = current_lang()
+def format_answer(question: Any, value: Any, market: str | None = None, *, lang: str | None = None) -> str:
+    """Show a stored answer as a person would say it: labels, yes/no, money, dates (`lang`: the
+    reader's language, when the caller already knows it)."""
+    lang = lang or current_lang()
     if value is None:
         return "—"
     qtype = getattr(question, "type", None)
@@ -94,7 +129,7 @@ def format_answer(question: Any, value: Any, market: str | None = None) -> str:
         return format_money(value.get("amount"), value.get("currency"), market)
     if qtype == "date" and isinstance(value, str):
         try:
-            return format_when(date.fromisoformat(value), market)
+            return format_when(date.fromisoformat(value), market, lang=lang)
         except ValueError:
             return value
     if qtype == "tax_id" and isinstance(value, dict):

@@ -28,8 +28,7 @@ from ..app import get_db, get_session
 from ..errors import NotFound, ValidationFailed
 from ..models import Shop
 from ..operations import pictures
-from ..operations.planned_calls import open_calls
-from ..operations.profiles import shop_view
+from ..operations.profiles import ShopPageRead, shop_page_read
 from ..operations.shop_state import HELP_TOPICS_QUESTION
 from ..operations.shops import get_shop
 from ..operations.users import list_users
@@ -41,7 +40,7 @@ from .forms import (
     field_name,
     form_groups,
 )
-from .helpers import current_lang
+from .helpers import current_lang, format_answer, format_when
 
 bp = Blueprint("web", __name__)
 PAGE_SIZE = 50
@@ -251,37 +250,83 @@ def _use_market_language(shop: Shop) -> None:
     refresh()
 
 
-def _shop_context(shop: Shop) -> dict[str, Any]:
+#: Labels read per row, translated once per process and locale (a lazy string is translated
+#: anew each time it is shown: per row of the facts table, that was a tenth of the page).
+_NAMES: dict[str, dict[str, dict[str, str]]] = {}
+
+
+def _names() -> dict[str, dict[str, str]]:
+    from flask_babel import get_locale
+
+    from .helpers import FACET_LABELS, SOURCE_LABELS
+
+    key = str(get_locale())
+    names = _NAMES.get(key)
+    if names is None:
+        names = _NAMES[key] = {"source_names": {k: str(v) for k, v in SOURCE_LABELS.items()},
+                               "facet_names": {k: str(v) for k, v in FACET_LABELS.items()}}
+    return names
+
+
+def _shop_read_or_404(platform_id: str) -> ShopPageRead:
+    try:
+        return shop_page_read(get_session(), platform_id, lang=current_lang())
+    except NotFound:
+        abort(404)
+
+
+def _shop_context(read: ShopPageRead) -> dict[str, Any]:
+    from ..operations.audits import list_calls
+    from ..operations.planned_calls import call_line, describe_call
+
     session = get_session()
     lang = current_lang()
     schema = profile_schema.load_schema()
-    # the profile and the changes since the last call from the shop's kept snapshot: one row,
-    # however long its history (folded from the observations only when there is none)
-    view = shop_view(session, shop)
+    # the shop, its latest score and the profile and changes since the last call from its kept
+    # snapshot: one statement, however long its history (folded from the observations only when
+    # there is no usable snapshot)
+    shop, view, score = read.shop, read.view, read.score
     profile, last_call, changes = view.profile, view.last_call, view.changes
-    facts = []
-    for facet in schema.facets:
-        items = [(schema.questions[k], f) for k, f in profile.facts.items()
-                 if k in schema.questions and schema.questions[k].facet == facet]
-        if items:
-            facts.append((facet, items))
-    score = pictures.latest_score(session, shop)  # reads only; the texts in `lang` come from score_info
+    names = _names()
+    sources, market = names["source_names"], shop.market
+    # the facts table's and the changes' cells written here, once each: the template only prints
+    by_facet: dict[str, list] = {}
+    for k, f in profile.facts.items():
+        q = schema.questions.get(k)
+        if q is not None:
+            by_facet.setdefault(q.facet, []).append((
+                q.label(lang), format_answer(q, f.value, market, lang=lang), sources.get(f.source, f.source),
+                f.actor, format_when(f.observed_at, market, lang=lang), bool(f.alternatives)))
+    facts = [(facet, by_facet[facet]) for facet in schema.facets if facet in by_facet]
+    changed = []
+    for c in changes:
+        q = schema.questions.get(c.key)
+        changed.append((q.label(lang) if q else c.key,
+                        None if c.before is None else format_answer(q, c.before, market, lang=lang),
+                        format_answer(q, c.after, market, lang=lang), sources.get(c.source, c.source)))
+    next_step = pictures.next_best_step(profile, lang, schema)
+    # the open calls, the next one first (a callback, else the soonest): read once for the card
+    # and the picture's line, and only when there are some
+    rows = list_calls(session, shop=shop, status="open", lang=lang) if read.open_calls else []
+    calls = [describe_call(c, s, lang) for c, s in rows]
     try:
         from renderers.layout import describe
 
-        picture_alt = describe(pictures.picture_input(session, shop, lang=lang, view=view, score=score), lang)
+        line = call_line(rows[0][0], shop, lang, calls[0]["why"]) if rows else None
+        picture_alt = describe(pictures.picture_input(session, shop, lang=lang, view=view, score=score,
+                                                      next_step=next_step, next_call=line), lang)
     except Exception:  # noqa: BLE001 - the alt text must never take the page down
         picture_alt = _("Picture of the shop %(shop)s", shop=shop.name or shop.platform_id)
-    calls = open_calls(session, shop, lang)  # the next one first: a callback, else the soonest
     return {
         "picture_alt": picture_alt, "next_call": calls[0] if calls else None, "other_calls": calls[1:],
         "shop": shop, "profile": profile, "schema": schema, "lang": lang, "facts": facts,
-        "changes": [(schema.questions.get(c.key), c) for c in changes],
+        "changes": changed,
         "conflicts": [(schema.questions.get(k), profile.facts[k]) for k in profile.conflicts
                       if k in profile.facts],
         "last_call": last_call, "score": score, "score_info": pictures.score_info(score, lang),
-        "next_step": pictures.next_best_step(profile, lang, schema),
+        "next_step": next_step,
         "open_items": [i for i in profile.readiness.items if i.done is not True][:5],
+        **names,
     }
 
 
@@ -290,31 +335,42 @@ def _form_groups(form, schema, market: str, lang: str, known: dict[str, Any]) ->
     return form_groups(form, schema, call_questions(schema, market), market, lang, known)
 
 
-
 #: The answer form's fields as rendered for a fresh form (a GET), by language, market and which
 #: questions apply now: the same HTML for every shop alike, and half of the page's rendering time.
 _FRESH_FIELDS: dict[tuple, Markup] = {}
 
 
-def _answer_fields(form, groups, schema, market: str, lang: str) -> Markup:
+def _answer_fields(schema, market: str, lang: str, known: dict[str, Any]) -> Markup:
+    """The fresh answer form's fields: rendered once per language, market and skip pattern (which
+    questions the shop's answers rule out), then read from `_FRESH_FIELDS`; the form itself is
+    only built to render them."""
     from flask_babel import get_locale
 
-    key = (str(get_locale()), lang, market, id(schema), schema.version,
-           tuple((item["q"].key, item["skipped"]) for _facet, items in groups for item in items))
+    from profile_schema import evaluate_condition
+
+    questions = call_questions(schema, market)
+    pattern = tuple(bool(q.relevant) and evaluate_condition(q.relevant, known) is False for q in questions)
+    key = (str(get_locale()), lang, market, id(schema), schema.version, pattern)
     html = _FRESH_FIELDS.get(key)
     if html is None:
+        form = answers_form_class(schema, market, lang)()
+        groups = form_groups(form, schema, questions, market, lang, known)
         if len(_FRESH_FIELDS) >= 512:
             _FRESH_FIELDS.clear()
         html = _FRESH_FIELDS[key] = Markup(render_template("_answer_fields.html", groups=groups))
     return html
 
 
-def _render_shop(shop: Shop, form, status: int = 200, errors: list | None = None):
-    ctx = _shop_context(shop)
+def _render_shop(read: ShopPageRead, form=None, status: int = 200, errors: list | None = None):
+    """The shop page; `form` is the posted answer form to show again with its errors, None for a
+    fresh one (a GET: its fields come from the cache, no form is built)."""
+    ctx = _shop_context(read)
+    shop = read.shop
     known = {k: f.value for k, f in ctx["profile"].facts.items()}
-    groups = _form_groups(form, ctx["schema"], shop.market, ctx["lang"], known)
-    fresh = request.method == "GET" and not errors and not form.errors
-    fields = _answer_fields(form, groups, ctx["schema"], shop.market, ctx["lang"]) if fresh else None
+    if form is None:
+        groups, fields = None, _answer_fields(ctx["schema"], shop.market, ctx["lang"], known)
+    else:
+        groups, fields = _form_groups(form, ctx["schema"], shop.market, ctx["lang"], known), None
     return render_template("shop.html", form=form, groups=groups, errors=errors or [], answer_fields=fields,
                            **ctx), status
 
@@ -323,10 +379,9 @@ def _render_shop(shop: Shop, form, status: int = 200, errors: list | None = None
 @login_required
 def shop_page(platform_id: str):
     """Show one shop: its picture, what changed since the last call, conflicts, facts and the answer form."""
-    shop = _shop_or_404(platform_id)
-    _use_market_language(shop)
-    form = answers_form_class(profile_schema.load_schema(), shop.market, current_lang())()
-    return _render_shop(shop, form)
+    read = _shop_read_or_404(platform_id)
+    _use_market_language(read.shop)
+    return _render_shop(read)
 
 
 @bp.post("/shops/<platform_id>/answers")
@@ -341,7 +396,7 @@ def record(platform_id: str):
     schema = profile_schema.load_schema()
     form = answers_form_class(schema, shop.market, lang)()
     if not form.validate_on_submit():  # only the CSRF token can fail here; the schema judges answers
-        return _render_shop(shop, form, 400)
+        return _render_shop(shop_page_read(get_session(), shop.platform_id, lang=lang), form, 400)
     answers = answers_from_form(form, schema, shop.market)
     if not answers:
         flash(_("Nothing to record: every field was empty."))
@@ -358,19 +413,19 @@ def record(platform_id: str):
             if name in form:
                 form[name].errors = list(form[name].errors or []) + [message]
             errors.append({"field": key, "name": name, "message": message})
-        return _render_shop(shop, form, 422, errors)
+        return _render_shop(shop_page_read(get_session(), shop.platform_id, lang=lang), form, 422, errors)
     flash(ngettext("Recorded %(num)d answer.", "Recorded %(num)d answers.", len(answers)))
     return redirect(url_for("web.shop_page", platform_id=shop.platform_id))
 
 
 def _picture_response(platform_id: str, fmt: str) -> Response:
-    shop = _shop_or_404(platform_id)
-    _use_market_language(shop)
+    read = _shop_read_or_404(platform_id)  # the shop, its snapshot and score in one statement
+    _use_market_language(read.shop)
     lang = request.args.get("lang") or current_lang()
     layout = request.args.get("layout", "wide")
     if layout not in pictures.LAYOUTS:
         abort(404)
-    data = pictures.shop_picture(get_session(), shop, fmt=fmt, lang=lang, layout=layout)
+    data = pictures.shop_picture(get_session(), read.shop, fmt=fmt, lang=lang, layout=layout, read=read)
     return picture_response(data, fmt)
 
 
