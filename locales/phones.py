@@ -8,6 +8,7 @@ would reject anything without a ``+``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
@@ -15,7 +16,7 @@ from phonenumbers.phonenumberutil import ValidationResult
 
 from .errors import InvalidValue
 
-__all__ = ["PhoneNumber", "normalize_phone", "PHONE_KINDS"]
+__all__ = ["PhoneNumber", "normalize_phone", "phone_e164", "PHONE_KINDS"]
 
 _KINDS = {
     PhoneNumberType.MOBILE: "mobile",
@@ -74,8 +75,8 @@ def _region_for(market: str) -> str:
         raise
 
 
-def normalize_phone(raw: str, market: str) -> PhoneNumber:
-    """Parse ``raw`` as dialled in ``market`` and return its canonical forms, or raise InvalidValue."""
+def _checked(raw: str, market: str) -> tuple[Any, str]:
+    """(the parsed number, the market's region) of a valid number, or raise InvalidValue."""
     text = (raw or "").strip()
     if not text:
         raise InvalidValue("phone.empty", {"raw": raw})
@@ -89,6 +90,18 @@ def normalize_phone(raw: str, market: str) -> PhoneNumber:
         raise InvalidValue(_POSSIBLE_ERRORS[reason], {"raw": text, "region": region})
     if not phonenumbers.is_valid_number(number):
         raise InvalidValue("phone.invalid", {"raw": text, "region": region})
+    return number, region
+
+
+def phone_e164(raw: str, market: str) -> str:
+    """``normalize_phone(raw, market).e164`` (the same checks and errors) without the other forms:
+    half the cost, for storing many numbers at once."""
+    return phonenumbers.format_number(_checked(raw, market)[0], PhoneNumberFormat.E164)
+
+
+def normalize_phone(raw: str, market: str) -> PhoneNumber:
+    """Parse ``raw`` as dialled in ``market`` and return its canonical forms, or raise InvalidValue."""
+    number, region = _checked(raw, market)
     number_region = phonenumbers.region_code_for_number(number) or region
     return PhoneNumber(
         e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),

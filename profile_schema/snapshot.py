@@ -70,14 +70,39 @@ def fold_with_snapshot(observations: Iterable[Observation], *, shop: str = "", m
         facts, count, before = resolve_facts_and_checkpoint(observations, registry, since)
         changes = changes_between(before, facts)
     profile = profile_from_facts(facts, count, registry, shop=shop, market=market)
+    seen: dict[tuple[datetime, Any], str] = {}  # a shop's facts share a few moments: format each once
+
+    def when(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        key = (value, value.utcoffset())  # equal moments in other offsets are written differently
+        text = seen.get(key)
+        if text is None:
+            text = seen[key] = value.isoformat()
+        return text
+
     body = {
         "format": FORMAT, "schema_version": registry.latest.version, "count": count, "since": _when(since),
-        "facts": [[f.key, f.value, f.source, f.actor, _when(f.observed_at),
-                   [[a.value, a.source, a.actor, _when(a.observed_at)] for a in f.alternatives]]
+        "facts": [[f.key, f.value, f.source, f.actor, when(f.observed_at),
+                   [[a.value, a.source, a.actor, when(a.observed_at)] for a in f.alternatives]]
                   for f in facts.values()],
-        "changes": [[c.key, c.before, c.after, c.source, _when(c.observed_at)] for c in changes],
+        "changes": [[c.key, c.before, c.after, c.source, when(c.observed_at)] for c in changes],
     }
-    return profile, json.dumps(body, separators=(",", ":"))
+    return profile, _encode(body)
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+try:  # json.dumps(body, separators=(",", ":")) with its C encoder made once (json.dumps makes one per call)
+    from json.encoder import c_encode_basestring_ascii, c_make_encoder
+
+    if c_make_encoder is None or c_encode_basestring_ascii is None:
+        raise ImportError
+    _chunks = c_make_encoder(None, _ENCODER.default, c_encode_basestring_ascii, None, ":", ",", False, False, True)
+
+    def _encode(body: dict[str, Any]) -> str:
+        return "".join(_chunks(body, 0))
+except ImportError:  # pragma: no cover - CPython always has the C encoder
+    _encode = _ENCODER.encode
 
 
 def read_snapshot(text: str | None, *, shop: str = "", market: str | None = None,

@@ -223,12 +223,13 @@ def _convert(q: Question, value: Any, market: str | None, lang: str) -> Any:
     if t == "phone":
         if market is None:
             raise _Invalid("market_required")
-        from locales import InvalidValue, normalize_phone
+        from locales import InvalidValue
+        from locales.phones import phone_e164
 
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             raise _Invalid("invalid_phone", market=market)
         try:
-            return normalize_phone(str(value), market).e164
+            return phone_e164(str(value), market)
         except InvalidValue as exc:
             raise _Invalid("invalid_phone", exc.message(lang), market=market, reason=exc.code) from None
     if t == "tax_id":

@@ -1,9 +1,11 @@
 """`concierge ingest events FILE.jsonl`: load trial-shop events through the webhook's own path."""
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import sys
-from typing import IO
+from typing import IO, Any, Iterator
 
 import click
 
@@ -21,6 +23,22 @@ def _count_lines(path: str) -> int:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             n += chunk.count(b"\n")
     return n
+
+
+@contextlib.contextmanager
+def _bulk_cache(session: Any) -> Iterator[None]:
+    """SQLite: a 64 MB page cache for the run (the default 2 MB made every batch re-read the
+    observation table's four indexes), the connection's own setting put back afterwards."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    conn = session.connection()
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql("PRAGMA cache_size=-65536")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
 @ingest.command("events")
@@ -49,8 +67,16 @@ def events_cmd(state: CliState, file: str, lang: str, batch_size: int, progress:
     stream: IO[str]
     stream = (click.get_text_stream("stdin", encoding="utf-8", errors="surrogateescape") if file == "-"
               else open(file, encoding="utf-8", errors="surrogateescape", newline=""))
+    # A run makes a few objects per event and keeps most until the end, and makes almost no
+    # reference cycles (about 4,000 objects for 100k events): the collector's passes only
+    # re-examined what was kept (a quarter of the run at first, still 0.35 s of 100k events with
+    # a 50,000 young-generation threshold). It is off for the run and put back afterwards, also
+    # on error; meanwhile the imports are frozen, so a collection forced during the run skips them.
+    gc.freeze()
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        with state.db.session() as s:
+        with state.db.session() as s, _bulk_cache(s):
             if show:
                 with click.progressbar(length=_count_lines(file), label=f"Ingesting {name}",
                                        file=sys.stderr, show_pos=True) as bar:
@@ -62,6 +88,9 @@ def events_cmd(state: CliState, file: str, lang: str, batch_size: int, progress:
                                        context={"file": name, "lang": lang}, batch_size=batch_size)
             result = {"file": name, **summary.as_dict()}
     finally:
+        if was_enabled:
+            gc.enable()
+        gc.unfreeze()
         if file != "-":
             stream.close()
     if as_json:

@@ -90,8 +90,22 @@ def body_error(field: str, code: str, lang: str | None = "en", **params: Any) ->
     return {"field": field, "code": code, "message": f"{field}: {text}" if field else text}
 
 
+_LAST_PARSED: tuple[str, datetime | None] = ("", None)  # one text and its answer: checks parse a value twice
+
+
 def parse_datetime_with_offset(value: Any) -> datetime | None:
     """ISO 8601 date and time that says its UTC offset; None when it is not one."""
+    global _LAST_PARSED
+    last = _LAST_PARSED  # one read of one tuple: safe between threads
+    if value.__class__ is str and last[0] == value and value:
+        return last[1]
+    result = _parse_datetime_with_offset(value)
+    if value.__class__ is str:
+        _LAST_PARSED = (value, result)
+    return result
+
+
+def _parse_datetime_with_offset(value: Any) -> datetime | None:
     if not isinstance(value, str) or "T" not in value.upper():
         return None
     s = value.strip()
@@ -130,6 +144,9 @@ def datetime_problem(value: Any) -> str | None:
 # PostgreSQL text and jsonb cannot hold NUL, and no database (nor UTF-8) can hold a lone
 # UTF-16 surrogate (JSON's "\udc00"): both are refused at the boundary, naming the field.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# In JSON text, NUL and surrogates can only come as themselves or as \u escapes (0000, d800-dfff):
+# text without any of them parses to values without them (the walk below is then skipped).
+_MAYBE_UNSTORABLE = re.compile("[\x00\ud800-\udfff]|\\\\u(?:0000|[dD][89a-fA-F])")
 
 
 def text_problem(value: str) -> tuple[str, dict[str, Any]] | None:
@@ -239,6 +256,10 @@ def load_json_body(raw: bytes | str, lang: str | None = "en", *, content_type: s
     except (ValueError, RecursionError) as exc:
         detail = escape_unstorable(str(exc)) if isinstance(exc, ValueError) else "nested too deeply"
         raise BodyRejected(400, [body_error("", "malformed_json", lang, detail=detail)], detail) from None
+    # ASCII text holds no surrogate: without a NUL or a \u escape it holds neither (two substring
+    # searches, several times cheaper than the pattern); else the pattern decides
+    if (raw.isascii() and "\\u" not in raw and "\x00" not in raw) or _MAYBE_UNSTORABLE.search(raw) is None:
+        return body
     errors = unstorable_errors(body, lang)
     if errors:
         raise BodyRejected(422, errors)
@@ -418,13 +439,144 @@ def _compile(schema: Any) -> Any:
     return _all(checks) if checks else (lambda v: True)
 
 
+def _unique_strings(v: list) -> bool:
+    return all(isinstance(x, str) for x in v) and len(set(v)) == len(v)
+
+
+def _generate(schema: Any, var: str, depth: int, out: list[str], ns: dict[str, Any]) -> bool:
+    """Append to `out` the Python lines checking `var` against `schema` exactly as `_compile`'s
+    checker does (``return False`` where it says False); False when `_compile` gives up.
+
+    The checks only say yes or no, so their order does not matter: the type is checked first,
+    and the later checks skip an isinstance the type already decided (a `str` value is always
+    a str: its length is checked without asking again; a list check never applies to it)."""
+    if not isinstance(schema, dict) or depth > 30:
+        return False
+    pad = "    " * depth
+
+    def const(value: Any) -> str:
+        name = f"c{len(ns)}"
+        ns[name] = value
+        return name
+
+    known: tuple[type, ...] | None = None  # the value's possible types once the type is checked
+
+    def guard(kind: type) -> str | None:
+        """`isinstance(var, kind)` as code: "" when always true, None when always false."""
+        if known is not None and kind in (str, list, dict):
+            if all(t is kind for t in known):
+                return ""
+            if all(t in (str, list, dict, float, type(None)) and t is not kind for t in known):
+                return None
+        return f"isinstance({var}, {kind.__name__})"
+
+    def when(kind: type, test: str) -> None:
+        """The line `if isinstance(var, kind) and test: return False`, without what the type decided."""
+        g = guard(kind)
+        if g is not None:
+            out.append(f"{pad}if {g + ' and ' if g else ''}{test}: return False")
+
+    if "type" in schema:
+        value = schema["type"]
+        names = value if isinstance(value, list) else [value]
+        if not all(n in _FAST_TYPES for n in names):
+            return False
+        known = tuple(t for n in names for t in _FAST_TYPES[n])
+        types = const(known)
+        if "boolean" in names or not any(t is int for t in known):  # no bool can pass isinstance then
+            out.append(f"{pad}if not isinstance({var}, {types}): return False")
+        else:  # bool is an int subclass in Python, never a number in JSON Schema
+            out.append(f"{pad}if not isinstance({var}, {types}) or {var} is True or {var} is False: return False")
+    for key, value in schema.items():
+        if key in _ANNOTATIONS or key == "type":
+            continue
+        if key == "enum":
+            if not all(isinstance(e, str) for e in value):
+                return False
+            g = guard(str)
+            if g is None:
+                out.append(f"{pad}return False")
+            elif g:
+                out.append(f"{pad}if not {g} or {var} not in {const(frozenset(value))}: return False")
+            else:
+                out.append(f"{pad}if {var} not in {const(frozenset(value))}: return False")
+        elif key in ("minLength", "maxLength", "minItems", "maxItems"):
+            op = ">=" if key.startswith("min") else "<="
+            when(str if key.endswith("Length") else list, f"not (len({var}) {op} {const(value)})")
+        elif key in ("minimum", "maximum"):
+            op = ">=" if key == "minimum" else "<="
+            out.append(f"{pad}if not isinstance({var}, bool) and isinstance({var}, (int, float)) "
+                       f"and not ({var} {op} {const(value)}): return False")
+        elif key == "uniqueItems":
+            when(list, f"not _unique_strings({var})")
+        elif key == "format":
+            if value == "date-time":
+                when(str, f"parse_datetime_with_offset({var}) is None")
+            elif value == "shop-id":
+                when(str, f"not is_valid_shop_id({var})")
+            else:
+                return False
+        elif key == "required":
+            if value:
+                when(dict, "not (" + " and ".join(f"{const(n)} in {var}" for n in value) + ")")
+        elif key == "properties":
+            if not isinstance(value, dict):
+                return False
+            g = guard(dict)
+            if g is None:
+                continue
+            out.append(f"{pad}if {g or 'True'}:")
+            out.append(f"{pad}    pass")
+            for name, sub in value.items():
+                item = f"v{depth}_{len(ns)}"
+                out.append(f"{pad}    {item} = {var}.get({const(name)}, _MISSING)")
+                out.append(f"{pad}    if {item} is not _MISSING:")
+                out.append(f"{pad}        pass")
+                if not _generate(sub, item, depth + 2, out, ns):
+                    return False
+        elif key == "additionalProperties":
+            if value is not False or "properties" not in schema:
+                return False
+            when(dict, f"not {const(frozenset(schema['properties']))}.issuperset({var})")
+        elif key == "items":
+            g = guard(list)
+            if g is None:
+                if _compile(value) is None:  # what `_compile` would give up on, given up here too
+                    return False
+                continue
+            item = f"i{depth}_{len(ns)}"
+            out.append(f"{pad}if {g or 'True'}:")
+            out.append(f"{pad}    for {item} in {var}:")
+            out.append(f"{pad}        pass")
+            if not _generate(value, item, depth + 2, out, ns):
+                return False
+        else:
+            return False
+    return True
+
+
+def _compile_code(schema: Any) -> Any:
+    """`_compile`'s checker as one generated function (no call per keyword): the same answers,
+    about three times faster on event envelopes. None when `_compile` would give up."""
+    out: list[str] = []
+    ns: dict[str, Any] = {"_MISSING": _MISSING_VALUE, "_unique_strings": _unique_strings,
+                          "parse_datetime_with_offset": parse_datetime_with_offset,
+                          "is_valid_shop_id": is_valid_shop_id}
+    if not _generate(schema, "v", 1, out, ns):
+        return None
+    source = "def check(v):\n" + "\n".join(out) + "\n    return True\n"
+    exec(compile(source, "<schema checker>", "exec"), ns)  # noqa: S102 - our own generated code
+    return ns["check"]
+
+
+_MISSING_VALUE = object()
 _fast: dict[int, tuple[dict, Any]] = {}
 
 
 def _fast_checker(schema: dict[str, Any]) -> Any:
     hit = _fast.get(id(schema))
     if hit is None or hit[0] is not schema:
-        hit = (schema, _compile(schema))
+        hit = (schema, _compile_code(schema) if _compile(schema) is not None else None)
         _fast[id(schema)] = hit
     return hit[1]
 

@@ -118,7 +118,7 @@ def load_mapping(path: str | None = None) -> EventMapping:
     from profile_schema import load_schema
 
     with open(path or MAPPING_FILE, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when installed
     return parse_mapping(data, load_schema().questions)
 
 

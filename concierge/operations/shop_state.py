@@ -100,8 +100,14 @@ def _chunk_rows(session: Session, ids: Sequence[int], now: datetime) -> list[dic
     return _chunk(session, ids, now)[0]
 
 
-def _chunk(session: Session, ids: Sequence[int], now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(shop_state rows, profile_snapshot rows) of these shops: each profile folded once for both."""
+def _chunk(session: Session, ids: Sequence[int], now: datetime,
+           known: Mapping[int, list[profile_schema.Observation]] | None = None,
+           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(shop_state rows, profile_snapshot rows) of these shops: each profile folded once for both.
+
+    ``known``: shops whose every observation the caller holds (as the database gives them
+    back), not read again.
+    """
     from profile_schema.snapshot import fold_with_snapshot
 
     shops = session.execute(select(Shop.id, Shop.platform_id, Shop.market, Shop.name, Shop.trial_started_at,
@@ -111,7 +117,13 @@ def _chunk(session: Session, ids: Sequence[int], now: datetime) -> tuple[list[di
         return [], []
     ids = [s.id for s in shops]
     platform = {s.id: s.platform_id for s in shops}
-    by_shop = observations_by_shop(session, platform)
+    if known:
+        by_shop = {sid: known[sid] for sid in ids if sid in known}
+        rest = {sid: pid for sid, pid in platform.items() if sid not in by_shop}
+        if rest:
+            by_shop.update(observations_by_shop(session, rest))
+    else:
+        by_shop = observations_by_shop(session, platform)
     ranked = (select(Score.shop_id, Score.probability, Score.uplift, Score.scored_at, ModelVersion.version,
                      func.row_number().over(partition_by=Score.shop_id,
                                             order_by=(Score.scored_at.desc(), Score.id.desc())).label("n"))
@@ -223,6 +235,39 @@ def refresh_states(session: Session, shop_ids: Iterable[Any], *, now: datetime |
                 continue
         written += _write(session, part, now)
     return written
+
+
+def refresh_states_bulk(session: Session, shop_ids: Iterable[Any], *, now: datetime | None = None,
+                        observations: Mapping[int, list[profile_schema.Observation]] | None = None) -> int:
+    """`refresh_states` for many shops at the end of a bulk write (`concierge ingest events`): the
+    same rows, written as tuples through the driver (`bulk`), and the shops in ``observations``
+    folded from the observations given there (every one the shop has, as the database gives
+    them back: the shops the run created) instead of reading them again. Returns the rows written.
+    """
+    from . import bulk
+
+    ids = _ids(shop_ids)
+    if not ids:
+        return 0
+    now = now or utcnow()
+    session.flush()
+    dialect = bulk.dialect_of(session)
+    if dialect not in bulk.FAST_DIALECTS:
+        return refresh_states(session, ids, now=now)
+    states, snaps = ShopState.__table__, ProfileSnapshot.__table__
+    written = 0
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i:i + _CHUNK]
+        rows, snapshots = _chunk(session, part, now, observations)
+        session.execute(delete(states).where(states.c.shop_id.in_(part)))
+        session.execute(delete(snaps).where(snaps.c.shop_id.in_(part)))
+        bulk.insert_dicts(session, states, rows, COLUMNS)
+        bulk.insert_dicts(session, snaps, snapshots, _SNAPSHOT_COLUMNS)
+        written += len(rows)
+    return written
+
+
+_SNAPSHOT_COLUMNS = tuple(c.name for c in ProfileSnapshot.__table__.columns)
 
 
 def rebuild_states(session: Session, *, now: datetime | None = None) -> int:
