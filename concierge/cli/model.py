@@ -1,4 +1,4 @@
-"""`concierge model train|evaluate|list|activate`: the conversion model's life cycle."""
+"""`concierge model train|show|evaluate|list|activate`: the conversion model's life cycle."""
 from __future__ import annotations
 
 import click
@@ -15,7 +15,7 @@ def _fail(exc: ConciergeError, as_json: bool) -> None:
 
 @click.group("model")
 def model_group() -> None:
-    """Train, evaluate, list and activate conversion models."""
+    """Train, show, evaluate, list and activate conversion models."""
 
 
 @model_group.command("train")
@@ -42,20 +42,55 @@ def train_cmd(state: CliState, snapshot_day: int, schema_file: str | None, seed:
     if as_json:
         echo_json({"version": version, "active": active, "card": card})
         return
+    _echo_card(version, card, active)
+
+
+def _echo_card(version: str, card: dict, active: bool) -> None:
+    """The card in a few lines (train, show)."""
+    from ..scoring.train import split_line
+
     m = card.get("metrics") or {}
-    click.echo(f"Model {version} ({card['kind']}: {card['model']}, calibration {card.get('calibration')})"
+    rows, split = card.get("rows") or {}, card.get("split") or {}
+    click.echo(f"Model {version} ({card.get('kind')}: {card.get('model')}, calibration {card.get('calibration')})"
                f"{' - active' if active else ''}")
-    click.echo(f"History: {card['rows']['finished']} finished trials, trained on {card['rows']['train']}, "
-               f"tested on {card['rows']['test']} ({card['split']['kind']}: "
-               f"{', '.join(card['split'].get('test_cohorts') or [])})")
+    click.echo(f"History: {rows.get('finished')} finished trials, trained on {rows.get('train')}, "
+               f"tested on {rows.get('test')} ({split.get('kind')}: "
+               f"{', '.join(split.get('test_cohorts') or [])})")
+    click.echo(f"Split: {split_line(split)}")
     click.echo(f"Test: AUC {m.get('auc')}  PR AUC {m.get('pr_auc')} (prevalence {m.get('prevalence')})  "
                f"Brier {m.get('brier')} (skill {m.get('brier_skill')})  log loss {m.get('log_loss')}  ECE {m.get('ece')}")
     for mk, v in (card.get("per_market") or {}).items():
         mm = v.get("metrics") or {}
         click.echo(f"  {mk}: train {v['train_rows']}, test {v['test_rows']}, AUC {mm.get('auc')}, "
                    f"ECE {mm.get('ece')}{' (fallback model)' if v['fallback'] else ''}")
-    if card["fallback"]["whole_model"]:
+    if (card.get("fallback") or {}).get("whole_model"):
         click.echo("Too little history: the whole model is the documented fallback.")
+
+
+@model_group.command("show")
+@click.argument("version", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the stored card as JSON (as `model train --json`).")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the stored card as Markdown.")
+@pass_state
+def show_cmd(state: CliState, version: str | None, as_json: bool, as_markdown: bool) -> None:
+    """Print a stored model card again (default: the active model's)."""
+    from ..scoring.service import show_model
+    from ..scoring.train import card_markdown
+
+    if as_json and as_markdown:
+        raise click.UsageError("--json and --markdown exclude each other")
+    try:
+        with state.db.session() as s:
+            shown = show_model(s, version)
+    except ConciergeError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        echo_json(shown)
+    elif as_markdown:
+        click.echo(card_markdown({**shown["card"], "version": shown["card"].get("version") or shown["version"]}),
+                   nl=False)
+    else:
+        _echo_card(shown["version"], shown["card"], shown["active"])
 
 
 @model_group.command("evaluate")
@@ -65,7 +100,7 @@ def train_cmd(state: CliState, snapshot_day: int, schema_file: str | None, seed:
 @click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
 @pass_state
 def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None:
-    """Compare the active model with the oracle (the demo's true probabilities) on the test cohorts."""
+    """Compare the active model with the oracle (the demo's true probabilities) on its sealed test trials."""
     from ..scoring.service import evaluate_model
 
     try:
@@ -77,6 +112,12 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
         echo_json(ev)
         return
     click.echo(f"Model {ev['version']} on {ev['test_rows']} test trials ({ev['treated']} called after the snapshot)")
+    sp = ev.get("split") or {}
+    if sp.get("source") == "card":
+        click.echo(f"Split: sealed in the model card ({sp['test_trials']} test trials, {sp['dropped']} can no longer "
+                   f"be built and were dropped; data clock {sp.get('data_clock')})")
+    else:
+        click.echo("Split: recomputed (seed 0, today's data clock): this card is from before sealed splits")
     click.echo(f"{'':24}{'AUC':>27}{'Brier':>29}{'ECE':>29}")
     for name in ("model", "model_given_treatment", "oracle"):
         b = ev.get(name)

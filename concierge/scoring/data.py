@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Collection, Iterable, Sequence
 
 import profile_schema
 from locales import MARKET_CODES, get_market
@@ -38,7 +38,9 @@ class LoadedTrials:
     skipped: dict[str, int]
 
 
-def _observations(session: Session, shops: Sequence[Shop]) -> dict[int, list[profile_schema.Observation]]:
+def _observations(session: Session, shops: Sequence[Shop], recorded_by: datetime | None = None,
+                  ) -> dict[int, list[profile_schema.Observation]]:
+    """The shops' observations; with `recorded_by`, only those stored by then (a sealed split)."""
     by_id = {s.id: s for s in shops}
     out: dict[int, list[profile_schema.Observation]] = defaultdict(list)
     ids = list(by_id)
@@ -48,6 +50,8 @@ def _observations(session: Session, shops: Sequence[Shop]) -> dict[int, list[pro
                     ObservationRow.op, ObservationRow.source, ObservationRow.actor, ObservationRow.observed_at,
                     ObservationRow.schema_version)
              .where(ObservationRow.shop_id.in_(part)))
+        if recorded_by is not None:
+            q = q.where(ObservationRow.recorded_at <= recorded_by)
         for oid, sid, question, value, op, source, actor, at, version in session.execute(q):
             out[sid].append(profile_schema.Observation(
                 shop=by_id[sid].platform_id, question=question, value=value, source=source, actor=actor,
@@ -107,6 +111,11 @@ def snapshots_and_done(session: Session, shops: Sequence[Shop], *, snapshot_day:
     return snaps, done
 
 
+def recorded_clock(session: Session) -> datetime | None:
+    """When the latest observation was stored (None without any): seals what a model saw."""
+    return session.scalar(select(func.max(ObservationRow.recorded_at)))
+
+
 def data_clock(session: Session) -> datetime:
     """The data's own "now": the latest trial event stored (now, when there is none)."""
     latest = session.scalar(select(func.max(TrialEvent.occurred_at)))
@@ -120,12 +129,21 @@ def decision_window(market: str | None) -> timedelta:
 
 
 def finished_trials(session: Session, *, snapshot_day: int, schema: profile_schema.Schema | None = None,
-                    as_of: datetime | None = None) -> LoadedTrials:
-    """Trials with a final outcome and a start date, frozen at their snapshot, with outcome and treatment."""
+                    as_of: datetime | None = None, only: Collection[str] | None = None,
+                    recorded_by: datetime | None = None) -> LoadedTrials:
+    """Trials with a final outcome and a start date, frozen at their snapshot, with outcome and treatment.
+
+    `as_of` is the data clock (default: `data_clock`); `only`, when given, keeps the shops
+    with these platform ids and `recorded_by` the observations stored by then (a sealed test
+    split, see `service.evaluate_model`).
+    """
     from .train import TrainingRow
 
     as_of = as_of or data_clock(session)
     shops = list(session.scalars(select(Shop).where(Shop.outcome.is_not(None)).order_by(Shop.id)))
+    if only is not None:
+        keep = set(only)
+        shops = [s for s in shops if s.platform_id in keep]
     skipped = {"no_trial_start": 0, "decided_before_snapshot": 0, "unknown_outcome": 0, "outcome_window_open": 0}
     usable = []
     for s in shops:
@@ -142,7 +160,7 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
     rows: list[TrainingRow] = []
     for k in range(0, len(usable), CHUNK):
         part = usable[k:k + CHUNK]
-        obs = _observations(session, part)
+        obs = _observations(session, part, recorded_by)
         calls = _calls(session, part)
         for s in part:
             at = snapshot_time(s.trial_started_at, snapshot_day)

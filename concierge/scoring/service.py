@@ -19,7 +19,7 @@ from ..errors import ConciergeError, NotFound
 from ..models import DemoTruth, ModelVersion, Score, Shop
 from ..operations.shops import resolve_shop
 from . import store
-from .data import finished_trials, snapshots_and_done
+from .data import data_clock, finished_trials, recorded_clock, snapshots_and_done
 from .features import DEFAULT_SNAPSHOT_DAY, FeatureSpace, snapshot_time
 from .metrics import bootstrap, probability_metrics, qini_coefficient, ece
 from .model import Bundle, Scorer
@@ -59,7 +59,8 @@ def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, s
         schema, text = read_schema_file(schema_file)
     else:
         schema, text = profile_schema.load_schema(), None
-    loaded = finished_trials(session, snapshot_day=snapshot_day, schema=schema if text else None)
+    as_of, recorded = data_clock(session), recorded_clock(session)
+    loaded = finished_trials(session, snapshot_day=snapshot_day, schema=schema if text else None, as_of=as_of)
     version = store.new_version_name(now)
     try:
         bundle, card = train(loaded.rows, FeatureSpace.from_schema(schema), snapshot_day=snapshot_day,
@@ -67,6 +68,8 @@ def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, s
     except NotEnoughData as exc:
         raise TrainingFailed(f"{exc} (skipped: {loaded.skipped})") from None
     card["rows"]["skipped"] = loaded.skipped
+    card["split"]["data_clock"] = as_of.isoformat()
+    card["split"]["recorded_clock"] = recorded.isoformat() if recorded else None
     card["schema"] = {"file": str(schema_file) if schema_file else None, "version": schema.version}
     return store.save_version(session, bundle, card, version=version, activate=activate)
 
@@ -278,14 +281,59 @@ def _metric_block(y, p, n_boot: int, seed: int) -> dict[str, Any]:
     return out
 
 
+def show_model(session: Session, version: str | None = None) -> dict[str, Any]:
+    """A stored version and its card (default: the active one), as `model train --json` gave it."""
+    if version is None:
+        row = store.active_version(session)
+    else:
+        row = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
+        if row is None:
+            raise NotFound(f"no model version {version!r}: `concierge model list` shows the stored ones")
+    return {"version": row.version, "active": bool(row.active), "created_at": row.created_at.isoformat(),
+            "card": row.card or {}}
+
+
+def _test_rows(session: Session, bundle: Bundle, card: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The test trials of the active model and the split's provenance.
+
+    A card that stores its split (the test trial ids, the data clock they were loaded at and
+    when its latest observation was stored) is judged on exactly those trials, built from
+    what was stored by then: another seed, or events, answers and trials added since, change
+    nothing. A trial that can no longer be built (deleted, or no longer finished) is counted
+    in `dropped`. A card from before sealed splits falls back to recomputing the split (seed
+    0, today's data clock): `source` says which.
+    """
+    stored = card.get("split") or {}
+    ids = stored.get("test_trial_ids")
+    schema = bundle_schema(bundle)
+    if ids is None:
+        loaded = finished_trials(session, snapshot_day=bundle.snapshot_day, schema=schema)
+        if len(loaded.rows) < 10:
+            raise NotFound("too few finished trials to evaluate")
+        _, te, split = out_of_time_split(loaded.rows)
+        return [loaded.rows[i] for i in te], {**split, "source": "recomputed", "test_trials": int(len(te)),
+                                              "dropped": 0}
+    clock, recorded = stored.get("data_clock"), stored.get("recorded_clock")
+    loaded = finished_trials(session, snapshot_day=bundle.snapshot_day, schema=schema, only=ids,
+                             as_of=datetime.fromisoformat(clock) if clock else None,
+                             recorded_by=datetime.fromisoformat(recorded) if recorded else None)
+    rows = loaded.rows  # in the training's order (shop id), so bootstrap resamples match run to run
+    if len(rows) < 10:
+        raise NotFound(f"only {len(rows)} of the model's {len(ids)} test trials can still be built: "
+                       "too few to evaluate")
+    split = {k: v for k, v in stored.items() if k != "test_trial_ids"}
+    return rows, {**split, "source": "card", "test_trials": len(ids), "dropped": len(ids) - len(rows)}
+
+
 def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:
-    """Judge the active model on its test cohorts beside the oracle (the demo's true probabilities)."""
+    """Judge the active model on its test trials beside the oracle (the demo's true probabilities).
+
+    The test trials are the ones its card sealed at training (see `_test_rows`); `seed` is
+    only the bootstrap's.
+    """
     row, bundle, scorer = _scorer(session)
-    loaded = finished_trials(session, snapshot_day=bundle.snapshot_day, schema=bundle_schema(bundle))
-    if len(loaded.rows) < 10:
-        raise NotFound("too few finished trials to evaluate")
-    _, te, split = out_of_time_split(loaded.rows)
-    rows = [loaded.rows[i] for i in te]
+    card = session.scalar(select(ModelVersion.card).where(ModelVersion.id == row.id)) or {}
+    rows, split = _test_rows(session, bundle, card)
     X = bundle.space.transform([r.snapshot for r in rows])
     y = np.array([r.outcome for r in rows])
     t = np.array([r.treated for r in rows], dtype=bool)

@@ -166,6 +166,9 @@ def _train(rows: Sequence[TrainingRow], space: FeatureSpace, *, snapshot_day: in
     markets_all = np.array([r.snapshot.market or "" for r in rows], dtype=object)
     t_all = np.array([r.treated for r in rows], dtype=bool)
     tr, te, split = out_of_time_split(rows, seed=random_state)
+    # the sealed split: `model evaluate` judges exactly these trials again, whatever its seed or
+    # the data added since (the service adds the data clock the rows were loaded at)
+    split = {**split, "seed": random_state, "test_trial_ids": sorted(str(rows[i].snapshot.shop) for i in te)}
     X, y = X_all[tr], y_all[tr]
     robust = robust_columns(space)
     prior = float(y.mean()) if len(y) else float(y_all.mean())
@@ -253,16 +256,27 @@ def _train(rows: Sequence[TrainingRow], space: FeatureSpace, *, snapshot_day: in
     return bundle, card
 
 
+def split_line(split: dict[str, Any]) -> str:
+    """One line on whether the card seals its test split (cards from before it do not)."""
+    ids = split.get("test_trial_ids")
+    if ids is None:
+        return "test split: not stored (a card from before sealed splits): `model evaluate` recomputes it"
+    return (f"test split: sealed, {len(ids)} test trials stored (data clock {split.get('data_clock')}, "
+            f"seed {split.get('seed')}): `model evaluate` judges exactly these")
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     """The model card as Markdown, with the calibration chart drawn in text."""
     m = card.get("metrics") or {}
+    rows, split = card.get("rows") or {}, card.get("split") or {}
     lines = [f"# Model card: {card.get('version')}", "",
              f"- kind: **{card.get('kind')}** ({card.get('model')}, calibration: {card.get('calibration')})",
              f"- trained at {card.get('trained_at')}, snapshot at trial day {card.get('snapshot_day')}",
-             f"- history: {card['rows']['finished']} finished trials; train {card['rows']['train']}, "
-             f"test {card['rows']['test']} (split: {card['split']['kind']}, test cohorts "
-             f"{', '.join(card['split'].get('test_cohorts') or [])})",
-             f"- fallback: {card['fallback']}", "",
+             f"- history: {rows.get('finished')} finished trials; train {rows.get('train')}, "
+             f"test {rows.get('test')} (split: {split.get('kind')}, test cohorts "
+             f"{', '.join(split.get('test_cohorts') or [])})",
+             f"- {split_line(split)}",
+             f"- fallback: {card.get('fallback')}", "",
              "| metric | value |", "|---|---|"]
     for k in ("n", "prevalence", "auc", "pr_auc", "brier", "brier_base_rate", "brier_skill", "log_loss", "ece"):
         lines.append(f"| {k} | {m.get(k)} |")
