@@ -6,6 +6,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from locales import LANGUAGES
+
 #: Model health: the expected calibration error above which the dashboard warns that the
 #: active model's probabilities have drifted from what happens (CONCIERGE_CALIBRATION_DRIFT_ECE).
 CALIBRATION_DRIFT_ECE = 0.05
@@ -187,7 +189,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # the events webhook: store and acknowledge, applied by `concierge events worker`
         "EVENTS_QUEUED": events_queued(),
         "BABEL_DEFAULT_LOCALE": "en",
-        "LANGUAGES": ["en", "pl", "tr"],
+        "LANGUAGES": list(LANGUAGES),
         # rate limits on login, API tokens and survey links (concierge/limits.py)
         **rate_limit_settings(overrides or {}),
     }

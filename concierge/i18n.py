@@ -9,8 +9,8 @@ import gettext
 from pathlib import Path
 from typing import Any, Iterable
 
-LANGUAGES = ("en", "pl", "tr")
-DEFAULT_LANGUAGE = "en"
+from locales import DEFAULT_LANGUAGE, LANGUAGES, supported_language
+
 TRANSLATED = ("pl", "tr")  # English is the source language of the catalogs
 MARKET_LANGUAGE = {"PL": "pl", "TR": "tr", "IN": "en"}
 TRANSLATIONS_DIR = Path(__file__).with_name("translations")
@@ -18,10 +18,7 @@ TRANSLATIONS_DIR = Path(__file__).with_name("translations")
 
 def base_language(lang: str | None) -> str | None:
     """`pl_PL`, `tr-TR` -> `pl`, `tr`; None or an unsupported language -> None."""
-    if not lang:
-        return None
-    base = lang.replace("-", "_").split("_", 1)[0].lower()
-    return base if base in LANGUAGES else None
+    return supported_language(lang)
 
 
 def choose_language(*, user_language: str | None = None, market: str | None = None,

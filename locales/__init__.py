@@ -4,11 +4,27 @@ A pure package: no Flask, no database, no import of ``concierge``; time is passe
 """
 
 from .errors import InvalidValue
-from .market import MARKET_CODES, MARKETS, Market, MarketDataError, get_market, load_markets
+from .languages import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    language_base,
+    language_or_default,
+    supported_language,
+)
+from .market import (
+    MARKET_CODES,
+    MARKETS,
+    Market,
+    MarketDataError,
+    get_market,
+    load_markets,
+)
 from .phones import PhoneNumber, normalize_phone
 from .taxids import TaxId, validate_tax_id
 
 __all__ = [
-    "InvalidValue", "MARKETS", "MARKET_CODES", "Market", "MarketDataError", "PhoneNumber", "TaxId",
-    "get_market", "load_markets", "normalize_phone", "validate_tax_id",
+    "DEFAULT_LANGUAGE", "InvalidValue", "LANGUAGES", "MARKETS", "MARKET_CODES", "Market",
+    "MarketDataError", "PhoneNumber", "TaxId",
+    "get_market", "language_base", "language_or_default", "load_markets", "normalize_phone",
+    "supported_language", "validate_tax_id",
 ]

@@ -12,8 +12,10 @@ from typing import Any, Mapping
 
 import yaml
 
+from .languages import LANGUAGES, language_base
+
 #: Languages every message must exist in; others fall back to English.
-MESSAGE_LANGUAGES = ("en", "pl", "tr")
+MESSAGE_LANGUAGES = LANGUAGES
 
 
 @lru_cache(maxsize=1)
@@ -25,9 +27,7 @@ def messages() -> Mapping[str, Mapping[str, str]]:
 
 def _base_language(lang: str | None) -> str:
     """Reduce ``pl_PL``/``tr-TR``/``en_IN`` to the catalogue's language key."""
-    if not lang:
-        return "en"
-    return lang.replace("-", "_").split("_", 1)[0].lower()
+    return language_base(lang)
 
 
 class _Defaulting(dict):

@@ -248,9 +248,9 @@ def _labels(raw: Any, where: str, languages: Iterable[str]) -> dict[str, str]:
 
 def _base_lang(lang: str | None) -> str:
     """`pl_PL`, `tr-TR`, `en_IN` -> the catalogue's language key."""
-    if not lang:
-        return "en"
-    return lang.replace("-", "_").split("_", 1)[0].lower()
+    from locales import language_base
+
+    return language_base(lang)
 
 
 _QUESTION_FIELDS = frozenset({

@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 from babel import Locale
 
-LANGS = ("en", "pl", "tr")
+from locales import LANGUAGES, language_or_default
+
+LANGS = LANGUAGES  # the labels exist in every interface language
 LABELS_FILE = Path(__file__).resolve().parent / "labels.yaml"
 
 
@@ -23,8 +25,7 @@ def load_labels() -> dict[str, Any]:
 @lru_cache(maxsize=64)
 def norm_lang(lang: str | None) -> str:
     """``lang`` reduced to one the labels exist in ("pl_PL" -> "pl"); English otherwise."""
-    base = (lang or "en").replace("-", "_").split("_", 1)[0].lower()
-    return base if base in LANGS else "en"
+    return language_or_default(lang)
 
 
 def humanize(key: str) -> str:

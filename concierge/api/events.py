@@ -9,11 +9,13 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
+from locales import LANGUAGES
+
 from ..app import get_session
 from ..ingest.bodies import base_lang, body_error, content_type_error
+from ..operations.deadletters import store_dead_letter
 from ..operations.events import ingest_event
 from ..operations.inbox import queue_event
-from ..operations.deadletters import store_dead_letter
 from . import api_blueprint, error_response
 from .auth import require_token
 from .schemas import EVENT_BODY
@@ -33,7 +35,7 @@ def request_lang() -> str:
     """The caller's language: ?lang=, else Accept-Language (en, pl, tr), else English."""
     if request.args.get("lang"):
         return base_lang(request.args["lang"])
-    return request.accept_languages.best_match(["en", "pl", "tr"]) or "en"
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
 
 
 @bp.post("/events")

@@ -16,12 +16,12 @@ from typing import Any
 from flask import Flask, current_app, jsonify
 
 import profile_schema
-from locales import MARKET_CODES
+from locales import LANGUAGES, MARKET_CODES
 
 from . import api_blueprint
 
 OPENAPI_VERSION = "3.1.0"
-SURVEY_LANGUAGES = ("en", "pl", "tr")
+SURVEY_LANGUAGES = LANGUAGES
 _IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 bp = api_blueprint("openapi", __name__, url_prefix="/api")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import jsonify, request
 from sqlalchemy import select
 
+from locales import LANGUAGES
+
 from ..app import get_session
 from ..errors import NotFound, ValidationFailed
 from ..models import ModelVersion
@@ -13,7 +15,7 @@ from . import api_blueprint
 from .auth import require_token
 
 bp = api_blueprint("scores", __name__)
-LANGS = ("en", "pl", "tr")
+LANGS = LANGUAGES
 
 
 class NoScore(NotFound):

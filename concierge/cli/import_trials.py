@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from locales import MARKET_CODES
+from locales import LANGUAGES, MARKET_CODES
 
 from ..errors import ConciergeError
 from . import CliState, echo_json, pass_state
@@ -20,7 +20,7 @@ from . import CliState, echo_json, pass_state
 @click.option("--market", "market_col", help="Column with the market (PL, TR, IN).")
 @click.option("--default-market", type=click.Choice(MARKET_CODES), help="Market of every row without --market.")
 @click.option("--id", "id_col", help="Column with the platform's shop id (default: file name and row number).")
-@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "pl", "tr"]))
+@click.option("--lang", default="en", show_default=True, type=click.Choice(LANGUAGES))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_state
 def import_trials_cmd(state: CliState, file: str, schema_file: str | None, outcome: str, date_col: str | None,

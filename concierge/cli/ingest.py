@@ -9,6 +9,8 @@ from typing import IO, Any, Iterator
 
 import click
 
+from locales import LANGUAGES
+
 from . import CliState, echo_json, pass_state
 
 
@@ -43,7 +45,7 @@ def _bulk_cache(session: Any) -> Iterator[None]:
 
 @ingest.command("events")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--lang", type=click.Choice(["en", "pl", "tr"]), default="en", show_default=True,
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
               help="Language of the error messages.")
 @click.option("--batch-size", type=click.IntRange(1, 50_000), default=2000, show_default=True,
               help="Events checked and inserted together.")

@@ -5,6 +5,8 @@ import sys
 
 import click
 
+from locales import LANGUAGES
+
 from . import CliState, echo_json, pass_state
 
 
@@ -14,7 +16,7 @@ from . import CliState, echo_json, pass_state
               help="YAML: format, delimiter, encoding, shop column, columns -> question keys, value maps.")
 @click.option("--actor", default="import", show_default=True,
               help="Who the answers are recorded as coming from (e.g. the survey tool's name).")
-@click.option("--lang", type=click.Choice(["en", "pl", "tr"]), default=None,
+@click.option("--lang", type=click.Choice(LANGUAGES), default=None,
               help="Language of the error messages (default: the mapping's / each line's language).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal and not --json).")
@@ -32,7 +34,13 @@ def surveys_cmd(state: CliState, file: str, mapping_path: str, actor: str, lang:
     Re-importing the same file stores nothing twice (response id, else a hash of the line).
     """
     from ..errors import ConciergeError
-    from ..operations.imports import ImportFileError, MappingError, import_surveys, load_mapping, read_export
+    from ..operations.imports import (
+        ImportFileError,
+        MappingError,
+        import_surveys,
+        load_mapping,
+        read_export,
+    )
 
     try:
         mapping = load_mapping(mapping_path)

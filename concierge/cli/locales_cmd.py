@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from locales import MARKET_CODES
+from locales import LANGUAGES, MARKET_CODES
 
 from . import echo_json
 
@@ -44,7 +44,7 @@ def _print_market(d: dict[str, Any]) -> None:
 @locales_group.command("show")
 @click.argument("market", type=MARKET_CHOICE)
 @click.option("--year", type=int, default=None, help="Holidays of this year and the next (default: this year).")
-@click.option("--lang", type=click.Choice(["en", "pl", "tr"]), default="en", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole market card as JSON.")
 def show_cmd(market: str, year: int | None, lang: str, as_json: bool) -> None:
     """Print a market's rules: languages, money, working days, calling law, integrations, legal steps."""

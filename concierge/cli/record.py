@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from locales import LANGUAGES
+
 from . import CliState, echo_json, pass_state
 from .shops import fail, parse_when
 
@@ -43,7 +45,7 @@ def _default_actor() -> str:
 @click.option("--actor", default=_default_actor, show_default="$CONCIERGE_ACTOR or your user name",
               help="Who learned this (a consultant's name).")
 @click.option("--source", type=click.Choice(["call", "survey", "import", "trial"]), default="call", show_default=True)
-@click.option("--lang", type=click.Choice(["en", "pl", "tr"]), default="en", show_default=True,
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
               help="Language of the error messages.")
 @click.option("--observed-at", help="When it was learned (ISO 8601; default now).")
 @click.option("--json", "as_json", is_flag=True, help="Print {submission, shop, answers} as JSON.")

@@ -5,13 +5,15 @@ import sys
 
 import click
 
+from locales import LANGUAGES
+
 from . import CliState, pass_state
 
 
 @click.command("render")
 @click.argument("shop")
 @click.option("--format", "fmt", type=click.Choice(["svg", "png"]), default="svg", show_default=True)
-@click.option("--locale", "lang", type=click.Choice(["en", "pl", "tr"]), default=None,
+@click.option("--locale", "lang", type=click.Choice(LANGUAGES), default=None,
               help="Language of the labels (default: the shop's market language).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to FILE (default: stdout; a PNG is never written to a terminal).")

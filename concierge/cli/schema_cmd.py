@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from locales import LANGUAGES
+
 from . import echo_json
 
 
@@ -12,7 +14,7 @@ def schema_group() -> None:
 
 
 @schema_group.command("show")
-@click.option("--lang", type=click.Choice(["en", "pl", "tr"]), default="en", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
 @click.option("--version", "version", type=int, default=None, help="A schema version (default: the latest).")
 @click.option("--json", "as_json", is_flag=True, help="Print Schema.describe() as JSON.")
 def show_cmd(lang: str, version: int | None, as_json: bool) -> None:

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, echo_json, pass_state
+from locales import LANGUAGES
+
 from ..errors import ConciergeError
+from . import CliState, echo_json, pass_state
 
 
 @click.command("score")
 @click.argument("shop", required=False)
 @click.option("--all", "all_open", is_flag=True, help="Score every open trial; list them by the gain from a call.")
-@click.option("--lang", default="en", show_default=True, type=click.Choice(["en", "pl", "tr"]),
+@click.option("--lang", default="en", show_default=True, type=click.Choice(LANGUAGES),
               help="Language of the reasons.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state

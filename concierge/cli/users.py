@@ -5,10 +5,12 @@ import sys
 
 import click
 
+from locales import LANGUAGES
+
 from . import CliState, echo_json, pass_state
 
 ROLE_CHOICE = click.Choice(["consultant", "manager", "admin"])
-LANGUAGE_CHOICE = click.Choice(["en", "pl", "tr"])
+LANGUAGE_CHOICE = click.Choice(LANGUAGES)
 
 
 def _fail(exc: Exception, as_json: bool) -> None:

@@ -74,8 +74,9 @@ _FORMAT_NAMES = {
 
 def base_lang(lang: str | None) -> str:
     """`pl_PL`, `tr-TR` -> `pl`, `tr`; anything else we do not speak -> `en`."""
-    b = (lang or "en").replace("-", "_").split("_", 1)[0].lower()
-    return b if b in ("en", "pl", "tr") else "en"
+    from locales import language_or_default
+
+    return language_or_default(lang)
 
 
 def body_message(code: str, lang: str | None = "en", **params: Any) -> str:

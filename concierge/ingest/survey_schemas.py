@@ -14,7 +14,6 @@ from typing import Any
 from profile_schema import Question, Schema, load_schema
 
 SURVEY_BODY = "SurveySubmission"  # the key of the request body schema in REQUEST_SCHEMAS
-LANGUAGES = ("en", "pl", "tr")
 
 _LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"
 

@@ -31,11 +31,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import (
+    BadData,
+    SignatureExpired,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+)
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import profile_schema
+from locales import LANGUAGES
 
 from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
@@ -50,7 +56,6 @@ MAX_TOKEN_LENGTH = 400  # ours are ~120 characters; anything far longer is not w
 ACTOR = "merchant"
 CHANNEL = "survey_link"
 MARKET_LANGUAGE = {"PL": "pl", "TR": "tr", "IN": "en"}
-LANGUAGES = ("en", "pl", "tr")
 _ATTEMPT_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 
 _MESSAGES: dict[str, dict[str, str]] = {

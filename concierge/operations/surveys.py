@@ -18,6 +18,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 import profile_schema
+from locales import LANGUAGES
 
 from ..db import utcnow
 from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
@@ -25,7 +26,6 @@ from ..messages import SHOP_MESSAGES, language, localize
 from ..models import DeadLetter, Observation, Shop, Submission
 
 CHANNEL = "surveys"
-LANGUAGES = ("en", "pl", "tr")
 CLOCK_SKEW = timedelta(minutes=5)  # a survey tool's clock may run a little ahead of ours
 
 _MESSAGES: dict[str, dict[str, str]] = {

@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from locales import LANGUAGES
+
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..models import User
 
 ROLES = ("consultant", "manager", "admin")
-LANGUAGES = ("en", "pl", "tr")
 MIN_PASSWORD = 10
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 DEMO_USERS = (

@@ -15,9 +15,10 @@ from typing import Any, Mapping
 import numpy as np
 import yaml
 
+from locales import LANGUAGES
+
 from .features import FeatureSpace, TrialSnapshot
 
-LANGUAGES = ("en", "pl", "tr")
 _FILE = Path(__file__).with_name("reasons.yaml")
 
 
