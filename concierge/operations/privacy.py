@@ -55,6 +55,7 @@ from ..models import (
     CallRating,
     DeadLetter,
     DemoTruth,
+    EventInbox,
     ModelVersion,
     Observation,
     PlannedCall,
@@ -85,7 +86,7 @@ REASON_MAX = 500
 #: the export's sections, in order; each is one CSV file in the zip
 SECTIONS = ("shop", "personal_data", "observations", "submissions", "survey_links", "calls", "call_ratings",
             "scores", "planned_calls", "planned_call_events", "trial_events", "dead_letters", "shop_state",
-            "audit_state", "demo_truth", "privacy_erasures")
+            "audit_state", "demo_truth", "privacy_erasures", "queued_events")
 
 _MESSAGES = {
     "reason_required": {
@@ -246,7 +247,8 @@ def export_shop(session: Session, shop: Shop | str, *, lang: str = "en", now: da
     Sections (`SECTIONS`): the shop row; `personal_data`, the current personal answers with
     their questions' labels in `lang` (the readable summary); then every row of every table
     about the shop, column by column (survey links without their signing nonce, scores with
-    their model version's name instead of the model).
+    their model version's name instead of the model), and the webhook events still waiting in
+    the inbox (queued mode).
     """
     shop = resolve_shop(session, shop, lang=lang)
     now = now or utcnow()
@@ -293,6 +295,8 @@ def export_shop(session: Session, shop: Shop | str, *, lang: str = "en", now: da
         "audit_state": _row(audit) if audit is not None else None,
         "demo_truth": _row(truth) if truth is not None else None,
         "privacy_erasures": _rows(session, PrivacyErasure, PrivacyErasure.shop_id == shop.id, (PrivacyErasure.id,)),
+        # webhook events acknowledged but not applied yet (queued mode): held about the merchant too
+        "queued_events": _rows(session, EventInbox, EventInbox.shop == shop.platform_id, (EventInbox.id,)),
     }
 
 

@@ -169,6 +169,23 @@ def test_export_holds_everything_before_erasure(session):
     assert EMAIL in archive.read("observations.csv").decode("utf-8-sig")
     assert NOTE in archive.read("calls.csv").decode("utf-8-sig")
     assert json.loads(archive.read("export.json"))["shop_id"] == SHOP
+    assert data["queued_events"] == [] and "queued_events.csv" in names
+
+
+def test_export_holds_the_webhook_events_still_queued(session):
+    from concierge.operations.inbox import queue_event
+
+    _build(session)
+    body = _event("ev-queued-1", "store_details_completed", SHOP, T0 + timedelta(days=3),
+                  {"store_name": "Hafty Zofii nowe"})
+    assert queue_event(session, body, now=NOW).status == "queued"
+    session.flush()
+    data = export_shop(session, SHOP, now=NOW)
+    assert [(q["event_id"], q["type"]) for q in data["queued_events"]] == [("ev-queued-1", "store_details_completed")]
+    assert "Hafty Zofii nowe" in data["queued_events"][0]["payload"]
+    assert export_shop(session, OTHER, now=NOW)["queued_events"] == []  # nothing of another merchant's
+    archive = zipfile.ZipFile(io.BytesIO(export_zip(data)))
+    assert "ev-queued-1" in archive.read("queued_events.csv").decode("utf-8-sig")
 
 
 def test_erase_leaves_no_personal_value_anywhere_and_keeps_the_conversion(session):
