@@ -389,7 +389,7 @@ class ShopState(Base):
     trial_ends_at: Mapped[Optional[datetime]]
     outcome: Mapped[Optional[str]] = mapped_column(String(16), index=True)
     outcome_at: Mapped[Optional[datetime]]
-    # the decision rule (scoring.data.decision), stored so reports count with plain SQL
+    # the decision rule (scoring.outcome.decision), stored so reports count with plain SQL
     converted: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_at: Mapped[Optional[datetime]] = mapped_column(index=True)
     stage: Mapped[Optional[str]] = mapped_column(String(40), index=True)

@@ -50,7 +50,7 @@ from ..models import (
     ShopState,
 )
 from ..reporting import Column
-from ..scoring.data import decision
+from ..scoring.outcome import decision
 from .profiles import observations_by_shop
 
 _CHUNK = 500  # shops per query: well under every backend's parameter limit

@@ -13,23 +13,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Collection, Iterable, Sequence
 
-import profile_schema
-from locales import MARKET_CODES, get_market
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import profile_schema
+
 from ..db import utcnow
-from ..models import Call, Observation as ObservationRow, Shop, TrialEvent
+from ..models import Call, Shop, TrialEvent
+from ..models import Observation as ObservationRow
 from .features import NOT_FEATURE_SOURCES, TrialSnapshot, snapshot_time, take_snapshot
+from .outcome import DEFAULT_DECISION_WINDOW_DAYS, decision, decision_window  # noqa: F401 - their home is outcome
 
 if TYPE_CHECKING:  # train imports scikit-learn (seconds): only training needs it, not every importer of decision()
     from .train import TrainingRow
 
 CHUNK = 2000
-DEFAULT_DECISION_WINDOW_DAYS = 30  # a market without a card (as in locales/markets/_base.yaml)
 
 
 @dataclass(frozen=True)
@@ -122,12 +123,6 @@ def data_clock(session: Session) -> datetime:
     return latest if latest is not None else utcnow()
 
 
-def decision_window(market: str | None) -> timedelta:
-    """How long after the trial's end a purchase still counts (the market card's window)."""
-    return timedelta(days=get_market(market).decision_window_days if market in MARKET_CODES
-                     else DEFAULT_DECISION_WINDOW_DAYS)
-
-
 def finished_trials(session: Session, *, snapshot_day: int, schema: profile_schema.Schema | None = None,
                     as_of: datetime | None = None, only: Collection[str] | None = None,
                     recorded_by: datetime | None = None) -> LoadedTrials:
@@ -172,22 +167,3 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
 
 def _converted_in_window(s: Shop) -> bool:
     return decision(s.market, s.outcome, s.outcome_at, s.trial_ends_at)[0]
-
-
-def decision(market: str | None, outcome: str | None, outcome_at: datetime | None,
-             trial_ends_at: datetime | None) -> tuple[bool, datetime | None]:
-    """(converted, decided_at): the one rule for a trial's label and the moment it is known.
-
-    Converted: it bought no later than its market's decision window after the trial ended (a
-    trial without an end date or purchase time: when its outcome says so). Decided at: the
-    purchase for a converted trial; otherwise the window's end (without an end date: the
-    outcome's time); None while nothing can be said. `shop_state` stores both, so reports
-    count and bucket them with plain SQL.
-    """
-    converted = outcome == "converted" and (trial_ends_at is None or outcome_at is None
-                                            or outcome_at <= trial_ends_at + decision_window(market))
-    if converted:
-        return True, outcome_at
-    if trial_ends_at is not None:
-        return False, trial_ends_at + decision_window(market)
-    return False, outcome_at if outcome is not None else None

@@ -92,7 +92,7 @@ def window_expr() -> Any:
 
 def converted_expr(session: Session) -> ColumnElement[int]:
     """1 when the trial subscribed within its decision window after the trial ended (the model's
-    label: `scoring.data.decision`, stored in shop_state as `converted`), else 0."""
+    label: `scoring.outcome.decision`, stored in shop_state as `converted`), else 0."""
     return cast(case((ShopState.converted.is_(True), 1), else_=0), Integer)
 
 
@@ -113,7 +113,7 @@ def final_expr(now: datetime) -> ColumnElement[int]:
 
 def decided(now: datetime) -> ColumnElement[bool]:
     """Decided by ``now``: converted in its window (counted at once), or its stored decision time
-    (`scoring.data.decision`: the window's end) has passed."""
+    (`scoring.outcome.decision`: the window's end) has passed."""
     return or_(ShopState.converted.is_(True), ShopState.decided_at <= type_coerce(now, ShopState.decided_at.type))
 
 
