@@ -15,7 +15,8 @@ from ..app import get_session
 from ..ingest.bodies import base_lang, body_error, content_type_error
 from ..operations.deadletters import store_dead_letter
 from ..operations.events import ingest_event
-from ..operations.inbox import queue_event
+from ..i18n import translations
+from ..operations.inbox import event_status, queue_event
 from . import api_blueprint, error_response
 from .auth import require_token
 from .schemas import EVENT_BODY
@@ -72,6 +73,19 @@ def post_event():
     body = {"id": outcome.id, "shop": outcome.shop, "type": outcome.type, "status": outcome.status,
             "duplicate": outcome.status == "duplicate", "observations": outcome.observations}
     return jsonify(body), outcome.http_status
+
+
+@bp.get("/events/<event_id>")
+@require_token
+def get_event(event_id: str):
+    """Where an accepted event is: stored (applied), queued or held back (queued mode); 404 when no
+    event with this id was accepted. A sender that got 202 can follow its event here."""
+    status = event_status(get_session(), event_id)
+    if status is None:
+        text = translations(request_lang()).gettext("No event with the id %(event)s was accepted") % {
+            "event": event_id[:100]}
+        return error_response(404, "not_found", text)
+    return jsonify(status)
 
 
 def _queue_or_ingest(session, raw: str, **kwargs):  # noqa: ANN001, ANN202

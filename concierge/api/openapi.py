@@ -192,6 +192,30 @@ def _event_operation() -> dict[str, Any]:
     }
 
 
+def _event_status_operation() -> dict[str, Any]:
+    return {
+        "operationId": "getTrialEvent",
+        "tags": ["events"],
+        "summary": "Where an accepted event is: stored, queued or held back",
+        "description": (
+            "Follow an event after its answer (useful after a 202 in queued mode): `stored` once "
+            "applied, `queued` while it waits in the inbox, `held_back` after a failed apply (tried "
+            "again from `available_at`; after five failures it becomes a dead letter). 404 when no "
+            "event with this id was accepted: a rejected event is a dead letter, not an event."),
+        "parameters": [
+            {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 100},
+             "description": "the event's `id` as sent", "example": "evt_01HF3"},
+            _ACCEPT_LANGUAGE],
+        "responses": {
+            "200": json_response("The event's state", "EventStatus", {
+                "id": "evt_01HF3", "shop": "pl-1001", "type": "trial_started", "status": "queued",
+                "occurred_at": "2026-11-02T10:15:00+01:00", "received_at": "2026-11-02T09:15:01+00:00",
+                "attempts": 0, "available_at": None}),
+            "404": json_response("No event with this id was accepted"),
+        },
+    }
+
+
 def _shops_operation() -> dict[str, Any]:
     return {
         "operationId": "listShops",
@@ -434,6 +458,18 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
                              "description": "observations stored (queued: the observations it will store)"},
         },
     },
+    "EventStatus": {
+        "type": "object", "required": ["id", "shop", "type", "status", "attempts"],
+        "properties": {
+            "id": {"type": "string"}, "shop": {"type": "string"}, "type": {"type": "string"},
+            "status": {"type": "string", "enum": ["stored", "queued", "held_back"]},
+            "occurred_at": {"type": ["string", "null"], "description": "as the event gave it"},
+            "received_at": {"type": ["string", "null"], "format": "date-time"},
+            "attempts": {"type": "integer", "description": "failed applies so far (queued mode)"},
+            "available_at": {"type": ["string", "null"], "format": "date-time",
+                             "description": "held back: not tried again before this"},
+        },
+    },
     "ShopSummary": {
         "type": "object", "required": ["id", "market"],
         "properties": {
@@ -457,6 +493,7 @@ def _builtin_operations() -> dict[tuple[str, str], dict[str, Any]]:
         ("POST", "/api/v1/surveys"): _survey_operation(),
         ("GET", "/api/openapi.json"): _openapi_operation(),
         ("POST", "/api/v1/events"): _event_operation(),
+        ("GET", "/api/v1/events/{event_id}"): _event_status_operation(),
         ("GET", "/api/v1/shops"): _shops_operation(),
         ("GET", "/api/v1/shops/{shop}"): _shop_operation(),
         ("POST", "/api/v1/shops/{shop}/survey-links"): _survey_link_operation(),

@@ -1,4 +1,4 @@
-"""`concierge events worker|backlog`: apply the webhook's queued events (queued mode, docs/deploy.md)."""
+"""`concierge events worker|backlog|status`: apply the webhook's queued events (queued mode, docs/deploy.md)."""
 from __future__ import annotations
 
 import json
@@ -159,6 +159,33 @@ def backlog_cmd(state: CliState, as_json: bool) -> None:
     else:
         click.echo(f"{data['queued']} event(s) queued" +
                    (f", the oldest received {data['oldest_received_at']}." if data["queued"] else "."))
+
+
+@events_group.command("status")
+@click.argument("event_id")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {id, shop, type, status, occurred_at, received_at, attempts, available_at} "
+                   "(as GET /api/v1/events/<id>); an unknown id prints {error, message} and exits 1.")
+@pass_state
+def status_cmd(state: CliState, event_id: str, as_json: bool) -> None:
+    """Where one webhook event is: stored (applied), queued, or held back after a failed apply."""
+    from ..errors import NotFound
+    from ..operations.inbox import event_status
+
+    with state.db.session() as s:
+        data = event_status(s, event_id)
+    if data is None:
+        exc = NotFound(f"no event with the id {event_id!r} was accepted")
+        if as_json:
+            echo_json(exc.as_dict())
+        raise click.ClickException(str(exc))
+    if as_json:
+        echo_json(data)
+        return
+    line = f"{data['id']} ({data['type']}, shop {data['shop']}): {data['status'].replace('_', ' ')}"
+    if data["status"] == "held_back":
+        line += f" after {data['attempts']} failed attempt(s), next try from {data['available_at']}"
+    click.echo(line + f"; received {data['received_at']}.")
 
 
 def register(group: click.Group) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -271,6 +271,46 @@ def backlog(session: Session) -> dict[str, Any]:
     """How many events wait in the inbox and since when (the worker's and the benchmark's view)."""
     count, oldest = session.execute(select(func.count(), func.min(_I.c.received_at))).one()
     return {"queued": int(count or 0), "oldest_received_at": oldest.isoformat() if oldest else None}
+
+
+def event_status(session: Session, event_id: str) -> dict[str, Any] | None:
+    """Where one webhook event is: `stored` (applied: in trial_event, with its shop), `queued`
+    (acknowledged, waiting in the inbox; `held_back` once an apply has failed), or None when no
+    event with this id was accepted (a rejected one is a dead letter, not an event).
+    The one lookup behind `GET /api/v1/events/<id>` and `concierge events status`."""
+    stored = session.execute(
+        select(_T.c.id, _T.c.type, _T.c.occurred_at, _T.c.received_at, Shop.__table__.c.platform_id)
+        .join(Shop.__table__, Shop.__table__.c.id == _T.c.shop_id).where(_T.c.id == event_id)).first()
+    if stored is not None:
+        return {"id": stored.id, "shop": stored.platform_id, "type": stored.type, "status": "stored",
+                "occurred_at": _iso(stored.occurred_at), "received_at": _iso(stored.received_at),
+                "attempts": 0, "available_at": None}
+    queued = session.execute(select(_I.c.event_id, _I.c.shop, _I.c.type, _I.c.payload, _I.c.received_at,
+                                    _I.c.attempts, _I.c.available_at).where(_I.c.event_id == event_id)).first()
+    if queued is None:
+        return None
+    return {"id": queued.event_id, "shop": queued.shop, "type": queued.type,
+            "status": "held_back" if queued.attempts else "queued",
+            "occurred_at": _payload_occurred_at(queued.payload), "received_at": _iso(queued.received_at),
+            "attempts": int(queued.attempts or 0),
+            "available_at": _iso(queued.available_at) if queued.attempts else None}
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def _payload_occurred_at(payload: str) -> str | None:
+    """The queued body's own occurred_at, as sent (the body was checked before it was queued)."""
+    import json
+
+    try:
+        value = json.loads(payload).get("occurred_at")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def queued_ids(session: Session, limit: int) -> list[int]:

@@ -98,9 +98,22 @@ def _validation_failed(exc: ValidationFailed):
 
 @bp.get("/healthz")
 def healthz():
-    """Say the app and its database answer."""
-    count = get_session().scalar(select(func.count(Shop.id)))
-    return jsonify(status="ok", shops=count)
+    """Say the app and its database answer, and how far the events worker is behind (queued mode):
+    `events_queued` waiting in the inbox, the oldest for `events_oldest_seconds`."""
+    from ..operations.inbox import backlog
+
+    session = get_session()
+    count = session.scalar(select(func.count(Shop.id)))
+    waiting = backlog(session)
+    oldest = waiting["oldest_received_at"]
+    age = None
+    if oldest is not None:
+        from datetime import datetime, timezone
+
+        then = datetime.fromisoformat(oldest)
+        then = then if then.tzinfo else then.replace(tzinfo=timezone.utc)
+        age = max(0, round((datetime.now(timezone.utc) - then).total_seconds()))
+    return jsonify(status="ok", shops=count, events_queued=waiting["queued"], events_oldest_seconds=age)
 
 
 #: Drill-down filters shown as removable chips above the list (the form has fields for the others).

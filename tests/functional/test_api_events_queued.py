@@ -345,3 +345,47 @@ def test_erasing_a_merchant_applies_their_queued_events_first_so_nothing_comes_b
         texts += [json.dumps(o.value, ensure_ascii=False) for o in s.scalars(select(Observation))]
     assert {e.id for e in events} == {"ev-1", "ev-7"}  # the queued one was stored, then scrubbed
     assert not any("Anna" in t or "anna" in t for t in texts), texts
+
+
+def test_an_accepted_event_can_be_followed_queued_held_back_then_stored(queued, client, auth, db, db_url):
+    """GET /api/v1/events/<id>, `concierge events status` and /healthz follow one event through the inbox."""
+    assert client.get("/api/v1/events/ev-1").status_code == 401  # the webhook's token, as for POST
+    unknown = client.get("/api/v1/events/ev-1", headers={**auth, "Accept-Language": "pl"})
+    assert unknown.status_code == 404 and unknown.get_json()["error"] == "not_found"
+    assert "ev-1" in unknown.get_json()["message"] and "No event" not in unknown.get_json()["message"]
+    assert client.get("/healthz").get_json()["events_queued"] == 0
+    assert client.get("/healthz").get_json()["events_oldest_seconds"] is None
+
+    assert post(client, auth, START).status_code == 202
+    got = client.get("/api/v1/events/ev-1", headers=auth)
+    assert got.status_code == 200
+    body = got.get_json()
+    assert {k: body[k] for k in ("id", "shop", "type", "status", "attempts", "available_at", "occurred_at")} == {
+        "id": "ev-1", "shop": "shop-1", "type": "trial_started", "status": "queued", "attempts": 0,
+        "available_at": None, "occurred_at": START["occurred_at"]}
+    health = client.get("/healthz").get_json()
+    assert health["events_queued"] == 1 and health["events_oldest_seconds"] >= 0
+
+    with db.session() as s:
+        row_id = s.scalar(select(EventInbox.id))
+        inbox.hold_back(s, [(row_id, "RuntimeError: boom")])
+    held = client.get("/api/v1/events/ev-1", headers=auth).get_json()
+    assert held["status"] == "held_back" and held["attempts"] == 1 and held["available_at"]
+    with db.session() as s:  # let the worker try again now
+        s.execute(EventInbox.__table__.update().values(available_at=EventInbox.received_at))
+    assert drain(db).stored == 1
+
+    stored = client.get("/api/v1/events/ev-1", headers=auth).get_json()
+    assert (stored["status"], stored["shop"], stored["attempts"]) == ("stored", "shop-1", 0)
+    assert stored["received_at"] == held["received_at"]  # when the webhook got it, not the worker
+    assert client.get("/healthz").get_json()["events_queued"] == 0
+
+    runner = CliRunner()
+    env = {"CONCIERGE_DATABASE_URL": db_url}
+    out = runner.invoke(cli, ["events", "status", "ev-1", "--json"], env=env, catch_exceptions=False)
+    assert out.exit_code == 0 and json.loads(out.output) == stored  # the CLI and the API share one lookup
+    text = runner.invoke(cli, ["events", "status", "ev-1"], env=env, catch_exceptions=False)
+    assert text.exit_code == 0 and "stored" in text.output and "shop-1" in text.output
+    missing = runner.invoke(cli, ["events", "status", "nope", "--json"], env=env)
+    assert missing.exit_code == 1
+    assert json.loads(missing.output[:missing.output.rindex("}") + 1])["error"] == "not_found"

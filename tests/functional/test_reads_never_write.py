@@ -20,12 +20,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from concierge.models import Call, ModelVersion, PlannedCall, Score, Shop
+from concierge.models import Call, ModelVersion, PlannedCall, Score, Shop, TrialEvent
 
 PASSWORD = "correct horse battery"
 TODAY = date(2026, 11, 23)
 # a new route argument must be given a value here, so that no GET route goes untested
-ARGUMENTS = ("shop", "platform_id", "token", "call_id", "call", "id", "planned_call_id", "key", "table")
+ARGUMENTS = ("shop", "platform_id", "token", "call_id", "call", "id", "planned_call_id", "key", "table", "event_id")
 
 
 def _db(app):
@@ -102,6 +102,7 @@ def populate(app) -> dict[str, object]:
         tr_link = create_link(s, by_market["TR"].platform_id, secret=app.config["SECRET_KEY"], created_by="test")
         _, api_token = create_token(s, "crm", role="admin")  # admin: the privacy export is read too
         call_id = s.scalar(select(PlannedCall.id).order_by(PlannedCall.id))
+        event_id = s.scalar(select(TrialEvent.id).order_by(TrialEvent.id))
         rating_tokens = []
         try:
             from concierge.operations.ratings import rating_token
@@ -119,7 +120,8 @@ def populate(app) -> dict[str, object]:
         s.rollback()
     return {"shops": [x.platform_id for x in by_market.values()], "tokens": [link.token, tr_link.token],
             "reports": reports,
-            "rating_tokens": rating_tokens, "api_token": api_token, "call_id": call_id}
+            "rating_tokens": rating_tokens, "api_token": api_token, "call_id": call_id,
+            "event_ids": [event_id, "no-such-event"]}
 
 
 def _fills(rule: str, arguments: set[str], data: dict[str, object]) -> list[dict[str, object]]:
@@ -129,6 +131,8 @@ def _fills(rule: str, arguments: set[str], data: dict[str, object]) -> list[dict
         if "table" in arguments:
             return [{"key": k, "table": t} for k, tables in data["reports"].items() for t in [*tables[:1], "no-such-table"]]
         return [{"key": k} for k in [*data["reports"], "no-such-report"]]
+    if "event_id" in arguments:  # a webhook event: a stored one and an unknown one
+        return [{"event_id": e} for e in data["event_ids"]]
     shop_args = arguments & {"shop", "platform_id"}
     base: dict[str, object] = {a: data["call_id"] for a in arguments - shop_args - {"token"}}
     if shop_args:
