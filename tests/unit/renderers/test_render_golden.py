@@ -1,5 +1,10 @@
 """Golden files: the SVG of each persona, byte for byte.
 
+They are stored one element per line (`stored_form`: a newline between two tags), so a
+change to the picture can be reviewed as a diff; the renderer itself writes the SVG on
+one line, and the test checks it never puts a newline between tags, so the stored form
+still pins every byte.
+
 Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/unit/renderers``
 and look at the diff (and the pictures) before committing. The bytes depend on the
 text measurements, so they are kept for Pillow with libraqm (HarfBuzz shaping), which
@@ -56,10 +61,25 @@ def test_there_are_golden_personas_for_every_market():
     assert {"PL", "TR", "IN"} <= markets and len(GOLDEN_PERSONAS) >= 6
 
 
+def stored_form(svg: bytes) -> bytes:
+    """The SVG as the golden file keeps it: one element per line (a newline between two tags)."""
+    return svg.replace(b"><", b">\n<")
+
+
+def test_the_stored_form_is_one_element_per_line_and_keeps_every_byte():
+    svg = b'<svg a="1"><text>x &gt; y</text><g/></svg>'
+    assert stored_form(svg) == b'<svg a="1">\n<text>x &gt; y</text>\n<g/>\n</svg>'
+    assert stored_form(svg).replace(b">\n<", b"><") == svg
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_svg_matches_golden_file(name):
     path = GOLDEN / f"{name}.svg"
-    data = render_svg(CASES[name])
+    rendered = render_svg(CASES[name])
+    # the renderer writes no newline between tags (beyond the XML declaration's), so the stored
+    # form maps back to exactly these bytes
+    assert rendered.count(b">\n<") == 1 and rendered.startswith(b"<?xml"), name
+    data = stored_form(rendered)
     if UPDATE or not path.exists():
         if not UPDATE:
             pytest.fail(f"missing golden file {path}; run with UPDATE_GOLDEN=1 to create it")
