@@ -10,11 +10,12 @@ import json
 import os
 import pkgutil
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..db import Database
+if TYPE_CHECKING:  # the database layer (SQLAlchemy) is imported when a command opens it, not for --help
+    from ..db import Database
 
 
 class CliState:
@@ -27,6 +28,7 @@ class CliState:
     def db(self) -> Database:
         if self._db is None:
             from ..config import database_url
+            from ..db import Database
 
             self._db = Database(database_url())
         return self._db

@@ -13,15 +13,15 @@ import inspect
 from collections.abc import Mapping
 from datetime import datetime
 from importlib import import_module
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from audits.messages import N_
 
-from ...db import utcnow
 from ...i18n import translations
 from ...reporting import Report
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the reports themselves, not by `concierge --help`
+    from sqlalchemy.orm import Session
 
 #: report key -> module (the CLI's `concierge report KEY` and the dashboard's URLs use the keys)
 MODULES = {
@@ -68,7 +68,10 @@ def build_report(session: Session, key: str, *, lang: str = "en", market: str | 
     if key not in MODULES:
         raise UnknownReport(key)
     module = import_module(f"{__name__}.{MODULES[key]}")
-    now = now or utcnow()
+    if now is None:
+        from ...db import utcnow
+
+        now = utcnow()
     if settings:
         takes = inspect.signature(module.build).parameters
         params = {**{k: v for k, v in settings.items() if k in takes}, **params}
