@@ -93,3 +93,39 @@ def test_the_shell_guard_resolves_relative_imports(tmp_path):
     probe = ROOT / "concierge" / "operations" / "surveys.py"
     names = [n for _, n in _resolved_imports(probe)]
     assert "concierge.ingest.survey_schemas" in names and "concierge.models" in names
+
+
+def _blueprint_modules_in_tree() -> set[str]:
+    """Modules under concierge/web and concierge/api that define a module-level `bp`."""
+    found = set()
+    for package in ("web", "api"):
+        for path in sorted((ROOT / "concierge" / package).glob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in tree.body:
+                targets = node.targets if isinstance(node, ast.Assign) else []
+                if any(isinstance(t, ast.Name) and t.id == "bp" for t in targets):
+                    found.add(f"concierge.{package}.{path.stem}")
+    return found
+
+
+def test_every_blueprint_is_registered_by_name():
+    """Blueprints are listed, not discovered: none is left out of the list, none is listed twice,
+    and the app serves a rule from each."""
+    from concierge.web import BLUEPRINT_MODULES
+
+    assert len(set(BLUEPRINT_MODULES)) == len(BLUEPRINT_MODULES)
+    in_tree = _blueprint_modules_in_tree()
+    assert len(in_tree) >= 15
+    assert set(BLUEPRINT_MODULES) == in_tree, (
+        f"not listed in concierge.web.BLUEPRINT_MODULES: {sorted(in_tree - set(BLUEPRINT_MODULES))}; "
+        f"listed but without a bp: {sorted(set(BLUEPRINT_MODULES) - in_tree)}")
+
+
+def test_every_command_module_is_registered_by_name():
+    from concierge.cli import COMMAND_MODULES
+
+    in_tree = {path.stem for path in (ROOT / "concierge" / "cli").glob("*.py")
+               if any(isinstance(node, ast.FunctionDef) and node.name == "register"
+                      for node in ast.parse(path.read_text(encoding="utf-8")).body)}
+    assert len(in_tree) >= 20 and len(set(COMMAND_MODULES)) == len(COMMAND_MODULES)
+    assert set(COMMAND_MODULES) == in_tree, f"not in concierge.cli.COMMAND_MODULES: {sorted(in_tree - set(COMMAND_MODULES))}"
