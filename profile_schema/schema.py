@@ -67,6 +67,16 @@ class Question:
     # their own words): exported and erased on request (docs/privacy.md); phone, email and
     # tax_id questions are personal whatever the file says
     personal: bool = False
+    # the merchant's own wording on the survey page (second person), by language; empty: the label
+    asks: Mapping[str, str] = field(default_factory=dict)
+    # asked on the survey's short default part; the rest waits under "Tell us more"
+    core: bool = False
+    # the stages of the launch track at which this question matters most (asked first then)
+    matters_at: tuple[str, ...] = ()
+
+    def ask(self, lang: str | None = "en") -> str:
+        """The question as the merchant reads it on the survey (second person), else the label."""
+        return self.asks.get(_base_lang(lang)) or self.asks.get("en") or self.label(lang)
 
     def label(self, lang: str | None = "en") -> str:
         """The question in `lang` (`pl`, `pl_PL`, `tr-TR`...), falling back to English."""
@@ -210,6 +220,13 @@ class Schema:
                 item["integer"] = True
             if q.personal:
                 item["personal"] = True
+            if q.asks:
+                item["ask"] = q.ask(lang)
+                item["asks"] = dict(q.asks)
+            if q.core:
+                item["core"] = True
+            if q.matters_at:
+                item["matters_at"] = list(q.matters_at)
             if q.currencies:
                 item["currencies"] = list(q.currencies)
             out.append(item)
@@ -257,6 +274,7 @@ _QUESTION_FIELDS = frozenset({
     "key", "type", "label", "sources", "survey_required", "relevant", "markets", "choices",
     "stage", "min", "max", "min_length", "max_length", "min_selected", "max_selected",
     "integer", "unit", "currencies", "renamed_from", "choice_renames", "personal",
+    "ask", "core", "matters_at",
 })
 _TOP_FIELDS = frozenset({"version", "languages", "facets", "stages", "turnover_bands", "questions"})
 _OPERATORS = ("equals", "not_equals", "in", "contains", "answered")
@@ -427,6 +445,18 @@ def _parse_question(raw: Any, version: int, languages: tuple[str, ...], facets: 
         raise _fail(key, "personal must be true or false")
     if qtype in PERSONAL_TYPES and not personal:
         raise _fail(key, f"a {qtype} question is always personal")
+    asks = _labels(raw["ask"], f"{key} ask", languages) if raw.get("ask") is not None else {}
+    core = raw.get("core", False)
+    if not isinstance(core, bool):
+        raise _fail(key, "core must be true or false")
+    if (core or asks) and "survey" not in sources:
+        raise _fail(key, "ask and core are for survey questions (sources include survey)")
+    matters_at: tuple[str, ...] = ()
+    if raw.get("matters_at") is not None:
+        matters_at = _str_list(raw["matters_at"], key, "matters_at")
+        bad = [s for s in matters_at if s not in stages]
+        if bad:
+            raise _fail(key, f"matters_at: unknown stage(s) {', '.join(bad)}")
     return Question(
         key=key, type=qtype, labels=_labels(raw.get("label"), key, languages),
         sources=sources, facet=facet, survey_required=survey_required,
@@ -436,6 +466,7 @@ def _parse_question(raw: Any, version: int, languages: tuple[str, ...], facets: 
         min_selected=raw.get("min_selected"), max_selected=raw.get("max_selected"),
         integer=integer, unit=raw.get("unit"), currencies=currencies,
         renamed_from=renamed, choice_renames=crenames, personal=personal,
+        asks=asks, core=core, matters_at=matters_at,
     )
 
 
