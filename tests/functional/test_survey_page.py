@@ -71,6 +71,14 @@ def post(client, token, data, action="submit", html=None, lang=None):
     return client.post(f"/s/{token}" + (f"?lang={lang}" if lang else ""), data=form)
 
 
+_FIELD_RE = re.compile(r'<div class="field[^>]*?(\shidden)?>\s*<(?:fieldset|label)[^>]*?(?:id|for)="([a-z_]+)"')
+
+
+def fields_on(html: str) -> dict[str, bool]:
+    """Each question's field on the page -> shown (True) or sent hidden until its answer calls for it."""
+    return {name: not hidden for hidden, name in _FIELD_RE.findall(html)}
+
+
 def survey_observations(app, shop="pl-1"):
     from concierge.models import Shop
 
@@ -97,7 +105,11 @@ def test_page_needs_no_login_speaks_the_market_language_and_is_private(app, clie
     assert r.headers["Referrer-Policy"] == "no-referrer"
     assert r.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
-    assert 'name="viewport"' in html and "<script" not in html and " style=" not in html
+    assert 'name="viewport"' in html and " style=" not in html
+    # one script, our own static file (the CSP allows 'self' only), never inline code
+    assert re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S) == [(' src="/static/survey.js" defer', "")]
+    assert "script-src 'self';" in r.headers["Content-Security-Policy"]
+    assert client.get("/static/survey.js").status_code == 200
     assert "/login" not in html and "Wyloguj" not in html  # nothing of the consultants' app
     # the survey's questions, and no consultant-only ones (readiness.theme_published is trial/call)
     assert 'name="owner__name"' in html and 'name="readiness__ksef_ready"' in html
@@ -204,8 +216,13 @@ def test_skip_logic_is_applied_on_the_server(app, client):
     make_shop(app, answers={"experience.sold_online_before": "no"})
     token, _ = make_link(app)
     html = page(client, token)[1]
-    assert "experience__platforms" not in html  # ruled out by what the profile knows
-    assert "needs__preferred_call_time" in html  # depends on an unanswered question: asked, with a hint
+    fields = fields_on(html)
+    assert fields["experience__platforms"] is False  # ruled out by what the profile knows: hidden
+    assert fields["needs__preferred_call_time"] is False  # depends on an unanswered question: waits
+    assert fields["needs__preferred_contact"] is True and fields["experience__sold_online_before"] is True
+    # the condition is there for static/survey.js, never as words for the merchant
+    assert "data-relevant='{\"equals\": true, \"question\": \"experience.sold_online_before\"}'" in html
+    assert "Tylko gdy" not in html and "Only when" not in html and "Teraz nie dotyczy" not in html
     # answering a question the same form rules out: the answer is dropped, not stored, no error
     r = post(client, token, {**REQUIRED_PL, "needs__preferred_contact": "email",
                              "needs__preferred_call_time": "evening"})
@@ -215,7 +232,7 @@ def test_skip_logic_is_applied_on_the_server(app, client):
     # said yes now: the platforms question appears
     r = post(client, token, {**REQUIRED_PL, "experience__sold_online_before": "yes"})
     assert r.status_code == 303
-    assert "experience__platforms" in page(client, token)[1]
+    assert fields_on(page(client, token)[1])["experience__platforms"] is True
 
 
 def test_prefilled_answers_and_reopening_makes_a_new_submission_of_what_changed(app, client):
