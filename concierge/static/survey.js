@@ -218,7 +218,8 @@
     data.set("autosave", "1");
     dirty = false;
     try {
-      window.fetch(form.action, { method: "POST", body: data, credentials: "same-origin", keepalive: true })
+      window.fetch(form.getAttribute("action"), {  // not form.action: a button is named "action"
+        method: "POST", body: data, credentials: "same-origin", keepalive: true })
         .then(function (r) { if (r.status !== 204 && r.status !== 422) { dirty = true; } })
         .catch(function () { dirty = true; });
     } catch (e) { dirty = true; }
