@@ -472,3 +472,44 @@ def test_cli_refuses_unknown_shop_and_bad_days(app, run):
     assert res.exit_code == 1 and "days" in res.output
     assert run("survey", "revoke", "999").exit_code == 1
     assert count(app, SurveyLink) == 0
+
+
+def test_leaving_the_page_autosaves_a_draft_quietly_with_csrf(app, client):
+    """static/survey.js posts the form as a draft when the merchant leaves: 204, no page, no flash."""
+    make_shop(app)
+    token, link_id = make_link(app)
+    html = page(client, token)[1]
+    r = post(client, token, {"owner__hours_per_week": "12", "autosave": "1"}, action="save", html=html)
+    assert r.status_code == 204 and r.get_data() == b""
+    with _db(app).session() as s:
+        assert s.get(SurveyLink, link_id).draft == {"owner.hours_per_week": 12}
+    again = page(client, token)[1]
+    assert 'value="12"' in again and "Zapisano." not in again  # no "Saved" message left for later
+    # an invalid answer: the valid ones are kept, the bad one named for the script
+    r = post(client, token, {"owner__name": "Zofia", "owner__hours_per_week": "abc", "autosave": "1"},
+             action="save", html=again)
+    assert r.status_code == 422 and r.get_json() == {"saved": ["owner.name"], "errors": ["owner.hours_per_week"]}
+    # no CSRF token: nothing stored, as for the buttons
+    r = client.post(f"/s/{token}", data={"action": "save", "autosave": "1", "owner__name": "Mallory"})
+    assert r.status_code == 400
+    with _db(app).session() as s:
+        assert s.get(SurveyLink, link_id).draft == {"owner.name": "Zofia"}
+
+
+def test_the_page_asks_first_what_it_does_not_know_and_shows_what_it_has(app, client):
+    make_shop(app, answers={"owner.name": "Zofia Kowalska", "owner.phone": "601 234 567",
+                            "business.category": "crafts"})
+    token, _ = make_link(app)
+    html = page(client, token)[1]
+    ask = html[html.index('id="survey-ask"'):html.index('id="survey-have"')]
+    have = html[html.index('id="survey-have"'):html.index('id="survey-more"')]
+    more = html[html.index('id="survey-more"'):html.index("</form>")]
+    for name in ("owner__name", "owner__phone", "business__category"):
+        assert f'name="{name}"' in have and f'name="{name}"' not in ask
+    assert 'value="Zofia Kowalska"' in have and "To już wiemy" in html
+    assert 'name="readiness__ksef_ready"' in ask and 'name="owner__email"' in more
+    shown = [n for n, visible in fields_on(ask).items() if visible]
+    assert 7 <= len(shown) <= 12
+    assert f"Odpowiedzi: 0 z {len(shown)}" in html  # the progress, before any script runs
+    # the merchant's own wording, never the consultant's
+    assert "Czy masz już za sobą sprzedaż w internecie?" in html and "Sprzedawał(a) już w internecie" not in html
