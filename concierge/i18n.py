@@ -147,6 +147,8 @@ def schema_label_problems(schema: Any = None, languages: Iterable[str] = LANGUAG
             for lang in languages:
                 if not str(c.labels.get(lang) or "").strip():
                     problems.append(f"schema: {q.key} choice {c.key} has no {lang} label")
+                if c.asks and not str(c.asks.get(lang) or "").strip():
+                    problems.append(f"schema: {q.key} choice {c.key} has no {lang} merchant wording (ask)")
     return problems
 
 

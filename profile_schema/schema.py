@@ -30,12 +30,18 @@ class Choice:
     key: str
     labels: Mapping[str, str]
     markets: tuple[str, ...] | None = None
+    # the merchant's own wording on the survey, where the label speaks of them in the third person
+    asks: Mapping[str, str] = field(default_factory=dict)
 
     def available_in(self, market: str | None) -> bool:
         return self.markets is None or market is None or market in self.markets
 
     def label(self, lang: str | None = "en") -> str:
         return self.labels.get(_base_lang(lang)) or self.labels["en"]
+
+    def ask(self, lang: str | None = "en") -> str:
+        """The choice as the merchant reads it on the survey, else the label."""
+        return self.asks.get(_base_lang(lang)) or self.asks.get("en") or self.label(lang)
 
 
 @dataclass(frozen=True)
@@ -208,7 +214,8 @@ class Schema:
             if q.choices:
                 item["choices"] = [
                     {"key": c.key, "label": c.label(lang),
-                     **({"markets": list(c.markets)} if c.markets else {})}
+                     **({"markets": list(c.markets)} if c.markets else {}),
+                     **({"ask": c.ask(lang)} if c.asks else {})}
                     for c in q.choices.values()
                 ]
             for attr in ("min", "max", "min_length", "max_length", "min_selected",
@@ -256,7 +263,7 @@ def _str_list(raw: Any, where: str, what: str) -> tuple[str, ...]:
 def _labels(raw: Any, where: str, languages: Iterable[str]) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         raise SchemaError(f"{where}: labels must be a mapping of language to text")
-    labels = {k: str(v) for k, v in raw.items() if k != "markets" and v is not None}
+    labels = {k: str(v) for k, v in raw.items() if k not in ("markets", "ask") and v is not None}
     missing = [lang for lang in languages if not labels.get(lang, "").strip()]
     if missing:
         raise SchemaError(f"{where}: missing label for {', '.join(missing)}")
@@ -361,7 +368,12 @@ def _parse_question(raw: Any, version: int, languages: tuple[str, ...], facets: 
             markets = None
             if isinstance(craw, Mapping) and craw.get("markets") is not None:
                 markets = _str_list(craw["markets"], f"{key}.{ckey}", "markets")
-            choices[str(ckey)] = Choice(str(ckey), _labels(craw, f"{key}.{ckey}", languages), markets)
+            casks = {}
+            if isinstance(craw, Mapping) and craw.get("ask") is not None:
+                if "survey" not in raw.get("sources", ["call", "survey", "import"]):
+                    raise _fail(key, f"choice {ckey}: ask is for survey questions (sources include survey)")
+                casks = _labels(craw["ask"], f"{key}.{ckey} ask", languages)
+            choices[str(ckey)] = Choice(str(ckey), _labels(craw, f"{key}.{ckey}", languages), markets, casks)
     elif raw.get("choices") is not None:
         raise _fail(key, f"a {qtype} question has no choices")
     stage = raw.get("stage")

@@ -101,14 +101,19 @@ _OWN_AUTOCOMPLETE = {"owner.name": "name", "owner.email": "email", "owner.phone"
 
 def _field(q: Any, market: str | None, lang: str, source: str = SOURCE):
     # the merchant reads the question in their own voice (second person); a consultant, the label
-    label = q.ask(lang) if source == "survey" else q.label(lang)
+    merchant = source == "survey"
+    label = q.ask(lang) if merchant else q.label(lang)
     kw: dict[str, Any] = {"label": label, "render_kw": {}}
     t = q.type
+
+    def choice_text(c: Any) -> str:
+        return c.ask(lang) if merchant else c.label(lang)
+
     if t == "single_choice":
-        choices = [_Choice("", "—")] + [_Choice(c.key, c.label(lang)) for c in q.choices_for(market)]
+        choices = [_Choice("", "—")] + [_Choice(c.key, choice_text(c)) for c in q.choices_for(market)]
         return SelectField(choices=choices, validate_choice=False, **kw)
     if t == "multi_choice":
-        return SelectMultipleField(choices=[_Choice(c.key, c.label(lang)) for c in q.choices_for(market)],
+        return SelectMultipleField(choices=[_Choice(c.key, choice_text(c)) for c in q.choices_for(market)],
                                    validate_choice=False, widget=ListWidget(prefix_label=False),
                                    option_widget=CheckboxInput(), **kw)
     if t == "yes_no":

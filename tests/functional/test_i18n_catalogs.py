@@ -74,6 +74,14 @@ def test_checker_catches_a_survey_question_without_merchant_wording():
     assert i18n.schema_label_problems(broken) == [
         "schema: survey question experience.sold_online_before has no pl merchant wording (ask)"]
     assert i18n.schema_label_problems(broken, ("en", "pl", "tr", "hi"))[0].endswith("has no hi label")
+    # a choice with its own merchant wording has it in every language too
+    q = schema.questions["owner.life_situation"]
+    c = q.choices["student"]
+    assert c.ask("pl") == "Studiuję" and c.label("pl") == "Student(ka)"
+    broken = replace(schema, questions={**schema.questions, q.key: replace(
+        q, choices={**q.choices, "student": replace(c, asks={"en": c.asks["en"], "pl": c.asks["pl"]})})})
+    assert i18n.schema_label_problems(broken) == [
+        "schema: owner.life_situation choice student has no tr merchant wording (ask)"]
 
 
 def test_choose_language_order():

@@ -513,3 +513,4 @@ def test_the_page_asks_first_what_it_does_not_know_and_shows_what_it_has(app, cl
     assert f"Odpowiedzi: 0 z {len(shown)}" in html  # the progress, before any script runs
     # the merchant's own wording, never the consultant's
     assert "Czy masz już za sobą sprzedaż w internecie?" in html and "Sprzedawał(a) już w internecie" not in html
+    assert ">Studiuję<" in html and "Student(ka)" not in html  # choices too, where the label says "they"
