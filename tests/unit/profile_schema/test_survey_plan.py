@@ -79,3 +79,42 @@ def test_what_we_know_is_never_asked_even_when_core():
     assert "business.category" in _keys(plan.have) and "business.category" not in _keys(plan.ask)
     assert "owner.is_trader" in _keys(plan.more)  # TR only, not core
     assert "owner.is_trader" not in _keys(plan_survey(schema, "PL", known).questions)
+
+
+# ---------------------------------------------------------------- the schema's new fields, checked at load
+
+def _with(key: str, **changes) -> dict:
+    import copy
+
+    import yaml
+
+    from profile_schema.schema import SCHEMA_DIR
+
+    data = yaml.safe_load((SCHEMA_DIR / "v1.yaml").read_text("utf-8"))
+    q = next(q for q in data["questions"] if q["key"] == key)
+    q.update(copy.deepcopy(changes))
+    return data
+
+
+@pytest.mark.parametrize("key,changes,problem", [
+    ("owner.name", {"ask": {"en": "Your name?", "pl": "Imię?"}}, "owner.name ask: missing label for tr"),
+    ("readiness.theme_published", {"core": True}, "ask and core are for survey questions"),
+    ("readiness.theme_published", {"ask": {"en": "a", "pl": "b", "tr": "c"}}, "ask and core are for survey"),
+    ("owner.name", {"core": "yes"}, "core must be true or false"),
+    ("owner.name", {"matters_at": ["launch"]}, "matters_at: unknown stage"),
+])
+def test_a_wrong_survey_field_is_refused_when_the_schema_loads(key, changes, problem):
+    from profile_schema import SchemaError, parse_schema
+
+    with pytest.raises(SchemaError, match=problem):
+        parse_schema(_with(key, **changes))
+
+
+def test_the_merchant_wording_falls_back_to_the_label_and_speaks_in_the_second_person():
+    from profile_schema import parse_schema
+
+    q = load_schema()["experience.sold_online_before"]
+    assert q.ask("tr") == "Daha önce internetten satış yaptınız mı?" and q.label("tr") == "Daha önce internetten satış yaptı"
+    assert q.ask("pl_PL") == q.asks["pl"] and q.ask("hi") == q.asks["en"]
+    bare = parse_schema(_with("owner.name", ask=None))["owner.name"]
+    assert bare.ask("pl") == bare.label("pl")
