@@ -108,8 +108,9 @@
     var bar = box.querySelector("progress");
     var text = box.querySelector(".progress-text");
     if (bar) { bar.max = shown.length; bar.value = done; }
-    if (text && box.dataset.template) {
-      text.textContent = box.dataset.template.replace("{answered}", done).replace("{shown}", shown.length);
+    if (text && box.dataset.template) {  // only when it changes: screen readers hear it (aria-live)
+      var words = box.dataset.template.replace("{answered}", done).replace("{shown}", shown.length);
+      if (text.textContent !== words) { text.textContent = words; }
     }
   }
 
