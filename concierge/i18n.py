@@ -130,7 +130,8 @@ def compile_catalogs(directory: Path | None = None, languages: Iterable[str] = T
 
 
 def schema_label_problems(schema: Any = None, languages: Iterable[str] = LANGUAGES) -> list[str]:
-    """Every question and choice of the interview schema lacking a label in a UI language."""
+    """Every question and choice of the interview schema lacking a label in a UI language, and
+    every survey question lacking the merchant's own wording (`ask`) in one."""
     if schema is None:
         from profile_schema import load_schema
 
@@ -140,10 +141,14 @@ def schema_label_problems(schema: Any = None, languages: Iterable[str] = LANGUAG
         for lang in languages:
             if not str(q.labels.get(lang) or "").strip():
                 problems.append(f"schema: {q.key} has no {lang} label")
+            if "survey" in q.sources and not str(q.asks.get(lang) or "").strip():
+                problems.append(f"schema: survey question {q.key} has no {lang} merchant wording (ask)")
         for c in q.choices.values():
             for lang in languages:
                 if not str(c.labels.get(lang) or "").strip():
                     problems.append(f"schema: {q.key} choice {c.key} has no {lang} label")
+                if c.asks and not str(c.asks.get(lang) or "").strip():
+                    problems.append(f"schema: {q.key} choice {c.key} has no {lang} merchant wording (ask)")
     return problems
 
 

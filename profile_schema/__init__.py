@@ -19,6 +19,7 @@ from .profile import (
     BusinessSummary,
 )
 from .fold import PERSONAS, fold, changes_since
+from .survey import CORE_LIMIT, SurveyPlan, plan_survey
 
 __all__ = [
     "Choice", "Question", "Schema", "SchemaError", "SchemaRegistry", "UnknownVersion",
@@ -27,4 +28,5 @@ __all__ = [
     "Observation", "SOURCES", "OPS",
     "Change", "Facet", "Feature", "Profile", "Readiness", "ChecklistItem", "ResolvedFact",
     "BusinessSummary", "PERSONAS", "fold", "changes_since",
+    "CORE_LIMIT", "SurveyPlan", "plan_survey",
 ]

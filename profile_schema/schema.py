@@ -30,12 +30,18 @@ class Choice:
     key: str
     labels: Mapping[str, str]
     markets: tuple[str, ...] | None = None
+    # the merchant's own wording on the survey, where the label speaks of them in the third person
+    asks: Mapping[str, str] = field(default_factory=dict)
 
     def available_in(self, market: str | None) -> bool:
         return self.markets is None or market is None or market in self.markets
 
     def label(self, lang: str | None = "en") -> str:
         return self.labels.get(_base_lang(lang)) or self.labels["en"]
+
+    def ask(self, lang: str | None = "en") -> str:
+        """The choice as the merchant reads it on the survey, else the label."""
+        return self.asks.get(_base_lang(lang)) or self.asks.get("en") or self.label(lang)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,16 @@ class Question:
     # their own words): exported and erased on request (docs/privacy.md); phone, email and
     # tax_id questions are personal whatever the file says
     personal: bool = False
+    # the merchant's own wording on the survey page (second person), by language; empty: the label
+    asks: Mapping[str, str] = field(default_factory=dict)
+    # asked on the survey's short default part; the rest waits under "Tell us more"
+    core: bool = False
+    # the stages of the launch track at which this question matters most (asked first then)
+    matters_at: tuple[str, ...] = ()
+
+    def ask(self, lang: str | None = "en") -> str:
+        """The question as the merchant reads it on the survey (second person), else the label."""
+        return self.asks.get(_base_lang(lang)) or self.asks.get("en") or self.label(lang)
 
     def label(self, lang: str | None = "en") -> str:
         """The question in `lang` (`pl`, `pl_PL`, `tr-TR`...), falling back to English."""
@@ -198,7 +214,8 @@ class Schema:
             if q.choices:
                 item["choices"] = [
                     {"key": c.key, "label": c.label(lang),
-                     **({"markets": list(c.markets)} if c.markets else {})}
+                     **({"markets": list(c.markets)} if c.markets else {}),
+                     **({"ask": c.ask(lang)} if c.asks else {})}
                     for c in q.choices.values()
                 ]
             for attr in ("min", "max", "min_length", "max_length", "min_selected",
@@ -210,6 +227,13 @@ class Schema:
                 item["integer"] = True
             if q.personal:
                 item["personal"] = True
+            if q.asks:
+                item["ask"] = q.ask(lang)
+                item["asks"] = dict(q.asks)
+            if q.core:
+                item["core"] = True
+            if q.matters_at:
+                item["matters_at"] = list(q.matters_at)
             if q.currencies:
                 item["currencies"] = list(q.currencies)
             out.append(item)
@@ -239,7 +263,7 @@ def _str_list(raw: Any, where: str, what: str) -> tuple[str, ...]:
 def _labels(raw: Any, where: str, languages: Iterable[str]) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         raise SchemaError(f"{where}: labels must be a mapping of language to text")
-    labels = {k: str(v) for k, v in raw.items() if k != "markets" and v is not None}
+    labels = {k: str(v) for k, v in raw.items() if k not in ("markets", "ask") and v is not None}
     missing = [lang for lang in languages if not labels.get(lang, "").strip()]
     if missing:
         raise SchemaError(f"{where}: missing label for {', '.join(missing)}")
@@ -257,6 +281,7 @@ _QUESTION_FIELDS = frozenset({
     "key", "type", "label", "sources", "survey_required", "relevant", "markets", "choices",
     "stage", "min", "max", "min_length", "max_length", "min_selected", "max_selected",
     "integer", "unit", "currencies", "renamed_from", "choice_renames", "personal",
+    "ask", "core", "matters_at",
 })
 _TOP_FIELDS = frozenset({"version", "languages", "facets", "stages", "turnover_bands", "questions"})
 _OPERATORS = ("equals", "not_equals", "in", "contains", "answered")
@@ -343,7 +368,12 @@ def _parse_question(raw: Any, version: int, languages: tuple[str, ...], facets: 
             markets = None
             if isinstance(craw, Mapping) and craw.get("markets") is not None:
                 markets = _str_list(craw["markets"], f"{key}.{ckey}", "markets")
-            choices[str(ckey)] = Choice(str(ckey), _labels(craw, f"{key}.{ckey}", languages), markets)
+            casks = {}
+            if isinstance(craw, Mapping) and craw.get("ask") is not None:
+                if "survey" not in raw.get("sources", ["call", "survey", "import"]):
+                    raise _fail(key, f"choice {ckey}: ask is for survey questions (sources include survey)")
+                casks = _labels(craw["ask"], f"{key}.{ckey} ask", languages)
+            choices[str(ckey)] = Choice(str(ckey), _labels(craw, f"{key}.{ckey}", languages), markets, casks)
     elif raw.get("choices") is not None:
         raise _fail(key, f"a {qtype} question has no choices")
     stage = raw.get("stage")
@@ -427,6 +457,18 @@ def _parse_question(raw: Any, version: int, languages: tuple[str, ...], facets: 
         raise _fail(key, "personal must be true or false")
     if qtype in PERSONAL_TYPES and not personal:
         raise _fail(key, f"a {qtype} question is always personal")
+    asks = _labels(raw["ask"], f"{key} ask", languages) if raw.get("ask") is not None else {}
+    core = raw.get("core", False)
+    if not isinstance(core, bool):
+        raise _fail(key, "core must be true or false")
+    if (core or asks) and "survey" not in sources:
+        raise _fail(key, "ask and core are for survey questions (sources include survey)")
+    matters_at: tuple[str, ...] = ()
+    if raw.get("matters_at") is not None:
+        matters_at = _str_list(raw["matters_at"], key, "matters_at")
+        bad = [s for s in matters_at if s not in stages]
+        if bad:
+            raise _fail(key, f"matters_at: unknown stage(s) {', '.join(bad)}")
     return Question(
         key=key, type=qtype, labels=_labels(raw.get("label"), key, languages),
         sources=sources, facet=facet, survey_required=survey_required,
@@ -436,6 +478,7 @@ def _parse_question(raw: Any, version: int, languages: tuple[str, ...], facets: 
         min_selected=raw.get("min_selected"), max_selected=raw.get("max_selected"),
         integer=integer, unit=raw.get("unit"), currencies=currencies,
         renamed_from=renamed, choice_renames=crenames, personal=personal,
+        asks=asks, core=core, matters_at=matters_at,
     )
 
 

@@ -248,6 +248,18 @@ def last_link_submission(session: Session, link: SurveyLink) -> int:
         Submission.shop_id == link.shop_id, Submission.reference.like(f"link-{int(link.id)}-%"))) or 0
 
 
+def last_shop_link_submission(session: Session, shop: Shop) -> int:
+    """The id of the newest submission sent through any survey link of the shop (0 when none was).
+
+    static/survey.js keeps what the merchant typed in their browser; once a submission newer
+    than the one the page was shown after exists, a copy marked as sent is no longer needed.
+    """
+    from ..models import Submission
+
+    return session.scalar(select(func.max(Submission.id)).where(
+        Submission.shop_id == shop.id, Submission.reference.like("link-%"))) or 0
+
+
 # ---------------------------------------------------------------- links (database)
 
 @dataclass(frozen=True)
@@ -348,6 +360,30 @@ def link_as_dict(link: SurveyLink, shop: Shop, *, now: datetime | None = None) -
 def survey_questions(schema: Any, market: str | None) -> list[Any]:
     """The questions a merchant answers in this market (source `survey`), in schema order."""
     return schema.survey_questions(market)
+
+
+def survey_plan(session: Session, resolved: ResolvedLink) -> profile_schema.SurveyPlan:
+    """What the survey asks this shop first, what it already has, what may wait (read only).
+
+    The rule is `profile_schema.plan_survey`, fed with what the profile knows (the trial's
+    events, calls, earlier answers: not the link's draft, which is the merchant's own answers
+    in progress) and the shop's stage on the launch track.
+    """
+    from .profiles import known_values, load_profile
+
+    profile = load_profile(session, resolved.shop)
+    return profile_schema.plan_survey(profile_schema.load_schema(), resolved.shop.market,
+                                      known_values(profile), stage=profile.readiness.stage)
+
+
+def draft_key(shop: Shop, secret: str | bytes) -> str:
+    """An opaque name for this shop's answers kept in the merchant's browser (static/survey.js).
+
+    The same for every link of the shop, so what was typed under an expired link comes back
+    under the new one; it names neither the shop nor the link to anyone reading the storage.
+    """
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, f"survey-draft:{shop.platform_id}".encode(), "sha256").hexdigest()[:24]
 
 
 def applies(question: Any, known: Mapping[str, Any]) -> bool:

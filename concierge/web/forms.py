@@ -100,14 +100,20 @@ _OWN_AUTOCOMPLETE = {"owner.name": "name", "owner.email": "email", "owner.phone"
 
 
 def _field(q: Any, market: str | None, lang: str, source: str = SOURCE):
-    label = q.label(lang)
+    # the merchant reads the question in their own voice (second person); a consultant, the label
+    merchant = source == "survey"
+    label = q.ask(lang) if merchant else q.label(lang)
     kw: dict[str, Any] = {"label": label, "render_kw": {}}
     t = q.type
+
+    def choice_text(c: Any) -> str:
+        return c.ask(lang) if merchant else c.label(lang)
+
     if t == "single_choice":
-        choices = [_Choice("", "—")] + [_Choice(c.key, c.label(lang)) for c in q.choices_for(market)]
+        choices = [_Choice("", "—")] + [_Choice(c.key, choice_text(c)) for c in q.choices_for(market)]
         return SelectField(choices=choices, validate_choice=False, **kw)
     if t == "multi_choice":
-        return SelectMultipleField(choices=[_Choice(c.key, c.label(lang)) for c in q.choices_for(market)],
+        return SelectMultipleField(choices=[_Choice(c.key, choice_text(c)) for c in q.choices_for(market)],
                                    validate_choice=False, widget=ListWidget(prefix_label=False),
                                    option_widget=CheckboxInput(), **kw)
     if t == "yes_no":
@@ -221,14 +227,29 @@ def form_groups(form: FlaskForm, schema: Any, questions: list[Any], market: str 
 
     With `required`, each item also says whether the survey needs it (`survey_required`).
     """
-    from profile_schema import evaluate_condition
-
     groups: dict[str, list[dict[str, Any]]] = {}
     for q in questions:
-        groups.setdefault(q.facet, []).append({
-            "q": q, "field": form[field_name(q.key)], "hint": skip_hint(schema, q, lang),
-            "skipped": bool(q.relevant) and evaluate_condition(q.relevant, known) is False,
-            "unit": currency_for(market) if q.type == "money" else None,
-            "required": required and q.survey_required,
-        })
+        groups.setdefault(q.facet, []).append(field_item(form, schema, q, market, lang, known, required=required))
     return [(facet, groups[facet]) for facet in schema.facets if facet in groups]
+
+
+def field_item(form: FlaskForm, schema: Any, q: Any, market: str | None, lang: str, known: dict[str, Any], *,
+               required: bool = False, merchant: bool = False) -> dict[str, Any]:
+    """What `_field.html` needs to show one question.
+
+    For the consultant (`merchant` false) the skip logic is a hint in words ("Only when: ...").
+    For the merchant it is never text: the item carries the condition (`relevant`, read by
+    static/survey.js from a data attribute) and `hidden` says whether it is hidden until answered.
+    """
+    from profile_schema import evaluate_condition
+
+    state = evaluate_condition(q.relevant, known) if q.relevant else True
+    return {
+        "q": q, "field": form[field_name(q.key)],
+        "hint": None if merchant else skip_hint(schema, q, lang),
+        "skipped": bool(q.relevant) and state is False and not merchant,
+        "relevant": q.relevant if merchant else None,
+        "hidden": merchant and state is not True,
+        "unit": currency_for(market) if q.type == "money" else None,
+        "required": required and q.survey_required,
+    }

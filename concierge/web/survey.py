@@ -22,7 +22,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 from flask_wtf.csrf import CSRFError
 
@@ -40,28 +39,26 @@ from ..operations.survey_links import (
     BadLink,
     ExpiredLink,
     LinkError,
-    applies,
     create_link,
+    draft_key,
     form_values,
+    last_shop_link_submission,
     market_language,
     new_attempt,
     public_base_url,
     resolve_link,
     save_draft,
     submit_answers,
+    survey_plan,
     survey_questions,
 )
 from .auth import role_required
-from .forms import answers_form_class, answers_from_form, field_name, form_data, form_groups
+from .forms import answers_form_class, answers_from_form, field_item, field_name, form_data
 from .helpers import current_lang
 
 bp = Blueprint("survey", __name__)
 
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "tr": "Türkçe"}  # each in itself: not translated
-SECTION_TITLES = {
-    "owner": _l("About you"), "experience": _l("Your experience"), "needs": _l("What you need"),
-    "business": _l("Your business"), "readiness": _l("Your shop's launch"), "features": _l("Integrations"),
-}
 
 
 @bp.after_request
@@ -132,25 +129,46 @@ def _callback_block(token: str, resolved, *, origin: str = "survey", choice: str
     }
 
 
+def _has_answer(field) -> bool:
+    data = field.data
+    return bool(data) if isinstance(data, (list, tuple)) else data is not None and str(data).strip() != ""
+
+
 def _render(token: str, resolved, form, known: dict[str, Any], *, errors: list[dict[str, Any]] | None = None,
             summary: str | None = None, notice: str | None = None, status: int = 200,
             callback: dict[str, Any] | None = None):
-    """The form with only the questions that apply given `known` (profile + the merchant's answers)."""
+    """The survey in three parts (`survey_plan`): the short default part, "we have this" and
+    "tell us more". `known` is the profile with the merchant's answers so far: a follow-up whose
+    condition does not hold on it is sent hidden, and static/survey.js shows it when answered."""
+    session = get_session()
     schema = profile_schema.load_schema()
     market = resolved.shop.market
     lang = current_lang()
-    shown = [q for q in survey_questions(schema, market) if applies(q, known)]
-    groups = form_groups(form, schema, shown, market, lang, known, required=True)
+    plan = survey_plan(session, resolved)
     listed = []
     for e in errors or []:
         name = field_name(e["field"]) if e["field"] else ""
         if name and name in form:
             form[name].errors = list(form[name].errors or []) + [e["message"]]
         listed.append({"name": name if name in form else "", "message": e["message"]})
+
+    def items(questions):
+        return [field_item(form, schema, q, market, lang, known, required=True, merchant=True)
+                for q in questions if field_name(q.key) in form]
+
+    ask, have, more = items(plan.ask), items(plan.have), items(plan.more)
+    shown = [i for i in ask if not i["hidden"]]
     link = resolved.link
+    attempt = new_attempt(session, link)
+    state = f"{link.id}:{link.draft_saved_at.isoformat() if link.draft_saved_at else ''}"
     return render_template(
-        "survey.html", shop=resolved.shop, form=form, groups=groups, errors=listed, summary=summary,
-        notice=notice, attempt=new_attempt(get_session(), link), languages=_languages(token), sections=SECTION_TITLES,
+        "survey.html", shop=resolved.shop, form=form, ask=ask, have=have, more=more, errors=listed,
+        summary=summary, notice=notice, attempt=attempt, languages=_languages(token),
+        answered=sum(1 for i in shown if _has_answer(i["field"])), shown=len(shown),
+        open_have=any(i["field"].errors for i in have), open_more=any(
+            i["field"].errors or (not i["hidden"] and _has_answer(i["field"])) for i in more),
+        draft_key=draft_key(resolved.shop, _secret()), draft_link=link.id, draft_state=state,
+        draft_submission=last_shop_link_submission(session, resolved.shop),
         action=url_for("survey.page", token=token, lang=lang), expires_at=link.expires_at,
         submitted_at=link.submitted_at, draft_saved_at=link.draft_saved_at,
         callback=callback or _callback_block(token, resolved),
@@ -227,6 +245,9 @@ def page(token: str):
         notice = _("What you typed is kept: the valid answers are saved as a draft.")
     else:
         outcome = save_draft(session, resolved, raw, lang=lang)
+        if request.form.get("autosave") == "1":  # static/survey.js, leaving the page: no page, no flash
+            return ("", 204) if outcome.ok else ({"saved": sorted(outcome.saved),
+                                                  "errors": [e["field"] for e in outcome.errors]}, 422)
         if outcome.ok:
             flash(_("Saved. Open the same link to continue where you stopped."))
             return redirect(url_for("survey.page", token=token, lang=lang), 303)

@@ -57,6 +57,33 @@ def test_checker_catches_a_missing_schema_label():
     assert i18n.schema_label_problems(broken) == ["schema: owner.name has no tr label"]
 
 
+def test_checker_catches_a_survey_question_without_merchant_wording():
+    """Every survey question speaks to the merchant (second person) in every UI language."""
+    import profile_schema
+    from dataclasses import replace
+
+    from locales import LANGUAGES
+
+    schema = profile_schema.load_schema()
+    survey = [q for q in schema.questions.values() if "survey" in q.sources]
+    assert survey and all(set(LANGUAGES) <= set(q.asks) for q in survey)
+    assert all(q.ask(lang) != q.label(lang) for q in survey for lang in LANGUAGES if q.label(lang) != q.key)
+    q = schema.questions["experience.sold_online_before"]
+    broken = replace(schema, questions={**schema.questions, q.key: replace(
+        q, asks={k: v for k, v in q.asks.items() if k != "pl"})})
+    assert i18n.schema_label_problems(broken) == [
+        "schema: survey question experience.sold_online_before has no pl merchant wording (ask)"]
+    assert i18n.schema_label_problems(broken, ("en", "pl", "tr", "hi"))[0].endswith("has no hi label")
+    # a choice with its own merchant wording has it in every language too
+    q = schema.questions["owner.life_situation"]
+    c = q.choices["student"]
+    assert c.ask("pl") == "Studiuję" and c.label("pl") == "Student(ka)"
+    broken = replace(schema, questions={**schema.questions, q.key: replace(
+        q, choices={**q.choices, "student": replace(c, asks={"en": c.asks["en"], "pl": c.asks["pl"]})})})
+    assert i18n.schema_label_problems(broken) == [
+        "schema: owner.life_situation choice student has no tr merchant wording (ask)"]
+
+
 def test_choose_language_order():
     class Accept(list):
         def best_match(self, langs):

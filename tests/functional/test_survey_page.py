@@ -71,6 +71,14 @@ def post(client, token, data, action="submit", html=None, lang=None):
     return client.post(f"/s/{token}" + (f"?lang={lang}" if lang else ""), data=form)
 
 
+_FIELD_RE = re.compile(r'<div class="field[^>]*?(\shidden)?>\s*<(?:fieldset|label)[^>]*?(?:id|for)="([a-z_]+)"')
+
+
+def fields_on(html: str) -> dict[str, bool]:
+    """Each question's field on the page -> shown (True) or sent hidden until its answer calls for it."""
+    return {name: not hidden for hidden, name in _FIELD_RE.findall(html)}
+
+
 def survey_observations(app, shop="pl-1"):
     from concierge.models import Shop
 
@@ -97,7 +105,11 @@ def test_page_needs_no_login_speaks_the_market_language_and_is_private(app, clie
     assert r.headers["Referrer-Policy"] == "no-referrer"
     assert r.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
-    assert 'name="viewport"' in html and "<script" not in html and " style=" not in html
+    assert 'name="viewport"' in html and " style=" not in html
+    # one script, our own static file (the CSP allows 'self' only), never inline code
+    assert re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S) == [(' src="/static/survey.js" defer', "")]
+    assert "script-src 'self';" in r.headers["Content-Security-Policy"]
+    assert client.get("/static/survey.js").status_code == 200
     assert "/login" not in html and "Wyloguj" not in html  # nothing of the consultants' app
     # the survey's questions, and no consultant-only ones (readiness.theme_published is trial/call)
     assert 'name="owner__name"' in html and 'name="readiness__ksef_ready"' in html
@@ -204,8 +216,13 @@ def test_skip_logic_is_applied_on_the_server(app, client):
     make_shop(app, answers={"experience.sold_online_before": "no"})
     token, _ = make_link(app)
     html = page(client, token)[1]
-    assert "experience__platforms" not in html  # ruled out by what the profile knows
-    assert "needs__preferred_call_time" in html  # depends on an unanswered question: asked, with a hint
+    fields = fields_on(html)
+    assert fields["experience__platforms"] is False  # ruled out by what the profile knows: hidden
+    assert fields["needs__preferred_call_time"] is False  # depends on an unanswered question: waits
+    assert fields["needs__preferred_contact"] is True and fields["experience__sold_online_before"] is True
+    # the condition is there for static/survey.js, never as words for the merchant
+    assert "data-relevant='{\"equals\": true, \"question\": \"experience.sold_online_before\"}'" in html
+    assert "Tylko gdy" not in html and "Only when" not in html and "Teraz nie dotyczy" not in html
     # answering a question the same form rules out: the answer is dropped, not stored, no error
     r = post(client, token, {**REQUIRED_PL, "needs__preferred_contact": "email",
                              "needs__preferred_call_time": "evening"})
@@ -215,7 +232,7 @@ def test_skip_logic_is_applied_on_the_server(app, client):
     # said yes now: the platforms question appears
     r = post(client, token, {**REQUIRED_PL, "experience__sold_online_before": "yes"})
     assert r.status_code == 303
-    assert "experience__platforms" in page(client, token)[1]
+    assert fields_on(page(client, token)[1])["experience__platforms"] is True
 
 
 def test_prefilled_answers_and_reopening_makes_a_new_submission_of_what_changed(app, client):
@@ -455,3 +472,45 @@ def test_cli_refuses_unknown_shop_and_bad_days(app, run):
     assert res.exit_code == 1 and "days" in res.output
     assert run("survey", "revoke", "999").exit_code == 1
     assert count(app, SurveyLink) == 0
+
+
+def test_leaving_the_page_autosaves_a_draft_quietly_with_csrf(app, client):
+    """static/survey.js posts the form as a draft when the merchant leaves: 204, no page, no flash."""
+    make_shop(app)
+    token, link_id = make_link(app)
+    html = page(client, token)[1]
+    r = post(client, token, {"owner__hours_per_week": "12", "autosave": "1"}, action="save", html=html)
+    assert r.status_code == 204 and r.get_data() == b""
+    with _db(app).session() as s:
+        assert s.get(SurveyLink, link_id).draft == {"owner.hours_per_week": 12}
+    again = page(client, token)[1]
+    assert 'value="12"' in again and "Zapisano." not in again  # no "Saved" message left for later
+    # an invalid answer: the valid ones are kept, the bad one named for the script
+    r = post(client, token, {"owner__name": "Zofia", "owner__hours_per_week": "abc", "autosave": "1"},
+             action="save", html=again)
+    assert r.status_code == 422 and r.get_json() == {"saved": ["owner.name"], "errors": ["owner.hours_per_week"]}
+    # no CSRF token: nothing stored, as for the buttons
+    r = client.post(f"/s/{token}", data={"action": "save", "autosave": "1", "owner__name": "Mallory"})
+    assert r.status_code == 400
+    with _db(app).session() as s:
+        assert s.get(SurveyLink, link_id).draft == {"owner.name": "Zofia"}
+
+
+def test_the_page_asks_first_what_it_does_not_know_and_shows_what_it_has(app, client):
+    make_shop(app, answers={"owner.name": "Zofia Kowalska", "owner.phone": "601 234 567",
+                            "business.category": "crafts"})
+    token, _ = make_link(app)
+    html = page(client, token)[1]
+    ask = html[html.index('id="survey-ask"'):html.index('id="survey-have"')]
+    have = html[html.index('id="survey-have"'):html.index('id="survey-more"')]
+    more = html[html.index('id="survey-more"'):html.index("</form>")]
+    for name in ("owner__name", "owner__phone", "business__category"):
+        assert f'name="{name}"' in have and f'name="{name}"' not in ask
+    assert 'value="Zofia Kowalska"' in have and "To już wiemy" in html
+    assert 'name="readiness__ksef_ready"' in ask and 'name="owner__email"' in more
+    shown = [n for n, visible in fields_on(ask).items() if visible]
+    assert 7 <= len(shown) <= 12
+    assert f"Odpowiedzi: 0 z {len(shown)}" in html  # the progress, before any script runs
+    # the merchant's own wording, never the consultant's
+    assert "Czy masz już za sobą sprzedaż w internecie?" in html and "Sprzedawał(a) już w internecie" not in html
+    assert ">Studiuję<" in html and "Student(ka)" not in html  # choices too, where the label says "they"
