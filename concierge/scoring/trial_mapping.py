@@ -413,13 +413,11 @@ def infer(text: str, *, facet: str = "lead", max_categories: int = 15, min_categ
             qtype = "single_choice"
             top = [v for v, c in distinct.most_common() if c >= min_category_rows][:max_categories]
             choices: dict[str, Any] = {}
-            value_map: dict[str, str] = {}
             for v in top:
                 ck = slug(v, fallback="c")
                 while ck in choices or ck == OTHER:
                     ck += "_2"
                 choices[ck] = {"en": v}
-                value_map[v] = ck
             choices[OTHER] = {"en": "Other"}
             spec = {"choices": choices}
             rest = len(values) - sum(distinct[v] for v in top)
@@ -428,10 +426,7 @@ def infer(text: str, *, facet: str = "lead", max_categories: int = 15, min_categ
         q = {"key": key, "type": qtype, "label": {"en": h}, "sources": ["import"], **spec}
         questions.append(q)
         rule: dict[str, Any] = {"question": key, "known": "start"}
-        if qtype == "single_choice":
-            rule["values"] = {v: ck for v, ck in value_map.items() if v != ck}
-            if not rule["values"]:
-                del rule["values"]
+        # no value map needed for choices: a cell is matched with a choice's key or label
         if ph:
             rule["placeholders"] = sorted(ph)
             all_placeholders.update(ph)
