@@ -67,7 +67,7 @@ def import_trials_cmd(state: CliState, file: str | None, mapping_file: str | Non
     mapping_schema = None
     if mapping_file and not schema_file:
         try:
-            mapping_schema = tm.load_mapping(mapping_file).schema_file
+            mapping_schema = tm.mapping_schema_file(mapping_file)
         except tm.TrialMappingError as exc:
             _fail(exc, as_json, "--mapping")
         if mapping_schema and not Path(mapping_schema).is_file():
@@ -77,6 +77,11 @@ def import_trials_cmd(state: CliState, file: str | None, mapping_file: str | Non
         schema = profile_schema.load_schema_file(schema_path) if schema_path else profile_schema.load_schema()
     except profile_schema.SchemaError as exc:
         raise click.BadParameter(str(exc), param_hint="--schema") from None
+    if mapping_file:  # every mistake of the mapping, its questions checked against the schema, before any row
+        try:
+            tm.load_mapping(mapping_file, schema=schema)
+        except tm.TrialMappingError as exc:
+            _fail(exc, as_json, "--mapping")
     raw = Path(file).read_bytes()
     try:
         text = raw.decode("utf-8")

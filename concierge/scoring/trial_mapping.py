@@ -247,6 +247,19 @@ def load_mapping(path: str | Path, *, schema: profile_schema.Schema | None = Non
     return parse_mapping(data, base_dir=p.resolve().parent, schema=schema, file=str(p.resolve()))
 
 
+def mapping_schema_file(path: str | Path) -> str | None:
+    """The `schema:` a mapping file names (resolved beside it), read before the rest is checked."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TrialMappingError(f"{p.name}: cannot read the mapping: {exc}") from None
+    v = data.get("schema") if isinstance(data, Mapping) else None
+    if not isinstance(v, str) or not v:
+        return None
+    return str(Path(v) if Path(v).is_absolute() else p.resolve().parent / v)
+
+
 def implicit_mapping(header: Sequence[str], schema: profile_schema.Schema, *, outcome: str | None,
                      date_col: str | None, market: str | None, default_market: str | None,
                      id_col: str | None) -> TrialMapping:
@@ -341,6 +354,22 @@ def _is_iso_date(cell: str) -> bool:
         return len(cell.strip()) >= 10
     except ValueError:
         return False
+
+
+DATE_FORMATS = ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M",
+                "%d.%m.%Y %H:%M")
+
+
+def guess_date_format(cells: Sequence[str]) -> str | None:
+    """None when the dates are ISO 8601 (read without a format) or nothing fits; else the first
+    format of DATE_FORMATS that reads every cell (day first when both would)."""
+    filled = [c for c in cells if c]
+    if not filled or all(_is_iso_date(c) for c in filled):
+        return None
+    for fmt in DATE_FORMATS:
+        if all(parse_date(c, fmt) is not None for c in filled):
+            return fmt
+    return None
 
 
 @dataclass
@@ -451,7 +480,8 @@ def infer(text: str, *, facet: str = "lead", max_categories: int = 15, min_categ
     if id_col:
         mapping["id"] = id_col
     if date_col:
-        mapping["date"] = date_col
+        fmt = guess_date_format(cols.get(date_col, []))
+        mapping["date"] = {"column": date_col, "format": fmt} if fmt else date_col
     if market:
         mapping["market"] = market
     elif default_market:
