@@ -92,7 +92,7 @@ def assess(values: Sequence[Any], outcomes: Sequence[int]) -> dict[str, Any] | N
     codes = np.fromiter((index.setdefault(v, len(index)) for v in b), dtype=np.int64, count=n)
     m = len(index)
     score = np.empty(n)
-    fold = np.arange(n) % FOLDS
+    fold = np.random.default_rng(0).permutation(n) % FOLDS  # seeded: the same verdict every run
     for k in range(FOLDS):
         tr = fold != k
         base = float(y[tr].mean())
@@ -128,11 +128,21 @@ def check(columns: Mapping[str, Sequence[Any]], outcomes: Sequence[int]) -> list
     return sorted(out, key=lambda d: (-(d["auc"] or 0), d["column"]))
 
 
-def check_snapshots(rows: Iterable[Any]) -> dict[str, Any]:
-    """The leakage check on training rows (TrainingRow: snapshot.values, outcome), per question."""
+def check_snapshots(rows: Iterable[Any], space: Any = None) -> dict[str, Any]:
+    """The leakage check on training rows (TrainingRow: snapshot.values, outcome), per question.
+
+    With the model's FeatureSpace, only the questions it has columns for are judged, each as
+    the model sees it: a question it reads only as answered or not (text, phone, email, tax
+    id) is judged on that, never on its (unique, personal) values."""
     rows = list(rows)
     keys = sorted({k for r in rows for k in r.snapshot.values})
-    cols = {k: [r.snapshot.values.get(k) for r in rows] for k in keys}
+    answered_only: set[str] = set()
+    if space is not None:
+        kinds = {k: {space.columns[i].kind for i in idx} for k, idx in space.groups.items()}
+        keys = [k for k in keys if k in kinds]
+        answered_only = {k for k in keys if kinds[k] == {"answered"}}
+    cols = {k: [(r.snapshot.values.get(k) is not None) if k in answered_only else r.snapshot.values.get(k)
+                for r in rows] for k in keys}
     flagged = check(cols, [int(r.outcome) for r in rows])
     for f in flagged:
         f["question"] = f.pop("column")

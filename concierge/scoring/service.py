@@ -70,13 +70,14 @@ def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, s
     from .importer import training_source
     from .leakage import check_snapshots
 
-    leak = check_snapshots(loaded.rows)
+    space = FeatureSpace.from_schema(schema)
+    leak = check_snapshots(loaded.rows, space)
     if strict and leak["flagged"]:
         raise TrainingFailed("probable leakage, not trained (--strict): " + ", ".join(
             f"{f['question']} (AUC {f['auc']})" for f in leak["flagged"]))
     version = store.new_version_name(now)
     try:
-        bundle, card = train(loaded.rows, FeatureSpace.from_schema(schema), snapshot_day=snapshot_day,
+        bundle, card = train(loaded.rows, space, snapshot_day=snapshot_day,
                              random_state=random_state, version=version, schema_yaml=text, now=now)
     except NotEnoughData as exc:
         raise TrainingFailed(f"{exc} (skipped: {loaded.skipped})") from None

@@ -51,3 +51,29 @@ def test_missingness_that_tells_the_outcome_is_flagged():
 def test_too_little_to_judge():
     assert leakage.assess([1, 2, 3], [0, 1, 0]) is None
     assert leakage.assess(["a"] * 50, [0, 1] * 25) is None  # one value
+
+
+def test_training_rows_are_judged_as_the_model_sees_them():
+    from datetime import datetime, timezone
+
+    import profile_schema
+
+    from concierge.scoring.features import FeatureSpace, TrialSnapshot
+    from concierge.scoring.train import TrainingRow
+
+    schema = profile_schema.parse_schema({
+        "version": 1, "facets": ["lead"], "questions": [
+            {"key": "lead.note", "type": "text", "max_length": 50, "label": {"en": "Note"}},
+            {"key": "lead.stage", "type": "single_choice", "label": {"en": "Stage"},
+             "choices": {"won": {"en": "Won"}, "lost": {"en": "Lost"}}}]})
+    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    rows = []
+    for i in range(400):
+        y = int(i % 47 < 12)
+        # the note repeats per "customer" (it would be memorised), but the model only reads whether it was written
+        rows.append(TrainingRow(TrialSnapshot(f"s{i}", "PL", {"lead.note": f"n{i % 47}", "lead.stage": "won" if y else "lost"}),
+                                y, start))
+    space = FeatureSpace.from_schema(schema)
+    judged = leakage.check_snapshots(rows, space)
+    assert [f["question"] for f in judged["flagged"]] == ["lead.stage"] and judged["checked"] == 2
+    assert {f["question"] for f in leakage.check_snapshots(rows)["flagged"]} == {"lead.note", "lead.stage"}
