@@ -25,17 +25,19 @@ def model_group() -> None:
               help="Interview schema file of imported history (default: the packaged schema).")
 @click.option("--seed", default=0, show_default=True, type=int, help="random_state of the estimators.")
 @click.option("--no-activate", is_flag=True, help="Store the version without making it active.")
+@click.option("--strict", is_flag=True,
+              help="Refuse to train when a question separates the outcome almost perfectly (probable leakage).")
 @click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
 @pass_state
 def train_cmd(state: CliState, snapshot_day: int, schema_file: str | None, seed: int, no_activate: bool,
-              as_json: bool) -> None:
+              strict: bool, as_json: bool) -> None:
     """Learn from finished trials (out-of-time split), store a new version and activate it."""
     from ..scoring.service import train_model
 
     try:
         with state.db.session() as s:
             row = train_model(s, snapshot_day=snapshot_day, schema_file=schema_file, random_state=seed,
-                              activate=not no_activate)
+                              activate=not no_activate, strict=strict)
             version, card, active = row.version, row.card, row.active
     except ConciergeError as exc:
         _fail(exc, as_json)
@@ -65,6 +67,16 @@ def _echo_card(version: str, card: dict, active: bool) -> None:
                    f"ECE {mm.get('ece')}{' (fallback model)' if v['fallback'] else ''}")
     if (card.get("fallback") or {}).get("whole_model"):
         click.echo("Too little history: the whole model is the documented fallback.")
+    for f in (card.get("source") or {}).get("imports") or []:
+        dr = f.get("date_range") or {}
+        click.echo(f"Source: {f['file']} (SHA-256 {(f.get('sha256') or '?')[:12]}...), {f['rows']} trials, "
+                   f"{dr.get('from')}..{dr.get('to')}, market {f['market']}")
+    from ..scoring.leakage import warning_line
+
+    for f in (card.get("leakage") or {}).get("flagged") or []:
+        click.echo("WARNING " + warning_line(f, f"question {f['question']}") + ": trained anyway; if it is filled "
+                   "in during or after the trial, mark its column `known: end` in the import mapping "
+                   "(`model train --strict` refuses to train).")
 
 
 @model_group.command("show")

@@ -52,8 +52,14 @@ def bundle_schema(bundle: Bundle) -> profile_schema.Schema | None:
 
 
 def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, schema_file: str | None = None,
-                random_state: int = 0, activate: bool = True, now: datetime | None = None) -> ModelVersion:
-    """Learn from the finished trials in the database and store a new (active) version, so scores stay current."""
+                random_state: int = 0, activate: bool = True, now: datetime | None = None,
+                strict: bool = False) -> ModelVersion:
+    """Learn from the finished trials in the database and store a new (active) version, so scores stay current.
+
+    Before training, every question of the snapshots is checked for probable leakage
+    (`leakage.check_snapshots`): the card's `leakage` lists the flagged ones and training
+    goes on, unless `strict`, which refuses (TrainingFailed, nothing stored). The card's
+    `source` names the imported files the history came from (`importer.training_source`)."""
     now = now or datetime.now(timezone.utc)
     if schema_file:
         schema, text = read_schema_file(schema_file)
@@ -61,9 +67,17 @@ def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, s
         schema, text = profile_schema.load_schema(), None
     as_of, recorded = data_clock(session), recorded_clock(session)
     loaded = finished_trials(session, snapshot_day=snapshot_day, schema=schema if text else None, as_of=as_of)
+    from .importer import training_source
+    from .leakage import check_snapshots
+
+    space = FeatureSpace.from_schema(schema)
+    leak = check_snapshots(loaded.rows, space)
+    if strict and leak["flagged"]:
+        raise TrainingFailed("probable leakage, not trained (--strict): " + ", ".join(
+            f"{f['question']} (AUC {f['auc']})" for f in leak["flagged"]))
     version = store.new_version_name(now)
     try:
-        bundle, card = train(loaded.rows, FeatureSpace.from_schema(schema), snapshot_day=snapshot_day,
+        bundle, card = train(loaded.rows, space, snapshot_day=snapshot_day,
                              random_state=random_state, version=version, schema_yaml=text, now=now)
     except NotEnoughData as exc:
         raise TrainingFailed(f"{exc} (skipped: {loaded.skipped})") from None
@@ -71,6 +85,8 @@ def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, s
     card["split"]["data_clock"] = as_of.isoformat()
     card["split"]["recorded_clock"] = recorded.isoformat() if recorded else None
     card["schema"] = {"file": str(schema_file) if schema_file else None, "version": schema.version}
+    card["leakage"] = leak
+    card["source"] = training_source(session, [r.snapshot.shop for r in loaded.rows])
     return store.save_version(session, bundle, card, version=version, activate=activate)
 
 

@@ -265,6 +265,18 @@ def split_line(split: dict[str, Any]) -> str:
             f"seed {split.get('seed')}): `model evaluate` judges exactly these")
 
 
+def source_lines(card: dict[str, Any]) -> list[str]:
+    """The card's source (imported files) and leakage warnings as Markdown list items (none on older cards)."""
+    out = []
+    for f in (card.get("source") or {}).get("imports") or []:
+        dr = f.get("date_range") or {}
+        out.append(f"- source: `{f['file']}` (SHA-256 `{f.get('sha256')}`), {f['rows']} trials, started "
+                   f"{dr.get('from')} to {dr.get('to')}, market {f['market']}")
+    for f in (card.get("leakage") or {}).get("flagged") or []:
+        out.append(f"- **probable leakage**: `{f['question']}` (AUC {f['auc']} on its own)")
+    return out
+
+
 def card_markdown(card: dict[str, Any]) -> str:
     """The model card as Markdown, with the calibration chart drawn in text."""
     m = card.get("metrics") or {}
@@ -276,7 +288,8 @@ def card_markdown(card: dict[str, Any]) -> str:
              f"test {rows.get('test')} (split: {split.get('kind')}, test cohorts "
              f"{', '.join(split.get('test_cohorts') or [])})",
              f"- {split_line(split)}",
-             f"- fallback: {card.get('fallback')}", "",
+             f"- fallback: {card.get('fallback')}",
+             *source_lines(card), "",
              "| metric | value |", "|---|---|"]
     for k in ("n", "prevalence", "auc", "pr_auc", "brier", "brier_base_rate", "brier_skill", "log_loss", "ece"):
         lines.append(f"| {k} | {m.get(k)} |")

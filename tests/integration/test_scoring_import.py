@@ -71,7 +71,8 @@ def test_import_then_train_on_any_schema(database, db_url, tmp_path):
     assert rep["unused_columns"] == ["notes"]
     bad = rep["errors"][0]["errors"]
     fields = {e["field"] for e in bad}
-    assert {"paid", "started", "business.kind", "business.turnover", "owner.hours", "readiness.payments"} <= fields
+    assert {"paid", "started", "business.turnover", "owner.hours", "readiness.payments"} <= fields
+    assert "business.kind" not in fields  # a value the schema does not list never rejects a row (issue 14)
     assert rep["outcomes"]["converted"] < rep["outcomes"]["not_converted"]
     with database.sessionmaker() as s:
         assert s.scalar(select(func.count()).select_from(Shop)) == 1200  # a bad row stores nothing
@@ -106,19 +107,26 @@ def test_file_level_errors_name_the_column(database, db_url, tmp_path):
         assert s.scalar(select(func.count()).select_from(Shop)) == 0
 
 
-def test_a_dead_lettered_row_replays_once_the_schema_knows_its_value(database, db_url, tmp_path):
+def test_a_dead_lettered_row_replays_once_the_mapping_reads_its_value(database, db_url, tmp_path):
     schema = tmp_path / "schema.yaml"
     schema.write_text(yaml.safe_dump(SCHEMA, allow_unicode=True), encoding="utf-8")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(yaml.safe_dump({"schema": "schema.yaml", "outcome": "paid", "id": "shop",
+                                       "market": {"default": "PL"},
+                                       "columns": {"Kind": "business.kind", "Hours": "owner.hours"}}), encoding="utf-8")
     data = tmp_path / "h.csv"
-    data.write_text("shop,paid,business.kind\nx1,1,spaceship\nx2,0,shop\n", encoding="utf-8")
-    r = run(db_url, "import", "trials", str(data), "--schema", str(schema), "--outcome", "paid",
-            "--default-market", "PL", "--id", "shop", "--json")
-    assert json.loads(r.output)["dead_lettered"] == 1
-    grown = dict(SCHEMA)
-    grown["questions"] = [dict(q) for q in SCHEMA["questions"]]
-    grown["questions"][0]["choices"] = {**SCHEMA["questions"][0]["choices"],
-                                        "spaceship": {"en": "Spaceship", "pl": "Statek", "tr": "Gemi"}}
-    schema.write_text(yaml.safe_dump(grown, allow_unicode=True), encoding="utf-8")
+    data.write_text("shop,paid,Kind,Hours\nx1,1,shop,lots\nx2,0,spaceship,3\n", encoding="utf-8")
+    r = run(db_url, "import", "trials", str(data), "--mapping", str(mapping), "--json")
+    rep = json.loads(r.output)
+    assert rep["dead_lettered"] == 1 and rep["imported"] == 1
+    assert rep["errors"][0]["errors"][0]["column"] == "Hours"  # the file's column is named
+    # "spaceship" is not a choice and this schema has no `other`: left empty and counted, not rejected
+    assert rep["other_values"] == {"Kind": {"count": 1, "values": {"spaceship": 1}}}
+    mapping.write_text(yaml.safe_dump({"schema": "schema.yaml", "outcome": "paid", "id": "shop",
+                                       "market": {"default": "PL"},
+                                       "columns": {"Kind": "business.kind",
+                                                   "Hours": {"question": "owner.hours", "values": {"lots": 40}}}}),
+                       encoding="utf-8")
     with database.sessionmaker() as s:
         dl_id = s.scalars(select(DeadLetter.id)).one()
     # through the shared command, as an operator would: `concierge deadletter replay ID`
@@ -128,4 +136,5 @@ def test_a_dead_lettered_row_replays_once_the_schema_knows_its_value(database, d
         assert s.get(DeadLetter, dl_id).status == "replayed"
         shop = s.scalars(select(Shop).where(Shop.platform_id == "x1")).one()
         assert shop.outcome == "converted"
-        assert s.scalar(select(Observation.value).where(Observation.shop_id == shop.id)) == "spaceship"
+        got = dict(s.execute(select(Observation.question, Observation.value).where(Observation.shop_id == shop.id)).all())
+        assert got == {"business.kind": "shop", "owner.hours": 40}
