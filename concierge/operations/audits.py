@@ -41,6 +41,7 @@ from ..models import (
     AuditState, Call, ContactPreference, Observation, PlannedCall, PlannedCallEvent, PlannerRun, Score, Shop,
 )
 from .callstats import forget_fcr_verdicts, record_fcr_verdicts
+from .contact_preferences import parse_days
 from .shop_state import refresh_states
 from .profiles import observations_by_shop
 from .shops import resolve_shop

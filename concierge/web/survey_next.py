@@ -67,7 +67,7 @@ def next_step_context(token: str, resolved: Any, *, origin: str = "survey") -> d
         "days": [(str(d), name) for d, name in _day_names(lang, shop.market)],
         "hours": [(k, hours_q.choice_label(k, lang)) for k in hours_q.choices],
         "channels": [(k, channel_q.choice_label(k, lang)) for k in prefs.channels],
-        "values": values,
+        "chosen": values,
         "errors": posted["errors"] if posted else {},
     }
 
