@@ -19,7 +19,7 @@ import locales
 __all__ = ["ShopFacts", "shop_facts", "market_integration_gaps", "FACTS_VERSION"]
 
 #: Bump when ShopFacts changes shape: stored facts of another version are rebuilt.
-FACTS_VERSION = 1
+FACTS_VERSION = 2  # 2: preferred_days (issue 16)
 _CONNECTED_KEYS = {"payments": "readiness.payments_connected", "shipping": "readiness.shipping_connected"}
 _LAUNCHED = "readiness.launched"
 _HELP = "needs.help_with"
@@ -50,6 +50,7 @@ class ShopFacts:
     is_trader: bool | None = None
     opted_out: bool = False
     preferred_call_time: str | None = None
+    preferred_days: tuple[int, ...] | None = None  # ISO weekdays the merchant prefers; None: any day
     has_phone: bool = False
     score: float | None = None
     score_before: float | None = None       # the previous stored score, for a drop
@@ -150,6 +151,7 @@ def shop_facts(
     path: Iterable[str] = (),
     last_reached_at: datetime | None = None,
     opted_out: bool = False,
+    preferred_days: Iterable[int] | None = None,
 ) -> ShopFacts:
     """Read a shop's observations (in time order) and its profile into ``ShopFacts``."""
     last: dict[str, Any] = {}
@@ -208,6 +210,7 @@ def shop_facts(
         is_trader=profile.value("owner.is_trader"),
         opted_out=opted_out,
         preferred_call_time=profile.value("needs.preferred_call_time"),
+        preferred_days=tuple(sorted(set(preferred_days))) if preferred_days else None,
         has_phone=bool(phone),
         score=score,
         score_before=score_before,

@@ -110,6 +110,7 @@ def contact_for(facts: ShopFacts) -> slots.Contact:
     return slots.Contact(
         market=facts.market, consent=facts.consent, is_trader=facts.is_trader, opted_out=facts.opted_out,
         preferred_hours=slots.preferred_hours_for(facts.preferred_call_time),
+        preferred_days=facts.preferred_days,
     )
 
 

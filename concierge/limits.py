@@ -91,6 +91,10 @@ def install(app: Flask) -> Any:
     if "survey" in app.blueprints:
         limiter.shared_limit(app.config["RATE_LIMIT_SURVEY"], scope="survey",
                              exempt_when=lambda: not request.path.startswith(SURVEY_PREFIX))(app.blueprints["survey"])
+    if "survey_next" in app.blueprints:  # the survey pages' preferences form: the same shared limit
+        limiter.shared_limit(app.config["RATE_LIMIT_SURVEY"], scope="survey",
+                             exempt_when=lambda: not request.path.startswith(SURVEY_PREFIX))(
+            app.blueprints["survey_next"])
     try:
         from .api import API_BLUEPRINTS
     except ImportError:  # pragma: no cover - the API package is always there

@@ -235,6 +235,26 @@ class SurveyLink(Base):
     draft: Mapped[Any] = mapped_column(JSONType, nullable=True)  # {question: clean value}
     draft_saved_at: Mapped[Optional[datetime]]
     submitted_at: Mapped[Optional[datetime]]  # the last accepted submission through this link
+    # the survey completion report (migration 0018): the first POST that saved an answer (a draft or
+    # a submit; opening the page is not starting) and the first accepted submission; set once
+    started_at: Mapped[Optional[datetime]]
+    finished_at: Mapped[Optional[datetime]]
+
+
+class ContactPreference(Base):
+    """The days of the week a merchant prefers to be called (migration 0018).
+
+    The preferred hours and channel are profile answers (needs.preferred_call_time and
+    needs.preferred_contact); the days have no question in the schema, so they are kept here
+    and read into the planner's `ShopFacts` (audits.slots.Contact.preferred_days).
+    """
+
+    __tablename__ = "contact_preference"
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), primary_key=True)
+    days: Mapped[Optional[str]] = mapped_column(String(20))  # ISO weekdays "1,2,3"; NULL: any day
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(200))
 
 
 class PlannedCall(Base):

@@ -16,7 +16,8 @@ from .calendar import business_hours_on, next_business_moment
 from .errors import render_message
 from .market import Market, TimeWindow, get_market
 
-__all__ = ["Decision", "TimeRule", "consent_decision", "may_call", "time_rules_on", "PURPOSES", "REASON_CODES"]
+__all__ = ["Decision", "TimeRule", "consent_decision", "may_call", "time_rules_on", "call_channels", "PURPOSES",
+           "REASON_CODES"]
 
 PURPOSES = ("commercial", "service")
 #: Every ``Decision.reason_code``; the UI translates these.
@@ -173,3 +174,9 @@ def may_call(
         params = {"window": f"{window.start:%H:%M}-{window.end:%H:%M}"} if window else {}
         return Decision(False, problem, _retry_at(m, local, purpose, subdivision), params)
     return granted
+
+
+def call_channels(market: Market | str) -> tuple[str, ...]:
+    """How a consultant may reach a merchant of ``market`` who wants to talk: ("phone",) or
+    ("phone", "whatsapp") where merchants commonly use WhatsApp (the market file's ``calling.channels``)."""
+    return get_market(market).calling.channels

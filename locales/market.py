@@ -26,7 +26,7 @@ from .errors import InvalidValue, UnknownMarket
 __all__ = [
     "MARKET_CODES", "MARKETS", "OVERRIDES_ENV", "Market", "TimeWindow", "HolidayRules", "HolidayOverride",
     "CallingRules", "Integration", "ExpectedIntegration", "LegalItem", "FollowUpStep", "FollowUpPolicy",
-    "MarketDataError", "get_market", "load_markets", "deep_merge",
+    "MarketDataError", "get_market", "load_markets", "deep_merge", "CALL_CHANNELS",
 ]
 
 #: Codes of the markets shipped with the package, in display order.
@@ -97,6 +97,9 @@ class CallingRules:
     respect_business_hours: bool
     number_series: dict[str, str] = field(default_factory=dict)
     notes: str = ""
+    #: How a consultant may reach a merchant who wants to talk (CALL_CHANNELS): "phone" always,
+    #: "whatsapp" where merchants commonly use it (a sourced market fact, see the market files).
+    channels: tuple[str, ...] = ("phone",)
 
 
 @dataclass(frozen=True)
@@ -333,6 +336,18 @@ def _days(values: Any, where: str) -> tuple[int, ...]:
     return tuple(sorted({_day(v, where) for v in values or ()}))
 
 
+#: The channels a consultant can call a merchant on (the market's ``calling.channels`` pick from these).
+CALL_CHANNELS = ("phone", "whatsapp")
+
+
+def _channels(value: Any, where: str) -> tuple[str, ...]:
+    channels = tuple(value or ("phone",))
+    unknown = [c for c in channels if c not in CALL_CHANNELS]
+    if unknown or "phone" not in channels or len(set(channels)) != len(channels):
+        raise MarketDataError(f"{where}: must list 'phone' and may add {CALL_CHANNELS[1:]}, once each; got {list(channels)}")
+    return tuple(c for c in CALL_CHANNELS if c in channels)
+
+
 def _window(value: Any, where: str) -> TimeWindow | None:
     if value is None:
         return None
@@ -406,6 +421,7 @@ def build_market(data: Mapping[str, Any]) -> Market:
                 respect_business_hours=bool(calling.get("respect_business_hours", True)),
                 number_series=dict(calling.get("number_series") or {}),
                 notes=calling.get("notes", ""),
+                channels=_channels(calling.get("channels"), f"{where}.calling.channels"),
             ),
             integrations={
                 category: tuple(Integration(i["key"], i["name"], category, i.get("notes", "")) for i in items or ())

@@ -1,4 +1,4 @@
-"""`concierge calls list|snooze|cancel` and `concierge callback request`: the planned calls."""
+"""`concierge calls list|snooze|cancel` and `concierge callback request|preferences`: the planned calls."""
 from __future__ import annotations
 
 import click
@@ -147,6 +147,40 @@ def request_cmd(state: CliState, shop: str, now_flag: bool, at_text: str | None,
     else:
         click.echo(f"Callback {data['id']} for {data['shop']}: "
                    f"{data['scheduled_local'][:16].replace('T', ' ')} merchant's time ({data['timezone']}).")
+
+
+@callback_group.command("preferences")
+@click.argument("shop")
+@click.option("--days", default="", metavar="1,2,...",
+              help="ISO weekdays the merchant prefers (1 Monday .. 7 Sunday); none or all: any day.")
+@click.option("--hours", required=True, help="morning, afternoon, evening or any (needs.preferred_call_time).")
+@click.option("--channel", required=True, help="phone, or whatsapp where the market uses it (locales).")
+@click.option("--actor", default="cli", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {shop, days, hours, channel, channels, moved: [{call, from, to}]}.")
+@pass_state
+def preferences_cmd(state: CliState, shop: str, days: str, hours: str, channel: str, actor: str, lang: str,
+                    as_json: bool) -> None:
+    """Record when and how SHOP's merchant prefers to be called; their open planned calls follow."""
+    from ..errors import ConciergeError
+    from ..operations.contact_preferences import set_preferences
+    from ..operations.shops import resolve_shop
+
+    raw = {"days": [d.strip() for d in days.split(",") if d.strip()], "hours": hours, "channel": channel}
+    try:
+        with state.db.session() as s:
+            found = resolve_shop(s, shop, lang=lang)
+            saved = set_preferences(s, found, raw, actor=actor, via="cli", lang=lang)
+            data = {"shop": found.platform_id, **saved.preferences.as_dict(),
+                    "moved": [{"call": cid, "from": a.isoformat(), "to": b.isoformat()} for cid, a, b in saved.moved]}
+    except ConciergeError as exc:
+        fail(exc, as_json)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"{data['shop']}: days {data['days'] or 'any'}, hours {data['hours']}, channel {data['channel']}; "
+                   f"{len(data['moved'])} planned call(s) moved.")
 
 
 def _as_option(func):

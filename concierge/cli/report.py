@@ -84,7 +84,7 @@ def table_text(table: Any, lang: str) -> list[str]:
 @pass_state
 def report_cmd(state: CliState, key: str, market: str | None, lang: str, as_json: bool, as_csv: bool,
                table_key: str | None, grain: str | None, now: str | None) -> None:
-    """Print a manager's report: cohorts, funnel, breakdowns, lift, forecast, model-health, queue or voice."""
+    """Print a manager's report: cohorts, funnel, breakdowns, lift, forecast, model-health, queue, voice or survey."""
     from ..operations.reports import build_report
     from ..reporting import table_csv
     from .shops import parse_when

@@ -37,8 +37,11 @@ from audits.rules import AuditError, RuleSet, load_rules
 from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
 from ..i18n import translations
-from ..models import AuditState, Call, Observation, PlannedCall, PlannedCallEvent, PlannerRun, Score, Shop
+from ..models import (
+    AuditState, Call, ContactPreference, Observation, PlannedCall, PlannedCallEvent, PlannerRun, Score, Shop,
+)
 from .callstats import forget_fcr_verdicts, record_fcr_verdicts
+from .contact_preferences import parse_days
 from .shop_state import refresh_states
 from .profiles import observations_by_shop
 from .shops import resolve_shop
@@ -120,6 +123,8 @@ def build_facts(session: Session, shops: Sequence[Shop]) -> dict[int, tuple[Shop
                                        .group_by(Call.shop_id)).all())
         refusals = set(session.scalars(select(Call.shop_id).where(Call.shop_id.in_(ids),
                                                                 Call.outcome == "do_not_call")))
+        days = {sid: parse_days(text) for sid, text in session.execute(
+            select(ContactPreference.shop_id, ContactPreference.days).where(ContactPreference.shop_id.in_(ids)))}
         for shop in chunk:
             obs = by_shop[shop.id]
             profile = profile_schema.fold(obs, shop=shop.platform_id, market=shop.market)
@@ -134,6 +139,7 @@ def build_facts(session: Session, shops: Sequence[Shop]) -> dict[int, tuple[Shop
                 score_before=history[1][1] if len(history) > 1 else None,
                 gain=newest[2] if newest else None, path=path,
                 last_reached_at=reached.get(shop.id), opted_out=shop.id in refusals,
+                preferred_days=days.get(shop.id),
             )
             out[shop.id] = (facts, last_obs.get(shop.id, 0), newest[0] if newest else 0)
     return out

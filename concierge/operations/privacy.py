@@ -53,6 +53,7 @@ from ..models import (
     AuditState,
     Call,
     CallRating,
+    ContactPreference,
     DeadLetter,
     DemoTruth,
     EventInbox,
@@ -86,7 +87,7 @@ REASON_MAX = 500
 #: the export's sections, in order; each is one CSV file in the zip
 SECTIONS = ("shop", "personal_data", "observations", "submissions", "survey_links", "calls", "call_ratings",
             "scores", "planned_calls", "planned_call_events", "trial_events", "dead_letters", "shop_state",
-            "audit_state", "demo_truth", "privacy_erasures", "queued_events")
+            "audit_state", "demo_truth", "privacy_erasures", "queued_events", "contact_preferences")
 
 _MESSAGES = {
     "reason_required": {
@@ -297,6 +298,9 @@ def export_shop(session: Session, shop: Shop | str, *, lang: str = "en", now: da
         "privacy_erasures": _rows(session, PrivacyErasure, PrivacyErasure.shop_id == shop.id, (PrivacyErasure.id,)),
         # webhook events acknowledged but not applied yet (queued mode): held about the merchant too
         "queued_events": _rows(session, EventInbox, EventInbox.shop == shop.platform_id, (EventInbox.id,)),
+        # the days the merchant prefers to be called (issue 16; hours and channel are observations)
+        "contact_preferences": _rows(session, ContactPreference, ContactPreference.shop_id == shop.id,
+                                     (ContactPreference.shop_id,)),
     }
 
 

@@ -468,6 +468,7 @@ def save_draft(session: Session, resolved: ResolvedLink, raw: Mapping[str, Any],
     link = resolved.link
     link.draft = clean
     link.draft_saved_at = _aware(now or utcnow())
+    link.started_at = link.started_at or link.draft_saved_at  # the completion report's "started"
     link.language = lang if lang in LANGUAGES else link.language
     session.flush()
     return AnswerOutcome(saved=clean, errors=in_form_order(schema, errors))
@@ -539,6 +540,9 @@ def submit_answers(session: Session, resolved: ResolvedLink, raw: Mapping[str, A
         link.draft = None
         link.draft_saved_at = None
         link.submitted_at = now
+    link.started_at = link.started_at or now  # the completion report: a POST starts, a first submit finishes
+    if outcome.submitted and not outcome.kept_as_draft and link.finished_at is None:
+        link.finished_at = now
     link.language = lang if lang in LANGUAGES else link.language
     session.flush()
     return outcome

@@ -315,9 +315,11 @@ def _calling(call: PlannedCall, shop: Shop, profile: profile_schema.Profile, now
     market = locales.get_market(shop.market)
     phone = profile.value("owner.phone")
     shown = phone
+    e164 = None
     if phone:
         try:
-            shown = normalize_phone(str(phone), shop.market).international
+            number = normalize_phone(str(phone), shop.market)
+            shown, e164 = number.international, number.e164
         except Exception:  # noqa: BLE001 - a stored number we cannot format is still dialled as stored
             shown = str(phone)
     contact = shop_contact(session, shop)
@@ -335,7 +337,31 @@ def _calling(call: PlannedCall, shop: Shop, profile: profile_schema.Profile, now
         "local_now": format_datetime(now, lang, shop.market, "EEEE, HH:mm"),
         "timezone": market.timezone, "allowed": allowed, "preferred": preferred,
         "consent_problem": str(CONSENT_PROBLEMS.get(problem, problem)) if problem else None,
-        "next_allowed": next_allowed,
+        "next_allowed": next_allowed, **_wishes(profile, contact, shop, e164, lang),
+    }
+
+
+def _wishes(profile: profile_schema.Profile, contact: slots.Contact, shop: Shop, e164: str | None,
+            lang: str) -> dict[str, Any]:
+    """How and when the merchant prefers to be called (issue 16): channel (phone, or WhatsApp where
+    the market uses it, with its chat link), days and hours, in the consultant's language."""
+    from babel import Locale
+
+    from locales.calling import call_channels
+    from locales.formatting import babel_locale
+
+    schema = profile_schema.load_schema()
+    channel = profile.value("needs.preferred_contact")
+    channel = channel if channel in call_channels(shop.market) else None
+    hours = profile.value("needs.preferred_call_time")
+    names = Locale.parse(babel_locale(lang, shop.market)).days["format"]["abbreviated"]
+    return {
+        "channel": channel,
+        "channel_label": schema.questions["needs.preferred_contact"].choice_label(channel, lang) if channel else None,
+        "whatsapp": f"https://wa.me/{e164.lstrip('+')}" if channel == "whatsapp" and e164 else None,
+        "days_label": ", ".join(names[d - 1] for d in contact.preferred_days) if contact.preferred_days else None,
+        "hours_label": (schema.questions["needs.preferred_call_time"].choice_label(hours, lang)
+                        if hours and hours != "any" else None),
     }
 
 

@@ -55,6 +55,7 @@ from ..operations.survey_links import (
 from .auth import role_required
 from .forms import answers_form_class, answers_from_form, field_item, field_name, form_data
 from .helpers import current_lang
+from .survey_next import next_step_context  # issue 16: who calls, when, and the merchant's preferences
 
 bp = Blueprint("survey", __name__)
 
@@ -172,6 +173,7 @@ def _render(token: str, resolved, form, known: dict[str, Any], *, errors: list[d
         action=url_for("survey.page", token=token, lang=lang), expires_at=link.expires_at,
         submitted_at=link.submitted_at, draft_saved_at=link.draft_saved_at,
         callback=callback or _callback_block(token, resolved),
+        next_step=next_step_context(token, resolved),
     ), status
 
 
@@ -190,7 +192,8 @@ def _fresh_form_page(token: str, resolved, *, callback: dict[str, Any], status: 
 def _thanks_page(token: str, resolved, *, callback: dict[str, Any] | None = None, status: int = 200):
     return render_template("survey_thanks.html", shop=resolved.shop, expires_at=resolved.link.expires_at,
                            again=url_for("survey.page", token=token),
-                           callback=callback or _callback_block(token, resolved, origin="thanks")), status
+                           callback=callback or _callback_block(token, resolved, origin="thanks"),
+                           next_step=next_step_context(token, resolved, origin="thanks")), status
 
 
 def _callback_page(token: str, resolved, callback: dict[str, Any], status: int):
@@ -305,7 +308,8 @@ def callback_done(token: str):
     return render_template("survey_callback.html", shop=resolved.shop, when=local_moment(
         call.scheduled_at, lang, resolved.shop.market), moved=callback_moved(call),
         asked_now=bool((call.params or {}).get("now")), note=call.note,
-        back=url_for("survey.page", token=token, lang=lang))
+        back=url_for("survey.page", token=token, lang=lang),
+        next_step=next_step_context(token, resolved, origin="callback"))
 
 
 @bp.errorhandler(CSRFError)

@@ -1,5 +1,5 @@
 """The manager's reports: conversion by cohort, the funnel, breakdowns, the gain from calls,
-expected conversions, model health, queue health and the voice of the merchant.
+expected conversions, model health, queue health, the voice of the merchant and survey completion.
 
 Each module has one `build(session, *, lang, market, now, **params) -> Report` that reads
 stored state with SQL (the `shop_state` read model, scores, calls, planned calls,
@@ -33,6 +33,7 @@ MODULES = {
     "model-health": "model_health",
     "queue": "queue_health",
     "voice": "voice",
+    "survey": "survey_completion",
 }
 REPORTS = tuple(MODULES)
 #: Each report's title (msgids): the page, the front page's links and `Report.title` read it here.
@@ -45,6 +46,7 @@ TITLES = {
     "model-health": N_("Model health"),
     "queue": N_("Queue health"),
     "voice": N_("Voice of the merchant"),
+    "survey": N_("Survey completion"),
 }
 
 

@@ -230,6 +230,16 @@ def test_calling_rules():
     assert india.number_series["promotional_voice"] == "140"
 
 
+def test_call_channels_say_where_whatsapp_is_used_and_can_be_changed_without_code(tmp_path):
+    from locales.calling import call_channels
+
+    assert {c: call_channels(c) for c in ("PL", "TR", "IN")} == {
+        "PL": ("phone",), "TR": ("phone", "whatsapp"), "IN": ("phone", "whatsapp")}
+    path = tmp_path / "o.json"
+    path.write_text(json.dumps({"PL": {"calling": {"channels": ["whatsapp", "phone"]}}}), encoding="utf-8")
+    assert load_markets(path)["PL"].calling.channels == ("phone", "whatsapp")
+
+
 # --------------------------------------------------------------- overrides without code
 
 
@@ -281,6 +291,8 @@ def test_override_from_env_var_is_read_when_loading(tmp_path, monkeypatch):
         ({"PL": {"follow_up": {"steps": [{"key": "nurture_2w", "offset": {"fortnights": 1}}]}}}, "fortnights"),
         ({"PL": {"conversion": {"decision_window_days": "two months"}}}, "decision_window_days"),
         ({"TR": {"conversion": {"decision_window_days": -1}}}, "decision_window_days"),
+        ({"TR": {"calling": {"channels": ["whatsapp"]}}}, "calling.channels"),
+        ({"TR": {"calling": {"channels": ["phone", "telegram"]}}}, "telegram"),
     ],
 )
 def test_bad_override_is_reported_with_its_path(tmp_path, override, message):
