@@ -52,7 +52,7 @@ def test_merchant_fills_saves_reloads_and_submits_on_a_phone(live_survey, online
     assert page.input_value("#owner__name") == "Zofia Kowalska"  # pre-filled from the call
     _no_sideways_scroll(page)
     # big enough to hit with a thumb
-    for selector in ("button[value=save]", "button[value=submit]", "label.option >> nth=0", "#owner__name"):
+    for selector in ("button[value=save]", "button[value=submit]", "#survey label.option >> nth=0", "#owner__name"):
         box = page.locator(selector).bounding_box()
         assert box["height"] >= 44, selector
     page.screenshot(path=str(output_dir / "survey-360-top.png"))

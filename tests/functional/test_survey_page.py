@@ -503,7 +503,8 @@ def test_the_page_asks_first_what_it_does_not_know_and_shows_what_it_has(app, cl
     html = page(client, token)[1]
     ask = html[html.index('id="survey-ask"'):html.index('id="survey-have"')]
     have = html[html.index('id="survey-have"'):html.index('id="survey-more"')]
-    more = html[html.index('id="survey-more"'):html.index("</form>")]
+    start = html.index('id="survey-more"')
+    more = html[start:html.index("</form>", start)]  # the survey's own form (the next-step form comes first)
     for name in ("owner__name", "owner__phone", "business__category"):
         assert f'name="{name}"' in have and f'name="{name}"' not in ask
     assert 'value="Zofia Kowalska"' in have and "To już wiemy" in html
