@@ -41,7 +41,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import profile_schema
-from locales import LANGUAGES
+from locales import LANGUAGES, market_language  # noqa: F401  (market_language: the web's survey and rating pages take it from here)
 
 from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
@@ -55,7 +55,6 @@ MAX_DAYS = 90
 MAX_TOKEN_LENGTH = 400  # ours are ~120 characters; anything far longer is not worth unsigning
 ACTOR = "merchant"
 CHANNEL = "survey_link"
-MARKET_LANGUAGE = {"PL": "pl", "TR": "tr", "IN": "en"}
 _ATTEMPT_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 
 _MESSAGES: dict[str, dict[str, str]] = {
@@ -219,9 +218,6 @@ def link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/s/{token}"
 
 
-def market_language(market: str | None) -> str:
-    """The merchant's default language: pl for PL, tr for TR, en for IN (and anything else)."""
-    return MARKET_LANGUAGE.get((market or "").upper(), "en")
 
 
 def new_attempt(session: Session | None = None, link: SurveyLink | ResolvedLink | None = None) -> str:
