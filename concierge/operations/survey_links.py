@@ -45,7 +45,7 @@ from locales import LANGUAGES, market_language  # noqa: F401  (market_language: 
 
 from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
-from ..messages import localize
+from ..messages import N_, localize
 from ..models import Shop, SurveyLink
 
 SALT = "concierge.survey-link.v1"
@@ -57,21 +57,13 @@ ACTOR = "merchant"
 CHANNEL = "survey_link"
 _ATTEMPT_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 
-_MESSAGES: dict[str, dict[str, str]] = {
-    "invalid_days": {"en": "days must be a whole number from 1 to {max}",
-                     "pl": "liczba dni musi być liczbą całkowitą od 1 do {max}",
-                     "tr": "gün sayısı 1 ile {max} arasında bir tam sayı olmalı"},
-    "unknown_link": {"en": "no survey link with the id {link}",
-                     "pl": "brak linku do ankiety o identyfikatorze {link}",
-                     "tr": "{link} kimlikli anket bağlantısı yok"},
-    "bad_link": {"en": "this survey link is not valid", "pl": "ten link do ankiety jest nieprawidłowy",
-                 "tr": "bu anket bağlantısı geçerli değil"},
-    "link_expired": {"en": "this survey link has expired", "pl": "ten link do ankiety wygasł",
-                     "tr": "bu anket bağlantısının süresi doldu"},
-    "link_revoked": {"en": "this survey link was withdrawn", "pl": "ten link do ankiety został wycofany",
-                     "tr": "bu anket bağlantısı geri çekildi"},
-    "not_sent": {"en": "The answers were not sent", "pl": "Odpowiedzi nie zostały wysłane",
-                 "tr": "Yanıtlar gönderilmedi"},
+_MESSAGES: dict[str, str] = {
+    "invalid_days": N_("days must be a whole number from 1 to {max}"),
+    "unknown_link": N_("no survey link with the id {link}"),
+    "bad_link": N_("this survey link is not valid"),
+    "link_expired": N_("this survey link has expired"),
+    "link_revoked": N_("this survey link was withdrawn"),
+    "not_sent": N_("The answers were not sent"),
 }
 
 
