@@ -73,12 +73,6 @@ class EventOutcome:
     errors: list[dict[str, Any]] = field(default_factory=list)
     dead_letter: DeadLetter | None = None
 
-    @property
-    def error_code(self) -> str | None:
-        if self.status != "rejected":
-            return None
-        return {400: "malformed_json", 409: "conflict"}.get(self.http_status, "validation_failed")
-
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"line": self.line, "id": self.id, "shop": self.shop, "type": self.type,
                                "status": self.status, "duplicate": self.status == "duplicate",

@@ -522,8 +522,3 @@ def _scrub_text(text: str, needles: list[str]) -> tuple[str, int]:
 
 def _erased_details() -> dict[str, Any]:
     return {"erased": True}
-
-
-def erasure_as_dict(row: PrivacyErasure) -> dict[str, Any]:
-    """One erasure record, as the export and the API show it."""
-    return _row(row)

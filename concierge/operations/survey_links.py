@@ -63,7 +63,6 @@ _MESSAGES: dict[str, str] = {
     "bad_link": N_("this survey link is not valid"),
     "link_expired": N_("this survey link has expired"),
     "link_revoked": N_("this survey link was withdrawn"),
-    "not_sent": N_("The answers were not sent"),
 }
 
 
@@ -508,7 +507,3 @@ def in_form_order(schema: Any, errors: list[dict[str, Any]]) -> list[dict[str, A
     """Errors in the order the questions appear (errors about the whole form first)."""
     order = {k: i for i, k in enumerate(schema.questions)}
     return sorted(errors, key=lambda e: order.get(e["field"], -1))
-
-
-def rejected_message(lang: str) -> str:
-    return message("not_sent", lang)
