@@ -9,7 +9,7 @@ import gettext
 from pathlib import Path
 from typing import Any, Iterable
 
-from locales import DEFAULT_LANGUAGE, LANGUAGES, MARKET_CODES, market_language, supported_language
+from locales import DEFAULT_LANGUAGE, LANGUAGES, MARKET_CODES, MarketDataError, market_language, supported_language
 
 TRANSLATED = ("pl", "tr")  # English is the source language of the catalogs
 TRANSLATIONS_DIR = Path(__file__).with_name("translations")
@@ -31,7 +31,10 @@ def choose_language(*, user_language: str | None = None, market: str | None = No
     if lang:
         return lang
     if market and market.strip().upper() in MARKET_CODES:
-        return market_language(market)
+        try:
+            return market_language(market)
+        except MarketDataError:  # a broken override file: its error page still needs a language
+            pass
     if accept_languages is not None:
         if hasattr(accept_languages, "best_match"):
             best = accept_languages.best_match(LANGUAGES)
