@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from renderers import (FEATURE_CATEGORIES, STAGES, PictureInput, ScoreInfo, build_scene,  # noqa: E402
                        render_png, render_svg)
 from renderers.samples import personas  # noqa: E402
+from locales import market_currency, market_language  # noqa: E402
 
 FIRST = {
     "PL": ["Agnieszka", "Małgorzata", "Grzegorz", "Łucja", "Żaneta", "Paweł", "Zofia", "Jędrzej"],
@@ -40,8 +41,6 @@ LAST = {
     "TR": ["Öztürk", "Çağlayan-İnceoğlu", "Yılmaz", "Kılıçdaroğlu", "Şahin"],
     "IN": ["शर्मा", "Venkataraghavan", "वर्मा", "Iyer", "Chattopadhyay"],
 }
-LANG = {"PL": "pl", "TR": "tr", "IN": "en"}
-CURRENCY = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
 PROVIDERS = {"payments": ["payu", "blik", "iyzico", "razorpay", "upi"], "shipping": ["inpost", "yurtici", "shiprocket"],
              "marketplaces": ["allegro", "trendyol", "amazon_in"], "invoicing": ["fakturownia", "parasut"],
              "marketing": ["google_ads", "meta_ads"], "domain": ["example-shop.com"]}
@@ -63,7 +62,7 @@ def varied_pictures(n: int, seed: int = 20261111) -> list[tuple[PictureInput, st
         pic = PictureInput(
             shop_id=f"{market}-{100000 + i}",
             owner_name=maybe(f"{rng.choice(FIRST[market])} {rng.choice(LAST[market])} {i}"),
-            market=market, merchant_language=maybe(LANG[market] if market != "IN" else rng.choice(("en", "hi"))),
+            market=market, merchant_language=maybe(market_language(market) if market != "IN" else rng.choice(("en", "hi"))),
             persona=maybe(rng.choice(PERSONAS)), hours_per_week=maybe(rng.randint(2, 60)),
             experience_level=maybe(rng.choice(("none", "beginner", "intermediate", "expert"))),
             known_topics=maybe(tuple(rng.sample(TOPICS, rng.randint(0, 5)))),
@@ -73,7 +72,7 @@ def varied_pictures(n: int, seed: int = 20261111) -> list[tuple[PictureInput, st
             business_category=maybe(rng.choice(("fashion", "beauty", "food", "electronics"))),
             business_model=maybe(rng.choice(("b2c", "b2b", "both"))), catalogue_size=maybe(rng.randint(0, 20000)),
             turnover_band=maybe(rng.choice(("micro", "small", "medium", "large"))),
-            turnover_amount=maybe(rng.randint(1000, 5_000_000)), turnover_currency=CURRENCY[market],
+            turnover_amount=maybe(rng.randint(1000, 5_000_000)), turnover_currency=market_currency(market),
             sells_abroad=maybe(rng.random() < 0.4), stage=maybe(stage), percent=maybe(rng.randint(0, 100)),
             first_open=maybe("readiness.payments_connected"), features=feats,
             score=maybe(ScoreInfo(rng.random(), f"Reason {i % 50}: activity in week {rng.randint(1, 4)}",
@@ -83,7 +82,7 @@ def varied_pictures(n: int, seed: int = 20261111) -> list[tuple[PictureInput, st
                                          rng.randint(0, 3))),
             as_of=date(2026, 11, 11) - timedelta(days=i % 30),
         )
-        out.append((pic, LANG[market]))
+        out.append((pic, market_language(market)))
     return out
 
 

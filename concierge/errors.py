@@ -39,11 +39,6 @@ class Conflict(ConciergeError):
     code = "conflict"
 
 
-class Unauthorized(ConciergeError):
-    status = 401
-    code = "unauthorized"
-
-
 class DuplicateSubmission(ConciergeError):
     """The same response (shop + reference) was stored already, possibly a moment ago."""
 

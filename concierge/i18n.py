@@ -9,10 +9,9 @@ import gettext
 from pathlib import Path
 from typing import Any, Iterable
 
-from locales import DEFAULT_LANGUAGE, LANGUAGES, supported_language
+from locales import DEFAULT_LANGUAGE, LANGUAGES, MARKET_CODES, MarketDataError, market_language, supported_language
 
 TRANSLATED = ("pl", "tr")  # English is the source language of the catalogs
-MARKET_LANGUAGE = {"PL": "pl", "TR": "tr", "IN": "en"}
 TRANSLATIONS_DIR = Path(__file__).with_name("translations")
 
 
@@ -31,9 +30,11 @@ def choose_language(*, user_language: str | None = None, market: str | None = No
     lang = base_language(user_language)
     if lang:
         return lang
-    lang = MARKET_LANGUAGE.get((market or "").upper())
-    if lang:
-        return lang
+    if market and market.strip().upper() in MARKET_CODES:
+        try:
+            return market_language(market)
+        except MarketDataError:  # a broken override file: its error page still needs a language
+            pass
     if accept_languages is not None:
         if hasattr(accept_languages, "best_match"):
             best = accept_languages.best_match(LANGUAGES)

@@ -1,20 +1,25 @@
-"""Operations' own error messages in en, pl and tr, and one way to read them.
+"""Operations' own messages, and one way to read them in the user's language.
 
-The interview's messages live in `profile_schema/messages.yaml` and the UI's in the
-gettext catalogs; these small tables cover what operations say about shops, files and
-requests. Messages every channel needs (an unknown shop, a wrong market) are defined once
-here; each module keeps the rest in its own table.
+Every message is in the gettext catalogs (concierge/translations) like the UI's: a module
+keeps a small table of stable codes and English msgids marked with `N_` (so `pybabel extract`
+finds them) and `localize` translates and fills one. Messages every channel needs (an unknown
+shop, a wrong market) are defined once here.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-SHOP_MESSAGES: dict[str, dict[str, str]] = {
-    "unknown_shop": {"en": "no shop with the id {shop!r}", "pl": "brak sklepu o identyfikatorze {shop!r}",
-                     "tr": "{shop!r} kimlikli mağaza yok"},
-    "invalid_market": {"en": "market must be one of PL, TR, IN (got {market!r})",
-                       "pl": "rynek musi być jednym z PL, TR, IN (podano {market!r})",
-                       "tr": "pazar PL, TR, IN değerlerinden biri olmalı ({market!r} verildi)"},
+from locales import MARKET_CODES
+
+
+def N_(msgid: str) -> str:
+    """Mark an English message for extraction into the catalogs; translated later by `localize`."""
+    return msgid
+
+
+SHOP_MESSAGES: dict[str, str] = {
+    "unknown_shop": N_("no shop with the id {shop!r}"),
+    "invalid_market": N_("market must be one of {markets} (got {market!r})"),
 }
 
 
@@ -25,7 +30,22 @@ def language(lang: str | None) -> str:
     return str(lang).replace("-", "_").split("_", 1)[0].lower()
 
 
-def localize(table: Mapping[str, Mapping[str, str]], code: str, lang: str | None, **params: Any) -> str:
-    """The message `code` from `table` in `lang`, English when that language has none."""
+def translate(msgid: str, lang: str | None) -> str:
+    """One English msgid in `lang` from the catalogs (English when the language or message has none)."""
+    from .i18n import translations
+
+    return translations(lang).gettext(msgid)
+
+
+def localize(table: Mapping[str, str | Mapping[str, str]], code: str, lang: str | None, **params: Any) -> str:
+    """The message `code` from `table` in `lang`, its `{placeholders}` filled (`{markets}`: the markets we serve).
+
+    An entry is an English msgid from the catalogs; an entry still written as {language: text}
+    (a module not moved to the catalogs yet) is read as before, English when `lang` has none.
+    """
     texts = table[code]
-    return (texts.get(language(lang)) or texts["en"]).format(**params)
+    if isinstance(texts, str):
+        text = translate(texts, lang)
+    else:
+        text = texts.get(language(lang)) or texts["en"]
+    return text.format(**{"markets": ", ".join(MARKET_CODES), **params})

@@ -18,6 +18,8 @@ from .market import (
     MarketDataError,
     get_market,
     load_markets,
+    market_currency,
+    market_language,
 )
 from .phones import PhoneNumber, normalize_phone
 from .taxids import TaxId, validate_tax_id
@@ -25,6 +27,7 @@ from .taxids import TaxId, validate_tax_id
 __all__ = [
     "DEFAULT_LANGUAGE", "InvalidValue", "LANGUAGES", "MARKETS", "MARKET_CODES", "Market",
     "MarketDataError", "PhoneNumber", "TaxId",
-    "get_market", "language_base", "language_or_default", "load_markets", "normalize_phone",
+    "get_market", "language_base", "language_or_default", "load_markets", "market_currency", "market_language",
+    "normalize_phone",
     "supported_language", "validate_tax_id",
 ]

@@ -22,11 +22,13 @@ import yaml
 
 from .conditions import evaluate, validate_condition
 from .errors import InvalidValue, UnknownMarket
+from .languages import DEFAULT_LANGUAGE, language_or_default
 
 __all__ = [
     "MARKET_CODES", "MARKETS", "OVERRIDES_ENV", "Market", "TimeWindow", "HolidayRules", "HolidayOverride",
     "CallingRules", "Integration", "ExpectedIntegration", "LegalItem", "FollowUpStep", "FollowUpPolicy",
-    "MarketDataError", "get_market", "load_markets", "deep_merge", "CALL_CHANNELS",
+    "MarketDataError", "get_market", "load_markets", "deep_merge", "CALL_CHANNELS", "market_currency",
+    "market_language",
 ]
 
 #: Codes of the markets shipped with the package, in display order.
@@ -546,6 +548,21 @@ def get_market(code: str | Market) -> Market:
     if key not in markets:
         raise UnknownMarket("market.unknown", {"market": code, "expected": ", ".join(MARKET_CODES)})
     return markets[key]
+
+
+def _known(code: str | Market | None) -> bool:
+    return isinstance(code, Market) or str(code or "").strip().upper() in MARKET_CODES
+
+
+def market_currency(code: str | Market | None) -> str | None:
+    """The currency of a market we serve ("PL" -> "PLN"), from its market data; None for none or an unknown one."""
+    return get_market(code).currency if _known(code) else None  # type: ignore[arg-type]
+
+
+def market_language(code: str | Market | None) -> str:
+    """The interface language for a market's merchants: its default language if we speak it (IN's
+    ``en_IN`` -> ``en``), else the default language; the default too for none or an unknown market."""
+    return language_or_default(get_market(code).default_language) if _known(code) else DEFAULT_LANGUAGE  # type: ignore[arg-type]
 
 
 class _LazyMarkets(Mapping[str, Market]):

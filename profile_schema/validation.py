@@ -252,7 +252,9 @@ def _convert(q: Question, value: Any, market: str | None, lang: str) -> Any:
 
 
 def _as_money(q: Question, value: Any, market: str | None, lang: str = "en") -> dict[str, Any]:
-    default_currency = _MARKET_CURRENCY.get(market or "")
+    from locales import market_currency
+
+    default_currency = market_currency(market)
     amount: Any
     currency: Any
     if isinstance(value, Mapping):
@@ -278,9 +280,6 @@ def _as_money(q: Question, value: Any, market: str | None, lang: str = "en") -> 
             raise _Invalid("invalid_money") from None
         raise
     return {"amount": number, "currency": currency}
-
-
-_MARKET_CURRENCY = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
 
 
 def validate_answers(

@@ -16,9 +16,9 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent, format_scientific
 
-MARKET_LOCALES = {"PL": "pl_PL", "TR": "tr_TR", "IN": "en_IN"}
+from locales import MARKET_CODES, get_market
+
 LANG_LOCALES = {"en": "en", "pl": "pl_PL", "tr": "tr_TR"}
-MARKET_CURRENCIES = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
 
 # A lone 4-digit group "1 234" (not part of "1 234 567") -> "1234" for pl.
 _PL_GROUP4 = regex.compile(r"(?<![\d\xa0\u202f])(\d)[\xa0\u202f](\d{3})(?![\xa0\u202f]?\d)")
@@ -26,8 +26,12 @@ _PL_GROUP4 = regex.compile(r"(?<![\d\xa0\u202f])(\d)[\xa0\u202f](\d{3})(?![\xa0\
 
 @lru_cache(maxsize=4096)
 def locale_for(market: str | None, lang: str = "en") -> str:
-    """The CLDR locale for a market ("PL" -> "pl_PL"); the consultant's if unknown."""
-    return MARKET_LOCALES.get((market or "").upper()) or LANG_LOCALES.get(lang, "en")
+    """The CLDR locale for a market ("PL" -> "pl_PL", "IN" -> "en_IN": its default language's, from
+    the market data); the consultant's if unknown."""
+    code = (market or "").upper()
+    if code in MARKET_CODES:
+        return get_market(code).babel_locale()
+    return LANG_LOCALES.get(lang, "en")
 
 
 def _fix(text: str, loc: str) -> str:

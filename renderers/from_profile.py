@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping
-from zoneinfo import ZoneInfo
+
+from locales import MARKET_CODES, get_market
 
 from .labels import LANGS
 from .picture_input import FEATURE_CATEGORIES, FIELD_KEYS, FeatureState, PictureInput, ScoreInfo
 
-MARKET_TZ = {"PL": "Europe/Warsaw", "TR": "Europe/Istanbul", "IN": "Asia/Kolkata"}
 
 # Interview question -> the picture fields it feeds (for "what changed since the last call").
 _CHANGE_FIELDS = {
@@ -63,8 +63,8 @@ def _local_date(moment: datetime | date | None, market: str | None) -> date | No
     if moment is None:
         return None
     if isinstance(moment, datetime):
-        if moment.tzinfo is not None and market in MARKET_TZ:
-            moment = moment.astimezone(ZoneInfo(MARKET_TZ[market]))
+        if moment.tzinfo is not None and market in MARKET_CODES:
+            moment = moment.astimezone(get_market(market).tz)
         return moment.date()
     return moment
 

@@ -26,9 +26,11 @@ from datetime import date
 from types import MappingProxyType
 from typing import Mapping
 
+from locales import MARKET_CODES
+
 STAGES = ("setting_up", "products", "payments_shipping", "legal", "ready", "launched")
 FEATURE_CATEGORIES = ("payments", "shipping", "marketplaces", "invoicing", "marketing", "domain")
-MARKETS = ("PL", "TR", "IN")
+MARKETS = MARKET_CODES
 
 FIELD_KEYS = (
     "owner.name", "owner.language", "owner.hours_per_week", "persona", "experience.level",

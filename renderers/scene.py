@@ -34,11 +34,6 @@ class Rect:
     rx: float = 0.0
 
 
-def RoundedRect(x: float, y: float, w: float, h: float, rx: float = 8.0, **kw) -> Rect:  # noqa: N802
-    """A :class:`Rect` with rounded corners (kept as a name for readable layout code)."""
-    return Rect(x, y, w, h, rx=rx, **kw)
-
-
 @dataclass(frozen=True, slots=True)
 class Line:
     x1: float

@@ -223,7 +223,7 @@ def _shops_operation() -> dict[str, Any]:
         "summary": "List shops (newest first by default), filtered and sorted",
         "parameters": [
             {"name": "market", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["PL", "TR", "IN", "pl", "tr", "in"]}},
+             "schema": {"type": "string", "enum": [*MARKET_CODES, *(m.lower() for m in MARKET_CODES)]}},
             {"name": "stage", "in": "query", "required": False, "description": "A launch stage of the schema",
              "schema": {"type": "string", "enum": list(profile_schema.load_schema().stages)}},
             {"name": "outcome", "in": "query", "required": False,

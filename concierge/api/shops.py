@@ -9,7 +9,7 @@ import profile_schema
 
 from ..app import get_session
 from ..errors import ValidationFailed
-from ..ingest.bodies import _FORMAT_NAMES, body_error, body_message, datetime_problem, parse_datetime_with_offset
+from ..ingest.bodies import body_error, body_message, datetime_problem, format_name, parse_datetime_with_offset
 from ..operations.profiles import change_as_dict, current_profile, stored_changes_since
 from ..operations.shop_state import OUTCOMES, SORTS, list_states, state_summary
 from ..operations.shops import MARKETS, get_shop, shop_summary
@@ -33,16 +33,16 @@ def get_shops():
 
     market = args.get("market")
     if market and market.upper() not in MARKETS:
-        bad("market", "invalid_market", "must be one of PL, TR, IN")
+        bad("market", "invalid_market", body_message("invalid_choice", lang, choices=", ".join(MARKETS)))
     stage = args.get("stage") or None
     if stage is not None and stage not in profile_schema.load_schema().stages:
-        bad("stage", "invalid_choice", "must be one of " + ", ".join(profile_schema.load_schema().stages))
+        bad("stage", "invalid_choice", body_message("invalid_choice", lang, choices=", ".join(profile_schema.load_schema().stages)))
     outcome = args.get("outcome") or None
     if outcome is not None and outcome not in OUTCOMES:
-        bad("outcome", "invalid_choice", "must be one of " + ", ".join(OUTCOMES))
+        bad("outcome", "invalid_choice", body_message("invalid_choice", lang, choices=", ".join(OUTCOMES)))
     sort = args.get("sort") or "newest"
     if sort not in SORTS:
-        bad("sort", "invalid_choice", "must be one of " + ", ".join(SORTS))
+        bad("sort", "invalid_choice", body_message("invalid_choice", lang, choices=", ".join(SORTS)))
 
     def number(field: str, default, kind, low, high=None):
         raw = args.get(field)
@@ -54,10 +54,11 @@ def get_shops():
         try:
             value = kind(raw)
         except ValueError:
-            bad(field, "not_a_number", "must be a whole number" if kind is int else "must be a number")
+            bad(field, "not_a_number", body_message("not_a_whole_number" if kind is int else "not_a_number", lang))
             return default
         if math.isnan(value) or value < low or (high is not None and value > high):
-            bad(field, "out_of_range", f"must be between {low} and {high}" if high is not None else f"must be at least {low}")
+            bad(field, "out_of_range", body_message("out_of_range", lang, low=low, high=high) if high is not None
+                else body_message("below_min", lang, limit=low))
             return default
         return value
 
@@ -87,7 +88,7 @@ def get_shop_profile(shop: str):
         if when is None:
             code = datetime_problem(since) if since.strip() else "empty_parameter"
             lang = request_language()
-            raise ValidationFailed([body_error("since", code, lang, format=_FORMAT_NAMES["date-time"][lang])
+            raise ValidationFailed([body_error("since", code, lang, format=format_name("date-time", lang))
                                     if code == "invalid_format" else body_error("since", code, lang)])
         # what the observations after `since` changed, against the profile now: an indexed read,
         # not a replay of the shop's whole history

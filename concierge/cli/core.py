@@ -1,9 +1,14 @@
 """`concierge init` and `concierge serve`."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from . import CliState, pass_state
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 @click.command("init")
@@ -155,12 +160,7 @@ def supervise(server_argv: list[str], worker_argv: list[str]) -> int:
                 worker.terminate()  # it finishes its batch
             continue
         if state["restart"]:  # SIGHUP: a new worker with the new code, once the old one finished its batch
-            worker.terminate()
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+            _stop(worker)
             state["restart"] = False
             worker, started, failures = start_worker(), time.monotonic(), 0
             continue
@@ -176,13 +176,20 @@ def supervise(server_argv: list[str], worker_argv: list[str]) -> int:
                 worker = start_worker()
                 started = time.monotonic()
     if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        _stop(worker)
     return code if code >= 0 else 128 - code
+
+
+def _stop(proc: subprocess.Popen, grace: float = 60.0) -> None:
+    """Stop a child: SIGTERM (the worker finishes its batch), then SIGKILL after `grace` seconds."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def register(group: click.Group) -> None:

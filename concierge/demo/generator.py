@@ -19,6 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from locales import market_currency, market_language
+
 from . import names, truth
 
 TRIAL_DAYS = 14
@@ -27,8 +29,6 @@ HOLDOUT_SHARE = 0.15
 SURVEY_SHARE = 0.60
 CONVERSION_HORIZON_DAYS = 120  # a purchase later than this after the trial end does not count
 MARKET_SHARES = {"PL": 0.40, "TR": 0.35, "IN": 0.25}
-CURRENCY = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
-LANGUAGE = {"PL": "pl", "TR": "tr", "IN": "en"}
 # monthly turnover: PLN per unit; TRY and INR scaled by rough purchasing parity
 CURRENCY_SCALE = {"PL": 1.0, "TR": 7.5, "IN": 20.0}
 
@@ -448,7 +448,7 @@ def _survey_answers(rnd: random.Random, s: DemoShop, a: dict[str, Any]) -> dict[
         ans["business.catalogue_size"] = a["catalogue"]
     if rnd.random() < 0.7:
         optimism = rnd.choice([1.0, 1.0, 1.5, 2.0])
-        ans["business.expected_monthly_turnover"] = {"amount": int(a["turnover"] * optimism), "currency": CURRENCY[m]}
+        ans["business.expected_monthly_turnover"] = {"amount": int(a["turnover"] * optimism), "currency": market_currency(m)}
     if rnd.random() < 0.3:
         ans["needs.main_goal"] = rnd.choice(names.MAIN_GOALS[m])
     if m == "PL":
@@ -469,7 +469,7 @@ def _call_answers(rnd: random.Random, s: DemoShop, a: dict[str, Any], surveyed: 
         "experience.tech_comfort": a["tech"],
         "needs.help_with": a["help_with"],
         "business.catalogue_size": a["catalogue"],
-        "business.expected_monthly_turnover": {"amount": a["turnover"], "currency": CURRENCY[s.market]},
+        "business.expected_monthly_turnover": {"amount": a["turnover"], "currency": market_currency(s.market)},
         "needs.main_goal": rnd.choice(names.MAIN_GOALS[s.market]),
     }
     if not surveyed:
@@ -539,7 +539,7 @@ def generate(
         engagement = ENGAGEMENT[persona] + 0.02 * (a["hours"] - 20) + 0.25 * (a["tech"] - 3) + float(noise_eng[i])
         events, snap = _trial(rnd, pid, market, persona, a, engagement, start, snapshot_day)
         phone = _phone(rnd, market)
-        language = LANGUAGE[market] if market != "IN" or rnd.random() < 0.8 else "hi"
+        language = market_language(market) if market != "IN" or rnd.random() < 0.8 else "hi"
         events[0].data = {"market": market, "shop_name": shop_name, "language": language,
                           "trial_ends_at": (start + timedelta(days=TRIAL_DAYS)).isoformat(),
                           "owner": {"name": owner, "email": email, "phone": phone}}

@@ -1,4 +1,5 @@
-"""Check request bodies against JSON Schemas and say what is wrong, field by field, in en/pl/tr."""
+"""Check request bodies against JSON Schemas and say what is wrong, field by field, in the user's language
+(the messages are in the gettext catalogs)."""
 from __future__ import annotations
 
 import json
@@ -8,67 +9,45 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-_MESSAGES: dict[str, dict[str, str]] = {
-    "required": {"en": "is required", "pl": "jest wymagane", "tr": "zorunludur"},
-    "wrong_type": {"en": "must be {expected}", "pl": "musi być typu {expected}", "tr": "{expected} olmalı"},
-    "invalid_choice": {"en": "must be one of {choices}", "pl": "musi być jednym z: {choices}",
-                       "tr": "şunlardan biri olmalı: {choices}"},
-    "invalid_format": {"en": "is not a valid {format}", "pl": "ma niepoprawny format, oczekiwano: {format}",
-                       "tr": "biçimi geçersiz, beklenen: {format}"},
-    "too_short": {"en": "is too short (at least {limit})", "pl": "jest za krótkie (co najmniej {limit})",
-                  "tr": "çok kısa (en az {limit})"},
-    "too_long": {"en": "is too long (at most {limit})", "pl": "jest za długie (najwyżej {limit})",
-                 "tr": "çok uzun (en fazla {limit})"},
-    "below_min": {"en": "must be at least {limit}", "pl": "musi wynosić co najmniej {limit}",
-                  "tr": "en az {limit} olmalı"},
-    "above_max": {"en": "must be at most {limit}", "pl": "może wynosić najwyżej {limit}",
-                  "tr": "en fazla {limit} olmalı"},
-    "unknown_field": {"en": "is not an accepted field", "pl": "nie jest dozwolonym polem",
-                      "tr": "kabul edilen bir alan değil"},
-    "duplicate_items": {"en": "lists an item twice", "pl": "zawiera powtórzony element",
-                        "tr": "bir öğeyi iki kez içeriyor"},
-    "invalid": {"en": "is not valid ({detail})", "pl": "jest niepoprawne ({detail})",
-                "tr": "geçersiz ({detail})"},
-    "malformed_json": {"en": "is not valid JSON: {detail}", "pl": "nie jest poprawnym JSON: {detail}",
-                       "tr": "geçerli bir JSON değil: {detail}"},
-    "not_an_object": {"en": "must be a JSON object", "pl": "musi być obiektem JSON",
-                      "tr": "bir JSON nesnesi olmalı"},
-    "nul_character": {"en": "contains a NUL character (\\u0000), which cannot be stored",
-                      "pl": "zawiera znak NUL (\\u0000), którego nie można zapisać",
-                      "tr": "saklanamayan bir NUL karakteri (\\u0000) içeriyor"},
-    "lone_surrogate": {"en": "contains a lone UTF-16 surrogate ({char}), which is not a character",
-                       "pl": "zawiera samotny surogat UTF-16 ({char}), który nie jest znakiem",
-                       "tr": "karakter olmayan tek başına bir UTF-16 vekili ({char}) içeriyor"},
-    "datetime_out_of_range": {"en": "is outside the dates we can store (years 1 to 9999 in UTC)",
-                              "pl": "wykracza poza daty, które możemy zapisać (lata 1-9999 w UTC)",
-                              "tr": "saklayabildiğimiz tarihlerin dışında (UTC'de 1-9999 yılları)"},
-    "invalid_shop_id": {"en": "must be 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or "
-                              "digit, without '..'",
-                        "pl": "musi mieć od 1 do 64 liter, cyfr, '-', '_' lub '.', zaczynać się literą lub "
-                              "cyfrą i nie zawierać '..'",
-                        "tr": "harf veya rakamla başlayan, '..' içermeyen, 1 ile 64 arası harf, rakam, '-', "
-                              "'_' veya '.' olmalı"},
-    "unsupported_media_type": {"en": "must be application/json, not {value}",
-                               "pl": "musi być application/json, a nie {value}",
-                               "tr": "{value} değil, application/json olmalı"},
-    "empty_parameter": {"en": "is empty: give a value or leave the parameter out",
-                        "pl": "jest puste: podaj wartość albo pomiń parametr",
-                        "tr": "boş: bir değer verin ya da parametreyi hiç göndermeyin"},
+from ..messages import N_, translate
+
+_MESSAGES: dict[str, str] = {
+    "required": N_("is required"),
+    "wrong_type": N_("must be {expected}"),
+    "invalid_choice": N_("must be one of {choices}"),
+    "invalid_format": N_("is not a valid {format}"),
+    "too_short": N_("is too short (at least {limit})"),
+    "too_long": N_("is too long (at most {limit})"),
+    "below_min": N_("must be at least {limit}"),
+    "above_max": N_("must be at most {limit}"),
+    "unknown_field": N_("is not an accepted field"),
+    "duplicate_items": N_("lists an item twice"),
+    "invalid": N_("is not valid ({detail})"),
+    "malformed_json": N_("is not valid JSON: {detail}"),
+    "not_an_object": N_("must be a JSON object"),
+    "nul_character": N_("contains a NUL character (\\u0000), which cannot be stored"),
+    "lone_surrogate": N_("contains a lone UTF-16 surrogate ({char}), which is not a character"),
+    "datetime_out_of_range": N_("is outside the dates we can store (years 1 to 9999 in UTC)"),
+    "invalid_shop_id": N_("must be 1 to 64 letters, digits, '-', '_' or '.', starting with a "
+                          "letter or digit, without '..'"),
+    "unsupported_media_type": N_("must be application/json, not {value}"),
+    "empty_parameter": N_("is empty: give a value or leave the parameter out"),
+    "not_a_whole_number": N_("must be a whole number"),
+    "not_a_number": N_("must be a number"),
+    "out_of_range": N_("must be between {low} and {high}"),
 }
-_TYPE_NAMES = {
-    "string": {"en": "text", "pl": "tekst", "tr": "metin"},
-    "integer": {"en": "a whole number", "pl": "liczba całkowita", "tr": "tam sayı"},
-    "number": {"en": "a number", "pl": "liczba", "tr": "sayı"},
-    "boolean": {"en": "true or false", "pl": "true lub false", "tr": "true ya da false"},
-    "object": {"en": "an object", "pl": "obiekt", "tr": "nesne"},
-    "array": {"en": "a list", "pl": "lista", "tr": "liste"},
-    "null": {"en": "null", "pl": "null", "tr": "null"},
+_TYPE_NAMES: dict[str, str] = {
+    "string": N_("text"),
+    "integer": N_("a whole number"),
+    "number": N_("a number"),
+    "boolean": N_("true or false"),
+    "object": N_("an object"),
+    "array": N_("a list"),
+    "null": N_("null"),
 }
-_FORMAT_NAMES = {
-    "shop-id": {"en": "shop id", "pl": "identyfikator sklepu", "tr": "mağaza kimliği"},
-    "date-time": {"en": "date and time with a UTC offset (ISO 8601, e.g. 2026-03-02T09:00:00+01:00)",
-                  "pl": "data i godzina z przesunięciem UTC (ISO 8601, np. 2026-03-02T09:00:00+01:00)",
-                  "tr": "UTC farkı içeren tarih ve saat (ISO 8601, ör. 2026-03-02T09:00:00+03:00)"},
+_FORMAT_NAMES: dict[str, str] = {
+    "shop-id": N_("shop id"),
+    "date-time": N_("date and time with a UTC offset (ISO 8601, e.g. 2026-03-02T09:00:00+01:00)"),
 }
 
 
@@ -81,8 +60,12 @@ def base_lang(lang: str | None) -> str:
 
 def body_message(code: str, lang: str | None = "en", **params: Any) -> str:
     """The text for an error code in `lang`, with its parameters filled in."""
-    texts = _MESSAGES.get(code) or _MESSAGES["invalid"]
-    return texts.get(base_lang(lang), texts["en"]).format(**params)
+    return translate(_MESSAGES.get(code) or _MESSAGES["invalid"], lang).format(**params)
+
+
+def format_name(value: str, lang: str | None = "en") -> str:
+    """What a JSON Schema format ("date-time") asks for, in words in `lang`; the format itself if unnamed."""
+    return translate(_FORMAT_NAMES[value], lang) if value in _FORMAT_NAMES else value
 
 
 def body_error(field: str, code: str, lang: str | None = "en", **params: Any) -> dict[str, str]:
@@ -315,7 +298,7 @@ def _translate(error: Any, lang: str) -> list[dict[str, str]]:
         types = value if isinstance(value, list) else [value]
         # null only means "no answer"; naming it tells a merchant nothing
         types = [t for t in types if t != "null"] or types
-        names = " / ".join(_TYPE_NAMES.get(t, {}).get(lang, t) for t in types)
+        names = " / ".join(translate(_TYPE_NAMES[t], lang) if t in _TYPE_NAMES else t for t in types)
         return [body_error(where, "wrong_type", lang, expected=names)]
     if kind in ("enum", "const"):
         choices = ", ".join(map(str, value if kind == "enum" else [value]))
@@ -325,8 +308,7 @@ def _translate(error: Any, lang: str) -> list[dict[str, str]]:
     if kind == "format" and value == "date-time" and datetime_problem(error.instance) == "datetime_out_of_range":
         return [body_error(where, "datetime_out_of_range", lang)]
     if kind == "format":
-        name = _FORMAT_NAMES.get(value, {}).get(lang, value)
-        return [body_error(where, "invalid_format", lang, format=name)]
+        return [body_error(where, "invalid_format", lang, format=format_name(value, lang))]
     if kind in ("minLength", "minItems", "minProperties"):
         return [body_error(where, "too_short", lang, limit=value)]
     if kind in ("maxLength", "maxItems", "maxProperties"):

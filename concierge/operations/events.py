@@ -37,7 +37,7 @@ from ..db import utcnow
 from ..errors import Conflict, ValidationFailed
 from ..ingest.bodies import BodyRejected, body_error, load_json_body, parse_datetime_with_offset, validate_body
 from ..ingest.events import EVENT_ENVELOPE, EventType, load_mapping, plan_event
-from ..messages import localize
+from ..messages import N_, localize
 from ..models import DeadLetter, Observation, Shop, TrialEvent
 from . import bulk
 from .deadletters import pending_letters, store_dead_letter
@@ -47,19 +47,11 @@ CHANNEL = "events"  # the dead-letter channel
 #: Events and observations go to the driver as tuples (`bulk`); False: through Core's executemany
 #: (the path before; tests compare what both store).
 FAST_INSERTS = True
-_MESSAGES = {
-    "unknown_event_type": {"en": "unknown event type {value!r}; known types: {known}",
-                           "pl": "nieznany typ zdarzenia {value!r}; znane typy: {known}",
-                           "tr": "bilinmeyen olay türü {value!r}; bilinen türler: {known}"},
-    "unknown_shop": {"en": "no shop {value!r} yet: its trial_started event has not arrived (kept for replay)",
-                     "pl": "brak sklepu {value!r}: nie dotarło jeszcze jego zdarzenie trial_started (zachowane do ponowienia)",
-                     "tr": "{value!r} mağazası henüz yok: trial_started olayı gelmedi (yeniden işleme için saklandı)"},
-    "conflicting_duplicate": {"en": "event {value!r} was already received with a different body",
-                              "pl": "zdarzenie {value!r} zostało już odebrane z inną treścią",
-                              "tr": "{value!r} olayı daha önce farklı bir içerikle alındı"},
-    "market_changed": {"en": "shop {shop!r} is in market {old}, not {value}",
-                       "pl": "sklep {shop!r} należy do rynku {old}, nie {value}",
-                       "tr": "{shop!r} mağazası {old} pazarında, {value} değil"},
+_MESSAGES: dict[str, str] = {
+    "unknown_event_type": N_("unknown event type {value!r}; known types: {known}"),
+    "unknown_shop": N_("no shop {value!r} yet: its trial_started event has not arrived (kept for replay)"),
+    "conflicting_duplicate": N_("event {value!r} was already received with a different body"),
+    "market_changed": N_("shop {shop!r} is in market {old}, not {value}"),
 }
 
 
@@ -80,12 +72,6 @@ class EventOutcome:
     observations: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     dead_letter: DeadLetter | None = None
-
-    @property
-    def error_code(self) -> str | None:
-        if self.status != "rejected":
-            return None
-        return {400: "malformed_json", 409: "conflict"}.get(self.http_status, "validation_failed")
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"line": self.line, "id": self.id, "shop": self.shop, "type": self.type,

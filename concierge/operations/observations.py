@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import DuplicateSubmission, ValidationFailed
+from ..messages import N_, translate
 from ..models import Observation, Shop, Submission
 from .profiles import known_values, load_profile
 from .shops import resolve_shop
 
-_NOT_ACCEPTED = {"en": "The submission was not accepted", "pl": "Zgłoszenie nie zostało przyjęte",
-                 "tr": "Gönderim kabul edilmedi"}
+_NOT_ACCEPTED = N_("The submission was not accepted")
 
 
 def record_answers(
@@ -47,7 +47,7 @@ def record_answers(
     checked = schema.validate(answers, market=shop.market, source=source, lang=lang, known=known,
                               require_survey_fields=require_survey_fields)
     if checked.errors:
-        raise ValidationFailed(checked.errors, _NOT_ACCEPTED.get(lang[:2].lower(), _NOT_ACCEPTED["en"]))
+        raise ValidationFailed(checked.errors, translate(_NOT_ACCEPTED, lang))
     now = now or utcnow()
     submission = Submission(shop_id=shop.id, source=source, channel=channel, actor=actor,
                             received_at=now, reference=reference)

@@ -48,7 +48,7 @@ import profile_schema
 
 from ..db import utcnow
 from ..errors import ValidationFailed
-from ..messages import localize
+from ..messages import N_, localize
 from ..models import (
     AuditState,
     Call,
@@ -89,12 +89,9 @@ SECTIONS = ("shop", "personal_data", "observations", "submissions", "survey_link
             "scores", "planned_calls", "planned_call_events", "trial_events", "dead_letters", "shop_state",
             "audit_state", "demo_truth", "privacy_erasures", "queued_events", "contact_preferences")
 
-_MESSAGES = {
-    "reason_required": {
-        "en": "reason: say why the data is erased (1 to {max} characters), e.g. the request's reference",
-        "pl": "reason: podaj powód usunięcia danych (od 1 do {max} znaków), np. numer wniosku",
-        "tr": "reason: verilerin neden silindiğini yazın (1 ile {max} karakter arası), ör. talebin numarası",
-    },
+_MESSAGES: dict[str, str] = {
+    "reason_required": N_("reason: say why the data is erased (1 to {max} characters), e.g. the "
+                          "request's reference"),
 }
 
 
@@ -529,8 +526,3 @@ def _scrub_text(text: str, needles: list[str]) -> tuple[str, int]:
 
 def _erased_details() -> dict[str, Any]:
     return {"erased": True}
-
-
-def erasure_as_dict(row: PrivacyErasure) -> dict[str, Any]:
-    """One erasure record, as the export and the API show it."""
-    return _row(row)

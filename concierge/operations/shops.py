@@ -10,16 +10,14 @@ from locales import MARKET_CODES
 
 from ..errors import BadParameter, NotFound, ValidationFailed
 from ..ingest.bodies import body_error, shop_id_error, text_problem
-from ..messages import SHOP_MESSAGES, localize
+from ..messages import N_, SHOP_MESSAGES, localize
 from ..models import Shop
 
 MARKETS = MARKET_CODES
 
-_MESSAGES = {
+_MESSAGES: dict[str, str] = {
     **SHOP_MESSAGES,
-    "market_changed": {"en": "shop {shop!r} is in market {old}, not {new}",
-                       "pl": "sklep {shop!r} należy do rynku {old}, nie {new}",
-                       "tr": "{shop!r} mağazası {old} pazarında, {new} değil"},
+    "market_changed": N_("shop {shop!r} is in market {old}, not {new}"),
 }
 
 

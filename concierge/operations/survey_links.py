@@ -41,11 +41,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import profile_schema
-from locales import LANGUAGES
+from locales import LANGUAGES, market_language  # noqa: F401  (market_language: the web's survey and rating pages take it from here)
 
 from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
-from ..messages import localize
+from ..messages import N_, localize
 from ..models import Shop, SurveyLink
 
 SALT = "concierge.survey-link.v1"
@@ -55,24 +55,14 @@ MAX_DAYS = 90
 MAX_TOKEN_LENGTH = 400  # ours are ~120 characters; anything far longer is not worth unsigning
 ACTOR = "merchant"
 CHANNEL = "survey_link"
-MARKET_LANGUAGE = {"PL": "pl", "TR": "tr", "IN": "en"}
 _ATTEMPT_RE = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 
-_MESSAGES: dict[str, dict[str, str]] = {
-    "invalid_days": {"en": "days must be a whole number from 1 to {max}",
-                     "pl": "liczba dni musi być liczbą całkowitą od 1 do {max}",
-                     "tr": "gün sayısı 1 ile {max} arasında bir tam sayı olmalı"},
-    "unknown_link": {"en": "no survey link with the id {link}",
-                     "pl": "brak linku do ankiety o identyfikatorze {link}",
-                     "tr": "{link} kimlikli anket bağlantısı yok"},
-    "bad_link": {"en": "this survey link is not valid", "pl": "ten link do ankiety jest nieprawidłowy",
-                 "tr": "bu anket bağlantısı geçerli değil"},
-    "link_expired": {"en": "this survey link has expired", "pl": "ten link do ankiety wygasł",
-                     "tr": "bu anket bağlantısının süresi doldu"},
-    "link_revoked": {"en": "this survey link was withdrawn", "pl": "ten link do ankiety został wycofany",
-                     "tr": "bu anket bağlantısı geri çekildi"},
-    "not_sent": {"en": "The answers were not sent", "pl": "Odpowiedzi nie zostały wysłane",
-                 "tr": "Yanıtlar gönderilmedi"},
+_MESSAGES: dict[str, str] = {
+    "invalid_days": N_("days must be a whole number from 1 to {max}"),
+    "unknown_link": N_("no survey link with the id {link}"),
+    "bad_link": N_("this survey link is not valid"),
+    "link_expired": N_("this survey link has expired"),
+    "link_revoked": N_("this survey link was withdrawn"),
 }
 
 
@@ -219,9 +209,6 @@ def link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/s/{token}"
 
 
-def market_language(market: str | None) -> str:
-    """The merchant's default language: pl for PL, tr for TR, en for IN (and anything else)."""
-    return MARKET_LANGUAGE.get((market or "").upper(), "en")
 
 
 def new_attempt(session: Session | None = None, link: SurveyLink | ResolvedLink | None = None) -> str:
@@ -560,7 +547,3 @@ def in_form_order(schema: Any, errors: list[dict[str, Any]]) -> list[dict[str, A
     """Errors in the order the questions appear (errors about the whole form first)."""
     order = {k: i for i, k in enumerate(schema.questions)}
     return sorted(errors, key=lambda e: order.get(e["field"], -1))
-
-
-def rejected_message(lang: str) -> str:
-    return message("not_sent", lang)

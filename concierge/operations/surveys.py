@@ -22,26 +22,19 @@ from locales import LANGUAGES
 
 from ..db import utcnow
 from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
-from ..messages import SHOP_MESSAGES, language, localize
+from ..messages import N_, SHOP_MESSAGES, language, localize
 from ..models import DeadLetter, Observation, Shop, Submission
 
 CHANNEL = "surveys"
 CLOCK_SKEW = timedelta(minutes=5)  # a survey tool's clock may run a little ahead of ours
 
-_MESSAGES: dict[str, dict[str, str]] = {
-    "malformed_json": {"en": "The request body is not valid JSON: {detail}",
-                       "pl": "Treść żądania nie jest poprawnym JSON-em: {detail}",
-                       "tr": "İstek gövdesi geçerli bir JSON değil: {detail}"},
-    "not_an_object": {"en": "The request body must be a JSON object",
-                      "pl": "Treść żądania musi być obiektem JSON",
-                      "tr": "İstek gövdesi bir JSON nesnesi olmalı"},
-    "rejected": {"en": "The survey was not accepted; nothing was stored",
-                 "pl": "Ankieta nie została przyjęta; nic nie zapisano",
-                 "tr": "Anket kabul edilmedi; hiçbir şey kaydedilmedi"},
-    "in_future": {"en": "lies in the future", "pl": "jest w przyszłości", "tr": "gelecekte bir zaman"},
-    "invalid_datetime": {"en": "must be a date and time as RFC 3339 with an offset, e.g. 2026-11-02T10:15:00+01:00",
-                         "pl": "musi być datą i godziną w formacie RFC 3339 ze strefą, np. 2026-11-02T10:15:00+01:00",
-                         "tr": "ofsetli RFC 3339 tarih ve saat olmalı, ör. 2026-11-02T10:15:00+03:00"},
+_MESSAGES: dict[str, str] = {
+    "malformed_json": N_("The request body is not valid JSON: {detail}"),
+    "not_an_object": N_("The request body must be a JSON object"),
+    "rejected": N_("The survey was not accepted; nothing was stored"),
+    "in_future": N_("lies in the future"),
+    "invalid_datetime": N_("must be a date and time as RFC 3339 with an offset, e.g. "
+                           "2026-11-02T10:15:00+01:00"),
 }
 
 

@@ -14,6 +14,8 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, DateInput, EmailInput, ListWidget, NumberInput, TelInput
 
+from locales import market_currency
+
 SOURCE = "call"
 
 try:  # WTForms >= 3.3 wants SelectChoice objects; older versions take (value, label) tuples
@@ -90,9 +92,6 @@ def _describe(schema: Any, cond: Mapping[str, Any], lang: str) -> str:
         return (_("%(question)s is answered", question=label) if cond["answered"]
                 else _("%(question)s is not answered", question=label))
     return ""
-
-
-_CURRENCY = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
 
 
 # On the merchant's own survey the browser may fill in their details; a consultant types someone else's.
@@ -182,8 +181,8 @@ def answers_from_form(form: FlaskForm, schema: Any, market: str | None, source: 
             continue
         if data is None or (isinstance(data, str) and not data.strip()):
             continue
-        if q.type == "money" and _CURRENCY.get(market or ""):
-            answers[q.key] = {"amount": data, "currency": _CURRENCY[market]}
+        if q.type == "money" and currency_for(market):
+            answers[q.key] = {"amount": data, "currency": currency_for(market)}
         elif q.type == "tax_id":
             answers[q.key] = {"kind": None, "number": data}
         else:
@@ -192,7 +191,8 @@ def answers_from_form(form: FlaskForm, schema: Any, market: str | None, source: 
 
 
 def currency_for(market: str | None) -> str | None:
-    return _CURRENCY.get(market or "")
+    """The market's currency (from locales), in which the form asks for money; None without a market."""
+    return market_currency(market)
 
 
 def form_data(questions: list[Any], values: dict[str, Any], market: str | None) -> dict[str, Any]:
