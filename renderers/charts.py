@@ -442,8 +442,9 @@ def bar_chart(rows: Iterable[Any], *, title: str, lang: str = "en", market: str 
             else:
                 b.text(cx, py(min(ends)) + 6 + label_size, value_text, label_size, slot - 4, bold=True,
                        anchor="middle")
-        if i % every == 0:
-            _centred_lines(b, cx, bottom + 18, r.label, label_size, slot * every - 4, 2 if every == 1 else 1)
+        if i % every == 0:  # centred on its bar, and cut (…) where it would leave the panel at either side
+            room = min(slot * every - 4, 2 * (width - 4 - cx), 2 * (cx - 4))
+            _centred_lines(b, cx, bottom + 18, r.label, label_size, room, 2 if every == 1 else 1)
         parts = [f"{r.label} {value_text}"]
         if r.low is not None and r.high is not None:
             parts.append(template("charts", "interval_desc", lang,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 
 import defusedxml.ElementTree as DET
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -106,6 +106,7 @@ def test_any_text_gives_a_png_and_the_svgwrite_engine_agrees(pic):
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(st.tuples(texts, st.integers(0, 10 ** 6), st.integers(0, 10 ** 6)), max_size=30),
        lang=st.sampled_from(["en", "pl", "tr"]))
+@example(rows=[("", 0, 0)] * 28 + [("000000000000", 0, 0)], lang="en")  # the last bar's label left the panel
 def test_charts_with_any_labels_are_safe(rows, lang):
     rows = [(c, t, min(k, t)) for c, t, k in rows]
     bins = [((i % 10) / 10, (t % 100) / 100, t) for i, (_, t, _) in enumerate(rows)]
