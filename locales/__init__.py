@@ -6,6 +6,7 @@ A pure package: no Flask, no database, no import of ``concierge``; time is passe
 from .errors import InvalidValue
 from .languages import (
     DEFAULT_LANGUAGE,
+    LANGUAGE_NAMES,
     LANGUAGES,
     language_base,
     language_or_default,
@@ -25,7 +26,7 @@ from .phones import PhoneNumber, normalize_phone
 from .taxids import TaxId, validate_tax_id
 
 __all__ = [
-    "DEFAULT_LANGUAGE", "InvalidValue", "LANGUAGES", "MARKETS", "MARKET_CODES", "Market",
+    "DEFAULT_LANGUAGE", "InvalidValue", "LANGUAGE_NAMES", "LANGUAGES", "MARKETS", "MARKET_CODES", "Market",
     "MarketDataError", "PhoneNumber", "TaxId",
     "get_market", "language_base", "language_or_default", "load_markets", "market_currency", "market_language",
     "normalize_phone",

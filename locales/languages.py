@@ -7,6 +7,8 @@ from __future__ import annotations
 
 LANGUAGES: tuple[str, ...] = ("en", "pl", "tr")
 DEFAULT_LANGUAGE = "en"
+#: Each language's name in itself, for language switchers (never translated: a reader looks for their own).
+LANGUAGE_NAMES: dict[str, str] = {"en": "English", "pl": "Polski", "tr": "Türkçe"}
 
 
 def language_base(tag: str | None) -> str:

@@ -9,6 +9,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from locales import LANGUAGE_NAMES, LANGUAGES
+
 SOURCE_LABELS = {"call": _l("call"), "survey": _l("survey"), "trial": _l("trial shop"), "import": _l("import")}
 STAGE_LABELS = {
     "setting_up": _l("Setting up"), "products": _l("Products"),
@@ -32,7 +34,7 @@ PERSONA_LABELS = {
 
 
 # The consultant's language switcher: each language named in itself (not translated).
-UI_LANGUAGES = (("en", "English"), ("pl", "Polski"), ("tr", "Türkçe"))
+UI_LANGUAGES = tuple((code, LANGUAGE_NAMES[code]) for code in LANGUAGES)  # the switcher: (code, own name)
 
 
 def back_here() -> str | None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from locales import LANGUAGE_NAMES
+
 from ..app import get_session
 from ..errors import ValidationFailed
 from ..i18n import LANGUAGES
 from ..operations.ratings import MAX_COMMENT, AlreadyRated, resolve_rating, submit_rating
 from ..operations.survey_links import BadLink, ExpiredLink, LinkError, market_language
-from .survey import LANGUAGE_NAMES, _private, _use_language
+from .survey import _private, _use_language
 
 bp = Blueprint("rating", __name__)
 bp.after_request(_private)

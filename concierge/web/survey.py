@@ -26,6 +26,7 @@ from flask_babel import refresh
 from flask_wtf.csrf import CSRFError
 
 import profile_schema
+from locales import LANGUAGE_NAMES
 
 from ..app import get_session
 from ..errors import ConciergeError, NotFound
@@ -59,7 +60,6 @@ from .survey_next import next_step_context  # issue 16: who calls, when, and the
 
 bp = Blueprint("survey", __name__)
 
-LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "tr": "Türkçe"}  # each in itself: not translated
 
 
 @bp.after_request

@@ -21,7 +21,6 @@ KNOWN = {
     "concierge/operations/imports.py",   # import16
     "concierge/scoring/importer.py",     # the scoring split (model14/byo14)
     "concierge/scoring/features.py",     # the scoring split (model14/byo14)
-    "concierge/web/survey.py",           # survey16: LANGUAGE_NAMES, each name in itself (not a message)
 }
 
 

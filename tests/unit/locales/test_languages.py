@@ -41,6 +41,11 @@ def test_every_channel_uses_the_one_list():
     assert isinstance(LANGUAGE_CHOICE, Choice) and tuple(LANGUAGE_CHOICE.choices) == LANGUAGES
     catalogs = {p.parent.parent.name for p in (ROOT / "concierge" / "translations").glob("*/LC_MESSAGES/messages.po")}
     assert catalogs == set(LANGUAGES) - {"en"}
+    # every language has its own name for the switchers, and the web's switcher lists exactly those
+    from concierge.web.helpers import UI_LANGUAGES
+
+    assert tuple(locales.LANGUAGE_NAMES) == LANGUAGES
+    assert UI_LANGUAGES == tuple((code, locales.LANGUAGE_NAMES[code]) for code in LANGUAGES)
 
 
 def test_no_module_types_the_language_list_again():
