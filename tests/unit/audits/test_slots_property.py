@@ -10,7 +10,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import holidays
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from audits.slots import Contact, NoSlot, allowed_minutes, is_allowed, next_slot, offer_slots, preferred_hours_for
@@ -161,6 +161,10 @@ def ceil_quarter(t: dt.datetime) -> dt.datetime:
     c=contacts(), purpose=st.sampled_from(["commercial", "service"]), now=MOMENTS,
     count=st.integers(1, 5), gap_quarters=st.integers(1, 16), horizon=st.integers(0, 14),
 )
+# the horizon is elapsed time: across New York's spring-forward night, 2 days are 47 wall-clock hours there
+@example(c=Contact(market="TR", consent=True), purpose="commercial",
+         now=dt.datetime(2028, 3, 11, 1, 0, 0, 1, tzinfo=ZoneInfo("America/New_York")),
+         count=1, gap_quarters=1, horizon=2)
 def test_offered_slots_are_allowed_distinct_and_on_quarter_hours(c, purpose, now, count, gap_quarters, horizon):
     min_gap = dt.timedelta(minutes=15 * gap_quarters)
     block = expected_block(c, purpose)
@@ -176,15 +180,16 @@ def test_offered_slots_are_allowed_distinct_and_on_quarter_hours(c, purpose, now
     event(f"{len(slots)} of {count} slots" if len(slots) < count else "all slots")
     assert len(slots) <= count
     start = ceil_quarter(now)
+    end = now.astimezone(UTC) + dt.timedelta(days=horizon)  # elapsed days (aware + timedelta is wall-clock)
     for s in slots:
         check_slot(c, purpose, s.at, start, s.preference_met)
         assert s.at.minute % 15 == 0 and s.at.second == 0 and s.at.microsecond == 0, s.at
-        assert s.at < now + dt.timedelta(days=horizon)
+        assert s.at < end
     for a, b in zip(slots, slots[1:]):
         assert b.at.astimezone(UTC) - a.at.astimezone(UTC) >= min_gap
     # The first is next_slot from the rounded-up moment (shipped hours start on quarter hours).
     try:
-        first = next_slot(c, start, purpose, latest=now + dt.timedelta(days=horizon))
+        first = next_slot(c, start, purpose, latest=end)
     except NoSlot as exc:
         assert exc.reason_code == "no_slot_before_latest" and slots == []
     else:
