@@ -51,6 +51,7 @@ from typing import Any, Callable, Iterator, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from locales.yesno import read_yes_no
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -69,7 +70,6 @@ _MAPPING_FIELDS = frozenset({
     "submitted_at", "language", "source", "require_survey_fields", "split", "values", "columns",
 })
 _COLUMN_FIELDS = frozenset({"question", "values", "split", "choice"})
-_FALSY = {"", "0", "no", "n", "false", "nie", "hayır", "hayir", "-", "f"}
 
 _MESSAGES: dict[str, dict[str, str]] = {
     "required": {"en": "is required", "pl": "jest wymagane", "tr": "zorunludur"},
@@ -647,7 +647,7 @@ def record_answers_of(record: Record, mapping: SurveyMapping) -> dict[str, Any]:
         if col.choice is not None:
             if cell is None or cell is False:
                 continue
-            if isinstance(cell, str) and _fold(cell) in _FALSY:
+            if isinstance(cell, str) and read_yes_no(cell) in (False, None):
                 continue
             if isinstance(cell, str) and _fold(cell) in col.values and not col.values[_fold(cell)]:
                 continue
