@@ -44,13 +44,16 @@ def test_json_summary_and_exit_code(run, shops, database):
               "--json", "--actor", "ankieta-2026")
     assert res.exit_code == 1  # some lines were rejected
     out = json.loads(res.stdout)
-    assert set(out) == {"file", "format", "total", "accepted", "duplicates", "rejected", "dead_letters", "errors"}
+    assert set(out) == {"file", "format", "total", "accepted", "duplicates", "rejected", "dead_letters", "errors",
+                        "updated", "dropped", "warnings"}  # the first eight are the original contract
     assert (out["file"], out["format"], out["total"]) == ("pl_export.csv", "csv", 5)
     assert (out["accepted"], out["duplicates"], out["rejected"]) == (2, 0, 3)
     assert [e["line"] for e in out["errors"]] == [4, 5, 6]
     first = out["errors"][0]
     assert first["shop"] == "pl-1002" and first["dead_letter"] == out["dead_letters"][0]
+    assert first["record"] == 2  # line 4 holds the second response (the first spans lines 2-3)
     assert first["errors"] == [{"field": "owner.hours_per_week", "code": "above_max", "column": "Godziny tygodniowo",
+                                "value": "120", "record": 2,
                                 "message": "Godziny tygodniowo na sklep: może wynosić najwyżej 100"}]
     with database.session() as s:
         assert set(s.scalars(select(Submission.actor))) == {"ankieta-2026"}
@@ -62,8 +65,8 @@ def test_text_report_names_line_field_and_reason(run, shops):
               "--lang", "en")
     assert res.exit_code == 1
     assert res.stdout.strip() == "tr_export.csv: 3 responses: 2 accepted, 0 duplicates, 1 rejected."
-    assert ("line 3: Hours a week for the shop: must be a number "
-            "[column 'Haftalık Saat' -> owner.hours_per_week; dead letter 1]") in res.stderr
+    assert ("record 2 (line 3): Hours a week for the shop: must be a number "
+            "[column 'Haftalık Saat' = 'otuz' -> owner.hours_per_week; dead letter 1]") in res.stderr
 
 
 def test_reimport_is_idempotent_and_clean_file_exits_zero(run, shops, database, tmp_path):
