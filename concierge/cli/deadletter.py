@@ -37,6 +37,8 @@ def list_cmd(state: CliState, status: str, channel: str | None, limit: int | Non
     for r in rows:
         where = r["context"].get("file", r["context"].get("channel", ""))
         line = f":{r['context']['line']}" if "line" in r["context"] else ""
+        if r["context"].get("record"):
+            line += f" (record {r['context']['record']})"
         first = r["errors"][0]["message"] if r["errors"] else ""
         if len(r["errors"]) > 1:
             first += f" (+{len(r['errors']) - 1} more: deadletter list --json)"
@@ -63,6 +65,8 @@ def replay_cmd(state: CliState, ids: tuple[int, ...], replay_all: bool, mapping_
 
     if bool(ids) == replay_all:
         raise click.UsageError("give dead letter IDs or --all (not both)")
+    if mapping_path and not ids:
+        raise click.UsageError("--mapping needs the IDs of the survey-import letters it corrects")
     mapping = None
     if mapping_path:
         from ..operations.imports import MappingError, load_mapping

@@ -1328,10 +1328,9 @@ def replay_dead_letter(session: Session, dead_letter: DeadLetter, *, mapping: Su
     from .deadletters import storable
 
     context = dict(dead_letter.context or {})
+    corrected = mapping is not None
     if mapping is None:
         mapping = parse_mapping(context.get("mapping"), where=f"dead letter {dead_letter.id} mapping")
-    else:
-        dead_letter.context = {**context, "mapping": storable(dict(mapping.raw))}
     fmt = context.get("format") or mapping.format or "csv"
     line = int(context.get("line") or 0)
     number = context.get("record")
@@ -1351,6 +1350,8 @@ def replay_dead_letter(session: Session, dead_letter: DeadLetter, *, mapping: Su
             raise ValidationFailed([{"field": "", "code": "malformed_line", "message": "empty line"}])
         record = _csv_record(line, dead_letter.payload, rows[0][2], header, index, lang or mapping.language, number)
     result = import_record(session, record, mapping, actor=context.get("actor") or "replay", lang=lang)
+    if corrected:  # the letter says which mapping it was finally read with
+        dead_letter.context = {**context, "mapping": storable(dict(mapping.raw))}
     if result.status == "accepted":
         from .shop_state import refresh_states, shop_ids_of
 
