@@ -7,13 +7,16 @@ the CSV header and the mapping, so `concierge deadletter replay` can re-run it a
 Re-importing a file stores nothing twice: each line's reference is the survey tool's
 response id, else a hash of the line.
 
-Mapping file (YAML)::
+Every mapping key, the yes/no words and two end-to-end examples (Google Forms, LimeSurvey)
+are in docs/import.md ("Survey exports"). Mapping file (YAML)::
 
     format: csv                 # csv | jsonl; default from the file's extension
     delimiter: ";"              # CSV only, default ","
     encoding: utf-8-sig         # utf-8 | utf-8-sig (a BOM is dropped either way)
     decimal_comma: true         # "1.234,50" means 1234.5 in number and money columns
-    shop: Sklep                 # the column with the platform's shop id (required)
+    shop: Sklep                 # the column with the platform's shop id (or "#2": by position)
+    shop_email: E-mail          # else the owner's e-mail finds the shop
+    shop_phone: Telefon         # else the owner's phone (E.164 in any of our markets)
     response_id: ID odpowiedzi  # optional: the survey tool's response id
     submitted_at:               # optional: a column name, or
       column: Data wysłania
@@ -21,7 +24,8 @@ Mapping file (YAML)::
       timezone: Europe/Warsaw   # for times without an offset; default UTC
     language: pl                # or {column: Język, default: pl}
     source: survey              # survey (default) | import
-    require_survey_fields: true # a response must answer the survey's required questions
+    require_survey_fields: true # a response must answer the survey's required questions (false: partial)
+    on_bad_value: reject        # reject | drop: a bad value refuses the response, or is left out
     split: ","                  # default separator of multi-choice answers
     values: {Tak: true, Nie: false}   # value map applied to every column
     columns:
@@ -31,6 +35,11 @@ Mapping file (YAML)::
         split: ";"
         values: {Płatności: payments}
       "Pomoc: wysyłka": {question: needs.help_with, choice: shipping}  # one column per choice
+      kod: {pattern: '^Q1\[SQ001\]', question: business.type, choice: handmade}  # single choice too
+
+Headings match after normalising spaces, BOM and case; unmapped headings may repeat. One
+column per choice reads its cells through the value maps, then `locales.yesno`; a word that
+is neither yes, no nor missing is an error, never a tick.
 
 Choice questions also understand their choices' labels in every language of the
 interview schema ("Moda", "Płatności", "Ödemeler"), so most exports need no value map.
