@@ -134,3 +134,18 @@ def test_help_explains_the_command(run):
     assert res.exit_code == 0
     text = " ".join(res.stdout.split())
     assert "--mapping" in text and "each line stored whole or not at all" in text
+
+
+def test_update_flag_and_replay_mapping_need_their_inputs(run, shops, tmp_path):
+    """--update is accepted and reported in --json; --mapping on replay needs the letters' IDs."""
+    res = run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml", "--json")
+    res = run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml",
+              "--update", "--json")
+    out = json.loads(res.stdout)
+    assert (out["accepted"], out["updated"], out["duplicates"]) == (0, 0, 2)  # same mapping: nothing changed
+    res = run("deadletter", "replay", "--all", "--mapping", FIXTURES / "pl_mapping.yaml")
+    assert res.exit_code == 2 and "--mapping needs the IDs" in res.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("columns: {a: owner.hours_a_week}\n", encoding="utf-8")
+    res = run("deadletter", "replay", "1", "--mapping", bad)
+    assert res.exit_code == 2 and "bad mapping" in res.stderr
