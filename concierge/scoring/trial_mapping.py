@@ -1,6 +1,6 @@
 """The mapping of a trial-history CSV onto interview questions, and a starter one inferred from a file.
 
-Mapping file (YAML) for `concierge import trials FILE.csv --mapping FILE.yaml` (docs/import-trials.md)::
+Mapping file (YAML) for `concierge import trials FILE.csv --mapping FILE.yaml` (docs/import.md, Trial histories)::
 
     schema: leads-schema.yaml   # optional: the interview schema, relative to this file (--schema wins)
     outcome: Converted          # the outcome column, or {column: Converted, values: {Won: converted}}
