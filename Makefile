@@ -40,10 +40,11 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/run.py
 
-# SHOPS=5000 for a quick look (about 15 min at the default 20000 on a shared 2-core machine)
+# SHOPS=5000 for a quick look (20-40 min at the default 20000 on a shared 2-core machine; JOBS=3 runs the populations at once)
+JOBS ?= 1
 SHOPS ?= 20000
 model-figures: install
-	$(BIN)/python benchmarks/model_figures.py --shops $(SHOPS)
+	$(BIN)/python benchmarks/model_figures.py --shops $(SHOPS) --jobs $(JOBS)
 
 # Debian's Chromium for the browser tests (root, Debian/Ubuntu); .ci/run calls this.
 browser-deps:
