@@ -201,11 +201,29 @@ class Scorer:
         # bundles from before background rows compare with the typical trial (`reference`)
         base = bg if bg is not None and len(bg) else ref[None, :]
         hidden = R.meaningless_factors(self.bundle)
-        keys = [k for k, idx in space.groups.items()
-                if k not in hidden and any(R.differs(row, b, idx) for b in base)]
-        actions = [i for i in space.actionable(snap.market) if row[i] != 1.0 and space.columns[i].key not in done]
         k_base = len(base)
-        n = len(keys) * k_base + len(actions)
+        # per question, the distinct background values other than the row's own, with how many
+        # background rows hold each: one prediction per distinct value (a row's own value gives p)
+        keys, swaps = [], []
+        for k, idx in space.groups.items():
+            if k in hidden:
+                continue
+            own, sub = row[idx], base[:, idx]
+            other = ~np.all((sub == own) | (np.isnan(sub) & np.isnan(own)), axis=1)
+            if not other.any():
+                continue
+            seen: dict[bytes, list[Any]] = {}
+            for vals in sub[other]:
+                tag = np.where(np.isnan(vals), -1e300, vals).tobytes()
+                if tag in seen:
+                    seen[tag][1] += 1
+                else:
+                    seen[tag] = [vals, 1]
+            keys.append(k)
+            swaps.append(list(seen.values()))
+        actions = [i for i in space.actionable(snap.market) if row[i] != 1.0 and space.columns[i].key not in done]
+        first = sum(len(v) for v in swaps)
+        n = first + len(actions)
         own = None
         if n == 0:
             up: list[tuple[str, float]] = []
@@ -215,12 +233,14 @@ class Scorer:
                 p = own = float(self.predict(row[None, :], [snap.market])[0])
         else:
             variants = np.repeat(row[None, :], n + (1 if p is None else 0), axis=0)
-            for r, k in enumerate(keys):
+            r = 0
+            for k, values in zip(keys, swaps):
                 idx = space.groups[k]
-                variants[r * k_base:(r + 1) * k_base][:, idx] = base[:, idx]
+                for vals, _count in values:
+                    variants[r, idx] = vals
+                    r += 1
             ready = space.index.get("activity.readiness_percent")
             step = 100.0 / max(1, space.checklist_size(snap.market))
-            first = len(keys) * k_base
             for r, i in enumerate(actions, start=first):
                 variants[r, i] = 1.0
                 if ready is not None and not np.isnan(row[ready]):
@@ -228,7 +248,13 @@ class Scorer:
             q = self.predict(variants, [snap.market] * len(variants))
             if p is None:
                 p = own = float(q[-1])  # the last row is the untouched one
-            effects = [(k, p - float(q[r * k_base:(r + 1) * k_base].mean())) for r, k in enumerate(keys)]
+            effects, r = [], 0
+            for k, values in zip(keys, swaps):
+                counts = np.array([c for _, c in values], dtype=float)
+                swapped = float(q[r:r + len(values)] @ counts)
+                r += len(values)
+                # the background rows that hold the row's own value give p itself
+                effects.append((k, p - (swapped + (k_base - counts.sum()) * p) / k_base))
             up = sorted((e for e in effects if e[1] >= R.STANDS_OUT), key=lambda e: -e[1])[:top]
             down = sorted((e for e in effects if e[1] <= -R.STANDS_OUT), key=lambda e: e[1])[:top]
             gains = sorted(((space.columns[i].key, float(q[r])) for r, i in enumerate(actions, start=first)),

@@ -63,6 +63,11 @@ def test_train_score_evaluate_through_the_cli(database, db_url):
     assert one["reasons"]["up"] or one["reasons"]["down"]
     assert all(("szans" in x["text"]) for x in one["reasons"]["up"] + one["reasons"]["down"])
     assert "zakończonych" in one["history"]
+    # beside the reasons, the score against the base rate, in the reader's language (issue 14)
+    assert 0 < one["base_rate"] < 1
+    assert f"wobec średniej {int(one['base_rate'] * 100 + 0.5)}%" in one["summary"]
+    r = run(db_url, "score", "syn-5-1399")
+    assert f"against a base rate of {int(one['base_rate'] * 100 + 0.5)}%" in r.output
 
     r = run(db_url, "score", "--all", "--json")
     queue = json.loads(r.output)
