@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo serve test test-fast bench browser-deps clean help
+.PHONY: install demo serve test test-fast bench model-figures browser-deps clean help
 
 help:
 	@echo "make demo   - install, create the SQLite database, load demo data, serve http://127.0.0.1:5000"
 	@echo "make test   - install and run the whole test suite"
 	@echo "make bench  - run the benchmarks (results: docs/benchmarks.md)"
+	@echo "make model-figures - train and evaluate the model on three 20k demo populations (figures: docs/model.md)"
 
 $(STAMP): pyproject.toml $(wildcard */__init__.py)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -38,6 +39,12 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# SHOPS=5000 for a quick look (20-40 min at the default 20000 on a shared 2-core machine; JOBS=3 runs the populations at once)
+JOBS ?= 1
+SHOPS ?= 20000
+model-figures: install
+	$(BIN)/python benchmarks/model_figures.py --shops $(SHOPS) --jobs $(JOBS)
 
 # Debian's Chromium for the browser tests (root, Debian/Ubuntu); .ci/run calls this.
 browser-deps:

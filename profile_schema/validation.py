@@ -20,8 +20,6 @@ import yaml
 from .observations import SOURCES
 from .schema import Question, Schema, _base_lang, evaluate_condition
 
-_YES = {"yes", "y", "true", "1", "tak", "evet", "haan", "हाँ", "t"}
-_NO = {"no", "n", "false", "0", "nie", "hayır", "hayir", "nahin", "नहीं", "f"}
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 _MAX_EXPONENT = 30  # a number written with more digits than this is not an answer anyone gave
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -177,11 +175,11 @@ def _convert(q: Question, value: Any, market: str | None, lang: str) -> Any:
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
         if isinstance(value, str):
-            s = value.strip().lower()
-            if s in _YES:
-                return True
-            if s in _NO:
-                return False
+            from locales.yesno import read_yes_no  # the one list of yes/no words
+
+            read = read_yes_no(value)
+            if read is True or read is False:
+                return read
         raise _Invalid("not_boolean")
     if t in ("number", "scale"):
         return _as_number(q, value, market, lang)

@@ -37,6 +37,8 @@ def list_cmd(state: CliState, status: str, channel: str | None, limit: int | Non
     for r in rows:
         where = r["context"].get("file", r["context"].get("channel", ""))
         line = f":{r['context']['line']}" if "line" in r["context"] else ""
+        if r["context"].get("record"):
+            line += f" (record {r['context']['record']})"
         first = r["errors"][0]["message"] if r["errors"] else ""
         if len(r["errors"]) > 1:
             first += f" (+{len(r['errors']) - 1} more: deadletter list --json)"
@@ -47,21 +49,36 @@ def list_cmd(state: CliState, status: str, channel: str | None, limit: int | Non
 @deadletter_group.command("replay")
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "replay_all", is_flag=True, help="Replay every pending dead letter.")
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Survey imports: re-read the lines with this (corrected) mapping instead of the one "
+                   "they were kept with.")
 @click.option("--json", "as_json", is_flag=True, help="Print a list of {id, channel, ok, status, attempts, errors}.")
 @pass_state
-def replay_cmd(state: CliState, ids: tuple[int, ...], replay_all: bool, as_json: bool) -> None:
+def replay_cmd(state: CliState, ids: tuple[int, ...], replay_all: bool, mapping_path: str | None,
+               as_json: bool) -> None:
     """Re-run dead letters through their channel; success marks them replayed, failure keeps them pending.
 
-    Exits 1 when any of them failed again.
+    Exits 1 when any of them failed again (2 on a bad --mapping).
     """
     from ..errors import ConciergeError
     from ..operations.deadletters import replay
 
     if bool(ids) == replay_all:
         raise click.UsageError("give dead letter IDs or --all (not both)")
+    if mapping_path and not ids:
+        raise click.UsageError("--mapping needs the IDs of the survey-import letters it corrects")
+    mapping = None
+    if mapping_path:
+        from ..operations.imports import MappingError, load_mapping
+
+        try:
+            mapping = load_mapping(mapping_path)
+        except MappingError as exc:
+            click.echo(f"Error: bad mapping: {exc}", err=True)
+            sys.exit(2)
     try:
         with state.db.session() as s:
-            results = [r.as_dict() for r in replay(s, list(ids) or None)]
+            results = [r.as_dict() for r in replay(s, list(ids) or None, survey_mapping=mapping)]
     except ConciergeError as exc:
         fail(exc, as_json)
     if as_json:

@@ -1,7 +1,7 @@
 """`concierge import trials FILE.csv`: bring your own history of past trials (and open leads).
 
 `concierge import trials --infer-schema FILE.csv -o schema.yaml` writes a starter schema and
-mapping instead (docs/import-trials.md)."""
+mapping instead (docs/import.md, Trial histories)."""
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +19,7 @@ from . import CliState, echo_json, pass_state
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False),
               help="YAML mapping: column -> question, value maps, placeholders, known: start|end "
-                   "(docs/import-trials.md).")
+                   "(docs/import.md, Trial histories).")
 @click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False),
               help="Interview schema YAML (default: the mapping's `schema:`, else the packaged one).")
 @click.option("--outcome", help="Column with the outcome (converted/not_converted, 1/0, yes/no); empty: an open trial.")
@@ -180,7 +180,7 @@ def _infer(path: str, output: str | None, mapping_out: str | None, *, outcome: s
                    encoding="utf-8")
     if not inf.mapping.get("outcome"):
         inf.mapping["outcome"] = "CHANGE ME: the outcome column"
-    mout.write_text(tm.dump_yaml(inf.mapping, [f"Starter mapping for {name} (docs/import-trials.md).",
+    mout.write_text(tm.dump_yaml(inf.mapping, [f"Starter mapping for {name} (docs/import.md, Trial histories).",
                                                "known: start = known when the trial starts (the model uses it);",
                                                "known: end = filled in during or after the trial (never used as "
                                                "day-0 knowledge)."]), encoding="utf-8")

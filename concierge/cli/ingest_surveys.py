@@ -20,18 +20,25 @@ from . import CliState, echo_json, pass_state
               help="Language of the error messages (default: the mapping's / each line's language).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal and not --json).")
+@click.option("--update", is_flag=True,
+              help="Read responses imported before again with this mapping and store what changed "
+                   "(after correcting a mapping).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print {file, format, total, accepted, duplicates, rejected, dead_letters, errors}.")
+              help="Print {file, format, total, accepted, duplicates, rejected, dead_letters, errors, "
+                   "updated, dropped, warnings}.")
 @pass_state
 def surveys_cmd(state: CliState, file: str, mapping_path: str, actor: str, lang: str | None,
-                progress: bool | None, as_json: bool) -> None:
+                progress: bool | None, update: bool, as_json: bool) -> None:
     """Import survey responses from a CSV or JSONL export, each line stored whole or not at all.
 
     The mapping is checked before any line is read (exit 2 on an unknown question key,
     a missing shop column, a header without a mapped column). Lines we cannot accept are
     kept verbatim as dead letters (`concierge deadletter list`, `replay`) and reported
     with their line number, field and reason; exits 1 when any line was rejected.
-    Re-importing the same file stores nothing twice (response id, else a hash of the line).
+    Re-importing the same file stores nothing twice (response id, else a hash of the line);
+    with --update the responses are read again with this mapping and what changed is stored.
+    Lines are named by record number (the n-th response) and the physical line it starts on.
+    See docs/import.md.
     """
     from ..errors import ConciergeError
     from ..operations.imports import (
@@ -59,9 +66,9 @@ def surveys_cmd(state: CliState, file: str, mapping_path: str, actor: str, lang:
                 with click.progressbar(length=len(export.records), label=f"Importing {export.name}",
                                        file=sys.stderr, show_pos=True) as bar:
                     report = import_surveys(s, file, mapping, actor=actor, lang=lang, export=export,
-                                            progress=bar.update)
+                                            progress=bar.update, update=update)
             else:
-                report = import_surveys(s, file, mapping, actor=actor, lang=lang, export=export)
+                report = import_surveys(s, file, mapping, actor=actor, lang=lang, export=export, update=update)
             result = report.as_dict()
     except ConciergeError as exc:
         click.echo(f"Error: {exc}", err=True)
@@ -71,15 +78,32 @@ def surveys_cmd(state: CliState, file: str, mapping_path: str, actor: str, lang:
     else:
         click.echo(f"{result['file']}: {result['total']} responses: {result['accepted']} accepted, "
                    f"{result['duplicates']} duplicates, {result['rejected']} rejected.")
+        if result["updated"]:
+            click.echo(f"  {result['updated']} responses imported before were updated with this mapping.")
         for e in result["errors"][:50]:
             for err in e["errors"]:
-                where = f"column {err['column']!r} -> {err['field']}" if err.get("column") else (err["field"] or "line")
-                click.echo(f"  line {e['line']}: {err['message']} [{where}; dead letter {e['dead_letter']}]",
+                click.echo(f"  {_where(e)}: {err['message']} [{_cell(err)}; dead letter {e['dead_letter']}]",
                            err=True)
         if len(result["errors"]) > 50:
             click.echo(f"  ... and {len(result['errors']) - 50} more lines: concierge deadletter list", err=True)
+        for d in result["dropped"][:50]:
+            click.echo(f"  {_where(d)}: dropped: {d['message']} [{_cell(d)}]", err=True)
+        for w in result["warnings"][:50]:
+            click.echo(f"  {_where(w)}: warning: {w['message']}", err=True)
     if result["rejected"]:
         sys.exit(1)
+
+
+def _where(entry: dict) -> str:
+    """`record 2 (line 3)`: the response's number in the file, and the physical line it starts on."""
+    return f"record {entry['record']} (line {entry['line']})" if entry.get("record") else f"line {entry['line']}"
+
+
+def _cell(err: dict) -> str:
+    if not err.get("column"):
+        return err.get("field") or "line"
+    value = f" = {err['value']!r}" if err.get("value") not in (None, "") else ""
+    return f"column {err['column']!r}{value} -> {err['field']}"
 
 
 def register(group: click.Group) -> None:

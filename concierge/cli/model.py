@@ -131,7 +131,7 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
     else:
         click.echo("Split: recomputed (seed 0, today's data clock): this card is from before sealed splits")
     click.echo(f"{'':24}{'AUC':>27}{'Brier':>29}{'ECE':>29}")
-    for name in ("model", "model_given_treatment", "oracle"):
+    for name in ("model", "oracle_policy", "model_given_treatment", "oracle"):
         b = ev.get(name)
         if not b:
             continue
@@ -144,6 +144,19 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
     if gaps:
         click.echo(f"Oracle minus {gaps['model']}: AUC {gaps['auc_oracle_minus_model']} {gaps.get('auc_gap_ci') or ''}, "
                    f"Brier (model minus oracle) {gaps['brier_model_minus_oracle']} {gaps.get('brier_gap_ci') or ''}")
+    gp = ev.get("gaps_policy")
+    if gp:
+        click.echo(f"Like for like, the score users see against the oracle averaged over the call policy: "
+                   f"AUC {gp['auc_oracle_minus_model']} {gp.get('auc_gap_ci') or ''}, "
+                   f"Brier {gp['brier_model_minus_oracle']} {gp.get('brier_gap_ci') or ''}")
+    elif ev.get("oracle_policy_note"):
+        click.echo(ev["oracle_policy_note"])
+    for band, b in (ev.get("by_age_band") or {}).items():
+        if b:
+            extra = f", oracle (policy) AUC {b.get('oracle_policy_auc')}" if "oracle_policy_auc" in b else ""
+            click.echo(f"  trial day {band}: {b['n']} trials, AUC {b['auc']}, ECE {b['ece']}{extra}")
+    if ev.get("age_note"):
+        click.echo(f"  ({ev['age_note']})")
     for k, v in ev["checks"].items():
         click.echo(f"  {k}: {v}")
 

@@ -50,6 +50,8 @@ def score_cmd(state: CliState, shop: str | None, all_open: bool, lang: str, as_j
     click.echo(result["history"])
     if result.get("fallback"):
         click.echo(result["fallback"]["message"])
+    if result.get("summary"):
+        click.echo(result["summary"])
     for d in ("up", "down"):
         for r in result["reasons"][d]:
             click.echo(f"  {'+' if d == 'up' else '-'} {r['text']}")

@@ -501,6 +501,39 @@ def _purchase_delay_days(rnd: random.Random, market: str) -> float:
     return min(rnd.lognormvariate(math.log(10.0), 1.0), CONVERSION_HORIZON_DAYS) - 0.5
 
 
+def _first_draws(n_shops: int, seed: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray]:
+    """The population's first draws (markets, per-shop seeds, start offsets), in `generate`'s order."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    markets = rng.choice(list(MARKET_SHARES), size=n_shops, p=list(MARKET_SHARES.values()))
+    shop_seeds = rng.integers(0, 2**63 - 1, size=n_shops, dtype=np.int64)
+    start_offsets = rng.uniform(0, HISTORY_DAYS, size=n_shops)
+    return rng, markets, shop_seeds, start_offsets
+
+
+def shop_index(platform_id: str) -> int | None:
+    """The position of a demo shop in its population (`pl-000123` -> 123), None for other ids."""
+    head, _, tail = platform_id.partition("-")
+    return int(tail) if head.upper() in MARKET_SHARES and tail.isdigit() and len(tail) == 6 else None
+
+
+def population_today(n_shops: int, seed: int, platform_id: str, trial_started_at: datetime) -> date | None:
+    """The `today` a population of (n_shops, seed) was drawn for, from one of its shops' start.
+
+    Trial starts are `today - offset` (to the second), so the start plus its offset is
+    `today`'s midnight; None when the shop cannot belong to such a population.
+    """
+    i = shop_index(platform_id)
+    if i is None or i >= n_shops:
+        return None
+    _, markets, _, offsets = _first_draws(n_shops, seed)
+    if str(markets[i]).lower() != platform_id.split("-")[0].lower():
+        return None
+    at = trial_started_at if trial_started_at.tzinfo else trial_started_at.replace(tzinfo=timezone.utc)
+    end = at + timedelta(days=float(offsets[i]))
+    day = (end + timedelta(hours=12)).date()
+    return day if abs((end - _utc(day)).total_seconds()) < 2 else None
+
+
 def generate(
     n_shops: int = 600,
     *,
@@ -512,10 +545,7 @@ def generate(
     """Draw a population of `n_shops` trials ending around `today`; deterministic in (seed, today)."""
     if n_shops < 0:
         raise ValueError("n_shops must be >= 0")
-    rng = np.random.Generator(np.random.PCG64(seed))
-    markets = rng.choice(list(MARKET_SHARES), size=n_shops, p=list(MARKET_SHARES.values()))
-    shop_seeds = rng.integers(0, 2**63 - 1, size=n_shops, dtype=np.int64)
-    start_offsets = rng.uniform(0, HISTORY_DAYS, size=n_shops)
+    rng, markets, shop_seeds, start_offsets = _first_draws(n_shops, seed)
     holdout = rng.random(n_shops) < HOLDOUT_SHARE
     surveyed = rng.random(n_shops) < SURVEY_SHARE
     noise_eng = rng.normal(0.0, 0.8, size=n_shops)
@@ -578,6 +608,44 @@ def truth_inputs(shops: list[DemoShop]) -> dict[str, np.ndarray]:
     }
 
 
+def call_chance(x: dict[str, np.ndarray], surveyed: np.ndarray) -> np.ndarray:
+    """The call policy: the chance consultants call a shop outside the holdout after the snapshot.
+
+    They pick whom to call from what they can see at the snapshot (selection, not chance):
+    an answered survey, a large expected turnover, products added, payments not connected
+    yet, and the market.
+    """
+    market = x["market"]
+    call_logit = (0.1 + 0.9 * surveyed + 0.5 * (x["turnover_band_idx"] >= 3) + 0.4 * (x["products"] >= 1)
+                  - 0.3 * x["payments"] + np.where(market == "TR", 0.3, np.where(market == "IN", -0.2, 0.0)))
+    return truth.sigmoid(call_logit)
+
+
+def _surveyed_by_snapshot(shops: list[DemoShop], snapshot_day: int) -> np.ndarray:
+    return np.array([s.survey is not None and s.survey.at <= s.trial_started_at + timedelta(days=snapshot_day)
+                     for s in shops])
+
+
+def policy_chances(pop: Population) -> dict[str, float]:
+    """Each shop's chance of a call under the policy, not knowing whether it is in the holdout.
+
+    `(1 - HOLDOUT_SHARE) * call_chance`: the holdout is drawn at random, so a score that
+    cannot know whether a call will follow cannot know the holdout either. With it, the
+    true chance a score users see should match is `P(call) p_call + (1 - P(call)) p_no_call`
+    (see `policy_oracle`).
+    """
+    if not pop.shops:
+        return {}
+    chance = (1.0 - HOLDOUT_SHARE) * call_chance(truth_inputs(pop.shops),
+                                                 _surveyed_by_snapshot(pop.shops, pop.snapshot_day))
+    return {s.platform_id: float(c) for s, c in zip(pop.shops, chance)}
+
+
+def policy_oracle(p_call: float, p_no_call: float, chance_of_call: float) -> float:
+    """The true chance averaged over the call policy: what a score blind to the call can reach."""
+    return chance_of_call * p_call + (1.0 - chance_of_call) * p_no_call
+
+
 def _draw_truth(rng: np.random.Generator, shops: list[DemoShop], today: datetime, snapshot_day: int) -> None:
     """Probabilities, who gets called, the unseen effect and the outcome; then the late events."""
     n = len(shops)
@@ -587,13 +655,9 @@ def _draw_truth(rng: np.random.Generator, shops: list[DemoShop], today: datetime
     persona = np.array([s.persona for s in shops])
     L, tau, p0, p1 = truth.probabilities(x, persona)
     # consultants pick whom to call from what they can see at the snapshot (selection, not chance)
-    surveyed = np.array([s.survey is not None and s.survey.at <= s.trial_started_at + timedelta(days=snapshot_day)
-                         for s in shops])
-    market = x["market"]
-    call_logit = (0.1 + 0.9 * surveyed + 0.5 * (x["turnover_band_idx"] >= 3) + 0.4 * (x["products"] >= 1)
-                  - 0.3 * x["payments"] + np.where(market == "TR", 0.3, np.where(market == "IN", -0.2, 0.0)))
+    surveyed = _surveyed_by_snapshot(shops, snapshot_day)
     holdout = np.array([s.holdout for s in shops])
-    wants_call = (~holdout) & (rng.random(n) < truth.sigmoid(call_logit))
+    wants_call = (~holdout) & (rng.random(n) < call_chance(x, surveyed))
     call_day = rng.uniform(snapshot_day + 0.25, 13.5, size=n)
     u = rng.normal(0.0, truth.NOISE_SD, size=n)
     draw = rng.random(n)

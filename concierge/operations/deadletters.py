@@ -36,6 +36,8 @@ REPLAY_HANDLERS: dict[str, str] = {
     "trial_import": "concierge.scoring.importer:replay_dead_letter",
 }
 STATUSES = ("pending", "replayed", "discarded")
+# what a letter keeps of each error: the field and reason, and for a file's line where it is
+_ERROR_KEYS = ("field", "code", "message", "column", "value", "record")
 
 
 def _plain_errors(errors: Iterable[Any] | None) -> list[dict[str, Any]]:
@@ -44,7 +46,7 @@ def _plain_errors(errors: Iterable[Any] | None) -> list[dict[str, Any]]:
         if hasattr(e, "as_dict"):
             out.append(e.as_dict())
         elif isinstance(e, dict):
-            out.append({k: v for k, v in e.items() if k in ("field", "code", "message")} or dict(e))
+            out.append({k: v for k, v in e.items() if k in _ERROR_KEYS} or dict(e))
         else:
             out.append({"field": "", "code": "error", "message": str(e)})
     return out
@@ -216,8 +218,12 @@ def _handler(channel: str) -> Callable[[Session, DeadLetter], None]:
     return getattr(importlib.import_module(module), name)
 
 
-def replay(session: Session, ids: Sequence[int] | None = None, *, now: datetime | None = None) -> list[ReplayResult]:
-    """Re-run each pending dead letter (or the given ones) through its channel's operation."""
+def replay(session: Session, ids: Sequence[int] | None = None, *, now: datetime | None = None,
+           survey_mapping: Any = None) -> list[ReplayResult]:
+    """Re-run each pending dead letter (or the given ones) through its channel's operation.
+
+    `survey_mapping` (a checked `imports.SurveyMapping`): survey-import letters are re-read with
+    it instead of the mapping they were kept with (a corrected mapping), and keep it."""
     if ids:
         rows = list_dead_letters(session, ids=ids)
         missing = sorted(set(ids) - {r.id for r in rows})
@@ -238,7 +244,10 @@ def replay(session: Session, ids: Sequence[int] | None = None, *, now: datetime 
         try:
             handler = _handler(row.channel)
             with session.begin_nested():
-                handler(session, row)
+                if survey_mapping is not None and row.channel == "survey_import":
+                    handler(session, row, mapping=survey_mapping)  # type: ignore[call-arg]
+                else:
+                    handler(session, row)
         except ValidationFailed as exc:  # reasons stored as storable text, like the payload
             row.errors = storable(_plain_errors(exc.errors) or [{"field": "", "code": exc.code, "message": str(exc)}])
         except ConciergeError as exc:

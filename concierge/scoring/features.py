@@ -102,6 +102,7 @@ class Column:
     actionable: bool = False  # a merchant can do it in the trial shop (path to subscribe)
     stage: str | None = None  # launch checklist stage, for readiness items
     markets: tuple[str, ...] | None = None  # None: every market
+    unit: str | None = None   # numbers: the schema's unit (hours, years, products...), for the reasons' words
 
     def applies_to(self, market: str | None) -> bool:
         return self.markets is None or market is None or market in self.markets
@@ -110,7 +111,7 @@ class Column:
         return {"name": self.name, "key": self.key, "kind": self.kind, "choice": self.choice,
                 "labels": dict(self.labels), "choice_labels": dict(self.choice_labels),
                 "qtype": self.qtype, "actionable": self.actionable, "stage": self.stage,
-                "markets": list(self.markets) if self.markets else None}
+                "markets": list(self.markets) if self.markets else None, "unit": self.unit}
 
 
 ACTIVITY = {
@@ -123,6 +124,8 @@ ACTIVITY = {
     "activity.answers": {"en": "Survey answers given", "pl": "Udzielone odpowiedzi w ankiecie",
                          "tr": "Verilen anket yanıtları"},
 }
+ACTIVITY_UNITS = {"activity.readiness_percent": "percent", "activity.days_active": "days",
+                  "activity.trial_events": "changes", "activity.answers": "answers"}
 MARKET_LABELS = {"en": "Market", "pl": "Rynek", "tr": "Pazar"}
 
 
@@ -171,7 +174,7 @@ class FeatureSpace:
                 cols.append(Column(q.key, q.key, "bool", None, lab, {}, t, actionable, q.stage,
                                    tuple(q.markets) if q.markets else None))
             elif t in ("number", "scale"):
-                cols.append(Column(q.key, q.key, "number", None, lab, {}, t))
+                cols.append(Column(q.key, q.key, "number", None, lab, {}, t, unit=q.unit))
                 cols.append(Column(f"{q.key}:missing", q.key, "missing", None, lab, {}, t))
             elif t == "money":
                 cols.append(Column(f"{q.key}:log_eur", q.key, "money", None, lab, {}, t))
@@ -182,7 +185,7 @@ class FeatureSpace:
             else:  # text, phone, email, tax_id: only whether it was answered
                 cols.append(Column(f"{q.key}:answered", q.key, "answered", None, lab, {}, t))
         for key, lab in ACTIVITY.items():
-            cols.append(Column(key, key, "number", None, lab, {}, "activity"))
+            cols.append(Column(key, key, "number", None, lab, {}, "activity", unit=ACTIVITY_UNITS[key]))
         for m in markets:
             cols.append(Column(f"market={m}", "market", "onehot", m, MARKET_LABELS, {"en": m, "pl": m, "tr": m}, "market"))
         cols.append(Column("market=other", "market", "other", None, MARKET_LABELS, {}, "market"))
@@ -196,7 +199,8 @@ class FeatureSpace:
         return cls([Column(name=c["name"], key=c["key"], kind=c["kind"], choice=c.get("choice"),
                            labels=c.get("labels") or {}, choice_labels=c.get("choice_labels") or {},
                            qtype=c.get("qtype", ""), actionable=bool(c.get("actionable")),
-                           stage=c.get("stage"), markets=tuple(c["markets"]) if c.get("markets") else None)
+                           stage=c.get("stage"), markets=tuple(c["markets"]) if c.get("markets") else None,
+                           unit=c.get("unit"))
                     for c in data["columns"]])
 
     # ---------------------------------------------------------------- filling

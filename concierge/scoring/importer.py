@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session
 import profile_schema
 
 from ..errors import ValidationFailed
+from locales.yesno import read_yes_no
+
 from ..ingest.bodies import shop_id_error
 from ..messages import SHOP_MESSAGES, localize
 from ..models import DeadLetter, Observation, Shop, Submission
@@ -42,8 +44,9 @@ from ..operations.shops import MARKETS
 from . import trial_mapping as tm
 
 CHANNEL = "trial_import"
-CONVERTED = {"converted", "1", "yes", "true", "y", "tak", "evet", "subscribed", "paid", "won"}
-NOT_CONVERTED = {"not_converted", "0", "no", "false", "n", "nie", "hayır", "hayir", "churned", "lost"}
+#: Outcome words beyond yes and no (which come from locales.yesno, in every language it lists).
+CONVERTED = {"converted", "subscribed", "paid", "won"}
+NOT_CONVERTED = {"not_converted", "churned", "lost"}
 
 _MSG = {
     "missing_column": {"en": "the file has no column {column!r}", "pl": "plik nie ma kolumny {column!r}",
@@ -106,7 +109,8 @@ def parse_outcome(raw: Any) -> str | None:
         return "converted"
     if s in NOT_CONVERTED:
         return "not_converted"
-    return None
+    said = read_yes_no(s)  # yes/no, 1/0, true/false in any language locales.yesno lists
+    return "converted" if said is True else "not_converted" if said is False else None
 
 
 def parse_start(raw: Any, fmt: str | None = None) -> datetime | None:

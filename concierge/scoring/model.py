@@ -28,13 +28,18 @@ class Bundle:
     trained_rows: int = 0
     snapshot_day: int = 7
     schema_yaml: str | None = None
+    # the reasons' baseline: a few training rows spread over the predicted chances (their mean
+    # chance is close to the base rate) and the base rate itself; None in bundles from before
+    background: np.ndarray | None = None
+    base_rate: float | None = None
 
     def to_state(self) -> dict[str, Any]:
         return {"format": 1, "space": self.space.to_dict(), "conversion": self.conversion,
                 "fallback": self.fallback, "uplift": self.uplift, "reference": self.reference,
                 "robust": self.robust, "kind": self.kind, "fallback_markets": dict(self.fallback_markets),
                 "trained_rows": int(self.trained_rows), "snapshot_day": int(self.snapshot_day),
-                "schema_yaml": self.schema_yaml}
+                "schema_yaml": self.schema_yaml, "background": self.background,
+                "base_rate": None if self.base_rate is None else float(self.base_rate)}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "Bundle":
@@ -43,7 +48,9 @@ class Bundle:
                    reference=np.asarray(state["reference"], dtype=float),
                    robust=np.asarray(state["robust"], dtype=int), kind=state["kind"],
                    fallback_markets=dict(state["fallback_markets"]), trained_rows=state["trained_rows"],
-                   snapshot_day=state["snapshot_day"], schema_yaml=state.get("schema_yaml"))
+                   snapshot_day=state["snapshot_day"], schema_yaml=state.get("schema_yaml"),
+                   background=None if state.get("background") is None else np.asarray(state["background"], dtype=float),
+                   base_rate=state.get("base_rate"))
 
 
 @dataclass
@@ -188,10 +195,35 @@ class Scorer:
         each of them are given under "_texts" (the numbers are computed once).
         """
         lang = R.lang_of(lang)
-        space, ref = self.space, self.bundle.reference
-        keys = [k for k, idx in space.groups.items() if R.differs(row, ref, idx)]
+        space, ref, bg = self.space, self.bundle.reference, self.bundle.background
+        # a factor's effect is against the base rate: the row's chance minus its mean chance with
+        # that question's value taken from each background row (trials spread over all chances);
+        # bundles from before background rows compare with the typical trial (`reference`)
+        base = bg if bg is not None and len(bg) else ref[None, :]
+        hidden = R.meaningless_factors(self.bundle)
+        k_base = len(base)
+        # per question, the distinct background values other than the row's own, with how many
+        # background rows hold each: one prediction per distinct value (a row's own value gives p)
+        keys, swaps = [], []
+        for k, idx in space.groups.items():
+            if k in hidden:
+                continue
+            own, sub = row[idx], base[:, idx]
+            other = ~np.all((sub == own) | (np.isnan(sub) & np.isnan(own)), axis=1)
+            if not other.any():
+                continue
+            seen: dict[bytes, list[Any]] = {}
+            for vals in sub[other]:
+                tag = np.where(np.isnan(vals), -1e300, vals).tobytes()
+                if tag in seen:
+                    seen[tag][1] += 1
+                else:
+                    seen[tag] = [vals, 1]
+            keys.append(k)
+            swaps.append(list(seen.values()))
         actions = [i for i in space.actionable(snap.market) if row[i] != 1.0 and space.columns[i].key not in done]
-        n = len(keys) + len(actions)
+        first = sum(len(v) for v in swaps)
+        n = first + len(actions)
         own = None
         if n == 0:
             up: list[tuple[str, float]] = []
@@ -201,43 +233,55 @@ class Scorer:
                 p = own = float(self.predict(row[None, :], [snap.market])[0])
         else:
             variants = np.repeat(row[None, :], n + (1 if p is None else 0), axis=0)
-            for r, k in enumerate(keys):
+            r = 0
+            for k, values in zip(keys, swaps):
                 idx = space.groups[k]
-                variants[r, idx] = ref[idx]
+                for vals, _count in values:
+                    variants[r, idx] = vals
+                    r += 1
             ready = space.index.get("activity.readiness_percent")
             step = 100.0 / max(1, space.checklist_size(snap.market))
-            for r, i in enumerate(actions, start=len(keys)):
+            for r, i in enumerate(actions, start=first):
                 variants[r, i] = 1.0
                 if ready is not None and not np.isnan(row[ready]):
                     variants[r, ready] = min(100.0, row[ready] + step)
             q = self.predict(variants, [snap.market] * len(variants))
             if p is None:
                 p = own = float(q[-1])  # the last row is the untouched one
-            effects = [(k, p - float(q[r])) for r, k in enumerate(keys)]
-            up = sorted((e for e in effects if e[1] > 0.0005), key=lambda e: -e[1])[:top]
-            down = sorted((e for e in effects if e[1] < -0.0005), key=lambda e: e[1])[:top]
-            gains = sorted(((space.columns[i].key, float(q[r])) for r, i in enumerate(actions, start=len(keys))),
+            effects, r = [], 0
+            for k, values in zip(keys, swaps):
+                counts = np.array([c for _, c in values], dtype=float)
+                swapped = float(q[r:r + len(values)] @ counts)
+                r += len(values)
+                # the background rows that hold the row's own value give p itself
+                effects.append((k, p - (swapped + (k_base - counts.sum()) * p) / k_base))
+            up = sorted((e for e in effects if e[1] >= R.STANDS_OUT), key=lambda e: -e[1])[:top]
+            down = sorted((e for e in effects if e[1] <= -R.STANDS_OUT), key=lambda e: e[1])[:top]
+            gains = sorted(((space.columns[i].key, float(q[r])) for r, i in enumerate(actions, start=first)),
                            key=lambda g: -g[1])
         steps = []
         for key, newp in gains[:path]:
             if newp - p <= 0.0005:
                 break
             steps.append((key, newp))
+        base_rate = self.bundle.base_rate
 
         def render(lg: str) -> dict[str, Any]:
             def reason(k: str, d: float) -> dict[str, Any]:
-                factor = R.describe_factor(space, k, snap, lg)
+                factor = R.describe_factor(space, k, snap, lg, typical=ref)
                 return {"factor": k, "effect": round(d, 4),
                         "text": R.text("templates", "raises" if d > 0 else "lowers", lg,
                                        factor=factor, points=R.points(d, lg))}
 
             return {"reasons": {"up": [reason(k, d) for k, d in up], "down": [reason(k, d) for k, d in down]},
+                    "summary": R.summary(p, base_rate, bool(up or down), lg),
                     "path": [{"action": key, "probability": round(newp, 4), "gain": round(newp - p, 4),
                               "text": R.text("templates", "action", lg, action=R.action_text(space, key, lg),
                                              before=R.percent(p), after=R.percent(newp))}
                              for key, newp in steps]}
 
         out = render(lang)
+        out["base_rate"] = None if base_rate is None else round(float(base_rate), 4)
         if languages:
             out["_texts"] = {lg: R.explanation_texts(out if lg == lang else render(lg))
                              for lg in _languages(languages)}

@@ -125,6 +125,24 @@ def reference_row(space: FeatureSpace, X: np.ndarray) -> np.ndarray:
     return ref
 
 
+BACKGROUND_ROWS = 8
+
+
+def background_rows(X: np.ndarray, p: np.ndarray, k: int = BACKGROUND_ROWS) -> np.ndarray:
+    """The reasons' baseline: `k` training rows at evenly spaced quantiles of their predicted chance.
+
+    A factor's effect is the row's chance minus its mean chance with that question's value
+    taken from each of these rows, so reasons say what moves a score away from the base
+    rate (the mean of these rows' chances is close to it), not from one typical trial.
+    Few rows keep one score with reasons fast (one batch of predictions).
+    """
+    if len(X) == 0:
+        return np.zeros((0, X.shape[1]))
+    order = np.argsort(np.asarray(p, float), kind="mergesort")
+    picks = order[np.minimum(((np.arange(k) + 0.5) / k * len(order)).astype(int), len(order) - 1)]
+    return np.array(X[picks], dtype=float)
+
+
 def robust_columns(space: FeatureSpace) -> np.ndarray:
     """A few signals that mean the same in every market: activity, checklist flags, trial counters."""
     out = [i for i, c in enumerate(space.columns)
@@ -214,6 +232,8 @@ def _train(rows: Sequence[TrainingRow], space: FeatureSpace, *, snapshot_day: in
                     snapshot_day=snapshot_day, schema_yaml=schema_yaml)
 
     scorer = Scorer(bundle)
+    bundle.base_rate = prior
+    bundle.background = background_rows(X, scorer.predict(X, list(markets_all[tr])))
     card: dict[str, Any] = {
         "version": version, "kind": kind, "model": chosen_name,
         "calibration": getattr(conversion, "calibration_method_", None),

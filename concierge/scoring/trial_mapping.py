@@ -1,6 +1,6 @@
 """The mapping of a trial-history CSV onto interview questions, and a starter one inferred from a file.
 
-Mapping file (YAML) for `concierge import trials FILE.csv --mapping FILE.yaml` (docs/import-trials.md)::
+Mapping file (YAML) for `concierge import trials FILE.csv --mapping FILE.yaml` (docs/import.md, Trial histories)::
 
     schema: leads-schema.yaml   # optional: the interview schema, relative to this file (--schema wins)
     outcome: Converted          # the outcome column, or {column: Converted, values: {Won: converted}}
@@ -43,6 +43,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import yaml
 
 import profile_schema
+from locales.yesno import read_yes_no
 
 from ..errors import ConciergeError
 
@@ -330,7 +331,6 @@ def parse_date(cell: str, fmt: str | None) -> date | datetime | None:
 
 # ------------------------------------------------------------------------- inference
 
-_YES_NO = {"yes", "no", "y", "n", "true", "false", "tak", "nie", "evet", "hayır", "hayir", "0", "1"}
 _OUTCOME_NAMES = ("converted", "conversion", "outcome", "subscribed", "paid", "won", "target", "label", "churned")
 
 
@@ -426,7 +426,8 @@ def infer(text: str, *, facet: str = "lead", max_categories: int = 15, min_categ
             report.append({**info, "action": "ignored", "why": "one value or none"})
             continue
         folded = {fold(v) for v in distinct}
-        if folded <= _YES_NO and not (folded <= {"0", "1"} and len(folded) < 2):
+        if all(isinstance(read_yes_no(v), bool) for v in distinct) and not (folded <= {"0", "1"}
+                                                                             and len(folded) < 2):
             qtype, spec = "yes_no", {}
         elif all(_is_number(v) for v in distinct):
             qtype, spec = "number", {"integer": all(re.fullmatch(r"[-+]?\d+", v) for v in distinct)}

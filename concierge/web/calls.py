@@ -272,10 +272,13 @@ def _score_view(shop: Shop, lang: str) -> dict[str, Any] | None:
     if info is None:
         return None
     reasons: list[dict[str, str]] = []
+    summary = None
     try:
         from ..scoring.reasons import localized
 
-        found = localized(score.details or {}, lang).get("reasons") or []
+        shown = localized(score.details or {}, lang)
+        found = shown.get("reasons") or []
+        summary = shown.get("summary") if isinstance(shown.get("summary"), str) else None
     except Exception:  # noqa: BLE001 - a score's details in an older shape: the strongest reason still shows
         found = []
     if isinstance(found, dict):
@@ -289,7 +292,7 @@ def _score_view(shop: Shop, lang: str) -> dict[str, Any] | None:
     if not reasons and info.get("reason"):
         reasons.append({"direction": "", "text": info["reason"]})
     return {"id": score.id, "probability": score.probability, "percent": round(score.probability * 100),
-            "reasons": reasons, "path": list(info.get("path") or []), "fallback": info.get("fallback"),
+            "reasons": reasons, "summary": summary, "path": list(info.get("path") or []), "fallback": info.get("fallback"),
             "fallback_message": info.get("fallback_message"), "scored_at": score.scored_at.isoformat()}
 
 

@@ -44,13 +44,16 @@ def test_json_summary_and_exit_code(run, shops, database):
               "--json", "--actor", "ankieta-2026")
     assert res.exit_code == 1  # some lines were rejected
     out = json.loads(res.stdout)
-    assert set(out) == {"file", "format", "total", "accepted", "duplicates", "rejected", "dead_letters", "errors"}
+    assert set(out) == {"file", "format", "total", "accepted", "duplicates", "rejected", "dead_letters", "errors",
+                        "updated", "dropped", "warnings"}  # the first eight are the original contract
     assert (out["file"], out["format"], out["total"]) == ("pl_export.csv", "csv", 5)
     assert (out["accepted"], out["duplicates"], out["rejected"]) == (2, 0, 3)
     assert [e["line"] for e in out["errors"]] == [4, 5, 6]
     first = out["errors"][0]
     assert first["shop"] == "pl-1002" and first["dead_letter"] == out["dead_letters"][0]
+    assert first["record"] == 2  # line 4 holds the second response (the first spans lines 2-3)
     assert first["errors"] == [{"field": "owner.hours_per_week", "code": "above_max", "column": "Godziny tygodniowo",
+                                "value": "120", "record": 2,
                                 "message": "Godziny tygodniowo na sklep: może wynosić najwyżej 100"}]
     with database.session() as s:
         assert set(s.scalars(select(Submission.actor))) == {"ankieta-2026"}
@@ -62,8 +65,8 @@ def test_text_report_names_line_field_and_reason(run, shops):
               "--lang", "en")
     assert res.exit_code == 1
     assert res.stdout.strip() == "tr_export.csv: 3 responses: 2 accepted, 0 duplicates, 1 rejected."
-    assert ("line 3: Hours a week for the shop: must be a number "
-            "[column 'Haftalık Saat' -> owner.hours_per_week; dead letter 1]") in res.stderr
+    assert ("record 2 (line 3): Hours a week for the shop: must be a number "
+            "[column 'Haftalık Saat' = 'otuz' -> owner.hours_per_week; dead letter 1]") in res.stderr
 
 
 def test_reimport_is_idempotent_and_clean_file_exits_zero(run, shops, database, tmp_path):
@@ -131,3 +134,18 @@ def test_help_explains_the_command(run):
     assert res.exit_code == 0
     text = " ".join(res.stdout.split())
     assert "--mapping" in text and "each line stored whole or not at all" in text
+
+
+def test_update_flag_and_replay_mapping_need_their_inputs(run, shops, tmp_path):
+    """--update is accepted and reported in --json; --mapping on replay needs the letters' IDs."""
+    res = run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml", "--json")
+    res = run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml",
+              "--update", "--json")
+    out = json.loads(res.stdout)
+    assert (out["accepted"], out["updated"], out["duplicates"]) == (0, 0, 2)  # same mapping: nothing changed
+    res = run("deadletter", "replay", "--all", "--mapping", FIXTURES / "pl_mapping.yaml")
+    assert res.exit_code == 2 and "--mapping needs the IDs" in res.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("columns: {a: owner.hours_a_week}\n", encoding="utf-8")
+    res = run("deadletter", "replay", "1", "--mapping", bad)
+    assert res.exit_code == 2 and "bad mapping" in res.stderr

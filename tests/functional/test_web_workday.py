@@ -339,6 +339,7 @@ def test_the_latest_stored_score_comes_back_with_its_reasons_and_path(app, clien
         s.add(Score(shop_id=1, model_version_id=mv.id, scored_at=NOW - timedelta(hours=1), probability=0.42,
                     details={"reasons": {"up": [{"text": "Products are being added"}],
                                          "down": [{"text": "No payments yet"}]},
+                             "summary": "This trial: 42%, against a base rate of 20% for all trials",
                              "path": [{"text": "Connect payments", "action": "readiness.payments_connected"}]}))
     version = version_of(page_text(client, f"/calls/{cid}"))
     r = client.post(f"/calls/{cid}/answers", headers=JSON,
@@ -348,6 +349,9 @@ def test_the_latest_stored_score_comes_back_with_its_reasons_and_path(app, clien
     assert score["reasons"] == [{"direction": "up", "text": "Products are being added"},
                                 {"direction": "down", "text": "No payments yet"}]
     assert "42 %" in r.get_json()["panel_html"] and "Connect payments" in r.get_json()["panel_html"]
+    # the score against the base rate (issue 14), as stored
+    assert score["summary"] == "This trial: 42%, against a base rate of 20% for all trials"
+    assert "against a base rate of 20%" in r.get_json()["panel_html"]
 
 
 def test_a_wrong_answer_names_the_field_and_stores_nothing(app, client, clock):

@@ -1,4 +1,4 @@
-"""docs/import-trials.md runs as written (issue 14: the documented import example runs from a
+"""docs/import.md, Trial histories runs as written (issue 14: the documented import example runs from a
 fresh clone, and the CSV's leaking column gets the warning).
 
 The page's ```sh blocks are parsed and each command is run, in order, with the installed
@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "import-trials.md"
+DOC = ROOT / "docs" / "import.md"
+
+
+def section() -> str:
+    """The page's "## Trial histories" part (the survey exports' part has its own test)."""
+    text = DOC.read_text(encoding="utf-8").split("\n## Trial histories\n", 1)[1]
+    return text.split("\n## ", 1)[0]
 CHECKED = ("Wrote ", "Outcome column:", "  Lead Source ->", "  Lead Quality ->", "    WARNING", "WARNING ", "Note: ",
            "Error: ", "Source: ", "1280 of 1280", "Known at the trial", "Lead Source: ", "Business Type: ",
            "80 open trials")
@@ -27,7 +33,7 @@ CHECKED = ("Wrote ", "Outcome column:", "  Lead Source ->", "  Lead Quality ->",
 def blocks(kind: str) -> list[str]:
     """The bodies of the page's fenced blocks whose language is `kind` ("" for plain ones)."""
     out, body, lang = [], None, None
-    for line in DOC.read_text(encoding="utf-8").splitlines():
+    for line in section().splitlines():
         if line.startswith("```"):
             if body is None:
                 body, lang = [], line[3:].strip()

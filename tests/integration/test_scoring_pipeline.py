@@ -63,6 +63,9 @@ def test_train_score_evaluate_through_the_cli(database, db_url):
     assert one["reasons"]["up"] or one["reasons"]["down"]
     assert all(("szans" in x["text"]) for x in one["reasons"]["up"] + one["reasons"]["down"])
     assert "zakończonych" in one["history"]
+    # beside the reasons, the score against the base rate, in the reader's language (issue 14)
+    assert 0 < one["base_rate"] < 1
+    assert f"wobec średniej {int(one['base_rate'] * 100 + 0.5)}%" in one["summary"]
 
     r = run(db_url, "score", "--all", "--json")
     queue = json.loads(r.output)
@@ -87,6 +90,9 @@ def test_train_score_evaluate_through_the_cli(database, db_url):
     assert gaps["auc_oracle_minus_model"] == pytest.approx(ev["oracle"]["auc"] - given["auc"], abs=2e-4)
     assert gaps["auc_gap_ci"][0] <= gaps["auc_oracle_minus_model"] <= gaps["auc_gap_ci"][1]
     assert gaps["brier_gap_ci"][0] <= gaps["brier_model_minus_oracle"] <= gaps["brier_gap_ci"][1]
+
+    r = run(db_url, "score", "syn-5-1399")  # the text output says the summary too
+    assert f"against a base rate of {int(one['base_rate'] * 100 + 0.5)}%" in r.output
 
 
 def test_versions_list_and_activate(database, db_url):
