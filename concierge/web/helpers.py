@@ -156,3 +156,12 @@ def register_template_helpers(app: Flask) -> None:
         current_lang=current_lang, format_answer=format_answer, UI_LANGUAGES=UI_LANGUAGES, back_here=back_here,
     )
     app.jinja_env.filters.update(when=format_when, money=format_money)
+
+
+def private_page(response):
+    """For pages whose URL holds a token (survey, rating, next-step links): never send it on as a
+    referrer, never keep the page in a cache, never index it. Registered with `bp.after_request`."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response

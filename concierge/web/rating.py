@@ -15,10 +15,11 @@ from ..errors import ValidationFailed
 from ..i18n import LANGUAGES
 from ..operations.ratings import MAX_COMMENT, AlreadyRated, resolve_rating, submit_rating
 from ..operations.survey_links import BadLink, ExpiredLink, LinkError, market_language
-from .survey import _private, _use_language
+from .helpers import private_page
+from .survey import _use_language
 
 bp = Blueprint("rating", __name__)
-bp.after_request(_private)
+bp.after_request(private_page)
 
 
 def _language(market: str | None) -> str | None:

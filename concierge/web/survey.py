@@ -55,20 +55,14 @@ from ..operations.survey_links import (
 )
 from .auth import role_required
 from .forms import answers_form_class, answers_from_form, field_item, field_name, form_data
-from .helpers import current_lang
+from .helpers import current_lang, private_page
 from .survey_next import next_step_context  # issue 16: who calls, when, and the merchant's preferences
 
 bp = Blueprint("survey", __name__)
 
 
 
-@bp.after_request
-def _private(response):
-    """The token is in the URL: never send it on as a referrer, never keep the page in a cache."""
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+bp.after_request(private_page)  # the token is in the URL
 
 
 def _secret() -> str:

@@ -22,7 +22,7 @@ from ..app import get_session
 from ..errors import ValidationFailed
 from ..operations.contact_preferences import CHANNEL_QUESTION, HOURS_QUESTION, WEEKDAYS, next_step, set_preferences
 from ..operations.planned_calls import local_moment
-from .helpers import current_lang
+from .helpers import current_lang, private_page
 
 bp = Blueprint("survey_next", __name__)
 
@@ -30,13 +30,7 @@ bp = Blueprint("survey_next", __name__)
 ORIGINS = ("survey", "thanks", "callback")
 
 
-@bp.after_request
-def _private(response):
-    """As the survey pages: the token is in the URL."""
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+bp.after_request(private_page)  # as the survey pages: the token is in the URL
 
 
 def _day_names(lang: str, market: str) -> list[tuple[int, str]]:
