@@ -1,4 +1,4 @@
-"""Bulk import of survey-tool exports (CSV, JSONL) through a column-to-question mapping.
+r"""Bulk import of survey-tool exports (CSV, JSONL) through a column-to-question mapping.
 
 Each line is one survey response, accepted whole or not at all through the same
 `record_answers` as calls and the survey API. A line we cannot accept is kept verbatim
