@@ -129,3 +129,49 @@ def test_every_command_module_is_registered_by_name():
                       for node in ast.parse(path.read_text(encoding="utf-8")).body)}
     assert len(in_tree) >= 20 and len(set(COMMAND_MODULES)) == len(COMMAND_MODULES)
     assert set(COMMAND_MODULES) == in_tree, f"not in concierge.cli.COMMAND_MODULES: {sorted(in_tree - set(COMMAND_MODULES))}"
+
+
+# concierge/scoring: the model code is pure (no web, no database, nothing of concierge outside scoring);
+# the modules that still load trials, store models or import files are listed here until they move to
+# concierge/operations (issue 15, item 1). The list may only shrink: an entry that became pure fails.
+SCORING = ROOT / "concierge" / "scoring"
+SCORING_SHELL = {"data.py", "importer.py", "service.py", "store.py", "trial_mapping.py"}
+
+
+def _scoring_offences(path: Path) -> list[str]:
+    """Imports of the web, the database or concierge outside scoring, anywhere in the module
+    (function bodies too), absolute or relative."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                names = [node.module or ""]
+            elif node.level >= 2:  # from .. (concierge) or further up
+                names = ["concierge." + (node.module or "")]
+        for name in names:
+            top = name.split(".")[0]
+            inside = name == "concierge.scoring" or name.startswith("concierge.scoring.")
+            if top in FORBIDDEN and not inside:
+                found.append(f"{path.name}:{node.lineno} imports {name}")
+    return found
+
+
+def test_the_scoring_core_imports_no_web_database_or_shell():
+    modules = sorted(p for p in SCORING.glob("*.py") if p.name not in SCORING_SHELL)
+    assert {"features.py", "estimators.py", "model.py", "reasons.py", "metrics.py"} <= {p.name for p in modules}
+    offenders = [o for p in modules for o in _scoring_offences(p)]
+    assert not offenders, "scoring's pure core imports the shell:\n" + "\n".join(offenders)
+    still_shell = {name for name in SCORING_SHELL if _scoring_offences(SCORING / name)}
+    assert still_shell == SCORING_SHELL, f"now pure, take them off SCORING_SHELL: {sorted(SCORING_SHELL - still_shell)}"
+
+
+def test_the_scoring_guard_sees_relative_and_nested_imports(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from . import features\nfrom .model import X\n\ndef f():\n    from ..db import utcnow\n"
+                   "    import sqlalchemy\n    from concierge.models import Shop\n    from concierge.scoring import model\n")
+    assert _scoring_offences(bad) == ["bad.py:5 imports concierge.db", "bad.py:6 imports sqlalchemy",
+                                      "bad.py:7 imports concierge.models"]
