@@ -172,8 +172,7 @@ def preferences_cmd(state: CliState, shop: str, days: str, hours: str, channel: 
         with state.db.session() as s:
             found = resolve_shop(s, shop, lang=lang)
             saved = set_preferences(s, found, raw, actor=actor, via="cli", lang=lang)
-            data = {"shop": found.platform_id, **saved.preferences.as_dict(),
-                    "moved": [{"call": cid, "from": a.isoformat(), "to": b.isoformat()} for cid, a, b in saved.moved]}
+            data = saved.as_dict(found)
     except ConciergeError as exc:
         fail(exc, as_json)
     if as_json:

@@ -123,6 +123,11 @@ class PreferencesSaved:
     preferences: Preferences
     moved: list[tuple[int, datetime, datetime]] = field(default_factory=list)  # (call id, from, to)
 
+    def as_dict(self, shop: Shop) -> dict[str, Any]:
+        """The answer of `concierge callback preferences --json` and `PUT .../contact-preferences`."""
+        return {"shop": shop.platform_id, **self.preferences.as_dict(),
+                "moved": [{"call": cid, "from": a.isoformat(), "to": b.isoformat()} for cid, a, b in self.moved]}
+
 
 def set_preferences(session: Session, shop: Shop, raw: Mapping[str, Any], *, actor: str = "merchant",
                     via: str = "survey", lang: str = "en", now: datetime | None = None) -> PreferencesSaved:

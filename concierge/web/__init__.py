@@ -29,6 +29,7 @@ BLUEPRINT_MODULES = (
     "concierge.web.auth", "concierge.web.calls", "concierge.web.dashboard", "concierge.web.privacy",
     "concierge.web.rating", "concierge.web.survey", "concierge.web.survey_next", "concierge.web.views",
     "concierge.api.calls", "concierge.api.events", "concierge.api.openapi", "concierge.api.pictures",
+    "concierge.api.preferences",
     "concierge.api.privacy", "concierge.api.reports", "concierge.api.scores", "concierge.api.shops",
     "concierge.api.survey_links", "concierge.api.surveys", "concierge.api.workday",
 )
