@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError, dates, numbers, units
 
 from .errors import InvalidValue
+from .languages import language_or_default
 from .market import MARKET_CODES, Market, get_market
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "read_number", "NumberConventions", "number_conventions",
     "format_date", "format_time", "format_datetime", "plural_category", "plural", "format_duration_days",
     "format_duration", "native_digits",
+    "display_locale", "format_rounded", "format_share", "format_signed_share", "format_whole_money", "format_numeric_date",
 ]
 
 # CLDR minimumGroupingDigits that Babel 2.18 ignores, by language.
@@ -296,7 +298,12 @@ def _require_aware(value: dt.datetime) -> None:
 
 def plural_category(n: float | int | decimal.Decimal, lang: str) -> str:
     """CLDR plural category of ``n`` in ``lang`` (pl: one/few/many/other; hi: 0 and 1 are one)."""
-    return Locale.parse(lang.replace("-", "_")).plural_form(n)
+    return _plural_locale(lang).plural_form(n)
+
+
+@functools.lru_cache(maxsize=16)
+def _plural_locale(lang: str) -> Locale:
+    return Locale.parse(lang.replace("-", "_"))
 
 
 def plural(n: float | int | decimal.Decimal, forms: Mapping[str, str], lang: str) -> str:
@@ -328,3 +335,87 @@ def native_digits(text: str, numbering: str = "deva") -> str:
     if numbering != "deva":
         raise ValueError(f"unsupported numbering system {numbering!r}")
     return text.translate(_DEVANAGARI_DIGITS)
+
+
+# ------------------------------------------------- compact forms for pictures and charts
+# The shop's market, not the reader, decides these: an Indian shop's turnover is shown in
+# lakh grouping (``₹12,34,567``) and a Turkish percentage as ``%62`` whoever looks. They are
+# cached by locale because a picture or a chart formats the same few values many times.
+
+#: Beyond this Babel's decimal context overflows; no real fact is this big.
+HUGE = 1e15
+
+
+@functools.lru_cache(maxsize=4096)
+def display_locale(market: str | None, lang: str | None = "en") -> str:
+    """The CLDR locale a shop's figures are shown in: its market's ("PL" -> "pl_PL", "IN" ->
+    "en_IN", from the market data), or the reader's language where the market is unknown."""
+    code = (market or "").upper()
+    if code in MARKET_CODES:
+        return get_market(code).babel_locale()
+    return language_or_default(lang)
+
+
+def _huge(value: float, locale: str) -> str:
+    try:
+        return numbers.format_scientific(value, "#.##E0", locale=locale)
+    except Exception:  # noqa: BLE001 - last resort, still a number
+        return f"{value:.3g}"
+
+
+@functools.lru_cache(maxsize=4096)
+def format_rounded(value: float, locale: str) -> str:
+    """A number with the locale's grouping and at most one decimal (``1234``, ``12 345,5``)."""
+    value = float(value)
+    if abs(value) >= HUGE:
+        return _huge(value, locale)
+    value = round(value, 1)
+    shown: float | int = int(value) if value == int(value) else value
+    return numbers.format_decimal(shown, locale=locale, group_separator=_grouping(shown, locale))
+
+
+@functools.lru_cache(maxsize=4096)
+def format_share(fraction: float, locale: str) -> str:
+    """A share clamped to 0-1 as a percentage: ``0.62`` -> ``62%`` (``%62`` in Turkish)."""
+    return numbers.format_percent(max(0.0, min(1.0, float(fraction))), locale=locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def format_signed_share(value: float, locale: str, digits: int = 1) -> str:
+    """A share that may be negative or above 1, with at most ``digits`` decimals (``-2.5%``,
+    ``%12,5`` in Turkish): chart axes and differences."""
+    pattern = numbers.parse_pattern(Locale.parse(locale).percent_formats[None].pattern)
+    pattern.frac_prec = (0, digits)
+    return pattern.apply(decimal.Decimal(str(round(value, 6))), Locale.parse(locale))
+
+
+@functools.lru_cache(maxsize=32)
+def _whole_money_pattern(locale: str) -> str:
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern
+    return pattern.replace(".00", "").replace(".##", "")  # whole units: no fraction digits
+
+
+@functools.lru_cache(maxsize=4096)
+def format_whole_money(amount: float, currency: str, locale: str) -> str:
+    """Money in whole units in the locale's pattern: ``25 000 zł``, ``₺25.000``, ``₹25,000``."""
+    if abs(float(amount)) >= HUGE:
+        return f"{_huge(float(amount), locale)} {currency}"
+    whole = round(float(amount))
+    return numbers.format_currency(whole, currency, format=_whole_money_pattern(locale), locale=locale,
+                                   currency_digits=False, group_separator=_grouping(whole, locale))
+
+
+@functools.lru_cache(maxsize=32)
+def _numeric_date_pattern(locale: str) -> str:
+    pattern = Locale.parse(locale).date_formats["short"].pattern
+    return re.sub(r"(?<!y)yy(?!y)", "y", pattern)  # four-digit years: "11/11/26" is ambiguous
+
+
+@functools.lru_cache(maxsize=4096)
+def format_numeric_date(value: dt.date | dt.datetime, locale: str) -> str:
+    """A numeric date in the locale's order with a four-digit year: ``11.11.2026`` (pl, tr),
+    ``11/11/2026`` (en_IN). Numeric on purpose: a month's name would be in the market's
+    language, which the reader may not read."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return dates.format_date(value, _numeric_date_pattern(locale), locale=locale)

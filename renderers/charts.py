@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from babel import Locale, numbers
 
-from . import fmt
+from locales import formatting as fmt
 from .labels import label, norm_lang, template
 from .layout import BG, BLUE, BORDER, FAINT, INK, MUTED, PANEL, TINT_BLUE, TRACK, VERMILLION, _Box
 from .picture_input import STAGES
@@ -76,7 +74,7 @@ def cohort_conversion_chart(rows: Iterable[Any], *, lang: str = "en", market: st
                             width: float = 800, height: float = 420) -> Scene:
     """Bar chart of conversion (converted / trials) per cohort, in the given order."""
     lang = norm_lang(lang)
-    loc = fmt.locale_for(market, lang)
+    loc = fmt.display_locale(market, lang)
     data = [_coerce(r, CohortRow, ("cohort", "trials", "converted")) for r in rows]
     title = label("charts", "cohort_title", lang)
     b = _Box("chart", 0, 0, width, height)
@@ -93,7 +91,7 @@ def cohort_conversion_chart(rows: Iterable[Any], *, lang: str = "en", market: st
         v = ymax * k / 5
         y = bottom - (bottom - top) * k / 5
         b.add(Line(left, y, right, y, stroke=TRACK if k else FAINT, stroke_width=1))
-        b.text(left - 8, y + 4, fmt.percent(v, loc), 11, left - 16, fill=MUTED, anchor="end")
+        b.text(left - 8, y + 4, fmt.format_share(v, loc), 11, left - 16, fill=MUTED, anchor="end")
     n = len(data)
     slot = (right - left) / n
     bar_w = max(4.0, min(56.0, slot * 0.62))
@@ -105,15 +103,15 @@ def cohort_conversion_chart(rows: Iterable[Any], *, lang: str = "en", market: st
         if row.trials:
             b.add(Rect(cx - bar_w / 2, bottom - h, bar_w, h, fill=BLUE))
             if slot >= 30:
-                b.text(cx, bottom - h - 6, fmt.percent(rate, loc), label_size, slot - 4, bold=True, anchor="middle")
+                b.text(cx, bottom - h - 6, fmt.format_share(rate, loc), label_size, slot - 4, bold=True, anchor="middle")
         else:
             # No trials: an empty dashed slot, not a zero bar.
             b.add(Rect(cx - bar_w / 2, bottom - 12, bar_w, 12, fill=PANEL, stroke=FAINT, dash=(3, 2)))
         b.text(cx, bottom + 18, row.cohort, label_size, slot - 4, anchor="middle")
         if slot >= 30:
-            b.text(cx, bottom + 34, template("charts", "shops", lang, n=fmt.number(row.trials, loc)), 10,
+            b.text(cx, bottom + 34, template("charts", "shops", lang, n=fmt.format_rounded(row.trials, loc)), 10,
                    slot - 4, fill=MUTED, anchor="middle")
-        descs.append(f"{clean_text(row.cohort)} {fmt.percent(rate, loc)}")
+        descs.append(f"{clean_text(row.cohort)} {fmt.format_share(rate, loc)}")
     desc = f"{title}: " + "; ".join(descs)
     return _frame("chart", width, height, b, title, desc, lang)
 
@@ -122,7 +120,7 @@ def readiness_funnel_chart(rows: Iterable[Any], *, lang: str = "en", market: str
                            width: float = 800) -> Scene:
     """Horizontal funnel: shops per readiness stage, with the share of the first stage."""
     lang = norm_lang(lang)
-    loc = fmt.locale_for(market, lang)
+    loc = fmt.display_locale(market, lang)
     data = [_coerce(r, FunnelRow, ("stage", "shops")) for r in rows]
     order = {s: i for i, s in enumerate(STAGES)}
     data.sort(key=lambda r: order.get(r.stage, len(STAGES)))
@@ -149,8 +147,8 @@ def readiness_funnel_chart(rows: Iterable[Any], *, lang: str = "en", market: str
         b.add(Rect(bar_x, y + 6, bar_max, 24, fill=TRACK, rx=3))
         if w > 0:
             b.add(Rect(bar_x, y + 6, max(2.0, w), 24, fill=BLUE, rx=3))
-        count = fmt.number(row.shops, loc)
-        share = fmt.percent(row.shops / first, loc) if first else "?"
+        count = fmt.format_rounded(row.shops, loc)
+        share = fmt.format_share(row.shops / first, loc) if first else "?"
         text = f"{count} · " + template("charts", "of_first", lang, pct=share)
         tw = measure(clean_text(text), 12, True)
         if w >= tw + 16:
@@ -170,7 +168,7 @@ def calibration_chart(bins: Iterable[Any], *, lang: str = "en", market: str | No
     whose area grows with the number of shops in the bin (and "n =" in the description).
     """
     lang = norm_lang(lang)
-    loc = fmt.locale_for(market, lang)
+    loc = fmt.display_locale(market, lang)
     data = sorted((_coerce(r, CalibrationBin, ("predicted", "observed", "count")) for r in bins),
                   key=lambda r: r.predicted)
     width, height = size, size + 40
@@ -190,8 +188,8 @@ def calibration_chart(bins: Iterable[Any], *, lang: str = "en", market: str | No
         v = k / 5
         b.add(Line(px(v), top, px(v), bottom, stroke=TRACK, stroke_width=1))
         b.add(Line(left, py(v), right, py(v), stroke=TRACK, stroke_width=1))
-        b.text(px(v), bottom + 18, fmt.percent(v, loc), 11, 44, fill=MUTED, anchor="middle")
-        b.text(left - 8, py(v) + 4, fmt.percent(v, loc), 11, 48, fill=MUTED, anchor="end")
+        b.text(px(v), bottom + 18, fmt.format_share(v, loc), 11, 44, fill=MUTED, anchor="middle")
+        b.text(left - 8, py(v) + 4, fmt.format_share(v, loc), 11, 48, fill=MUTED, anchor="end")
     b.add(Rect(left, top, span_x, span_y, fill=None, stroke=FAINT, stroke_width=1))
     b.text((left + right) / 2, bottom + 42, label("charts", "predicted", lang), 13, span_x, fill=INK, anchor="middle")
     # The y-axis title sits above the axis (no rotated text: it fits and reads on a phone).
@@ -218,8 +216,8 @@ def calibration_chart(bins: Iterable[Any], *, lang: str = "en", market: str | No
     for r, (x, y) in zip(data, pts):
         radius = 3 + 7 * math.sqrt(max(r.count, 0) / most)
         b.add(Circle(x, y, radius, fill=VERMILLION, stroke=PANEL, stroke_width=1.5))
-        descs.append(f"{fmt.percent(r.predicted, loc)} → {fmt.percent(r.observed, loc)} "
-                     f"({template('charts', 'shops', lang, n=fmt.number(r.count, loc))})")
+        descs.append(f"{fmt.format_share(r.predicted, loc)} → {fmt.format_share(r.observed, loc)} "
+                     f"({template('charts', 'shops', lang, n=fmt.format_rounded(r.count, loc))})")
     desc = f"{title}: " + "; ".join(descs)
     return _frame("chart", width, height, b, title, desc, lang)
 
@@ -295,10 +293,8 @@ def _axis(values: list[float], value_format: str) -> tuple[float, float, float]:
 def _value_text(value: float, loc: str, value_format: str, digits: int = 1) -> str:
     """A signed value as text: percent with at most ``digits`` decimals, or a grouped number."""
     if value_format == "percent":
-        pattern = numbers.parse_pattern(Locale.parse(loc).percent_formats[None].pattern)
-        pattern.frac_prec = (0, digits)
-        return pattern.apply(Decimal(str(round(value, 6))), Locale.parse(loc))
-    return fmt.number(value, loc)
+        return fmt.format_signed_share(value, loc, digits)
+    return fmt.format_rounded(value, loc)
 
 
 def _tick_digits(step: float, value_format: str) -> int:
@@ -334,7 +330,7 @@ def bar_chart(rows: Iterable[Any], *, title: str, lang: str = "en", market: str 
     if value_format not in VALUE_FORMATS:
         raise ValueError(f"unknown value format {value_format!r}; expected one of {VALUE_FORMATS}")
     lang = norm_lang(lang)
-    loc = fmt.locale_for(market, lang)
+    loc = fmt.display_locale(market, lang)
     data = [_bar_row(r) for r in rows]
     title = clean_text(title) or label("charts", "no_data", lang)
     b = _Box("chart", 0, 0, width, height)

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from babel import Locale
 
 from locales import LANGUAGES, language_or_default
+from locales.formatting import plural_category
 
 LANGS = LANGUAGES  # the labels exist in every interface language
 LABELS_FILE = Path(__file__).resolve().parent / "labels.yaml"
@@ -47,16 +47,11 @@ def label(section: str, key: str | None, lang: str, default: str | None = None) 
     return humanize(key or "")
 
 
-@lru_cache(maxsize=16)
-def _locale(lang: str) -> Locale:
-    return Locale.parse(lang)
-
-
 def plural(section: str, key: str, lang: str, count: float, **fmt: Any) -> str:
     """A plural-aware label chosen by ``count`` (CLDR rules), formatted with ``fmt``."""
     lang = norm_lang(lang)
     forms = load_labels()[section][key][lang]
-    category = _locale(lang).plural_form(abs(count))
+    category = plural_category(abs(count), lang)
     template = forms.get(category) or forms["other"]
     return template.format(**fmt)
 

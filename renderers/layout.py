@@ -24,7 +24,7 @@ from typing import Sequence
 
 import regex
 
-from . import fmt
+from locales import formatting as fmt
 from . import icons
 from .labels import humanize, label, norm_lang, plural, template
 from .picture_input import FEATURE_CATEGORIES, STAGES, PictureInput
@@ -167,17 +167,17 @@ def _field(b: _Box, y: float, name: str, value: str | None, mark: str | None, la
 def _header(pic: PictureInput, lang: str, x: float, y: float, w: float, narrow: bool) -> Group:
     h = 92 if narrow else 56
     b = _Box("header", x, y, w, h)
-    loc = fmt.locale_for(pic.market, lang)
+    loc = fmt.display_locale(pic.market, lang)
     shop = template("picture", "shop", lang, id=clean_text(pic.shop_id) or "?")
     market = label("markets", pic.market, lang) if pic.market else "?"
     language = label("languages", pic.merchant_language, lang) if pic.merchant_language else "?"
     where = f"{market} · {label('fields', 'language', lang)}: {language}"
-    as_of = template("picture", "as_of", lang, date=fmt.day(pic.as_of, loc)) if pic.as_of else ""
+    as_of = template("picture", "as_of", lang, date=fmt.format_numeric_date(pic.as_of, loc)) if pic.as_of else ""
     n = len(pic.changed | pic.added)
     if n:
-        changes = plural("picture", "changes", lang, n, n=fmt.number(n, loc))
+        changes = plural("picture", "changes", lang, n, n=fmt.format_rounded(n, loc))
         if pic.last_contact:
-            changes += f" ({fmt.day(pic.last_contact, loc)})"
+            changes += f" ({fmt.format_numeric_date(pic.last_contact, loc)})"
     else:
         changes = label("picture", "no_changes", lang)
     legend = label("picture", "unknown_legend", lang)
@@ -237,8 +237,8 @@ def _owner(pic: PictureInput, lang: str, x: float, y: float) -> Group:
     persona = label("personas", pic.persona, lang) if pic.persona else None
     _field(b, y + 150, label("fields", "persona", lang), persona, pic.mark("persona"), lang,
            size=17, bold=True)
-    loc = fmt.locale_for(pic.market, lang)
-    hours = (template("words", "per_week", lang, n=fmt.number(pic.hours_per_week, loc))
+    loc = fmt.display_locale(pic.market, lang)
+    hours = (template("words", "per_week", lang, n=fmt.format_rounded(pic.hours_per_week, loc))
              if pic.hours_per_week is not None else None)
     _field(b, y + 206, label("fields", "hours", lang), hours, pic.mark("owner.hours_per_week"), lang)
 
@@ -265,11 +265,11 @@ def _owner(pic: PictureInput, lang: str, x: float, y: float) -> Group:
 def _readiness(pic: PictureInput, lang: str, x: float, y: float) -> Group:
     b = _Box("readiness", x, y, PANEL_W, PANEL_H)
     _title(b, "readiness", lang, pic.mark("readiness.percent") or pic.mark("readiness.stage"))
-    loc = fmt.locale_for(pic.market, lang)
+    loc = fmt.display_locale(pic.market, lang)
     left = x + PAD
     if pic.percent is not None:
         pct = max(0.0, min(100.0, float(pic.percent)))
-        big = fmt.percent(pct / 100, loc)
+        big = fmt.format_share(pct / 100, loc)
         w = b.text(left, y + 72, big, 34, INNER / 2, bold=True)
         b.text(left + w + 8, y + 72, label("fields", "done", lang), 14, INNER / 2 - 8, fill=MUTED)
         b.add(Rect(left, y + 84, INNER, 10, fill=TRACK, rx=5))
@@ -343,14 +343,14 @@ def _band(p: float) -> str:
 def _conversion(pic: PictureInput, lang: str, x: float, y: float) -> Group:
     b = _Box("conversion", x, y, PANEL_W, PANEL_H)
     _title(b, "conversion", lang)
-    loc = fmt.locale_for(pic.market, lang)
+    loc = fmt.display_locale(pic.market, lang)
     left = x + PAD
     score = pic.score
     bw = b.badge(x + PANEL_W - PAD, y + 50, pic.mark("score"), lang)
     b.text(left, y + 50, label("fields", "likelihood", lang), 12, INNER - bw, fill=MUTED)
     if score is not None and score.probability is not None:
         p = max(0.0, min(1.0, float(score.probability)))
-        w = b.text(left, y + 88, fmt.percent(p, loc), 34, INNER / 2, bold=True)
+        w = b.text(left, y + 88, fmt.format_share(p, loc), 34, INNER / 2, bold=True)
         b.text(left + w + 10, y + 88, label("words", _band(p), lang), 16, INNER - w - 10, bold=True, fill=MUTED)
         # Gauge: three bands with tick marks, a triangle marker under the value.
         gy = y + 100
@@ -482,12 +482,12 @@ def _knowledge(pic: PictureInput, lang: str, x: float, y: float) -> Group:
 def _business(pic: PictureInput, lang: str, x: float, y: float) -> Group:
     b = _Box("business", x, y, PANEL_W, PANEL_H)
     _title(b, "business", lang)
-    loc = fmt.locale_for(pic.market, lang)
+    loc = fmt.display_locale(pic.market, lang)
     rows: list[tuple[str, str | None, str]] = [
         ("type", _choice(pic, "business.type", pic.business_type, lang) or None, "business.type"),
         ("category", _choice(pic, "business.category", pic.business_category, lang) or None, "business.category"),
         ("model", label("models", pic.business_model, lang) if pic.business_model else None, "business.model"),
-        ("catalogue", plural("words", "products", lang, pic.catalogue_size, n=fmt.number(pic.catalogue_size, loc))
+        ("catalogue", plural("words", "products", lang, pic.catalogue_size, n=fmt.format_rounded(pic.catalogue_size, loc))
          if pic.catalogue_size is not None else None, "business.catalogue_size"),
     ]
     turnover = None
@@ -496,7 +496,7 @@ def _business(pic: PictureInput, lang: str, x: float, y: float) -> Group:
         if pic.turnover_band:
             parts.append(label("turnover_bands", pic.turnover_band, lang))
         if pic.turnover_amount is not None and pic.turnover_currency:
-            amount = fmt.money(pic.turnover_amount, pic.turnover_currency, loc)
+            amount = fmt.format_whole_money(pic.turnover_amount, pic.turnover_currency, loc)
             parts.append(template("words", "per_month", lang, amount=amount))
         turnover = " · ".join(parts) or None
     rows.append(("turnover", turnover, "business.turnover"))
@@ -573,14 +573,14 @@ def _features(pic: PictureInput, lang: str, x: float, y: float) -> Group:
 def describe(pic: PictureInput, lang: str = "en") -> str:
     """One or two sentences that say the whole picture, for screen readers (<desc>)."""
     lang = norm_lang(lang)
-    loc = fmt.locale_for(pic.market, lang)
+    loc = fmt.display_locale(pic.market, lang)
     unknown = "?"
     name = clean_text(pic.owner_name) or unknown
     persona = label("personas", pic.persona, lang) if pic.persona else unknown
     market = label("markets", pic.market, lang) if pic.market else unknown
     parts = [template("desc", "owner", lang, name=name, persona=persona, market=market)]
     stage = label("stages", pic.stage, lang) if pic.stage in STAGES else unknown
-    pct = fmt.percent(pic.percent / 100, loc) if pic.percent is not None else unknown
+    pct = fmt.format_share(pic.percent / 100, loc) if pic.percent is not None else unknown
     first = (pic.first_open_label or label("checklist", pic.first_open, lang)) if pic.first_open else unknown
     if pic.choice_labels and pic.first_open:
         first = _choice(pic, "readiness", pic.first_open, lang) or first
@@ -588,7 +588,7 @@ def describe(pic: PictureInput, lang: str = "en") -> str:
     connected = [label("categories", c, lang) for c in FEATURE_CATEGORIES if pic.feature(c).connected]
     parts.append(template("desc", "features", lang, connected=", ".join(connected) or "-"))
     if pic.score is not None and pic.score.probability is not None:
-        parts.append(template("desc", "score", lang, score=fmt.percent(pic.score.probability, loc)))
+        parts.append(template("desc", "score", lang, score=fmt.format_share(pic.score.probability, loc)))
     if pic.next_step and clean_text(pic.next_step):
         parts.append(template("desc", "next_step", lang, step=clean_text(pic.next_step)))
     if pic.next_call and clean_text(pic.next_call):

@@ -2,6 +2,9 @@
 
 import datetime as dt
 import decimal
+import re
+from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from babel import numbers as babel_numbers
@@ -10,6 +13,7 @@ from babel import units as babel_units
 from locales import get_market
 from locales.formatting import (
     babel_locale,
+    display_locale,
     format_compact,
     format_date,
     format_datetime,
@@ -17,7 +21,12 @@ from locales.formatting import (
     format_duration_days,
     format_money,
     format_number,
+    format_numeric_date,
+    format_rounded,
+    format_share,
+    format_signed_share,
     format_time,
+    format_whole_money,
     native_digits,
     parse_number,
     plural,
@@ -216,3 +225,38 @@ def test_never_shows_the_ambiguous_ist_abbreviation(lang, tz, fmt):
     """'IST' means both India and Istanbul time (LOCALES.md §3)."""
     assert "IST" not in format_datetime(INSTANT, lang, tz, fmt)
     assert "IST" not in format_time(INSTANT, lang, tz, fmt)
+
+
+# ------------------------------------------------------------------ one formatter
+_BABEL_FORMATTING = re.compile(r"^\s*(?:from babel(?:\.(?:numbers|dates|units))? import|import babel)", re.M)
+
+
+def test_renderers_format_only_through_locales_formatting():
+    """Issue 15: ``renderers`` had a second formatter (``renderers/fmt.py``) beside this one.
+    No renderer module may call Babel itself: numbers, money, dates and plurals come from here."""
+    root = Path(__file__).resolve().parents[3] / "renderers"
+    offenders = [p.name for p in sorted(root.rglob("*.py")) if _BABEL_FORMATTING.search(p.read_text("utf-8"))]
+    assert offenders == []
+    assert not (root / "fmt.py").exists()
+
+
+@pytest.mark.parametrize("market,lang,value,expected", [
+    ("PL", "en", 1234, "1234"),             # CLDR pl: minimumGroupingDigits=2, which Babel ignores
+    ("PL", "tr", 12345.67, "12\xa0345,7"),  # the market decides, not the reader
+    ("IN", "pl", 1234567, "12,34,567"),     # lakh grouping
+    (None, "tr", 1234.5, "1.234,5"),        # no market: the reader's language
+    ("TR", "en", 2e15, "2E15"),             # beyond Babel's decimal context: still a number
+])
+def test_format_rounded_uses_the_market_locale(market, lang, value, expected):
+    assert format_rounded(value, display_locale(market, lang)) == expected
+
+
+def test_compact_forms_for_pictures():
+    assert format_share(0.62, display_locale("TR")) == "%62"
+    assert format_share(1.7, display_locale("PL")) == "100%"  # a share is clamped
+    assert format_signed_share(-0.025, display_locale("PL"), 1) == "-2,5%"
+    assert format_whole_money(25000.4, "PLN", display_locale("PL")) == "25\xa0000\xa0zł"
+    assert format_whole_money(1234, "PLN", display_locale("PL")) == "1234\xa0zł"
+    assert format_whole_money(1234567, "INR", display_locale("IN")) == "₹12,34,567"
+    assert format_numeric_date(date(2026, 11, 1), display_locale("IN")) == "01/11/2026"
+    assert format_numeric_date(datetime(2026, 11, 1, 23, 0), display_locale("TR")) == "1.11.2026"  # CLDR tr short: d.MM.y
