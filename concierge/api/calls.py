@@ -20,7 +20,7 @@ from ..operations.planned_calls import ask_for_callback
 from ..operations.shops import get_shop
 from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
-from .schemas import register_schema
+from ..ingest.schemas import register_schema
 
 bp = api_blueprint("calls", __name__)
 

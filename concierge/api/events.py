@@ -19,7 +19,7 @@ from ..i18n import translations
 from ..operations.inbox import event_status, queue_event
 from . import api_blueprint, error_response
 from .auth import require_token
-from .schemas import EVENT_BODY
+from ..ingest.schemas import EVENT_BODY
 
 bp = api_blueprint("events", __name__)
 

@@ -1,6 +1,6 @@
 """`GET /api/openapi.json`: the OpenAPI 3.1 document, built from the code that validates requests.
 
-Request bodies come from `concierge.api.schemas.REQUEST_SCHEMAS` (the very dictionaries
+Request bodies come from `concierge.ingest.schemas.REQUEST_SCHEMAS` (the very dictionaries
 `validate_body` checks against; the survey body is derived from the interview schema).
 Paths come from the app's URL map: every rule under /api is listed, and one with no
 description here is reported by `undocumented_routes` (a test fails on it), so a new
@@ -567,7 +567,7 @@ def undocumented_routes(app: Flask) -> list[tuple[str, str]]:
 def request_schemas() -> dict[str, dict[str, Any]]:
     """REQUEST_SCHEMAS with the survey body registered (it is built lazily from the interview schema)."""
     from ..ingest.survey_schemas import survey_request_schema
-    from .schemas import REQUEST_SCHEMAS
+    from ..ingest.schemas import REQUEST_SCHEMAS
 
     survey_request_schema()
     return REQUEST_SCHEMAS

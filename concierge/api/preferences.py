@@ -21,7 +21,7 @@ from ..operations.contact_preferences import HOURS_QUESTION, WEEKDAYS, get_prefe
 from ..operations.shops import get_shop
 from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
-from .schemas import register_schema
+from ..ingest.schemas import register_schema
 
 bp = api_blueprint("preferences", __name__)
 

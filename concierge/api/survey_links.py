@@ -13,7 +13,7 @@ from ..app import get_session
 from ..operations.survey_links import MAX_DAYS, create_link, public_base_url
 from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
-from .schemas import register_schema
+from ..ingest.schemas import register_schema
 
 bp = api_blueprint("survey_links", __name__)
 

@@ -18,7 +18,7 @@ from ..operations.workday import attempt_as_dict, claim_next, complete_call, fin
 from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
 from .openapi import _ACCEPT_LANGUAGE, _ref, json_body, json_response
-from .schemas import register_schema
+from ..ingest.schemas import register_schema
 
 bp = api_blueprint("workday", __name__)
 

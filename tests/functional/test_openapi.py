@@ -8,7 +8,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from concierge.api.openapi import api_routes, openapi_path, undocumented_routes
-from concierge.api.schemas import REQUEST_SCHEMAS
+from concierge.ingest.schemas import REQUEST_SCHEMAS
 from concierge.operations.shops import ensure_shop
 from concierge.operations.tokens import create_token
 from profile_schema import load_schema

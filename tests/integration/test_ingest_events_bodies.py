@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from concierge.api.schemas import EVENT_ENVELOPE, REQUEST_SCHEMAS, register_schema, validate_body
+from concierge.ingest.schemas import EVENT_ENVELOPE, REQUEST_SCHEMAS, register_schema, validate_body
 from concierge.ingest.bodies import FORMAT_CHECKER, _compile
 from concierge.ingest.events import load_mapping, parse_mapping
 
