@@ -49,11 +49,22 @@ def json_body(schema_name: str, example: Any = None, description: str | None = N
     return body
 
 
-def json_response(description: str, schema_name: str = "Error", example: Any = None) -> dict[str, Any]:
-    media: dict[str, Any] = {"schema": _ref(schema_name)}
+def json_content(description: str, schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
+    """A JSON response whose schema is given in place (a dictionary, or a `_ref`)."""
+    media: dict[str, Any] = {"schema": schema}
     if example is not None:
         media["example"] = example
     return {"description": description, "content": {"application/json": media}}
+
+
+def json_response(description: str, schema_name: str = "Error", example: Any = None) -> dict[str, Any]:
+    """A JSON response whose schema is the named component (the Error answer by default)."""
+    return json_content(description, _ref(schema_name), example)
+
+
+ERROR_SCHEMA = _ref("Error")
+SHOP_PARAM = {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
+              "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"}
 
 
 _ACCEPT_LANGUAGE = {
@@ -257,8 +268,7 @@ def _shop_operation() -> dict[str, Any]:
         "tags": ["shops"],
         "summary": "A shop's current profile (facets with provenance), and changes since a time",
         "parameters": [
-            {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-             "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"},
+            SHOP_PARAM,
             {"name": "since", "in": "query", "required": False,
              "description": "ISO 8601 date and time with an offset: also list what changed since then",
              "schema": {"type": "string", "format": "date-time"}},
@@ -294,8 +304,7 @@ def _survey_link_operation() -> dict[str, Any]:
             "has it can answer for the shop. Revoke with `concierge survey revoke ID`. The same as "
             "`concierge survey link SHOP --json`."),
         "parameters": [
-            {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-             "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"},
+            SHOP_PARAM,
             _ACCEPT_LANGUAGE,
         ],
         "requestBody": {"required": False, "content": {"application/json": {
@@ -311,9 +320,6 @@ def _survey_link_operation() -> dict[str, Any]:
         },
     }
 
-
-_SHOP_PARAM = {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-               "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"}
 
 _CALL_EXAMPLE = {
     "id": 41, "shop": "pl-1001", "market": "PL", "kind": "callback", "kind_label": "Callback",
@@ -343,7 +349,7 @@ def _calls_operation() -> dict[str, Any]:
             "(callbacks), with why, when (UTC and the merchant's local time, with the zone) and the "
             "call's agenda in the request's language. The same as `concierge calls list --shop SHOP --json`."),
         "parameters": [
-            _SHOP_PARAM,
+            SHOP_PARAM,
             {"name": "status", "in": "query", "required": False,
              "description": "open = planned or snoozed; default: every status",
              "schema": {"type": "string", "enum": ["open", "planned", "snoozed", "held_out", "cancelled"]}},
@@ -371,7 +377,7 @@ def _callback_operation() -> dict[str, Any]:
             "every audit call. A shop has one open callback: asking again while one is open moves it "
             "(200) instead of adding one. Compare `scheduled_at` with the request to see whether it "
             "was moved to the next allowed moment. The same as `concierge callback request SHOP`."),
-        "parameters": [_SHOP_PARAM, _ACCEPT_LANGUAGE],
+        "parameters": [SHOP_PARAM, _ACCEPT_LANGUAGE],
         "requestBody": {"required": False, "content": {"application/json": {
             "schema": _ref("CallbackRequest"),
             # no `at` here: a fixed moment would soon be in the past (the schema's description shows the form)

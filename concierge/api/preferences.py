@@ -22,6 +22,7 @@ from ..operations.shops import get_shop
 from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
 from ..ingest.schemas import register_schema
+from .openapi import ERROR_SCHEMA, SHOP_PARAM, json_content
 
 bp = api_blueprint("preferences", __name__)
 
@@ -84,16 +85,6 @@ def put_contact_preferences(shop: str):
     return jsonify(saved.as_dict(row))
 
 
-def _json(description: str, schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
-    media: dict[str, Any] = {"schema": schema}
-    if example is not None:
-        media["example"] = example
-    return {"description": description, "content": {"application/json": media}}
-
-
-_SHOP = {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-         "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"}
-_ERROR = {"$ref": "#/components/schemas/Error"}
 _EXAMPLE = {"shop": "pl-1001", "days": [1, 3], "hours": "evening", "channel": "phone", "channels": ["phone"]}
 
 get_contact_preferences.openapi = {  # type: ignore[attr-defined]
@@ -101,8 +92,8 @@ get_contact_preferences.openapi = {  # type: ignore[attr-defined]
     "summary": "When and how the merchant wants to be called",
     "description": "Days, time of day and channel as the merchant last gave them (null: not said), and the "
                    "channels their market offers.",
-    "parameters": [_SHOP],
-    "responses": {"200": _json("The wishes", _ANSWER, _EXAMPLE), "404": _json("Unknown shop", _ERROR)},
+    "parameters": [SHOP_PARAM],
+    "responses": {"200": json_content("The wishes", _ANSWER, _EXAMPLE), "404": json_content("Unknown shop", ERROR_SCHEMA)},
 }
 put_contact_preferences.openapi = {  # type: ignore[attr-defined]
     "operationId": "setContactPreferences", "tags": ["calls"],
@@ -111,16 +102,16 @@ put_contact_preferences.openapi = {  # type: ignore[attr-defined]
                    "scheduler follows them: open planned calls move into the new days and hours within "
                    "their due window (`moved`); a callback the merchant timed stays. The same as the "
                    "survey's form and `concierge callback preferences SHOP`.",
-    "parameters": [_SHOP],
+    "parameters": [SHOP_PARAM],
     "requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": f"#/components/schemas/{REQUEST_BODY}"},
         "example": {"days": [1, 3], "hours": "evening", "channel": "phone"}}}},
     "responses": {
-        "200": _json("Stored; the wishes as they are now", _ANSWER, {**_EXAMPLE, "moved": []}),
-        "400": _json("The body is not JSON", _ERROR),
-        "415": _json("The Content-Type is not application/json", _ERROR),
-        "404": _json("Unknown shop", _ERROR),
-        "422": _json("A day, time of day or channel that is not one of the allowed ones (a channel the "
-                     "shop's market does not offer included); nothing stored", _ERROR),
+        "200": json_content("Stored; the wishes as they are now", _ANSWER, {**_EXAMPLE, "moved": []}),
+        "400": json_content("The body is not JSON", ERROR_SCHEMA),
+        "415": json_content("The Content-Type is not application/json", ERROR_SCHEMA),
+        "404": json_content("Unknown shop", ERROR_SCHEMA),
+        "422": json_content("A day, time of day or channel that is not one of the allowed ones (a channel the "
+                     "shop's market does not offer included); nothing stored", ERROR_SCHEMA),
     },
 }

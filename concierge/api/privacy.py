@@ -12,6 +12,7 @@ from ..app import get_session
 from ..operations.privacy import REASON_MAX, SECTIONS, erase_shop, export_shop
 from . import api_blueprint, error_response, optional_json_body, request_language
 from .auth import require_token
+from .openapi import ERROR_SCHEMA, SHOP_PARAM, json_content
 
 bp = api_blueprint("privacy", __name__)
 
@@ -38,19 +39,7 @@ def require_admin_token(view: Callable[..., Any]) -> Callable[..., Any]:
     return require_token(wrapper)
 
 
-_SHOP_PARAM = {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-               "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"}
-
-
-def _json(description: str, schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
-    media: dict[str, Any] = {"schema": schema}
-    if example is not None:
-        media["example"] = example
-    return {"description": description, "content": {"application/json": media}}
-
-
-_ERROR = {"$ref": "#/components/schemas/Error"}
-_FORBIDDEN = _json("The token is not an admin token", _ERROR,
+_FORBIDDEN = json_content("The token is not an admin token", ERROR_SCHEMA,
                    {"error": "forbidden", "message": "This needs an admin token (concierge token create NAME --role admin)"})
 
 
@@ -73,13 +62,13 @@ privacy_export.openapi = {  # type: ignore[attr-defined]
                     "that mention it, and the derived rows; `personal_data` lists the personal answers with "
                     "their questions' labels in the request's language. Admin tokens only. "
                     "The same as `concierge privacy export SHOP --json`; see docs/privacy.md."),
-    "parameters": [_SHOP_PARAM],
+    "parameters": [SHOP_PARAM],
     "responses": {
-        "200": _json("The export", {"type": "object", "required": ["format", "shop_id", *SECTIONS],
+        "200": json_content("The export", {"type": "object", "required": ["format", "shop_id", *SECTIONS],
                                     "properties": {"format": {"type": "string"}, "shop_id": {"type": "string"},
                                                    "exported_at": {"type": "string", "format": "date-time"}}}),
         "403": _FORBIDDEN,
-        "404": _json("Unknown shop", _ERROR),
+        "404": json_content("Unknown shop", ERROR_SCHEMA),
     },
 }
 
@@ -107,11 +96,11 @@ privacy_erase.openapi = {  # type: ignore[attr-defined]
                     "An audit record without personal data is kept. Erasing again finds nothing more "
                     "(`already_erased`: true). Admin tokens only. The same as "
                     "`concierge privacy erase SHOP --reason R --json`; see docs/privacy.md."),
-    "parameters": [_SHOP_PARAM],
+    "parameters": [SHOP_PARAM],
     "requestBody": {"required": True, "content": {"application/json": {
         "schema": ERASE_REQUEST, "example": {"reason": "DSR-2026-0042"}}}},
     "responses": {
-        "200": _json("Erased (or nothing more to erase)", {
+        "200": json_content("Erased (or nothing more to erase)", {
             "type": "object", "required": ["shop", "erasure_id", "erased_at", "counts", "erased", "already_erased"],
             "properties": {
                 "shop": {"type": "string"}, "erasure_id": {"type": "integer"},
@@ -122,9 +111,9 @@ privacy_erase.openapi = {  # type: ignore[attr-defined]
                 "already_erased": {"type": "boolean"}}},
             {"shop": "pl-1001", "erasure_id": 1, "erased_at": "2026-11-30T16:00:00+00:00",
              "counts": {"observations": 4, "call_notes": 1}, "erased": 5, "already_erased": False}),
-        "400": _json("The body is not JSON", _ERROR),
+        "400": json_content("The body is not JSON", ERROR_SCHEMA),
         "403": _FORBIDDEN,
-        "404": _json("Unknown shop", _ERROR),
-        "422": _json("No reason, or a reason longer than 500 characters; nothing erased", _ERROR),
+        "404": json_content("Unknown shop", ERROR_SCHEMA),
+        "422": json_content("No reason, or a reason longer than 500 characters; nothing erased", ERROR_SCHEMA),
     },
 }

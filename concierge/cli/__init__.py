@@ -9,12 +9,17 @@ import importlib
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 if TYPE_CHECKING:  # the database layer (SQLAlchemy) is imported when a command opens it, not for --help
+    from sqlalchemy.orm import Session
+
     from ..db import Database
+
+T = TypeVar("T")
 
 
 class CliState:
@@ -43,6 +48,45 @@ pass_state = click.make_pass_decorator(CliState, ensure=True)
 def echo_json(data: Any) -> None:
     """Print JSON for scripts: UTF-8, stable key order, one document."""
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+
+
+def fail(exc: Exception, as_json: bool = False) -> NoReturn:
+    """Report a ConciergeError (field errors included) on stderr or as JSON, and exit 1."""
+    data: dict[str, Any] = exc.as_dict() if hasattr(exc, "as_dict") else {"error": "error", "message": str(exc)}
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(f"Error: {data.get('message', exc)}", err=True)
+        for e in data.get("errors") or ():
+            field = e.get("field") if isinstance(e, dict) else ""
+            msg = e.get("message") if isinstance(e, dict) else str(e)
+            if msg == data.get("message") and len(data.get("errors") or ()) == 1:
+                continue  # the summary already said it
+            click.echo(f"  {field or '-'}: {msg}" if field and not str(msg).startswith(f"{field}") else f"  {msg}",
+                       err=True)
+    sys.exit(1)
+
+
+def in_session(state: CliState, as_json: bool, work: Callable[[Session], T],
+               on_error: Callable[[Exception, bool], None] = fail) -> T:
+    """`work(session)` in one transaction (committed when it returns, rolled back when it raises);
+    a ConciergeError (unknown shop, bad field...) ends the command through `on_error`."""
+    from ..errors import ConciergeError
+
+    try:
+        with state.db.session() as s:
+            return work(s)
+    except ConciergeError as exc:
+        on_error(exc, as_json)
+        raise  # on_error exits; never reached
+
+
+def answer(data: Any, as_json: bool, sentence: str) -> None:
+    """A command's answer: `data` as JSON under --json, else the sentence for people."""
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(sentence)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

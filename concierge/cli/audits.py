@@ -11,8 +11,8 @@ import click
 from locales import MARKET_CODES
 
 from ..i18n import LANGUAGES
-from . import CliState, echo_json, pass_state
-from .shops import fail, parse_when
+from . import CliState, answer, echo_json, fail, pass_state
+from .shops import parse_when
 
 
 @click.group("audits")
@@ -51,10 +51,7 @@ def plan_cmd(state: CliState, now_text: str | None, full: bool, as_json: bool) -
         data = _run_plan(state, now, full)
     except ConciergeError as exc:
         fail(exc, as_json)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(_summary(data))
+    answer(data, as_json, _summary(data))
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h)?\s*$")

@@ -6,14 +6,31 @@ import click
 from audits.queue import OUTCOMES
 
 from ..i18n import LANGUAGES
-from . import CliState, echo_json, pass_state
-from .shops import fail, parse_when
+from . import CliState, answer, echo_json, in_session, pass_state
+from .shops import parse_when
 
 STATUSES = ("open", "planned", "snoozed", "claimed", "held_out", "cancelled", "done")
 
 
+def _local(c: dict) -> str:
+    """When the call is planned, in the merchant's time, to the minute ("2026-12-01 10:00")."""
+    return c["scheduled_local"][:16].replace("T", " ")
+
+
+def _call_answer(state: CliState, as_json: bool, lang: str, act) -> dict | None:
+    """`act(session)` changes or claims a planned call in one transaction; the call as `calls list --json`
+    shows it (None when act found none), or the command fails with the ConciergeError."""
+    from ..operations.audits import call_as_dict
+
+    def work(s):
+        call = act(s)
+        return None if call is None else call_as_dict(call, call_shop(s, call), lang=lang)
+
+    return in_session(state, as_json, work)
+
+
 def _print_call(c: dict) -> None:
-    when = c["scheduled_local"][:16].replace("T", " ")
+    when = _local(c)
     click.echo(f"{c['id']:>6}  {c['shop']:<14} {c['market']}  {c['status']:<9} {when} {c['timezone']:<16} "
                f"{c['kind_label']}: {c['why']}")
     for item in c["agenda"]:
@@ -40,16 +57,12 @@ def calls_group() -> None:
 def list_cmd(state: CliState, shop: str | None, status: str | None, due_before: str | None, limit: int,
              lang: str, as_json: bool) -> None:
     """List planned calls: callbacks first, then by the moment they are planned for (merchant's time)."""
-    from ..errors import ConciergeError
     from ..operations.audits import call_as_dict, list_calls
 
     before = parse_when(due_before, "--due-before")
-    try:
-        with state.db.session() as s:
-            rows = [call_as_dict(c, sh, lang=lang) for c, sh in
-                    list_calls(s, shop=shop, status=status, due_before=before, limit=limit, lang=lang)]
-    except ConciergeError as exc:
-        fail(exc, as_json)
+    rows = in_session(state, as_json, lambda s: [
+        call_as_dict(c, sh, lang=lang)
+        for c, sh in list_calls(s, shop=shop, status=status, due_before=before, limit=limit, lang=lang)])
     if as_json:
         echo_json(rows)
         return
@@ -71,22 +84,13 @@ def list_cmd(state: CliState, shop: str | None, status: str | None, due_before: 
 def snooze_cmd(state: CliState, call_id: str, until_text: str, reason: str, actor: str, lang: str,
                as_json: bool) -> None:
     """Snooze call ID until a date; it comes back at the first allowed calling time after it."""
-    from ..errors import ConciergeError
-    from ..models import Shop
-    from ..operations.audits import call_as_dict, snooze_call
+    from ..operations.audits import snooze_call
 
     until = parse_when(until_text, "--until")
-    try:
-        with state.db.session() as s:
-            call = snooze_call(s, call_id, until=until, reason=reason, actor=actor, lang=lang)
-            data = call_as_dict(call, s.get(Shop, call.shop_id), lang=lang)
-    except ConciergeError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"Snoozed call {data['id']} until {until.date().isoformat()}; "
-                   f"it comes back at {data['scheduled_local'][:16].replace('T', ' ')} ({data['timezone']}).")
+    data = _call_answer(state, as_json, lang, lambda s: snooze_call(s, call_id, until=until, reason=reason,
+                                                                    actor=actor, lang=lang))
+    answer(data, as_json, f"Snoozed call {data['id']} until {until.date().isoformat()}; "
+                          f"it comes back at {_local(data)} ({data['timezone']}).")
 
 
 @calls_group.command("cancel")
@@ -98,20 +102,10 @@ def snooze_cmd(state: CliState, call_id: str, until_text: str, reason: str, acto
 @pass_state
 def cancel_cmd(state: CliState, call_id: str, reason: str, actor: str, lang: str, as_json: bool) -> None:
     """Cancel call ID by hand, with the reason logged."""
-    from ..errors import ConciergeError
-    from ..models import Shop
-    from ..operations.audits import call_as_dict, cancel_call
+    from ..operations.audits import cancel_call
 
-    try:
-        with state.db.session() as s:
-            call = cancel_call(s, call_id, reason=reason, actor=actor, lang=lang)
-            data = call_as_dict(call, s.get(Shop, call.shop_id), lang=lang)
-    except ConciergeError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"Cancelled call {data['id']} ({data['shop']}).")
+    data = _call_answer(state, as_json, lang, lambda s: cancel_call(s, call_id, reason=reason, actor=actor, lang=lang))
+    answer(data, as_json, f"Cancelled call {data['id']} ({data['shop']}).")
 
 
 @click.group("callback")
@@ -130,23 +124,18 @@ def callback_group() -> None:
 def request_cmd(state: CliState, shop: str, now_flag: bool, at_text: str | None, note: str | None, lang: str,
                 as_json: bool) -> None:
     """Record that SHOP's merchant asked for a call; it goes ahead of every audit."""
-    from ..errors import ConciergeError
-    from ..operations.audits import call_as_dict, parse_moment, request_callback
+    from ..operations.audits import parse_moment, request_callback
 
     if now_flag and at_text:
         raise click.UsageError("give --now or --at, not both")
-    try:
-        with state.db.session() as s:
-            at = parse_moment(at_text, "at", lang) if at_text else None
-            call = request_callback(s, shop, at=at, note=note, via="cli", actor="cli", lang=lang)
-            data = call_as_dict(call, call_shop(s, call), lang=lang)
-    except ConciergeError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"Callback {data['id']} for {data['shop']}: "
-                   f"{data['scheduled_local'][:16].replace('T', ' ')} merchant's time ({data['timezone']}).")
+
+    def work(s):
+        at = parse_moment(at_text, "at", lang) if at_text else None
+        return request_callback(s, shop, at=at, note=note, via="cli", actor="cli", lang=lang)
+
+    data = _call_answer(state, as_json, lang, work)
+    answer(data, as_json, f"Callback {data['id']} for {data['shop']}: {_local(data)} merchant's time "
+                          f"({data['timezone']}).")
 
 
 @callback_group.command("preferences")
@@ -163,23 +152,18 @@ def request_cmd(state: CliState, shop: str, now_flag: bool, at_text: str | None,
 def preferences_cmd(state: CliState, shop: str, days: str, hours: str, channel: str, actor: str, lang: str,
                     as_json: bool) -> None:
     """Record when and how SHOP's merchant prefers to be called; their open planned calls follow."""
-    from ..errors import ConciergeError
     from ..operations.contact_preferences import set_preferences
     from ..operations.shops import resolve_shop
 
     raw = {"days": [d.strip() for d in days.split(",") if d.strip()], "hours": hours, "channel": channel}
-    try:
-        with state.db.session() as s:
-            found = resolve_shop(s, shop, lang=lang)
-            saved = set_preferences(s, found, raw, actor=actor, via="cli", lang=lang)
-            data = saved.as_dict(found)
-    except ConciergeError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"{data['shop']}: days {data['days'] or 'any'}, hours {data['hours']}, channel {data['channel']}; "
-                   f"{len(data['moved'])} planned call(s) moved.")
+
+    def work(s):
+        found = resolve_shop(s, shop, lang=lang)
+        return set_preferences(s, found, raw, actor=actor, via="cli", lang=lang).as_dict(found)
+
+    data = in_session(state, as_json, work)
+    answer(data, as_json, f"{data['shop']}: days {data['days'] or 'any'}, hours {data['hours']}, "
+                          f"channel {data['channel']}; {len(data['moved'])} planned call(s) moved.")
 
 
 def _as_option(func):
@@ -196,19 +180,12 @@ def _as_option(func):
 def next_cmd(state: CliState, as_email: str, lang: str, as_json: bool) -> None:
     """Claim your next call: callbacks first, then the biggest expected gain per minute of your time."""
     from ..config import load_config
-    from ..errors import ConciergeError
-    from ..operations.audits import call_as_dict
     from ..operations.workday import claim_next, find_user
 
     config = load_config()
-    try:
-        with state.db.session() as s:
-            user = find_user(s, as_email, lang=lang)
-            call = claim_next(s, user, lease_minutes=config["CLAIM_LEASE_MINUTES"],
-                              max_open=config["MAX_OPEN_CLAIMS"], lang=lang)
-            data = call_as_dict(call, call_shop(s, call), lang=lang) if call is not None else None
-    except ConciergeError as exc:
-        fail(exc, as_json)
+    data = _call_answer(state, as_json, lang, lambda s: claim_next(
+        s, find_user(s, as_email, lang=lang), lease_minutes=config["CLAIM_LEASE_MINUTES"],
+        max_open=config["MAX_OPEN_CLAIMS"], lang=lang))
     if as_json:
         echo_json(data)
         return
@@ -236,7 +213,6 @@ def complete_cmd(state: CliState, call_id: str, outcome: str, at_text: str | Non
                  answers: tuple[str, ...], token: int | None, as_email: str, lang: str, as_json: bool) -> None:
     """Record how call ID went: reached, no_answer, later, wrong_number, not_interested or do_not_call."""
     from ..config import load_config
-    from ..errors import ConciergeError
     from ..operations.audits import call_as_dict
     from ..operations.survey_links import public_base_url
     from ..operations.workday import attempt_as_dict, complete_call, find_user, rating_url
@@ -244,23 +220,23 @@ def complete_cmd(state: CliState, call_id: str, outcome: str, at_text: str | Non
 
     parsed = parse_pairs(answers) if answers else None
     config = load_config()
-    try:
-        with state.db.session() as s:
-            user = find_user(s, as_email, lang=lang)
-            call, attempt = complete_call(s, user, call_id, outcome=outcome, token=token, at=at_text, note=note,
-                                          answers=parsed, channel="cli", lang=lang)
-            shop = call_shop(s, call)
-            link = rating_url(attempt, shop, secret=config["SECRET_KEY"],
-                              base_url=public_base_url(config.get("PUBLIC_BASE_URL")))
-            data = {"call": call_as_dict(call, shop, lang=lang), "attempt": attempt_as_dict(attempt, rating_url=link)}
-    except ConciergeError as exc:
-        fail(exc, as_json)
+
+    def work(s):
+        user = find_user(s, as_email, lang=lang)
+        call, attempt = complete_call(s, user, call_id, outcome=outcome, token=token, at=at_text, note=note,
+                                      answers=parsed, channel="cli", lang=lang)
+        shop = call_shop(s, call)
+        link = rating_url(attempt, shop, secret=config["SECRET_KEY"],
+                          base_url=public_base_url(config.get("PUBLIC_BASE_URL")))
+        return {"call": call_as_dict(call, shop, lang=lang), "attempt": attempt_as_dict(attempt, rating_url=link)}
+
+    data = in_session(state, as_json, work)
     if as_json:
         echo_json(data)
         return
     c = data["call"]
     if c["status"] == "planned":
-        click.echo(f"Call {c['id']}: {outcome}; next attempt {c['scheduled_local'][:16].replace('T', ' ')} "
+        click.echo(f"Call {c['id']}: {outcome}; next attempt {_local(c)} "
                    f"({c['timezone']}).")
     else:
         click.echo(f"Call {c['id']}: {outcome}, done.")
@@ -279,20 +255,11 @@ def complete_cmd(state: CliState, call_id: str, outcome: str, at_text: str | Non
 @pass_state
 def release_cmd(state: CliState, call_id: str, token: int | None, as_email: str, lang: str, as_json: bool) -> None:
     """Give claimed call ID back to the queue untouched."""
-    from ..errors import ConciergeError
-    from ..operations.audits import call_as_dict
     from ..operations.workday import find_user, release_call
 
-    try:
-        with state.db.session() as s:
-            call = release_call(s, find_user(s, as_email, lang=lang), call_id, token=token, lang=lang)
-            data = call_as_dict(call, call_shop(s, call), lang=lang)
-    except ConciergeError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"Call {data['id']} is back in the queue.")
+    data = _call_answer(state, as_json, lang, lambda s: release_call(s, find_user(s, as_email, lang=lang), call_id,
+                                                                     token=token, lang=lang))
+    answer(data, as_json, f"Call {data['id']} is back in the queue.")
 
 
 @calls_group.command("stats")

@@ -5,8 +5,7 @@ import sys
 
 import click
 
-from . import CliState, echo_json, pass_state
-from .shops import fail
+from . import CliState, echo_json, fail, pass_state
 
 
 @click.group("deadletter")

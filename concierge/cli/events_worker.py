@@ -9,7 +9,7 @@ import time
 
 import click
 
-from . import CliState, echo_json, pass_state
+from . import CliState, answer, echo_json, pass_state
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +154,8 @@ def backlog_cmd(state: CliState, as_json: bool) -> None:
 
     with state.db.session() as s:
         data = backlog(s)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"{data['queued']} event(s) queued" +
-                   (f", the oldest received {data['oldest_received_at']}." if data["queued"] else "."))
+    answer(data, as_json, f"{data['queued']} event(s) queued" +
+           (f", the oldest received {data['oldest_received_at']}." if data["queued"] else "."))
 
 
 @events_group.command("status")

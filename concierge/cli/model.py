@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, echo_json, pass_state
+from . import CliState, answer, echo_json, in_session, pass_state
 from ..errors import ConciergeError
 
 
@@ -34,13 +34,12 @@ def train_cmd(state: CliState, snapshot_day: int, schema_file: str | None, seed:
     """Learn from finished trials (out-of-time split), store a new version and activate it."""
     from ..scoring.service import train_model
 
-    try:
-        with state.db.session() as s:
-            row = train_model(s, snapshot_day=snapshot_day, schema_file=schema_file, random_state=seed,
-                              activate=not no_activate, strict=strict)
-            version, card, active = row.version, row.card, row.active
-    except ConciergeError as exc:
-        _fail(exc, as_json)
+    def work(s):
+        row = train_model(s, snapshot_day=snapshot_day, schema_file=schema_file, random_state=seed,
+                          activate=not no_activate, strict=strict)
+        return row.version, row.card, row.active
+
+    version, card, active = in_session(state, as_json, work, on_error=_fail)
     if as_json:
         echo_json({"version": version, "active": active, "card": card})
         return
@@ -91,11 +90,7 @@ def show_cmd(state: CliState, version: str | None, as_json: bool, as_markdown: b
 
     if as_json and as_markdown:
         raise click.UsageError("--json and --markdown exclude each other")
-    try:
-        with state.db.session() as s:
-            shown = show_model(s, version)
-    except ConciergeError as exc:
-        _fail(exc, as_json)
+    shown = in_session(state, as_json, lambda s: show_model(s, version), on_error=_fail)
     if as_json:
         echo_json(shown)
     elif as_markdown:
@@ -115,11 +110,7 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
     """Compare the active model with the oracle (the demo's true probabilities) on its sealed test trials."""
     from ..scoring.service import evaluate_model
 
-    try:
-        with state.db.session() as s:
-            ev = evaluate_model(s, n_boot=n_boot, seed=seed)
-    except ConciergeError as exc:
-        _fail(exc, as_json)
+    ev = in_session(state, as_json, lambda s: evaluate_model(s, n_boot=n_boot, seed=seed), on_error=_fail)
     if as_json:
         echo_json(ev)
         return
@@ -188,16 +179,8 @@ def activate_cmd(state: CliState, version: str, as_json: bool) -> None:
     """Make VERSION the model that scores (e.g. roll back to an earlier one)."""
     from ..scoring.service import activate_model
 
-    try:
-        with state.db.session() as s:
-            row = activate_model(s, version)
-            name = row.version
-    except ConciergeError as exc:
-        _fail(exc, as_json)
-    if as_json:
-        echo_json({"version": name, "active": True})
-    else:
-        click.echo(f"Active model: {name}")
+    name = in_session(state, as_json, lambda s: activate_model(s, version).version, on_error=_fail)
+    answer({"version": name, "active": True}, as_json, f"Active model: {name}")
 
 
 def register(group: click.Group) -> None:

@@ -7,9 +7,8 @@ import os
 import click
 
 from ..i18n import LANGUAGES
-from . import CliState, echo_json, pass_state
+from . import CliState, echo_json, fail, pass_state
 from .record import _default_actor
-from .shops import fail
 
 
 @click.group("privacy")

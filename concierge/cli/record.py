@@ -10,8 +10,8 @@ import click
 
 from locales import LANGUAGES
 
-from . import CliState, echo_json, pass_state
-from .shops import fail, parse_when
+from . import CliState, echo_json, fail, pass_state
+from .shops import parse_when
 
 
 def parse_value(text: str) -> Any:

@@ -33,7 +33,7 @@ def render_cmd(state: CliState, shop: str, fmt: str, lang: str | None, output: s
             row = get_shop(s, shop)
             data = shop_picture(s, row, fmt=fmt, lang=lang or choose_language(market=row.market))
     except ConciergeError as exc:
-        from .shops import fail
+        from . import fail
 
         fail(exc)
     if output is None:

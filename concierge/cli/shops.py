@@ -1,34 +1,18 @@
 """`concierge shops` and `concierge profile`: what we know about trial shops, from the terminal."""
 from __future__ import annotations
 
-import sys
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from locales import MARKET_CODES
 
 from ..i18n import LANGUAGES
-from . import CliState, echo_json, pass_state
+from . import CliState, echo_json, fail, pass_state
 
 MARKET_CHOICE = click.Choice(MARKET_CODES, case_sensitive=False)
 
 
-def fail(exc: Exception, as_json: bool = False) -> NoReturn:
-    """Report a ConciergeError (field errors included) on stderr or as JSON, and exit 1."""
-    data: dict[str, Any] = exc.as_dict() if hasattr(exc, "as_dict") else {"error": "error", "message": str(exc)}
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"Error: {data.get('message', exc)}", err=True)
-        for e in data.get("errors") or ():
-            field = e.get("field") if isinstance(e, dict) else ""
-            msg = e.get("message") if isinstance(e, dict) else str(e)
-            if msg == data.get("message") and len(data.get("errors") or ()) == 1:
-                continue  # the summary already said it
-            click.echo(f"  {field or '-'}: {msg}" if field and not str(msg).startswith(f"{field}") else f"  {msg}",
-                       err=True)
-    sys.exit(1)
 
 
 def parse_when(value: str | None, name: str) -> Any:

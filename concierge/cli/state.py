@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, echo_json, pass_state
+from . import CliState, answer, pass_state
 
 
 @click.group("state")
@@ -20,10 +20,7 @@ def rebuild_cmd(state: CliState, as_json: bool) -> None:
 
     with state.db.session() as s:
         data = timed_rebuild(s)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"Rebuilt {data['shops']} shop rows in {data['seconds']:.2f} s.")
+    answer(data, as_json, f"Rebuilt {data['shops']} shop rows in {data['seconds']:.2f} s.")
 
 
 def register(group: click.Group) -> None:

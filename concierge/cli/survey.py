@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, echo_json, pass_state
-from .shops import fail
+from . import CliState, answer, echo_json, in_session, pass_state
 
 
 def _config() -> dict:
@@ -33,21 +32,15 @@ def survey_group() -> None:
 def link_cmd(state: CliState, shop: str, days: int | None, base_url: str | None, created_by: str,
              as_json: bool) -> None:
     """Make a survey link for SHOP and print it (send it only to the merchant)."""
-    from ..errors import ConciergeError
     from ..operations.survey_links import create_link, public_base_url
 
     config = _config()
-    try:
-        with state.db.session() as s:
-            created = create_link(s, shop, secret=config["SECRET_KEY"], created_by=created_by,
-                                  days=days if days is not None else config.get("SURVEY_LINK_MAX_AGE_DAYS"))
-            data = created.as_dict(public_base_url(base_url or config.get("PUBLIC_BASE_URL")))
-    except ConciergeError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json({"id": data["id"], "shop": data["shop"], "url": data["url"], "expires_at": data["expires_at"]})
-    else:
-        click.echo(f"Survey link {data['id']} for {data['shop']}, works until {data['expires_at']}:\n{data['url']}")
+    data = in_session(state, as_json, lambda s: create_link(
+        s, shop, secret=config["SECRET_KEY"], created_by=created_by,
+        days=days if days is not None else config.get("SURVEY_LINK_MAX_AGE_DAYS"),
+    ).as_dict(public_base_url(base_url or config.get("PUBLIC_BASE_URL"))))
+    answer({key: data[key] for key in ("id", "shop", "url", "expires_at")}, as_json,
+           f"Survey link {data['id']} for {data['shop']}, works until {data['expires_at']}:\n{data['url']}")
 
 
 @survey_group.command("revoke")
@@ -56,20 +49,15 @@ def link_cmd(state: CliState, shop: str, days: int | None, base_url: str | None,
 @pass_state
 def revoke_cmd(state: CliState, link_id: int, as_json: bool) -> None:
     """Withdraw link ID at once: it answers 410 from now on."""
-    from ..errors import ConciergeError
     from ..models import Shop
     from ..operations.survey_links import link_as_dict, revoke_link
 
-    try:
-        with state.db.session() as s:
-            link = revoke_link(s, link_id)
-            data = link_as_dict(link, s.get(Shop, link.shop_id))
-    except ConciergeError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"Revoked survey link {data['id']} ({data['shop']}).")
+    def work(s):
+        link = revoke_link(s, link_id)
+        return link_as_dict(link, s.get(Shop, link.shop_id))
+
+    data = in_session(state, as_json, work)
+    answer(data, as_json, f"Revoked survey link {data['id']} ({data['shop']}).")
 
 
 @survey_group.command("links")
@@ -79,16 +67,14 @@ def revoke_cmd(state: CliState, link_id: int, as_json: bool) -> None:
 @pass_state
 def links_cmd(state: CliState, shop: str, as_json: bool) -> None:
     """List SHOP's survey links, newest first (never the URLs: make a new link to send)."""
-    from ..errors import ConciergeError
     from ..operations.shops import get_shop
     from ..operations.survey_links import link_as_dict, list_links
 
-    try:
-        with state.db.session() as s:
-            row = get_shop(s, shop)
-            rows = [link_as_dict(link, row) for link in list_links(s, row)]
-    except ConciergeError as exc:
-        fail(exc, as_json)
+    def work(s):
+        row = get_shop(s, shop)
+        return [link_as_dict(link, row) for link in list_links(s, row)]
+
+    rows = in_session(state, as_json, work)
     if as_json:
         echo_json(rows)
         return

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, echo_json, pass_state
-from .shops import fail
+from . import CliState, answer, echo_json, in_session, pass_state
 
 
 @click.group("token")
@@ -20,19 +19,14 @@ def token_group() -> None:
 @pass_state
 def create_cmd(state: CliState, name: str, role: str, as_json: bool) -> None:
     """Issue a token named NAME; it is shown once, so copy it now."""
-    from ..errors import ConciergeError
     from ..operations.tokens import create_token, token_as_dict
 
-    try:
-        with state.db.session() as s:
-            row, token = create_token(s, name, role=role)
-            data = token_as_dict(row)
-    except ConciergeError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json({**data, "token": token})
-    else:
-        click.echo(f"Token {data['id']} ({name}), shown once:\n{token}")
+    def work(s):
+        row, token = create_token(s, name, role=role)
+        return {**token_as_dict(row), "token": token}
+
+    data = in_session(state, as_json, work)
+    answer(data, as_json, f"Token {data['id']} ({name}), shown once:\n{data['token']}")
 
 
 @token_group.command("revoke")
@@ -41,18 +35,10 @@ def create_cmd(state: CliState, name: str, role: str, as_json: bool) -> None:
 @pass_state
 def revoke_cmd(state: CliState, ref: str, as_json: bool) -> None:
     """Revoke a token by its id or prefix, so it stops working at once."""
-    from ..errors import ConciergeError
     from ..operations.tokens import revoke_token, token_as_dict
 
-    try:
-        with state.db.session() as s:
-            data = token_as_dict(revoke_token(s, ref))
-    except ConciergeError as exc:
-        fail(exc, as_json)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"Revoked token {data['id']} ({data['name']}, {data['prefix']}...).")
+    data = in_session(state, as_json, lambda s: token_as_dict(revoke_token(s, ref)))
+    answer(data, as_json, f"Revoked token {data['id']} ({data['name']}, {data['prefix']}...).")
 
 
 @token_group.command("list")

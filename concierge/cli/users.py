@@ -7,16 +7,17 @@ import click
 
 from locales import LANGUAGES
 
-from . import CliState, echo_json, pass_state
+from . import CliState, answer, echo_json, in_session, pass_state
 
 ROLE_CHOICE = click.Choice(["consultant", "manager", "admin"])
 LANGUAGE_CHOICE = click.Choice(LANGUAGES)
 
 
-def _fail(exc: Exception, as_json: bool) -> None:
-    from .shops import fail
-
-    fail(exc, as_json)
+def _read_password(from_stdin: bool, prompt: str) -> str:
+    """The first line of stdin, or typed twice at a hidden prompt (a password is never an argument)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
 
 
 @click.group("users")
@@ -36,23 +37,12 @@ def users_group() -> None:
 def create_cmd(state: CliState, email: str, role: str, name: str | None, language: str | None,
                password_stdin: bool, as_json: bool) -> None:
     """Create a user who logs in with EMAIL; the password is prompted for (never an argument)."""
-    from ..errors import ConciergeError
     from ..operations.users import create_user, user_as_dict
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        with state.db.session() as s:
-            data = user_as_dict(create_user(s, email, password=password, role=role, name=name,
-                                            language=language))
-    except ConciergeError as exc:
-        _fail(exc, as_json)
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"Created {data['role']} {data['email']} ({data['name']}).")
+    password = _read_password(password_stdin, "Password")
+    data = in_session(state, as_json, lambda s: user_as_dict(create_user(s, email, password=password, role=role,
+                                                                         name=name, language=language)))
+    answer(data, as_json, f"Created {data['role']} {data['email']} ({data['name']}).")
 
 
 @users_group.command("list")
@@ -82,21 +72,11 @@ def list_cmd(state: CliState, as_json: bool) -> None:
 @pass_state
 def languages_cmd(state: CliState, email: str, languages: str, as_json: bool) -> None:
     """Set the languages EMAIL takes calls in (e.g. pl,en; empty: any): `calls next` routes by them."""
-    from ..errors import ConciergeError
     from ..operations.users import user_as_dict
     from ..operations.workday import find_user, set_call_languages
 
-    try:
-        with state.db.session() as s:
-            user = set_call_languages(s, find_user(s, email), languages)
-            data = user_as_dict(user)
-    except ConciergeError as exc:
-        _fail(exc, as_json)
-        return
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"{data['email']} takes calls in: {data.get('call_languages') or 'any language'}.")
+    data = in_session(state, as_json, lambda s: user_as_dict(set_call_languages(s, find_user(s, email), languages)))
+    answer(data, as_json, f"{data['email']} takes calls in: {data.get('call_languages') or 'any language'}.")
 
 
 @users_group.command("password")
@@ -106,23 +86,11 @@ def languages_cmd(state: CliState, email: str, languages: str, as_json: bool) ->
 @pass_state
 def password_cmd(state: CliState, email: str, password_stdin: bool, as_json: bool) -> None:
     """Set a new password for EMAIL (prompted for, never an argument); their web sessions end."""
-    from ..errors import ConciergeError
     from ..operations.users import find_user_by_email, set_password, user_as_dict
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
-    try:
-        with state.db.session() as s:
-            data = user_as_dict(set_password(s, find_user_by_email(s, email), password))
-    except ConciergeError as exc:
-        _fail(exc, as_json)
-        return
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"New password set for {data['email']}; they are logged out everywhere.")
+    password = _read_password(password_stdin, "New password")
+    data = in_session(state, as_json, lambda s: user_as_dict(set_password(s, find_user_by_email(s, email), password)))
+    answer(data, as_json, f"New password set for {data['email']}; they are logged out everywhere.")
 
 
 @users_group.command("logout")
@@ -131,19 +99,10 @@ def password_cmd(state: CliState, email: str, password_stdin: bool, as_json: boo
 @pass_state
 def logout_cmd(state: CliState, email: str, as_json: bool) -> None:
     """End every web session of EMAIL (a lost laptop, a shared computer): they log in again."""
-    from ..errors import ConciergeError
     from ..operations.users import end_sessions, find_user_by_email, user_as_dict
 
-    try:
-        with state.db.session() as s:
-            data = user_as_dict(end_sessions(s, find_user_by_email(s, email)))
-    except ConciergeError as exc:
-        _fail(exc, as_json)
-        return
-    if as_json:
-        echo_json(data)
-    else:
-        click.echo(f"{data['email']} is logged out everywhere.")
+    data = in_session(state, as_json, lambda s: user_as_dict(end_sessions(s, find_user_by_email(s, email))))
+    answer(data, as_json, f"{data['email']} is logged out everywhere.")
 
 
 @users_group.command("ensure-demo")
