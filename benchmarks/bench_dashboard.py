@@ -41,8 +41,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
-import os
 import random
 import statistics
 import sys
@@ -62,15 +60,12 @@ from bench_workday import (  # noqa: E402
     CONSULTANT_LANGS,
     NOW,
     PASSWORD,
-    PG_URL,
     PLAN_AT,
     SEED,
-    Schema,
     _csrf,
-    backend_cpu,
-    pct,
     prepare_screen,
 )
+from _common import PG_URL, Schema, backend_cpu, make_log, pct, print_report  # noqa: E402
 from concierge.db import Database  # noqa: E402
 
 PAGE_TARGET_MS = 300
@@ -86,8 +81,7 @@ TRIGGERS = ("stage_stalled", "inactive", "disconnected", "trial_ending")
 LANGUAGE = {"PL": ("pl",), "TR": ("tr",), "IN": ("en", "hi")}
 
 
-def log(msg: str) -> None:
-    print(f"[bench_dashboard {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+log = make_log("bench_dashboard")
 
 
 # --------------------------------------------------------------------------- the history
@@ -548,17 +542,9 @@ def main() -> int:
     args = ap.parse_args()
     started = time.perf_counter()
     rows, results, plans = bench(args)
-    rows += [("load average", f"{os.getloadavg()[0]:.1f}"),
-             ("whole benchmark", f"{time.perf_counter() - started:.0f} s")]
-    width = max(len(k) for k, _ in rows)
-    print(f"{'dashboard (PostgreSQL), target p95 <= ' + str(PAGE_TARGET_MS) + ' ms':<{width}}  value")
-    for k, v in rows:
-        print(f"{k:<{width}}  {v}")
-    for plan in plans:
-        print("\nOver the target: the report's statements, EXPLAIN (ANALYZE, BUFFERS) of the slowest:")
-        print("\n".join("  " + line for line in plan.splitlines()))
-    for r in results:
-        print(json.dumps(r))
+    print_report(f"dashboard (PostgreSQL), target p95 <= {PAGE_TARGET_MS} ms", rows, started,
+                 [("Over the target: the report's statements, EXPLAIN (ANALYZE, BUFFERS) of the slowest:", plan)
+                  for plan in plans], results)
     return 0
 
 

@@ -29,26 +29,24 @@ Usage: python benchmarks/bench_export.py [--shops N] [--small N] [--requests N] 
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import random
 import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
+
+from _common import Schema, arg_parser, make_log, pct, print_report, weighted as _weighted  # noqa: E402
 
 UTC = timezone.utc
-PG_URL = os.environ.get("CONCIERGE_BENCH_POSTGRES_URL",
-                        os.environ.get("CONCIERGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SEED = 12
 EXPORT_TARGET_S = 5.0
@@ -68,24 +66,7 @@ CONSULTANTS = {"PL": ("Agata Wąsik", "Tomasz Górski", "joanna@example.com"),
                "TR": ("Elif Şenol", "Kerem Aydoğan", "gulay@example.com"),
                "IN": ("Sana Qureshi", "Arjun Mehta", "priya@example.com")}
 
-
-def log(msg: str) -> None:
-    print(f"[bench_export {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[k]
-
-
-def _weighted(rnd: random.Random, pairs):
-    x, acc = rnd.random(), 0.0
-    for value, w in pairs:
-        acc += w
-        if x < acc:
-            return value
-    return pairs[-1][0]
+log = make_log("bench_export")
 
 
 def rss_bytes() -> int:
@@ -251,27 +232,12 @@ def bench_list(app, client, requests: int) -> tuple[dict, str]:
 
 # --------------------------------------------------------------------------- backends
 
-class PgSchema:
-    def __init__(self):
-        self.name = f"bench_export_{uuid.uuid4().hex[:8]}"
-        self.admin = create_engine(PG_URL)
-        with self.admin.begin() as c:
-            c.execute(text(f'CREATE SCHEMA "{self.name}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        self.url = f"{PG_URL}{sep}options=-csearch_path%3D{self.name}"
-
-    def drop(self):
-        with self.admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{self.name}" CASCADE'))
-        self.admin.dispose()
-
-
 def run_backend(kind: str, args) -> tuple[list[tuple[str, str]], list[dict], str | None]:
     from concierge.db import Database
     from concierge.migrate import upgrade
 
     tmp = tempfile.TemporaryDirectory()
-    schema = PgSchema() if kind == "postgresql" else None
+    schema = Schema("export", migrate=False) if kind == "postgresql" else None
     url = schema.url if schema else f"sqlite:///{tmp.name}/export.sqlite"
     label = "PostgreSQL" if schema else "SQLite"
     out_rows: list[tuple[str, str]] = []
@@ -327,13 +293,9 @@ def run_backend(kind: str, args) -> tuple[list[tuple[str, str]], list[dict], str
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shops", type=int, default=100_000)
-    ap.add_argument("--small", type=int, default=10_000)
-    ap.add_argument("--requests", type=int, default=200)
-    ap.add_argument("--runs", type=int, default=3, help="timed exports per size (the best is reported)")
-    ap.add_argument("--only", choices=("postgresql", "sqlite"))
-    ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema; drop it by hand")
+    ap = arg_parser(__doc__, shops=100_000, small=10_000, requests=200,
+                    runs=(3, "timed exports per size (the best is reported)"), only=("postgresql", "sqlite"),
+                    keep="keep the PostgreSQL schema; drop it by hand")
     args = ap.parse_args()
     started = time.perf_counter()
     table: list[tuple[str, str]] = []
@@ -345,16 +307,9 @@ def main() -> int:
             table += r
             results += res
             plans = plans or p
-    table += [("load average", f"{os.getloadavg()[0]:.1f}"), ("whole benchmark", f"{time.perf_counter() - started:.0f} s")]
-    width = max(len(k) for k, _ in table)
-    print(f"{'export and list (in-process Flask test client)':<{width}}  value")
-    for k, v in table:
-        print(f"{k:<{width}}  {v}")
-    if plans:
-        print("\nThe list's queries for the rarest stage, EXPLAIN (ANALYZE, BUFFERS):")
-        print("\n".join("  " + line for line in plans.splitlines()))
-    for r in results:
-        print(json.dumps(r))
+    print_report("export and list (in-process Flask test client)", table, started,
+                 [("The list's queries for the rarest stage, EXPLAIN (ANALYZE, BUFFERS):", plans)] if plans else [],
+                 results)
     return 0
 
 

@@ -6,20 +6,19 @@ Usage: python benchmarks/bench_fold.py [--runs N] [--observations N] [--seed N]
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import random
 import statistics
 import sys
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _common import arg_parser, p95, print_verdict, timed  # noqa: E402
 from profile_schema import Observation, changes_since, fold, load_registry, load_schema  # noqa: E402
 from profile_schema.fold import resolve_facts  # noqa: E402
 
@@ -125,24 +124,14 @@ def measure(fn: Callable[[], Any], runs: int) -> tuple[list[float], list[float]]
         fn()
     wall, cpu = [], []
     for _ in range(runs):
-        c0, t0 = time.thread_time(), time.perf_counter()
-        fn()
-        t1, c1 = time.perf_counter(), time.thread_time()
-        wall.append((t1 - t0) * 1000)
-        cpu.append((c1 - c0) * 1000)
+        w, c = timed(fn)
+        wall.append(w)
+        cpu.append(c)
     return wall, cpu
 
 
-def p95(times: list[float]) -> float:
-    return statistics.quantiles(times, n=20, method="inclusive")[18]
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--observations", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args()
+    args = arg_parser(__doc__, runs=200, observations=1000, seed=42).parse_args()
 
     history = build_history(args.observations, args.seed)
     check_realistic(history)
@@ -165,13 +154,7 @@ def main() -> int:
         results[name] = (wall, cpu)
         print(f"{name:<24} {statistics.median(wall):>10.3f} {p95(wall):>10.3f} {min(wall):>10.3f} "
               f"{max(wall):>10.3f} {statistics.median(cpu):>11.3f} {p95(cpu):>8.3f}")
-    wall, cpu = results["fold (full profile)"]
-    median = statistics.median(wall)
-    verdict = "meets" if median <= TARGET_MS else "MISSES"
-    print(f"median {median:.3f} ms {verdict} the {TARGET_MS:g} ms target")
-    print(json.dumps({"bench": f"fold_{len(history)}", "median_ms": round(median, 3),
-                      "p95_ms": round(p95(wall), 3), "target_ms": TARGET_MS,
-                      "cpu_median_ms": round(statistics.median(cpu), 3), "cpu_p95_ms": round(p95(cpu), 3)}))
+    print_verdict(f"fold_{len(history)}", *results["fold (full profile)"], TARGET_MS, 3)
     return 0
 
 

@@ -30,21 +30,20 @@ import os
 import random
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
+from _common import Schema, backend_cpu, make_log, pct, weighted as _weighted  # noqa: E402
 from concierge.db import Database  # noqa: E402
 from concierge.models import ModelVersion, Score, Shop, ShopState  # noqa: E402
 
 UTC = timezone.utc
-PG_URL = os.environ.get("CONCIERGE_BENCH_POSTGRES_URL") or os.environ.get(
-    "CONCIERGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 17, 9, 30, tzinfo=UTC)
 TRAINED = NOW - timedelta(days=90)
 OLD_TRAINED = NOW - timedelta(days=300)
@@ -53,52 +52,7 @@ TARGET_MS = 300
 MARKETS = (("PL", 0.40), ("TR", 0.35), ("IN", 0.25))
 REPORTS = ("forecast", "model-health")
 
-
-def log(msg: str) -> None:
-    print(f"[bench_report_forecast_health {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[k]
-
-
-def backend_cpu(conn) -> float | None:
-    """CPU seconds (user + system) of the PostgreSQL backend behind this connection (same host only)."""
-    pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Schema:
-    def __init__(self) -> None:
-        self.name = f"bench_reports_{uuid.uuid4().hex[:8]}"
-        self.admin = create_engine(PG_URL)
-        with self.admin.begin() as c:
-            c.execute(text(f'CREATE SCHEMA "{self.name}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        self.url = f"{PG_URL}{sep}options=-csearch_path%3D{self.name}"
-        from concierge.migrate import upgrade
-
-        upgrade(self.url)
-
-    def drop(self) -> None:
-        with self.admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{self.name}" CASCADE'))
-        self.admin.dispose()
-
-
-def _weighted(rnd: random.Random, pairs) -> str:
-    x, acc = rnd.random(), 0.0
-    for value, w in pairs:
-        acc += w
-        if x < acc:
-            return value
-    return pairs[-1][0]
+log = make_log("bench_report_forecast_health")
 
 
 def _delay_days(rnd: random.Random, market: str) -> float:
@@ -234,7 +188,7 @@ def main() -> int:
                     help="share of decided trials scored again after their decision (1: all, the worst case)")
     ap.add_argument("--keep", action="store_true", help="keep the schema (to look at it); drop it by hand")
     args = ap.parse_args()
-    schema = Schema()
+    schema = Schema("reports")
     try:
         db = Database(schema.url)
         info = build(db, args.shops, args.rescored_share)

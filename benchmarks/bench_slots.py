@@ -11,23 +11,23 @@ Usage: python benchmarks/bench_slots.py [--cases N] [--seed N]
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
 import random
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import holidays  # noqa: E402
 
+from _common import arg_parser, p95, print_verdict, timed  # noqa: E402
 from audits import slots  # noqa: E402
 from audits.slots import Contact, allowed_minutes, next_slot, offer_slots, preferred_hours_for  # noqa: E402
 from locales import MARKET_CODES, get_market  # noqa: E402
@@ -88,23 +88,14 @@ def measure(calls: list[Callable[[], Any]], *, before: Callable[[], None] | None
     for fn in calls:
         if before is not None:
             before()
-        c0, t0 = time.thread_time(), time.perf_counter()
-        fn()
-        t1, c1 = time.perf_counter(), time.thread_time()
-        wall.append((t1 - t0) * 1000)
-        cpu.append((c1 - c0) * 1000)
+        w, c = timed(fn)
+        wall.append(w)
+        cpu.append(c)
     return wall, cpu
 
 
-def p95(times: list[float]) -> float:
-    return statistics.quantiles(times, n=20, method="inclusive")[18]
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args()
+    args = arg_parser(__doc__, cases=5000, seed=42).parse_args()
 
     cases = build_cases(args.cases, args.seed)
     results = [next_slot(c, t, p) for c, t, p in cases]  # warm every cache the sample touches
@@ -126,13 +117,7 @@ def main() -> int:
         measured[name] = (wall, cpu)
         print(f"{name:<26} {len(calls):>6} {statistics.median(wall):>10.4f} {p95(wall):>10.4f} {max(wall):>10.3f} "
               f"{statistics.median(cpu):>11.4f} {p95(cpu):>8.4f}")
-    wall, cpu = measured["next_slot"]
-    median = statistics.median(wall)
-    verdict = "meets" if median <= TARGET_MS else "MISSES"
-    print(f"median {median:.4f} ms {verdict} the {TARGET_MS:g} ms target")
-    print(json.dumps({"bench": "next_slot", "median_ms": round(median, 4), "p95_ms": round(p95(wall), 4),
-                      "target_ms": TARGET_MS, "cpu_median_ms": round(statistics.median(cpu), 4),
-                      "cpu_p95_ms": round(p95(cpu), 4), "cases": len(cases)}))
+    print_verdict("next_slot", *measured["next_slot"], TARGET_MS, 4, cases=len(cases))
     for name, key in (("next_slot, slot caches cold", "next_slot_cold"), ("offer_slots (3)", "offer_slots_3"),
                       ("allowed_minutes 3 days", "allowed_minutes_3d")):
         wall, _ = measured[name]

@@ -31,29 +31,25 @@ Usage: python benchmarks/bench_workday.py [--shops N] [--claims N] [--threads N]
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import random
 import statistics
 import sys
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from sqlalchemy import create_engine, event, func, insert, select, text  # noqa: E402
+from sqlalchemy import event, func, insert, select, text  # noqa: E402
 
+from _common import Schema, arg_parser, backend_cpu, make_log, pct, print_report, weighted as _weighted  # noqa: E402
 from concierge.db import Database  # noqa: E402
 from concierge.models import PlannedCall, Shop, User  # noqa: E402
 
 UTC = timezone.utc
-PG_URL = os.environ.get("CONCIERGE_BENCH_POSTGRES_URL",
-                        os.environ.get("CONCIERGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
 NOW = datetime(2026, 11, 17, 9, 30, tzinfo=UTC)  # Tuesday: 10:30 Warsaw, 12:30 Istanbul, 15:00 India
 # the same morning, 08:30 in Warsaw: Turkey and India may be called, Poland not yet; a consultant who
 # speaks only Polish has nothing to take, and the claim reads the whole queue to find that out
@@ -71,58 +67,7 @@ REASONS = ("stage_stalled", "payments_missing", "shipping_missing", "score_drop"
 CONSULTANT_LANGS = ("pl", "pl", "pl,en", "tr", "tr", "tr,en", "en,hi", "hi", "en", "en,hi",
                     None, None, None, None, "pl", "tr", "en,hi", None, "pl,tr", None)
 
-
-def log(msg: str) -> None:
-    print(f"[bench_workday {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank) of `values`."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[k]
-
-
-def _weighted(rnd: random.Random, pairs) -> str:
-    x, acc = rnd.random(), 0.0
-    for value, w in pairs:
-        acc += w
-        if x < acc:
-            return value
-    return pairs[-1][0]
-
-
-# --------------------------------------------------------------------------- the schema
-
-class Schema:
-    """A throw-away PostgreSQL schema, migrated to head; dropped by drop() unless kept."""
-
-    def __init__(self, label: str):
-        self.name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
-        self.admin = create_engine(PG_URL)
-        with self.admin.begin() as c:
-            c.execute(text(f'CREATE SCHEMA "{self.name}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        self.url = f"{PG_URL}{sep}options=-csearch_path%3D{self.name}"
-        from concierge.migrate import upgrade
-
-        upgrade(self.url)
-
-    def drop(self) -> None:
-        with self.admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{self.name}" CASCADE'))
-        self.admin.dispose()
-
-
-def backend_cpu(conn) -> float | None:
-    """CPU seconds (user + system) of the PostgreSQL backend behind this connection (same host only)."""
-    pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
+log = make_log("bench_workday")
 
 # --------------------------------------------------------------------------- 1. the claim
 
@@ -673,14 +618,9 @@ def bench_screen(args) -> tuple[list[tuple[str, str]], list[dict]]:
 # --------------------------------------------------------------------------- main
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shops", type=int, default=100_000)
-    ap.add_argument("--claims", type=int, default=1_000)
-    ap.add_argument("--threads", type=int, default=8)
-    ap.add_argument("--base", type=int, default=5_000, help="demo shops loaded through the loader, then cloned")
-    ap.add_argument("--screens", type=int, default=200)
-    ap.add_argument("--only", choices=("claim", "screen"))
-    ap.add_argument("--keep", action="store_true", help="keep the schemas (to look at them); drop them by hand")
+    ap = arg_parser(__doc__, shops=100_000, claims=1_000, threads=8,
+                    base=(5_000, "demo shops loaded through the loader, then cloned"), screens=200,
+                    only=("claim", "screen"), keep="keep the schemas (to look at them); drop them by hand")
     args = ap.parse_args()
     started = time.perf_counter()
     rows: list[tuple[str, str]] = []
@@ -694,17 +634,8 @@ def main() -> int:
         r, res = bench_screen(args)
         rows += r
         results += res
-    total_s = time.perf_counter() - started
-    rows += [("load average", f"{os.getloadavg()[0]:.1f}"), ("whole benchmark", f"{total_s:.0f} s")]
-    width = max(len(k) for k, _ in rows)
-    print(f"{'workday (PostgreSQL)':<{width}}  value")
-    for k, v in rows:
-        print(f"{k:<{width}}  {v}")
-    if plan:
-        print("\nThe claim, EXPLAIN (ANALYZE, BUFFERS):")
-        print("\n".join("  " + line for line in plan.splitlines()))
-    for r in results:
-        print(json.dumps(r))
+    print_report("workday (PostgreSQL)", rows, started,
+                 [("The claim, EXPLAIN (ANALYZE, BUFFERS):", plan)] if plan else [], results)
     return 0
 
 

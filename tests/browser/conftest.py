@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,60 @@ def online_page(browser_context):
     finally:
         page.close()
         browser_context.set_offline(True)
+
+
+@pytest.fixture
+def new_live_app(tmp_path):
+    """`new_live_app(clock=None)`: the real app (CSRF on) on a fresh SQLite file with its tables,
+    and its Database; with `clock`, the app's clock is fixed to that moment."""
+    def make(clock=None):
+        from concierge import create_app
+        from concierge.db import Base
+
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}",
+                          "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": uuid.uuid4().hex})
+        if clock is not None:
+            app.config["CLOCK"] = lambda: clock
+        db = app.extensions["concierge.db"]
+        Base.metadata.create_all(db.engine)
+        return app, db
+    return make
+
+
+def _log_in(page, email: str, password: str, landing) -> None:
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(landing)
+
+
+@pytest.fixture(scope="session")
+def log_in():
+    """`log_in(page, email, password, landing)`: fill in the login form the page shows, send it,
+    and wait for the page to land on `landing` (a URL or pattern)."""
+    return _log_in
+
+
+def _watch(page, page_errors: bool = False) -> list[str]:
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    if page_errors:
+        page.on("pageerror", lambda e: problems.append(str(e)))
+    return problems
+
+
+@pytest.fixture(scope="session")
+def watch_problems():
+    """`watch_problems(page, page_errors=False)`: a list that collects the page's Content Security
+    Policy violations from now on (and its script errors, with page_errors)."""
+    return _watch
+
+
+def _no_sideways_scroll(page, width: int, why=None) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, why
+
+
+@pytest.fixture(scope="session")
+def no_sideways_scroll():
+    """`no_sideways_scroll(page, width, why=None)`: asserts that the document is no wider than `width`."""
+    return _no_sideways_scroll

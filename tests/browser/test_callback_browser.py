@@ -9,7 +9,6 @@ test-output/browser/callback-*.png.
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 
 import pytest
@@ -21,19 +20,14 @@ PASSWORD = "browser test password"
 
 
 @pytest.fixture
-def live(tmp_path, serve):
+def live(new_live_app, serve):
     """The real app (CSRF on) on SQLite: a Polish shop, a survey link and a consultant."""
-    from concierge import create_app
-    from concierge.db import Base
     from concierge.operations.observations import record_answers
     from concierge.operations.shops import ensure_shop
     from concierge.operations.survey_links import create_link
     from concierge.operations.users import create_user
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}",
-                      "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": uuid.uuid4().hex})
-    db = app.extensions["concierge.db"]
-    Base.metadata.create_all(db.engine)
+    app, db = new_live_app()
     with db.session() as s:
         create_user(s, "anna@example.com", password=PASSWORD, role="consultant", language="en", name="Anna")
         shop = ensure_shop(s, "pl-1001", "PL", name="Ceramika Zofii")
@@ -43,18 +37,14 @@ def live(tmp_path, serve):
     yield app, base, f"{base}/s/{token}"
 
 
-def _no_sideways_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 362
-
-
-def test_merchant_asks_for_a_call_on_a_phone_and_the_consultant_sees_it(live, online_page, output_dir):
+def test_merchant_asks_for_a_call_on_a_phone_and_the_consultant_sees_it(live, online_page, output_dir, log_in,
+                                                                       watch_problems, no_sideways_scroll):
     from concierge.models import PlannedCall
     from concierge.operations.planned_calls import local_moment
 
     app, base, url = live
     page = online_page
-    csp_errors: list[str] = []
-    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    csp_errors = watch_problems(page)
 
     # the merchant, on a phone
     page.set_viewport_size({"width": 360, "height": 740})
@@ -74,7 +64,7 @@ def test_merchant_asks_for_a_call_on_a_phone_and_the_consultant_sees_it(live, on
         target.scroll_into_view_if_needed()
         box = target.bounding_box()
         assert box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= 360
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page, 362)
     label.click()
     assert first.is_checked()
     page.fill("#callback-note", "Jak podłączyć BLIK?")
@@ -85,7 +75,7 @@ def test_merchant_asks_for_a_call_on_a_phone_and_the_consultant_sees_it(live, on
     assert local_moment(picked, "pl", "PL") in when
     assert page.locator(".callback-moved").count() == 0  # an offered time is a calling time
     assert "Jak podłączyć BLIK?" in page.inner_text("main")
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page, 362)
     page.screenshot(path=str(output_dir / "callback-360-confirmation.png"), full_page=True)
     with app.extensions["concierge.db"].session() as s:
         [call] = s.scalars(select(PlannedCall)).all()
@@ -96,10 +86,7 @@ def test_merchant_asks_for_a_call_on_a_phone_and_the_consultant_sees_it(live, on
     page.set_viewport_size({"width": 1200, "height": 900})
     page.goto(f"{base}/shops/pl-1001")
     assert "/login" in page.url
-    page.fill("#email", "anna@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/shops/pl-1001")
+    log_in(page, "anna@example.com", PASSWORD, f"{base}/shops/pl-1001")
     next_call = page.locator(".next-call")
     text = next_call.inner_text()
     assert "Callback" in text and "The merchant asked for a call" in text and "Europe/Warsaw" in text

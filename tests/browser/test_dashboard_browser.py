@@ -72,20 +72,16 @@ def _shot(page, output_dir: Path, name: str) -> None:
     shutil.copy(path, output_dir / f"dashboard-{name}.png")
 
 
-def test_a_manager_reads_drills_into_and_exports_the_cohort_table(live_dashboard, online_page, output_dir):
+def test_a_manager_reads_drills_into_and_exports_the_cohort_table(live_dashboard, online_page, output_dir, log_in,
+                                                                  watch_problems):
     app, base = live_dashboard
     page = online_page
     page.set_viewport_size({"width": 1280, "height": 800})
-    problems: list[str] = []  # script errors and CSP violations
-    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    problems = watch_problems(page, page_errors=True)  # CSP violations and script errors
 
     page.goto(f"{base}/dashboard")
     assert "/login" in page.url
-    page.fill("#email", "mira@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/dashboard")
+    log_in(page, "mira@example.com", PASSWORD, f"{base}/dashboard")
     assert page.inner_text("h1") == "Dashboard"
     _shot(page, output_dir, "front")
 
@@ -140,19 +136,16 @@ def test_a_manager_reads_drills_into_and_exports_the_cohort_table(live_dashboard
     assert problems == []
 
 
-def test_the_cohort_page_fits_a_phone(live_dashboard, online_page, output_dir):
+def test_the_cohort_page_fits_a_phone(live_dashboard, online_page, output_dir, log_in, no_sideways_scroll):
     _app, base = live_dashboard
     page = online_page
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/dashboard/cohorts")
-    page.fill("#email", "mira@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/dashboard/cohorts")
+    log_in(page, "mira@example.com", PASSWORD, f"{base}/dashboard/cohorts")
     wide = page.evaluate("""Array.from(document.querySelectorAll('main *'))
         .filter(e => !e.closest('.table-wrap, .chart') && e.getBoundingClientRect().right > 391)
         .slice(0, 8).map(e => e.tagName + '.' + e.className)""")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
+    no_sideways_scroll(page, 390, wide)
     # the chart keeps a readable size and scrolls inside its own box
     box = page.locator("#t-cohorts figure.chart").bounding_box()
     chart = page.locator("#t-cohorts svg[role=img]").bounding_box()

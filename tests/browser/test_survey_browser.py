@@ -6,8 +6,6 @@ the thank-you page. Screenshots go to test-output/browser/survey-*.png.
 """
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy import select
 
@@ -15,18 +13,13 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def live_survey(tmp_path, serve):
+def live_survey(new_live_app, serve):
     """The real app (CSRF on) on SQLite with one Polish shop and a survey link, served in a thread."""
-    from concierge import create_app
-    from concierge.db import Base
     from concierge.operations.observations import record_answers
     from concierge.operations.shops import ensure_shop
     from concierge.operations.survey_links import create_link
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}",
-                      "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": uuid.uuid4().hex})
-    db = app.extensions["concierge.db"]
-    Base.metadata.create_all(db.engine)
+    app, db = new_live_app()
     with db.session() as s:
         shop = ensure_shop(s, "pl-1001", "PL", name="Ceramika Zofii")
         record_answers(s, shop, {"owner.name": "Zofia Kowalska"}, actor="anna@example.com")
@@ -34,23 +27,19 @@ def live_survey(tmp_path, serve):
     yield app, f"{serve(app, db)}/s/{token}"
 
 
-def _no_sideways_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 362
-
-
-def test_merchant_fills_saves_reloads_and_submits_on_a_phone(live_survey, online_page, output_dir):
+def test_merchant_fills_saves_reloads_and_submits_on_a_phone(live_survey, online_page, output_dir, watch_problems,
+                                                             no_sideways_scroll):
     from concierge.models import Observation
 
     app, url = live_survey
     page = online_page
-    csp_errors: list[str] = []
-    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    csp_errors = watch_problems(page)
     page.set_viewport_size({"width": 360, "height": 740})
 
     page.goto(url)
     assert page.inner_text("h1") == "Pytania o Twój sklep"
     assert page.input_value("#owner__name") == "Zofia Kowalska"  # pre-filled from the call
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page, 362)
     # big enough to hit with a thumb
     for selector in ("button[value=save]", "button[value=submit]", "#survey label.option >> nth=0", "#owner__name"):
         box = page.locator(selector).bounding_box()
@@ -82,7 +71,7 @@ def test_merchant_fills_saves_reloads_and_submits_on_a_phone(live_survey, online
     assert "Kategoria: jest wymagane" in page.inner_text(".error-summary")
     assert page.input_value("#owner__hours_per_week") == "12"
     page.screenshot(path=str(output_dir / "survey-360-errors.png"))
-    _no_sideways_scroll(page)
+    no_sideways_scroll(page, 362)
     page.click(".error-summary a[href='#business__category']")
     page.select_option("#business__category", "crafts")
     page.select_option("#business__type", "handmade")

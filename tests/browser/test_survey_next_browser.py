@@ -7,7 +7,6 @@ Real headless Chromium on a live server, 390x844. Screenshots: test-output/brows
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from sqlalchemy import select
@@ -16,17 +15,12 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def live(tmp_path, serve):
-    from concierge import create_app
-    from concierge.db import Base
+def live(new_live_app, serve):
     from concierge.operations.shops import ensure_shop
     from concierge.operations.survey_links import create_link
     from concierge.operations.users import create_user
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}",
-                      "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": uuid.uuid4().hex})
-    db = app.extensions["concierge.db"]
-    Base.metadata.create_all(db.engine)
+    app, db = new_live_app()
     with db.session() as s:
         create_user(s, "ayse@example.com", password="browser test password", role="consultant", language="tr",
                     name="Ayşe Demir")
@@ -36,7 +30,7 @@ def live(tmp_path, serve):
     yield app, f"{base}/s/{token}"
 
 
-def test_merchant_changes_when_and_how_we_call_on_a_phone(live, online_page, output_dir):
+def test_merchant_changes_when_and_how_we_call_on_a_phone(live, online_page, output_dir, no_sideways_scroll):
     from concierge.models import ContactPreference
 
     app, url = live
@@ -54,7 +48,7 @@ def test_merchant_changes_when_and_how_we_call_on_a_phone(live, online_page, out
     page.locator("#next-days label.option").nth(3).click()   # Thursday
     page.locator("#next-hours label.option").nth(2).click()  # evening
     page.locator("#next-channel label.option").nth(1).click()  # WhatsApp
-    assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    no_sideways_scroll(page, 392)
     block.screenshot(path=str(output_dir / "next-390-form.png"))
     page.click("button.next-submit")
     page.wait_for_url(re.compile(r".*/thanks\?lang=tr(#next)?$"))

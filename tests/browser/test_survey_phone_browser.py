@@ -12,7 +12,6 @@ test-output/browser/survey16-*.png.
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -48,20 +47,15 @@ def _event(eid, shop, etype, data=None):
 
 
 @pytest.fixture
-def trial_shop(tmp_path, serve, request):
+def trial_shop(new_live_app, serve, request):
     """A live app (CSRF on, SQLite) with one new trial shop of the market and a survey link."""
-    from concierge import create_app
-    from concierge.db import Base
     from concierge.operations.events import ingest_event
     from concierge.operations.survey_links import create_link
 
     market = request.param
     info = SHOPS[market]
     pid = f"{market.lower()}-new-1"
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}",
-                      "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": uuid.uuid4().hex})
-    db = app.extensions["concierge.db"]
-    Base.metadata.create_all(db.engine)
+    app, db = new_live_app()
     with db.session() as s:
         for eid, etype, data in [
             ("e1", "trial_started", {"market": market, "shop_name": f"Shop {market}", "language": info["lang"],
@@ -87,7 +81,7 @@ def _only_when_words() -> list[str]:
 
 @pytest.mark.parametrize("trial_shop", ["PL", "TR", "IN"], indirect=True)
 def test_a_new_trial_shop_answers_a_short_survey_on_a_phone_and_loses_nothing(
-        trial_shop, browser_context, online_page, output_dir):
+        trial_shop, browser_context, online_page, output_dir, watch_problems):
     from concierge.i18n import translations
     from concierge.models import Observation, Shop, SurveyLink
     from concierge.operations.profiles import load_profile
@@ -97,8 +91,7 @@ def test_a_new_trial_shop_answers_a_short_survey_on_a_phone_and_loses_nothing(
     info = SHOPS[market]
     db = app.extensions["concierge.db"]
     page = online_page
-    csp_errors: list[str] = []
-    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    csp_errors = watch_problems(page)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{base}/s/{token}")
     page.wait_for_function("document.querySelector('#survey-progress .progress-text')")

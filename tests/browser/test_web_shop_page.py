@@ -7,7 +7,6 @@ default: this test lets it reach 127.0.0.1 for its duration.
 """
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -19,18 +18,13 @@ PASSWORD = "browser test password"
 
 
 @pytest.fixture
-def live_app(tmp_path, serve):
+def live_app(new_live_app, serve):
     """The real app (CSRF on) on SQLite, served by werkzeug in a thread on a free port."""
-    from concierge import create_app
-    from concierge.db import Base
     from concierge.operations.observations import record_answers
     from concierge.operations.shops import ensure_shop
     from concierge.operations.users import create_user
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}",
-                      "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": uuid.uuid4().hex})
-    db = app.extensions["concierge.db"]
-    Base.metadata.create_all(db.engine)
+    app, db = new_live_app()
     t0 = datetime.now(timezone.utc) - timedelta(days=5)
     with db.session() as s:
         create_user(s, "anna@example.com", password=PASSWORD, role="consultant", language="en", name="Anna")
@@ -47,21 +41,18 @@ def live_app(tmp_path, serve):
     yield app, serve(app, db)
 
 
-def test_shop_page_login_record_and_screenshots(live_app, online_page, output_dir):
+def test_shop_page_login_record_and_screenshots(live_app, online_page, output_dir, log_in, watch_problems,
+                                                no_sideways_scroll):
     from concierge.models import Observation
 
     app, base = live_app
     page = online_page
-    csp_errors: list[str] = []
-    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    csp_errors = watch_problems(page)
 
     page.set_viewport_size({"width": 1200, "height": 900})
     page.goto(f"{base}/shops/pl-1001")
     assert "/login" in page.url
-    page.fill("#email", "anna@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/shops/pl-1001")
+    log_in(page, "anna@example.com", PASSWORD, f"{base}/shops/pl-1001")
     assert page.inner_text("h1") == "Ceramika Zofii"
     page.wait_for_function("document.querySelector('.picture img').complete")
     assert page.evaluate("document.querySelector('.picture img').naturalWidth") > 0  # the SVG loaded
@@ -71,7 +62,7 @@ def test_shop_page_login_record_and_screenshots(live_app, online_page, output_di
 
     page.set_viewport_size({"width": 360, "height": 740})
     page.reload()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 362  # no sideways scrolling
+    no_sideways_scroll(page, 362)
     page.screenshot(path=str(output_dir / "web-shop-360.png"), full_page=True)
     page.screenshot(path=str(output_dir / "web-shop-360-top.png"))
 

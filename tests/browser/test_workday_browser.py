@@ -10,7 +10,6 @@ test-output/browser/workday-*.png.
 """
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -25,21 +24,15 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 
 
 @pytest.fixture
-def live_workday(tmp_path, serve):
+def live_workday(new_live_app, serve):
     """The real app (CSRF on) on SQLite with a fixed clock: a consultant, a Polish shop whose
     merchant asked for a call, a second shop with a planned advice call, and a Turkish one."""
-    from concierge import create_app
-    from concierge.db import Base
     from concierge.operations.audits import request_callback
     from concierge.operations.observations import record_answers
     from concierge.operations.shops import ensure_shop
     from concierge.operations.users import create_user
 
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}",
-                      "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": uuid.uuid4().hex})
-    app.config["CLOCK"] = lambda: NOW
-    db = app.extensions["concierge.db"]
-    Base.metadata.create_all(db.engine)
+    app, db = new_live_app(clock=NOW)
     t0 = NOW - timedelta(days=9)
     with db.session() as s:
         create_user(s, "anna@example.com", password=PASSWORD, role="consultant", language="en", name="Anna Lis")
@@ -75,27 +68,23 @@ def _wait(page, expression: str, timeout: float = 10.0) -> None:
         page.wait_for_timeout(50)
 
 
-def _login(page, base: str) -> None:
+def _login(page, base: str, log_in) -> None:
     page.goto(f"{base}/calls")
     assert "/login" in page.url
-    page.fill("#email", "anna@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/calls")
+    log_in(page, "anna@example.com", PASSWORD, f"{base}/calls")
 
 
-def test_claim_answer_without_reload_and_no_answer(live_workday, online_page, output_dir):
+def test_claim_answer_without_reload_and_no_answer(live_workday, online_page, output_dir, log_in, watch_problems):
     from concierge.models import Observation, PlannedCall, Shop
 
     app, base = live_workday
     db = app.extensions["concierge.db"]
     page = online_page
     page.set_viewport_size({"width": 1280, "height": 800})
-    problems: list[str] = []  # script errors and CSP violations (a 422 answer is logged too, and expected)
-    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    # script errors and CSP violations (a 422 answer is logged too, and expected)
+    problems = watch_problems(page, page_errors=True)
 
-    _login(page, base)
+    _login(page, base, log_in)
     assert page.inner_text("h1") == "My calls"
     assert "You hold no calls" in page.inner_text("main")
     queue = page.inner_text("table.queue")
@@ -185,12 +174,12 @@ def test_claim_answer_without_reload_and_no_answer(live_workday, online_page, ou
     assert problems == []
 
 
-def test_my_calls_with_a_held_call_screenshot(live_workday, online_page, output_dir):
+def test_my_calls_with_a_held_call_screenshot(live_workday, online_page, output_dir, log_in, no_sideways_scroll):
     """My calls while holding a call (for the eye): the claim with its shop, why, time and lease."""
     _app, base = live_workday
     page = online_page
     page.set_viewport_size({"width": 1280, "height": 800})
-    _login(page, base)
+    _login(page, base, log_in)
     page.click("text=Claim my next call")
     page.wait_for_url(f"{base}/calls/*")
     page.goto(f"{base}/calls")
@@ -200,17 +189,17 @@ def test_my_calls_with_a_held_call_screenshot(live_workday, online_page, output_
     page.screenshot(path=str(output_dir / "workday-1280-my-calls-held.png"))
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(f"{base}/calls")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 362
+    no_sideways_scroll(page, 362)
     page.screenshot(path=str(output_dir / "workday-360-my-calls.png"), full_page=True)
     page.click("table.mine a")
     page.wait_for_url(f"{base}/calls/*")
     wide = page.evaluate("""Array.from(document.querySelectorAll('main *')).filter(e => e.getBoundingClientRect().right > 362)
         .slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))""")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 362, wide
+    no_sideways_scroll(page, 362, wide)
     page.screenshot(path=str(output_dir / "workday-360-call.png"))
 
 
-def test_a_manager_looks_at_a_call_in_the_evening(live_workday, online_page, output_dir):
+def test_a_manager_looks_at_a_call_in_the_evening(live_workday, online_page, output_dir, log_in):
     """Read-only for someone who does not hold the call, and the warning outside calling hours."""
     from concierge.operations.users import create_user
 
@@ -221,10 +210,7 @@ def test_a_manager_looks_at_a_call_in_the_evening(live_workday, online_page, out
     page = online_page
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{base}/calls/1")
-    page.fill("#email", "mia@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/calls/1")
+    log_in(page, "mia@example.com", PASSWORD, f"{base}/calls/1")
     assert page.locator("#outcome").count() == 0 and page.locator("#interview").count() == 0
     assert page.locator(".call-warning").count() == 1
     assert "20:30" in page.inner_text(".local-time")
