@@ -18,7 +18,7 @@ from babel.numbers import format_currency, format_decimal, format_percent, forma
 
 from locales import MARKET_CODES, get_market
 
-LANG_LOCALES = {"en": "en", "pl": "pl_PL", "tr": "tr_TR"}
+LANG_LOCALES = {"en": "en", "pl": "pl_PL", "tr": "tr_TR", "hi": "hi_IN"}
 
 # A lone 4-digit group "1 234" (not part of "1 234 567") -> "1234" for pl.
 _PL_GROUP4 = regex.compile(r"(?<![\d\xa0\u202f])(\d)[\xa0\u202f](\d{3})(?![\xa0\u202f]?\d)")
