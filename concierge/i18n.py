@@ -1,7 +1,8 @@
 """UI languages: which one a request gets, and checks that the catalogs are complete.
 
-Order of choice: the logged-in user's own setting, then (on a shop's pages) the
-merchant's market language, then the browser's Accept-Language, then English.
+Order of choice: the logged-in user's own setting; then, on a shop's pages, a language the
+browser asks for among those the merchant's market offers (Hindi for India), else the
+market's default language; then the browser's Accept-Language; then English.
 """
 from __future__ import annotations
 
@@ -9,9 +10,18 @@ import gettext
 from pathlib import Path
 from typing import Any, Iterable
 
-from locales import DEFAULT_LANGUAGE, LANGUAGES, MARKET_CODES, MarketDataError, market_language, supported_language
+from locales import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    MARKET_CODES,
+    MarketDataError,
+    market_language,
+    market_languages,
+    supported_language,
+)
 
-TRANSLATED = ("pl", "tr")  # English is the source language of the catalogs
+#: The catalogs' languages: every language we speak but English, the source language of the catalogs.
+TRANSLATED: tuple[str, ...] = tuple(lang for lang in LANGUAGES if lang != DEFAULT_LANGUAGE)
 TRANSLATIONS_DIR = Path(__file__).with_name("translations")
 
 
@@ -20,9 +30,27 @@ def base_language(lang: str | None) -> str | None:
     return supported_language(lang)
 
 
+def _accepted(accept_languages: Any, offered: Iterable[str]) -> str | None:
+    """The language of `offered` the browser prefers, or None when it asks for none of them.
+
+    Tags are read in the browser's order of preference by their base ("hi-IN" asks for "hi":
+    werkzeug's best_match would pass over it for a later "en").
+    """
+    if accept_languages is None:
+        return None
+    offered = tuple(offered)
+    tags = [item[0] if isinstance(item, tuple) else item for item in accept_languages]
+    for tag in tags:
+        lang = base_language(tag)
+        if lang in offered:
+            return lang
+    return None
+
+
 def choose_language(*, user_language: str | None = None, market: str | None = None,
                     accept_languages: Any = None) -> str:
-    """The UI language: user setting, then market language, then Accept-Language, then en.
+    """The UI language: user setting, then a browser language the market offers, then the market
+    language, then Accept-Language, then en.
 
     `accept_languages` is werkzeug's `request.accept_languages` (or any object with
     `best_match`), or a plain list of language tags in order of preference.
@@ -32,25 +60,10 @@ def choose_language(*, user_language: str | None = None, market: str | None = No
         return lang
     if market and market.strip().upper() in MARKET_CODES:
         try:
-            return market_language(market)
+            return _accepted(accept_languages, market_languages(market)) or market_language(market)
         except MarketDataError:  # a broken override file: its error page still needs a language
             pass
-    if accept_languages is not None:
-        if hasattr(accept_languages, "best_match"):
-            best = accept_languages.best_match(LANGUAGES)
-            if best:
-                return best
-            # "pl-PL" alone does not match "pl" in werkzeug: try the base of each tag
-            for tag, _q in accept_languages:
-                lang = base_language(tag)
-                if lang:
-                    return lang
-        else:
-            for tag in accept_languages:
-                lang = base_language(tag)
-                if lang:
-                    return lang
-    return DEFAULT_LANGUAGE
+    return _accepted(accept_languages, LANGUAGES) or DEFAULT_LANGUAGE
 
 
 # ---------------------------------------------------------------- catalog checks

@@ -21,6 +21,7 @@ from .market import (
     load_markets,
     market_currency,
     market_language,
+    market_languages,
 )
 from .phones import PhoneNumber, normalize_phone
 from .taxids import TaxId, validate_tax_id
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_LANGUAGE", "InvalidValue", "LANGUAGE_NAMES", "LANGUAGES", "MARKETS", "MARKET_CODES", "Market",
     "MarketDataError", "PhoneNumber", "TaxId",
     "get_market", "language_base", "language_or_default", "load_markets", "market_currency", "market_language",
+    "market_languages",
     "normalize_phone",
     "supported_language", "validate_tax_id",
 ]

@@ -5,10 +5,10 @@ language is added to this list and to the catalogs, nowhere else.
 """
 from __future__ import annotations
 
-LANGUAGES: tuple[str, ...] = ("en", "pl", "tr")
+LANGUAGES: tuple[str, ...] = ("en", "pl", "tr", "hi")
 DEFAULT_LANGUAGE = "en"
 #: Each language's name in itself, for language switchers (never translated: a reader looks for their own).
-LANGUAGE_NAMES: dict[str, str] = {"en": "English", "pl": "Polski", "tr": "Türkçe"}
+LANGUAGE_NAMES: dict[str, str] = {"en": "English", "pl": "Polski", "tr": "Türkçe", "hi": "हिन्दी"}
 
 
 def language_base(tag: str | None) -> str:

@@ -22,13 +22,13 @@ import yaml
 
 from .conditions import evaluate, validate_condition
 from .errors import InvalidValue, UnknownMarket
-from .languages import DEFAULT_LANGUAGE, language_or_default
+from .languages import DEFAULT_LANGUAGE, language_or_default, supported_language
 
 __all__ = [
     "MARKET_CODES", "MARKETS", "OVERRIDES_ENV", "Market", "TimeWindow", "HolidayRules", "HolidayOverride",
     "CallingRules", "Integration", "ExpectedIntegration", "LegalItem", "FollowUpStep", "FollowUpPolicy",
     "MarketDataError", "get_market", "load_markets", "deep_merge", "CALL_CHANNELS", "market_currency",
-    "market_language",
+    "market_language", "market_languages",
 ]
 
 #: Codes of the markets shipped with the package, in display order.
@@ -563,6 +563,17 @@ def market_language(code: str | Market | None) -> str:
     """The interface language for a market's merchants: its default language if we speak it (IN's
     ``en_IN`` -> ``en``), else the default language; the default too for none or an unknown market."""
     return language_or_default(get_market(code).default_language) if _known(code) else DEFAULT_LANGUAGE  # type: ignore[arg-type]
+
+
+def market_languages(code: str | Market | None) -> tuple[str, ...]:
+    """The interface languages a market's merchants may choose, the market's default first: the
+    languages of its market file that we speak (IN's ``[en_IN, hi]`` -> ``("en", "hi")``, PL -> ``("pl",)``);
+    the default language alone for none or an unknown market."""
+    if not _known(code):
+        return (DEFAULT_LANGUAGE,)
+    market = get_market(code)  # type: ignore[arg-type]
+    spoken = (supported_language(tag) for tag in (market.default_language, *market.languages))
+    return tuple(dict.fromkeys(lang for lang in spoken if lang)) or (DEFAULT_LANGUAGE,)
 
 
 class _LazyMarkets(Mapping[str, Market]):

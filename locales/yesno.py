@@ -13,14 +13,15 @@ en     yes, yep, checked, selected                 no, nope, not checked, not se
                                                    unchecked
 pl     tak, prawda, zaznaczone, wybrano            nie, fałsz, nie zaznaczono, nie wybrano
 tr     evet, doğru, seçildi                        hayır, hayir, yanlış, seçilmedi
-hi     हाँ, हां, haan, haa, han, ji haan            नहीं, नही, nahi, nahin, nahee
+hi     हाँ, हां, जी हाँ, जी हां, सही, चुना गया,       नहीं, नही, जी नहीं, गलत, ग़लत,
+       haan, haa, han, ji haan                     नहीं चुना गया, nahi, nahin, nahee
 de     ja, j, wahr, ausgewählt, gewählt            nein, falsch, nicht ausgewählt, nicht gewählt
 fr     oui, o, vrai, coché, sélectionné            non, faux, non coché, non sélectionné
 =====  ==========================================  ==========================================
 
 Missing (no answer given, neither yes nor no): an empty cell, ``N/A``, ``NA``, ``n.a.``,
 ``-``, ``–``, ``—``, ``?``, ``Select`` / ``Select...`` (an untouched drop-down), ``k. A.`` /
-``keine Angabe`` (de), ``brak`` / ``brak odpowiedzi`` (pl), ``belirtilmedi`` (tr),
+``keine Angabe`` (de), ``brak`` / ``brak odpowiedzi`` (pl), ``belirtilmedi`` (tr), ``लागू नहीं`` (hi),
 ``non renseigné`` / ``sans réponse`` (fr).
 
 `read_yes_no(value)` gives True, False, None (missing) or `UNKNOWN` (a word that is none of
@@ -40,7 +41,7 @@ YES: Final[Mapping[str, tuple[str, ...]]] = {
     "en": ("yes", "yep", "checked", "selected"),
     "pl": ("tak", "prawda", "zaznaczone", "wybrano"),
     "tr": ("evet", "doğru", "seçildi"),
-    "hi": ("हाँ", "हां", "haan", "haa", "han", "ji haan"),
+    "hi": ("हाँ", "हां", "जी हाँ", "जी हां", "सही", "चुना गया", "haan", "haa", "han", "ji haan"),
     "de": ("ja", "j", "wahr", "ausgewählt", "gewählt"),
     "fr": ("oui", "o", "vrai", "coché", "sélectionné"),
 }
@@ -49,14 +50,14 @@ NO: Final[Mapping[str, tuple[str, ...]]] = {
     "en": ("no", "nope", "not checked", "not selected", "unchecked"),
     "pl": ("nie", "fałsz", "nie zaznaczono", "nie wybrano"),
     "tr": ("hayır", "hayir", "yanlış", "seçilmedi"),
-    "hi": ("नहीं", "नही", "nahi", "nahin", "nahee"),
+    "hi": ("नहीं", "नही", "जी नहीं", "गलत", "ग़लत", "नहीं चुना गया", "nahi", "nahin", "nahee"),
     "de": ("nein", "falsch", "nicht ausgewählt", "nicht gewählt"),
     "fr": ("non", "faux", "non coché", "non sélectionné"),
 }
 #: what survey tools and people write for "no answer given"
 MISSING: Final = ("", "n/a", "na", "n.a.", "n. a.", "-", "–", "—", "?", "select", "select...",
                   "select…", "k.a.", "k. a.", "keine angabe", "brak", "brak odpowiedzi",
-                  "belirtilmedi", "non renseigné", "sans réponse")
+                  "belirtilmedi", "लागू नहीं", "non renseigné", "sans réponse")
 
 
 class _Unknown:

@@ -12,11 +12,11 @@ from locales import LANGUAGE_NAMES
 
 from ..app import get_session
 from ..errors import ValidationFailed
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGES, choose_language
 from ..operations.ratings import MAX_COMMENT, AlreadyRated, resolve_rating, submit_rating
-from ..operations.survey_links import BadLink, ExpiredLink, LinkError, market_language
+from ..operations.survey_links import BadLink, ExpiredLink, LinkError
 from .helpers import private_page
-from .survey import _use_language
+from .survey import _use_language, switcher_languages
 
 bp = Blueprint("rating", __name__)
 bp.after_request(private_page)
@@ -26,11 +26,13 @@ def _language(market: str | None) -> str | None:
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked
-    return market_language(market) if market else None
+    # a language of the market the browser asks for (Hindi in India), else the market's
+    return choose_language(market=market, accept_languages=request.accept_languages) if market else None
 
 
-def _languages(token: str) -> list[tuple[str, str, str]]:
-    return [(code, LANGUAGE_NAMES[code], url_for("rating.page", token=token, lang=code)) for code in LANGUAGES]
+def _languages(token: str, market: str | None = None) -> list[tuple[str, str, str]]:
+    return [(code, LANGUAGE_NAMES[code], url_for("rating.page", token=token, lang=code))
+            for code in switcher_languages(market)]
 
 
 @bp.errorhandler(LinkError)
@@ -43,7 +45,7 @@ def _gone(exc: LinkError):
 
 def _render(token: str, link, *, score=None, comment: str = "", errors=None, status: int = 200):
     return render_template("rating.html", token=token, shop=link.shop, link=link, score=score, comment=comment,
-                           errors=errors or {}, max_comment=MAX_COMMENT, languages=_languages(token)), status
+                           errors=errors or {}, max_comment=MAX_COMMENT, languages=_languages(token, link.shop.market)), status
 
 
 @bp.get("/r/<token>")
@@ -52,7 +54,7 @@ def page(token: str):
     link = resolve_rating(get_session(), token, secret=current_app.config["SECRET_KEY"])
     _use_language(_language(link.shop.market))
     if link.rating is not None:
-        return render_template("rating_thanks.html", already=True, languages=_languages(token))
+        return render_template("rating_thanks.html", already=True, languages=_languages(token, link.shop.market))
     return _render(token, link)
 
 
@@ -66,7 +68,7 @@ def rate(token: str):
     try:
         submit_rating(session, link, score=score, comment=comment, lang=lang)
     except AlreadyRated:
-        return render_template("rating_thanks.html", already=True, languages=_languages(token)), 409
+        return render_template("rating_thanks.html", already=True, languages=_languages(token, link.shop.market)), 409
     except ValidationFailed as exc:
         errors = {e["field"]: e["message"] for e in exc.errors}
         return _render(token, link, score=score, comment=comment, errors=errors, status=422)
@@ -78,4 +80,4 @@ def thanks(token: str):
     """Thank you (a GET only reads)."""
     link = resolve_rating(get_session(), token, secret=current_app.config["SECRET_KEY"])
     _use_language(_language(link.shop.market))
-    return render_template("rating_thanks.html", already=False, languages=_languages(token))
+    return render_template("rating_thanks.html", already=False, languages=_languages(token, link.shop.market))

@@ -26,10 +26,11 @@ from flask_babel import refresh
 from flask_wtf.csrf import CSRFError
 
 import profile_schema
-from locales import LANGUAGE_NAMES
+from locales import LANGUAGE_NAMES, market_languages
 
 from ..app import get_session
 from ..errors import ConciergeError, NotFound
+from ..i18n import choose_language
 from ..operations.audits import (
     MAX_NOTE, AuditRequestError, callback_moved, check_callback_request, offered_slots, open_callback,
 )
@@ -44,7 +45,6 @@ from ..operations.survey_links import (
     draft_key,
     form_values,
     last_shop_link_submission,
-    market_language,
     new_attempt,
     public_base_url,
     resolve_link,
@@ -70,13 +70,14 @@ def _secret() -> str:
 
 
 def _language(link: Any = None, market: str | None = None) -> str | None:
-    """?lang= (the switcher), then the merchant's last choice, then the market's language."""
+    """?lang= (the switcher), then the merchant's last choice, then a language of the market the
+    browser asks for (Hindi for an Indian merchant), then the market's language."""
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked
     if link is not None and link.language in LANGUAGES:
         return link.language
-    return market_language(market) if market else None
+    return choose_language(market=market, accept_languages=request.accept_languages) if market else None
 
 
 def _use_language(lang: str | None) -> str:
@@ -95,8 +96,15 @@ def _link_error(exc: LinkError):
     return render_template("survey_gone.html", kind=kind, expired_at=exc.expired_at, market=exc.market), exc.status
 
 
-def _languages(token: str) -> list[tuple[str, str, str]]:
-    return [(code, LANGUAGE_NAMES[code], url_for("survey.page", token=token, lang=code)) for code in LANGUAGES]
+def switcher_languages(market: str | None) -> tuple[str, ...]:
+    """The switcher's languages: the market's own first (English and Hindi in India), then the rest."""
+    offered = market_languages(market) if market else ()
+    return offered + tuple(code for code in LANGUAGES if code not in offered)
+
+
+def _languages(token: str, market: str | None = None) -> list[tuple[str, str, str]]:
+    return [(code, LANGUAGE_NAMES[code], url_for("survey.page", token=token, lang=code))
+            for code in switcher_languages(market)]
 
 
 def _callback_block(token: str, resolved, *, origin: str = "survey", choice: str | None = "now", note: str = "",
@@ -158,7 +166,7 @@ def _render(token: str, resolved, form, known: dict[str, Any], *, errors: list[d
     state = f"{link.id}:{link.draft_saved_at.isoformat() if link.draft_saved_at else ''}"
     return render_template(
         "survey.html", shop=resolved.shop, form=form, ask=ask, have=have, more=more, errors=listed,
-        summary=summary, notice=notice, attempt=attempt, languages=_languages(token),
+        summary=summary, notice=notice, attempt=attempt, languages=_languages(token, resolved.shop.market),
         answered=sum(1 for i in shown if _has_answer(i["field"])), shown=len(shown),
         open_have=any(i["field"].errors for i in have), open_more=any(
             i["field"].errors or (not i["hidden"] and _has_answer(i["field"])) for i in more),

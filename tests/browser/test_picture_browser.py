@@ -16,6 +16,7 @@ from renderers import build_scene, render_svg
 from renderers.charts import calibration_chart, cohort_conversion_chart, readiness_funnel_chart
 from renderers.samples import personas
 from renderers.text import font_paths
+from locales import LANGUAGES
 
 pytestmark = pytest.mark.browser
 
@@ -114,7 +115,7 @@ def test_no_text_leaves_its_panel_or_overlaps_in_chromium(shell, output_dir, nam
     assert result["problems"] == []
 
 
-@pytest.mark.parametrize("lang", ["en", "pl", "tr"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_hard_profile_in_every_consultant_language(shell, lang):
     pic, _ = personas()["hostile"]
     assert _show(shell, render_svg(build_scene(pic, lang)), 1200)["problems"] == []

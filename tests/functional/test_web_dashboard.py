@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from concierge.operations.reports import MODULES, REPORTS, TITLES, build_report
 from concierge.reporting import NUMERIC, Column, Report, Table, csv_filename, table_csv
+from locales import LANGUAGES
 
 PASSWORD = "correct horse battery"
 TODAY = date(2026, 11, 16)
@@ -280,7 +281,7 @@ def test_front_page_links_every_report_and_gathers_the_warnings(demo_app):
     assert built(demo_app, "model-health", lang="en").warnings
 
 
-@pytest.mark.parametrize("lang", ["en", "pl", "tr"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_front_pages_titles_are_the_reports_titles(demo_app, lang):
     """The front page names the reports it does not build by `report_title`: the reports' own titles."""
     from concierge.operations.reports import TITLES, report_title

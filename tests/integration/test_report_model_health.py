@@ -16,7 +16,7 @@ from concierge.models import ModelVersion, Score, Shop
 from concierge.operations.reports import build_report
 from concierge.operations.reports.model_health import MIN_BIN, MIN_CELL
 from concierge.operations.shop_state import list_states, parse_filters
-from locales import MARKET_CODES, get_market
+from locales import LANGUAGES, MARKET_CODES, get_market
 
 Z = NormalDist().inv_cdf(0.975)
 
@@ -290,7 +290,7 @@ def test_without_an_active_model_it_warns_and_does_not_crash(session):
     load_population(session, generate(40, seed=4, today=now.date()), now=now)
     session.flush()
     before = row_counts(session)
-    for lang in ("en", "pl", "tr"):
+    for lang in LANGUAGES:
         report = build_report(session, "model-health", now=now, lang=lang)
         assert len(report.warnings) == 1
         assert [t.key for t in report.tables] == ["summary", "reliability", "by_market", "by_month", "at_training"]

@@ -14,10 +14,11 @@ from profile_schema import (
     message_for, parse_schema,
 )
 from profile_schema.schema import QUESTION_TYPES, SCHEMA_DIR
+from locales import LANGUAGES
 
 PACKAGE = Path(profile_schema.__file__).parent
 FIXTURES = Path(__file__).parent / "fixtures"
-LANGS = ("en", "pl", "tr")
+LANGS = LANGUAGES
 SIX_FACETS = ("owner", "experience", "needs", "business", "readiness", "features")
 
 
@@ -187,7 +188,8 @@ def test_polish_and_turkish_labels_are_translated_not_copied_for_words():
 @pytest.mark.parametrize(
     "lang,expected",
     [("pl", "Preferowany język"), ("pl_PL", "Preferowany język"), ("tr-TR", "Tercih edilen dil"),
-     ("en_IN", "Preferred language"), ("hi", "Preferred language"), (None, "Preferred language")],
+     ("en_IN", "Preferred language"), ("hi", "पसंदीदा भाषा"), ("hi_IN", "पसंदीदा भाषा"),
+     ("de", "Preferred language"), (None, "Preferred language")],
 )
 def test_labels_accept_regional_language_tags_and_fall_back_to_english(lang, expected):
     assert load_schema()["owner.language"].label(lang) == expected

@@ -99,7 +99,7 @@ def _with(key: str, **changes) -> dict:
 @pytest.mark.parametrize("key,changes,problem", [
     ("owner.name", {"ask": {"en": "Your name?", "pl": "Imię?"}}, "owner.name ask: missing label for tr"),
     ("readiness.theme_published", {"core": True}, "ask and core are for survey questions"),
-    ("readiness.theme_published", {"ask": {"en": "a", "pl": "b", "tr": "c"}}, "ask and core are for survey"),
+    ("readiness.theme_published", {"ask": {"en": "a", "pl": "b", "tr": "c", "hi": "d"}}, "ask and core are for survey"),
     ("owner.name", {"core": "yes"}, "core must be true or false"),
     ("owner.name", {"matters_at": ["launch"]}, "matters_at: unknown stage"),
 ])
@@ -115,6 +115,6 @@ def test_the_merchant_wording_falls_back_to_the_label_and_speaks_in_the_second_p
 
     q = load_schema()["experience.sold_online_before"]
     assert q.ask("tr") == "Daha önce internetten satış yaptınız mı?" and q.label("tr") == "Daha önce internetten satış yaptı"
-    assert q.ask("pl_PL") == q.asks["pl"] and q.ask("hi") == q.asks["en"]
+    assert q.ask("pl_PL") == q.asks["pl"] and q.ask("hi") == q.asks["hi"] and q.ask("de") == q.asks["en"]
     bare = parse_schema(_with("owner.name", ask=None))["owner.name"]
     assert bare.ask("pl") == bare.label("pl")

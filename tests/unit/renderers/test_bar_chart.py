@@ -12,6 +12,7 @@ from renderers.charts import BarRow, bar_chart
 from renderers.checks import layout_problems
 from renderers.layout import FAINT, INK, VERMILLION
 from renderers.scene import Line, Rect, TextRun, iter_items, iter_text
+from locales import LANGUAGES
 
 LIFT = [BarRow("PL", 0.12, 0.05, 0.20), BarRow("TR", -0.04, -0.10, 0.02),
         BarRow("IN", 0.30, 0.22, 0.38, reference=0.25), BarRow("XX", None)]
@@ -112,7 +113,7 @@ def test_hostile_labels_are_escaped():
     DET.fromstring(svg)
 
 
-@pytest.mark.parametrize("lang", ["en", "pl", "tr"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_renders_to_svg_and_png_without_overflow(lang):
     scene = bar_chart(LIFT, title="Gain from calls", lang=lang, y_label="Incremental conversions",
                       reference_label="Capacity")

@@ -10,6 +10,7 @@ from renderers import ScoreInfo, build_scene, render
 from renderers.checks import layout_problems
 from renderers.from_profile import picture_input_from_profile
 from renderers.scene import iter_text
+from locales import LANGUAGES
 
 ps = pytest.importorskip("profile_schema")
 
@@ -102,6 +103,6 @@ def test_scores_in_any_shape(score, expected):
 
 def test_adapter_output_renders_cleanly_in_all_languages():
     pic = picture_input_from_profile(profile(), score=0.5, next_step="Krok")
-    for lang in ("en", "pl", "tr"):
+    for lang in LANGUAGES:
         assert layout_problems(build_scene(pic, lang)) == []
         assert render(pic, "svg", lang).startswith(b"<?xml")

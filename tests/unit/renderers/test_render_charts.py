@@ -12,6 +12,7 @@ from renderers.charts import (CalibrationBin, CohortRow, FunnelRow, calibration_
                               cohort_conversion_chart, readiness_funnel_chart)
 from renderers.checks import layout_problems
 from renderers.scene import iter_text
+from locales import LANGUAGES
 
 COHORTS = [(f"2026-{m:02d}", 100 + 13 * m, 10 + 3 * m) for m in range(1, 13)]
 FUNNEL = [("launched", 45), ("setting_up", 1500), ("products", 1100), ("payments_shipping", 640),
@@ -23,7 +24,7 @@ def texts(scene):
     return [r.text for r in iter_text(scene)]
 
 
-@pytest.mark.parametrize("lang", ["en", "pl", "tr"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_charts_render_to_svg_and_png_without_overflow(lang):
     for scene in (cohort_conversion_chart(COHORTS, lang=lang, market="PL"),
                   readiness_funnel_chart(FUNNEL, lang=lang, market="TR"),

@@ -70,6 +70,6 @@ def test_plural_forms_follow_cldr():
 
 
 def test_language_fallbacks():
-    assert norm_lang("pl_PL") == "pl" and norm_lang("tr-TR") == "tr" and norm_lang("hi") == "en"
+    assert norm_lang("pl_PL") == "pl" and norm_lang("tr-TR") == "tr" and norm_lang("hi") == "hi" and norm_lang("de") == "en"
     assert label("stages", "legal", "xx") == "Legal"
     assert label("stages", "no_such_key", "pl") == "No such key"

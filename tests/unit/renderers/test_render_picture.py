@@ -14,10 +14,11 @@ from renderers.checks import layout_problems
 from renderers.layout import PANEL_ORDER
 from renderers.samples import LONG_NAME_80, personas
 from renderers.scene import Rect, iter_text
+from locales import LANGUAGES
 
 SVG = "{http://www.w3.org/2000/svg}"
 PERSONAS = personas()
-LANGS = ("en", "pl", "tr")
+LANGS = LANGUAGES
 LAYOUTS = ("wide", "narrow")
 
 

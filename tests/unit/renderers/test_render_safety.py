@@ -12,6 +12,7 @@ from renderers import FEATURE_CATEGORIES, PictureInput, ScoreInfo, build_scene, 
 from renderers.checks import layout_problems
 from renderers.charts import bar_chart, calibration_chart, cohort_conversion_chart, readiness_funnel_chart
 from renderers.samples import HOSTILE_TEXT, RTL_TEXT
+from locales import LANGUAGES
 
 SVG = "{http://www.w3.org/2000/svg}"
 ALLOWED = {"svg", "title", "desc", "g", "rect", "line", "circle", "polygon", "polyline", "text"}
@@ -84,7 +85,7 @@ def assert_safe(data: bytes) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pic=pictures(), lang=st.sampled_from(["en", "pl", "tr", "xx"]),
+@given(pic=pictures(), lang=st.sampled_from([*LANGUAGES, "xx"]),
        layout=st.sampled_from(["wide", "narrow"]))
 def test_any_text_gives_a_safe_parseable_svg(pic, lang, layout):
     scene = build_scene(pic, lang, layout=layout)
@@ -105,7 +106,7 @@ def test_any_text_gives_a_png_and_the_svgwrite_engine_agrees(pic):
 
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(st.tuples(texts, st.integers(0, 10 ** 6), st.integers(0, 10 ** 6)), max_size=30),
-       lang=st.sampled_from(["en", "pl", "tr"]))
+       lang=st.sampled_from(LANGUAGES))
 @example(rows=[("", 0, 0)] * 28 + [("000000000000", 0, 0)], lang="en")  # the last bar's label left the panel
 def test_charts_with_any_labels_are_safe(rows, lang):
     rows = [(c, t, min(k, t)) for c, t, k in rows]
