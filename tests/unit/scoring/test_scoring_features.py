@@ -44,9 +44,9 @@ def test_every_question_type_becomes_columns(space):
 def test_a_new_question_becomes_a_feature_without_code():
     data = yaml.safe_load(open(profile_schema.schema.SCHEMA_DIR / "v1.yaml", encoding="utf-8"))
     data["questions"].append({"key": "business.warehouse", "type": "single_choice", "sources": ["survey"],
-                              "label": {"en": "Warehouse", "pl": "Magazyn", "tr": "Depo"},
-                              "choices": {"own": {"en": "Own", "pl": "Własny", "tr": "Kendi"},
-                                          "none": {"en": "None", "pl": "Brak", "tr": "Yok"}}})
+                              "label": {"en": "Warehouse", "pl": "Magazyn", "tr": "Depo", "hi": "गोदाम"},
+                              "choices": {"own": {"en": "Own", "pl": "Własny", "tr": "Kendi", "hi": "अपना"},
+                                          "none": {"en": "None", "pl": "Brak", "tr": "Yok", "hi": "कोई नहीं"}}})
     schema = profile_schema.parse_schema(data)
     sp = FeatureSpace.from_schema(schema)
     snap = take_snapshot([profile_schema.Observation("s1", "business.warehouse", "own", "survey", "t",
