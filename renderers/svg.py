@@ -165,8 +165,9 @@ def _node(item, prefix: str) -> Node:
     raise TypeError(f"unknown scene item {type(item).__name__}")  # pragma: no cover
 
 
-#: The face embedded for Devanagari text; its family is the one FONT_FAMILY names.
-DEVA_FAMILY = "Lohit Devanagari"
+#: The family of the Lohit Devanagari embedded for Devanagari text: a name of its own, so a page
+#: that inlines the SVG and declares its own "Lohit Devanagari" (for every character) changes nothing.
+DEVA_FAMILY = "Concierge Devanagari"
 
 
 def _is_deva(ch: str) -> bool:
@@ -183,8 +184,12 @@ def has_devanagari(scene: Scene) -> bool:
 def devanagari_font_css() -> str:
     """``@font-face`` of the shipped Lohit Devanagari as a ``data:`` URL (read once)."""
     data = base64.b64encode(font_paths()["deva"].read_bytes()).decode("ascii")
+    # the embedded face first: Chromium drew some Devanagari runs (bold ones, panel titles) with
+    # DejaVu Sans' empty boxes when DejaVu came first; its unicode-range keeps Latin with DejaVu,
+    # as measured
     return (f"@font-face{{font-family:'{DEVA_FAMILY}';src:url(data:font/ttf;base64,{data}) format('truetype');"
-            "unicode-range:U+0900-097F,U+1CD0-1CFF,U+200C-200D,U+25CC,U+A8E0-A8FF}")
+            "unicode-range:U+0900-097F,U+1CD0-1CFF,U+200C-200D,U+25CC,U+A8E0-A8FF}"
+            f"svg{{font-family:'{DEVA_FAMILY}',{FONT_FAMILY}}}")
 
 
 def scene_tree(scene: Scene, *, deva: bool | None = None) -> Node:

@@ -265,7 +265,7 @@ def test_a_hindi_picture_speaks_hindi_in_devanagari_with_the_shipped_font():
         svg = render_svg(scene)
         assert render_svg(scene, engine="svgwrite") == svg
         css = re.search(rb"<style>(.*?)</style>", svg).group(1).decode()
-        assert css == devanagari_font_css() and "font-family:'Lohit Devanagari'" in css
+        assert css == devanagari_font_css() and "font-family:'Concierge Devanagari'" in css
         assert "Lohit Devanagari" in FONT_FAMILY
         font = re.search(r"base64,([A-Za-z0-9+/=]+)", css).group(1)
         assert base64.b64decode(font) == font_paths()["deva"].read_bytes()
