@@ -12,79 +12,79 @@ from datetime import date
 from .picture_input import PictureInput, ScoreInfo
 
 
-def _cl(**entries: tuple[str, str, str]) -> dict[str, dict[str, str]]:
-    """Choice labels: ``field__choice=(en, pl, tr)`` ("__" stands for ":", "_dot_" for ".")."""
+def _cl(**entries: tuple[str, str, str, str]) -> dict[str, dict[str, str]]:
+    """Choice labels: ``field__choice=(en, pl, tr, hi)`` ("__" stands for ":", "_dot_" for ".")."""
     out = {}
-    for key, (en, pl, tr) in entries.items():
+    for key, (en, pl, tr, hi) in entries.items():
         field, choice = key.split("__", 1)
-        out[f"{field.replace('_dot_', '.')}:{choice.replace('_dot_', '.')}"] = {"en": en, "pl": pl, "tr": tr}
+        out[f"{field.replace('_dot_', '.')}:{choice.replace('_dot_', '.')}"] = {"en": en, "pl": pl, "tr": tr, "hi": hi}
     return out
 
 
 _TOPICS = {
-    "store_setup": ("Store setup", "Konfiguracja sklepu", "Mağaza kurulumu"),
-    "product_photos": ("Product photos", "Zdjęcia produktów", "Ürün fotoğrafları"),
-    "payments": ("Payments", "Płatności", "Ödemeler"),
-    "shipping": ("Shipping", "Wysyłka", "Kargo"),
-    "marketing": ("Marketing", "Marketing", "Pazarlama"),
-    "seo": ("SEO", "SEO", "SEO"),
-    "legal": ("Legal requirements", "Wymogi prawne", "Yasal gereklilikler"),
-    "marketplaces": ("Marketplaces", "Marketplace'y", "Pazaryerleri"),
-    "international": ("Selling abroad", "Sprzedaż za granicę", "Yurt dışına satış"),
-    "invoicing": ("Invoicing and accounting", "Fakturowanie i księgowość", "Faturalama ve muhasebe"),
+    "store_setup": ("Store setup", "Konfiguracja sklepu", "Mağaza kurulumu", "स्टोर सेटअप"),
+    "product_photos": ("Product photos", "Zdjęcia produktów", "Ürün fotoğrafları", "उत्पाद की तस्वीरें"),
+    "payments": ("Payments", "Płatności", "Ödemeler", "भुगतान"),
+    "shipping": ("Shipping", "Wysyłka", "Kargo", "शिपिंग"),
+    "marketing": ("Marketing", "Marketing", "Pazarlama", "मार्केटिंग"),
+    "seo": ("SEO", "SEO", "SEO", "SEO"),
+    "legal": ("Legal requirements", "Wymogi prawne", "Yasal gereklilikler", "कानूनी ज़रूरतें"),
+    "marketplaces": ("Marketplaces", "Marketplace'y", "Pazaryerleri", "मार्केटप्लेस"),
+    "international": ("Selling abroad", "Sprzedaż za granicę", "Yurt dışına satış", "विदेश में बिक्री"),
+    "invoicing": ("Invoicing and accounting", "Fakturowanie i księgowość", "Faturalama ve muhasebe", "इनवॉइस और हिसाब-किताब"),
 }
 
 
 def _topic_labels() -> dict[str, dict[str, str]]:
     out = {}
-    for key, (en, pl, tr) in _TOPICS.items():
+    for key, (en, pl, tr, hi) in _TOPICS.items():
         for field in ("experience.known_topics", "needs.help_with"):
-            out[f"{field}:{key}"] = {"en": en, "pl": pl, "tr": tr}
+            out[f"{field}:{key}"] = {"en": en, "pl": pl, "tr": tr, "hi": hi}
     return out
 
 
 _COMMON = {
     **_topic_labels(),
     **_cl(
-        business_dot_type__handmade=("Handmade / crafts", "Rękodzieło", "El yapımı"),
-        business_dot_type__online_store=("Existing online store", "Istniejący sklep internetowy", "Mevcut çevrimiçi mağaza"),
-        business_dot_type__offline_store=("Existing offline store", "Istniejący sklep stacjonarny", "Mevcut fiziksel mağaza"),
-        business_dot_type__manufacturer=("Manufacturer", "Producent", "Üretici"),
-        business_dot_type__new_brand=("New brand", "Nowa marka", "Yeni marka"),
-        business_dot_category__home_garden=("Home and garden", "Dom i ogród", "Ev ve bahçe"),
-        business_dot_category__electronics=("Electronics", "Elektronika", "Elektronik"),
-        business_dot_category__fashion=("Fashion", "Moda", "Moda"),
-        business_dot_category__food=("Food and drink", "Żywność i napoje", "Yiyecek ve içecek"),
-        business_dot_category__beauty=("Beauty", "Uroda", "Güzellik"),
-        readiness__readiness_dot_payments_connected=("Payments connected", "Płatności podłączone", "Ödeme bağlandı"),
-        readiness__readiness_dot_etbis_registered=("ETBİS registration done", "Rejestracja w ETBİS", "ETBİS kaydı yapıldı"),
-        readiness__readiness_dot_gst_registered=("GST registration done", "Rejestracja GST", "GST kaydı yapıldı"),
-        readiness__readiness_dot_domain_connected=("Own domain connected", "Własna domena podłączona", "Alan adı bağlandı"),
-        readiness__readiness_dot_products_added=("Products added", "Produkty dodane", "Ürünler eklendi"),
-        features_dot_payments__payu=("PayU", "PayU", "PayU"),
-        features_dot_payments__blik=("BLIK", "BLIK", "BLIK"),
-        features_dot_payments__przelewy24=("Przelewy24", "Przelewy24", "Przelewy24"),
-        features_dot_payments__iyzico=("iyzico", "iyzico", "iyzico"),
-        features_dot_payments__razorpay=("Razorpay", "Razorpay", "Razorpay"),
-        features_dot_payments__razorpay_international=("Razorpay international", "Razorpay międzynarodowy", "Razorpay uluslararası"),
-        features_dot_payments__upi=("UPI", "UPI", "UPI"),
-        features_dot_payments__cash_on_delivery=("Cash on delivery", "Płatność przy odbiorze", "Kapıda ödeme"),
-        features_dot_shipping__inpost=("InPost", "InPost", "InPost"),
-        features_dot_shipping__dpd=("DPD", "DPD", "DPD"),
-        features_dot_shipping__yurtici=("Yurtiçi Kargo", "Yurtiçi Kargo", "Yurtiçi Kargo"),
-        features_dot_shipping__aras=("Aras Kargo", "Aras Kargo", "Aras Kargo"),
-        features_dot_shipping__shiprocket=("Shiprocket", "Shiprocket", "Shiprocket"),
-        features_dot_marketplaces__allegro=("Allegro", "Allegro", "Allegro"),
-        features_dot_marketplaces__trendyol=("Trendyol", "Trendyol", "Trendyol"),
-        features_dot_marketplaces__hepsiburada=("Hepsiburada", "Hepsiburada", "Hepsiburada"),
-        features_dot_marketplaces__amazon_in=("Amazon.in", "Amazon.in", "Amazon.in"),
-        features_dot_marketplaces__flipkart=("Flipkart", "Flipkart", "Flipkart"),
-        features_dot_invoicing__fakturownia=("Fakturownia", "Fakturownia", "Fakturownia"),
-        features_dot_invoicing__parasut=("Paraşüt", "Paraşüt", "Paraşüt"),
-        features_dot_invoicing__zoho_books=("Zoho Books", "Zoho Books", "Zoho Books"),
-        features_dot_marketing__google_ads=("Google Ads", "Google Ads", "Google Ads"),
-        features_dot_marketing__meta_ads=("Meta ads", "Reklamy Meta", "Meta reklamları"),
-        features_dot_marketing__newsletter=("Newsletter", "Newsletter", "E-bülten"),
+        business_dot_type__handmade=("Handmade / crafts", "Rękodzieło", "El yapımı", "हस्तनिर्मित / शिल्प"),
+        business_dot_type__online_store=("Existing online store", "Istniejący sklep internetowy", "Mevcut çevrimiçi mağaza", "मौजूदा ऑनलाइन शॉप"),
+        business_dot_type__offline_store=("Existing offline store", "Istniejący sklep stacjonarny", "Mevcut fiziksel mağaza", "मौजूदा ऑफ़लाइन शॉप"),
+        business_dot_type__manufacturer=("Manufacturer", "Producent", "Üretici", "निर्माता"),
+        business_dot_type__new_brand=("New brand", "Nowa marka", "Yeni marka", "नया ब्रांड"),
+        business_dot_category__home_garden=("Home and garden", "Dom i ogród", "Ev ve bahçe", "घर और बगीचा"),
+        business_dot_category__electronics=("Electronics", "Elektronika", "Elektronik", "इलेक्ट्रॉनिक्स"),
+        business_dot_category__fashion=("Fashion", "Moda", "Moda", "फ़ैशन"),
+        business_dot_category__food=("Food and drink", "Żywność i napoje", "Yiyecek ve içecek", "खाना-पीना"),
+        business_dot_category__beauty=("Beauty", "Uroda", "Güzellik", "सौंदर्य"),
+        readiness__readiness_dot_payments_connected=("Payments connected", "Płatności podłączone", "Ödeme bağlandı", "भुगतान जुड़े हुए"),
+        readiness__readiness_dot_etbis_registered=("ETBİS registration done", "Rejestracja w ETBİS", "ETBİS kaydı yapıldı", "ETBİS पंजीकरण हो गया"),
+        readiness__readiness_dot_gst_registered=("GST registration done", "Rejestracja GST", "GST kaydı yapıldı", "GST पंजीकरण हो गया"),
+        readiness__readiness_dot_domain_connected=("Own domain connected", "Własna domena podłączona", "Alan adı bağlandı", "अपना डोमेन जुड़ा हुआ"),
+        readiness__readiness_dot_products_added=("Products added", "Produkty dodane", "Ürünler eklendi", "उत्पाद जोड़े गए"),
+        features_dot_payments__payu=("PayU", "PayU", "PayU", "PayU"),
+        features_dot_payments__blik=("BLIK", "BLIK", "BLIK", "BLIK"),
+        features_dot_payments__przelewy24=("Przelewy24", "Przelewy24", "Przelewy24", "Przelewy24"),
+        features_dot_payments__iyzico=("iyzico", "iyzico", "iyzico", "iyzico"),
+        features_dot_payments__razorpay=("Razorpay", "Razorpay", "Razorpay", "Razorpay"),
+        features_dot_payments__razorpay_international=("Razorpay international", "Razorpay międzynarodowy", "Razorpay uluslararası", "Razorpay अंतरराष्ट्रीय"),
+        features_dot_payments__upi=("UPI", "UPI", "UPI", "UPI"),
+        features_dot_payments__cash_on_delivery=("Cash on delivery", "Płatność przy odbiorze", "Kapıda ödeme", "कैश ऑन डिलीवरी"),
+        features_dot_shipping__inpost=("InPost", "InPost", "InPost", "InPost"),
+        features_dot_shipping__dpd=("DPD", "DPD", "DPD", "DPD"),
+        features_dot_shipping__yurtici=("Yurtiçi Kargo", "Yurtiçi Kargo", "Yurtiçi Kargo", "Yurtiçi Kargo"),
+        features_dot_shipping__aras=("Aras Kargo", "Aras Kargo", "Aras Kargo", "Aras Kargo"),
+        features_dot_shipping__shiprocket=("Shiprocket", "Shiprocket", "Shiprocket", "Shiprocket"),
+        features_dot_marketplaces__allegro=("Allegro", "Allegro", "Allegro", "Allegro"),
+        features_dot_marketplaces__trendyol=("Trendyol", "Trendyol", "Trendyol", "Trendyol"),
+        features_dot_marketplaces__hepsiburada=("Hepsiburada", "Hepsiburada", "Hepsiburada", "Hepsiburada"),
+        features_dot_marketplaces__amazon_in=("Amazon.in", "Amazon.in", "Amazon.in", "Amazon.in"),
+        features_dot_marketplaces__flipkart=("Flipkart", "Flipkart", "Flipkart", "Flipkart"),
+        features_dot_invoicing__fakturownia=("Fakturownia", "Fakturownia", "Fakturownia", "Fakturownia"),
+        features_dot_invoicing__parasut=("Paraşüt", "Paraşüt", "Paraşüt", "Paraşüt"),
+        features_dot_invoicing__zoho_books=("Zoho Books", "Zoho Books", "Zoho Books", "Zoho Books"),
+        features_dot_marketing__google_ads=("Google Ads", "Google Ads", "Google Ads", "Google Ads"),
+        features_dot_marketing__meta_ads=("Meta ads", "Reklamy Meta", "Meta reklamları", "Meta विज्ञापन"),
+        features_dot_marketing__newsletter=("Newsletter", "Newsletter", "E-bülten", "न्यूज़लेटर"),
     ),
 }
 

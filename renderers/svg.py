@@ -11,19 +11,25 @@ children)``; two serialisers write that tree:
 Safety: every string that reaches the document (text, tooltips, title, description)
 goes through :func:`renderers.text.clean_text` and is escaped by the writer; numbers
 are formatted here, never taken as strings from the scene; the only elements written
-are svg, title, desc, g, rect, line, circle, polygon, polyline and text, with
+are svg, title, desc, style, g, rect, line, circle, polygon, polyline and text, with
 presentation attributes only: no script, no event handler, no link, no image, no
 foreignObject. Ids come from a hash of the scene, so the same scene always gives the
 same bytes.
+
+Devanagari (Hindi): a picture with Devanagari text carries the shipped Lohit Devanagari as
+an ``@font-face`` with a ``data:`` URL in its one ``<style>``: an SVG shown through
+``<img>`` may load nothing from outside, and a viewer without a Devanagari font would
+otherwise draw boxes. Latin-only pictures stay as small as before.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from functools import lru_cache
 
-from .scene import Circle, Group, Line, Polygon, Rect, Scene, TextRun
-from .text import FONT_FAMILY, clean_text
+from .scene import Circle, Group, Line, Polygon, Rect, Scene, TextRun, iter_text
+from .text import FONT_FAMILY, clean_text, font_paths
 
 ENGINES = ("fast", "svgwrite")
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -159,8 +165,38 @@ def _node(item, prefix: str) -> Node:
     raise TypeError(f"unknown scene item {type(item).__name__}")  # pragma: no cover
 
 
-def scene_tree(scene: Scene) -> Node:
-    """The document as plain nodes (what both serialisers write)."""
+#: The family of the Lohit Devanagari embedded for Devanagari text: a name of its own, so a page
+#: that inlines the SVG and declares its own "Lohit Devanagari" (for every character) changes nothing.
+DEVA_FAMILY = "Concierge Devanagari"
+
+
+def _is_deva(ch: str) -> bool:
+    return "\u0900" <= ch <= "\u097f" or "\ua8e0" <= ch <= "\ua8ff" or "\u1cd0" <= ch <= "\u1cff"
+
+
+def has_devanagari(scene: Scene) -> bool:
+    """Whether any text of ``scene`` (title and description included) is written in Devanagari."""
+    texts = [scene.title, scene.desc, *(run.text for run in iter_text(scene))]
+    return any(_is_deva(ch) for text in texts if text for ch in text)
+
+
+@lru_cache(maxsize=1)
+def devanagari_font_css() -> str:
+    """``@font-face`` of the shipped Lohit Devanagari as a ``data:`` URL (read once)."""
+    data = base64.b64encode(font_paths()["deva"].read_bytes()).decode("ascii")
+    # the embedded face first: Chromium drew some Devanagari runs (bold ones, panel titles) with
+    # DejaVu Sans' empty boxes when DejaVu came first; its unicode-range keeps Latin with DejaVu,
+    # as measured
+    return (f"@font-face{{font-family:'{DEVA_FAMILY}';src:url(data:font/ttf;base64,{data}) format('truetype');"
+            "unicode-range:U+0900-097F,U+1CD0-1CFF,U+200C-200D,U+25CC,U+A8E0-A8FF}"
+            f"svg{{font-family:'{DEVA_FAMILY}',{FONT_FAMILY}}}")
+
+
+def scene_tree(scene: Scene, *, deva: bool | None = None) -> Node:
+    """The document as plain nodes (what both serialisers write); ``deva``: embed the Devanagari
+    font (None: when the scene has Devanagari text)."""
+    if deva is None:
+        deva = has_devanagari(scene)
     prefix = _scene_id(scene)
     w, h = _n(scene.width), _n(scene.height)
     root_attrs = {
@@ -172,6 +208,7 @@ def scene_tree(scene: Scene) -> Node:
     children: list[Node] = [
         ("title", {"id": f"{prefix}-title"}, clean_text(scene.title), []),
         ("desc", {"id": f"{prefix}-desc"}, clean_text(scene.desc), []),
+        *([("style", {}, devanagari_font_css(), [])] if deva else []),
         ("rect", {"x": "0", "y": "0", "width": w, "height": h, "fill": scene.background}, None, []),
     ]
     children.extend(_node(item, prefix) for item in scene.items)
@@ -239,7 +276,8 @@ def _render_fast(scene: Scene) -> str:
     """The same bytes as ``_serialize_fast(scene_tree(scene))``, from cached pieces."""
     prefix = _scene_id(scene)
     _, root_attrs, _, head = scene_tree(Scene(scene.width, scene.height, (), scene.title, scene.desc,
-                                              scene.background, scene.lang, scene.kind))
+                                              scene.background, scene.lang, scene.kind),
+                                        deva=has_devanagari(scene))
     out: list[str] = []
     _write_fast(("svg", {**root_attrs, **_ROOT_EXTRA}, None, head), out)
     out[-1:] = []  # reopen the root: drop "</svg>"
@@ -252,14 +290,17 @@ def _serialize_svgwrite(tree: Node) -> str:
     import svgwrite
     from svgwrite.base import Desc, Title
 
+    class _Style(Title):  # svgwrite's own style() writes CDATA; this is the plain element the fast writer writes
+        elementname = "style"
+
     _, root_attrs, _, children = tree
     dwg = svgwrite.Drawing(size=(root_attrs["width"], root_attrs["height"]), profile="full", debug=False)
     dwg.update({k: v for k, v in root_attrs.items() if k not in ("width", "height")})
 
     def build(node: Node):
         tag, attrs, text, kids = node
-        if tag in ("title", "desc"):
-            el = (Title if tag == "title" else Desc)(text)
+        if tag in ("title", "desc", "style"):
+            el = (Title if tag == "title" else Desc if tag == "desc" else _Style)(text)
             for key, value in attrs.items():
                 el.xml.set(key, value)
             return el

@@ -33,7 +33,7 @@ _ERROR_TEXT = {
 
 
 def request_lang() -> str:
-    """The caller's language: ?lang=, else Accept-Language (en, pl, tr), else English."""
+    """The caller's language: ?lang=, else Accept-Language (one of LANGUAGES), else English."""
     if request.args.get("lang"):
         return base_lang(request.args["lang"])
     return request.accept_languages.best_match(list(LANGUAGES)) or "en"

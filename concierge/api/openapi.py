@@ -69,7 +69,7 @@ SHOP_PARAM = {"name": "shop", "in": "path", "required": True, "description": "Th
 
 _ACCEPT_LANGUAGE = {
     "name": "Accept-Language", "in": "header", "required": False,
-    "description": "Language of error messages when the body gives none (best match of en, pl, tr; else en)",
+    "description": f"Language of error messages when the body gives none (best match of {', '.join(LANGUAGES)}; else en)",
     "schema": {"type": "string"}, "example": "pl-PL, pl;q=0.9, en;q=0.5",
 }
 
@@ -297,7 +297,7 @@ def _survey_link_operation() -> dict[str, Any]:
         "summary": "Create a signed, expiring survey link for a merchant",
         "description": (
             "The merchant opens the link on their phone, without an account, in their market's "
-            "language (pl, tr, en; switchable), may save a draft and continue later, and submits; "
+            "language (India: English or Hindi; switchable), may save a draft and continue later, and submits; "
             "answers are stored exactly as `POST /api/v1/surveys` stores them (source `survey`, actor "
             "`merchant`). The link is signed with the server's secret and works until `expires_at`; "
             "it can be reopened to change answers until then. Treat the URL as a secret: anyone who "
@@ -601,7 +601,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             "version": "1",
             "description": ("Merchant onboarding concierge: trial-shop events and merchant surveys feed "
                             "one profile per shop. Errors are JSON {error, message, errors[]} naming each "
-                            "field, in the request's language (en, pl, tr). Whatever is rejected is kept "
+                            f"field, in the request's language ({', '.join(LANGUAGES)}). Whatever is rejected is kept "
                             "verbatim for replay. See docs/api.md."),
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },

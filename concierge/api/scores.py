@@ -26,7 +26,7 @@ def _lang() -> str:
     lang = request.args.get("lang", "en")
     if lang not in LANGS:
         raise ValidationFailed([{"field": "lang", "code": "invalid_choice",
-                                 "message": "lang: must be one of en, pl, tr"}])
+                                 "message": f"lang: must be one of {', '.join(LANGS)}"}])
     return lang
 
 

@@ -58,7 +58,8 @@ def show_cmd(market: str, year: int | None, lang: str, as_json: bool) -> None:
 
 
 def completeness_problems() -> list[str]:
-    """Everything missing: untranslated or fuzzy catalog messages (pl, tr), stale .mo, schema labels."""
+    """Everything missing: untranslated or fuzzy catalog messages (every language but English), stale .mo,
+    schema labels."""
     from ..i18n import (
         TRANSLATED,
         catalog_problems,
@@ -77,7 +78,7 @@ def completeness_problems() -> list[str]:
 @locales_group.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print {ok, problems: [...]} as JSON.")
 def check_cmd(as_json: bool) -> None:
-    """Check every UI message has a pl and tr translation and every schema label has en/pl/tr."""
+    """Check every UI message is translated into every language and every schema label exists in each."""
     problems = completeness_problems()
     if as_json:
         echo_json({"ok": not problems, "problems": problems})
@@ -86,7 +87,11 @@ def check_cmd(as_json: bool) -> None:
         for p in problems:
             click.echo(f"  {p}", err=True)
     else:
-        click.echo("Translations complete: UI catalogs (pl, tr) and schema labels (en, pl, tr).")
+        from locales import LANGUAGES
+
+        from ..i18n import TRANSLATED
+
+        click.echo(f"Translations complete: UI catalogs ({', '.join(TRANSLATED)}) and schema labels ({', '.join(LANGUAGES)}).")
     if problems:
         sys.exit(1)
 
@@ -102,7 +107,7 @@ def compile_cmd() -> None:
 
 @locales_group.command("update")
 def update_cmd() -> None:
-    """Add every message the code and templates use to the pl and tr catalogs (then translate and compile)."""
+    """Add every message the code and templates use to every catalog (then translate and compile)."""
     from ..i18n import merge_new_messages
 
     for lang, missing in merge_new_messages().items():

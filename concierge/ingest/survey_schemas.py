@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from locales import LANGUAGES
 from profile_schema import Question, Schema, load_schema
 
 SURVEY_BODY = "SurveySubmission"  # the key of the request body schema in REQUEST_SCHEMAS
@@ -138,7 +139,7 @@ def survey_body_schema(schema: Schema | None = None) -> dict[str, Any]:
                      "description": "The platform's shop id"},
             "answers": answers_json_schema(schema),
             "language": {"type": "string", "pattern": _LANGUAGE_PATTERN, "maxLength": 35,
-                         "description": "The merchant's language (en, pl, tr; pl-PL works); "
+                         "description": f"The merchant's language ({', '.join(LANGUAGES)}; pl-PL works); "
                                         "error messages come back in it"},
             "response_id": {"type": "string", "minLength": 1, "maxLength": 200,
                             "description": "The survey tool's id of this response; a repeat is "

@@ -113,18 +113,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "ambiguous_shop": {"en": "{value!r} belongs to more than one shop ({shops})",
                        "pl": "{value!r} należy do więcej niż jednego sklepu ({shops})",
                        "tr": "{value!r} birden fazla mağazaya ait ({shops})",
-                       "hi": "{value!r} एक से अधिक दुकानों का है ({shops})"},
+                       "hi": "{value!r} एक से अधिक शॉपों का है ({shops})"},
     "unknown_contact": {"en": "no shop with the e-mail or phone {value!r}",
                         "pl": "brak sklepu z adresem e-mail lub telefonem {value!r}",
                         "tr": "{value!r} e-posta veya telefonuna sahip mağaza yok",
-                        "hi": "ई-मेल या फ़ोन {value!r} वाली कोई दुकान नहीं"},
+                        "hi": "ई-मेल या फ़ोन {value!r} वाली कोई शॉप नहीं"},
     "older_than_stored": {"en": "the answers to {questions} ({at}) are older than what the shop already has; "
                                 "the profile keeps the newer ones",
                           "pl": "odpowiedzi na {questions} ({at}) są starsze niż to, co sklep już ma; "
                                 "profil zachowuje nowsze",
                           "tr": "{questions} yanıtları ({at}) mağazada zaten bulunanlardan daha eski; "
                                 "profil yenilerini tutar",
-                          "hi": "{questions} के जवाब ({at}) दुकान के पास पहले से मौजूद जवाबों से पुराने हैं; "
+                          "hi": "{questions} के जवाब ({at}) शॉप के पास पहले से मौजूद जवाबों से पुराने हैं; "
                                 "प्रोफ़ाइल नए जवाब रखती है"},
     "no_column": {"en": "the header has no column {columns}", "pl": "nagłówek nie ma kolumny {columns}",
                   "tr": "başlıkta {columns} sütunu yok",

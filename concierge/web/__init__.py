@@ -26,7 +26,8 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 #: the API). A new blueprint is added here; tests/unit/test_architecture.py checks that no module
 #: with a `bp` is left out.
 BLUEPRINT_MODULES = (
-    "concierge.web.auth", "concierge.web.calls", "concierge.web.dashboard", "concierge.web.privacy",
+    "concierge.web.auth", "concierge.web.calls", "concierge.web.dashboard", "concierge.web.fonts",
+    "concierge.web.privacy",
     "concierge.web.rating", "concierge.web.survey", "concierge.web.survey_next", "concierge.web.views",
     "concierge.api.calls", "concierge.api.events", "concierge.api.openapi", "concierge.api.pictures",
     "concierge.api.preferences",

@@ -64,7 +64,7 @@ def load_logged_in_user() -> None:
     """Put the session's user (if still active) on `g.user` before every request."""
     g.user = None
     uid = session.get("uid")
-    if uid is None or request.path.startswith("/static/"):
+    if uid is None or request.path.startswith(("/static/", "/fonts/")):
         return
     user = _read_user(get_session(), uid)
     if (user is None or not user.active or session.get("pwh") != _password_stamp(user)

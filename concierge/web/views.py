@@ -446,9 +446,10 @@ def picture_response(data: bytes, fmt: str) -> Response:
     """Serve picture bytes: exact type, nosniff, a CSP that lets nothing run, a deterministic ETag."""
     resp = Response(data, mimetype=pictures.MIME[fmt])
     needs_style = fmt == "svg" and (b"<style" in data or b"style=" in data)
+    embeds_font = needs_style and b"@font-face" in data  # Devanagari: the font travels inside, as data:
     resp.headers["Content-Security-Policy"] = (
         "default-src 'none'; " + ("style-src 'unsafe-inline'; " if needs_style else "")
-        + "frame-ancestors 'none'; sandbox")
+        + ("font-src data:; " if embeds_font else "") + "frame-ancestors 'none'; sandbox")
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Cache-Control"] = "private, no-cache"
     resp.set_etag(pictures.etag_for(data))

@@ -115,6 +115,17 @@ def test_no_text_leaves_its_panel_or_overlaps_in_chromium(shell, output_dir, nam
     assert result["problems"] == []
 
 
+@pytest.mark.parametrize("layout", ["wide", "narrow"])
+def test_the_hindi_picture_in_chromium(shell, output_dir, layout):
+    """Hindi labels, Devanagari names: laid out by Chromium with the Lohit the SVG carries."""
+    pic, _ = personas()["in_global_seller"]
+    svg = render_svg(build_scene(pic, "hi", layout=layout))
+    result = _show(shell, svg, 1200 if layout == "wide" else 360)
+    shell.screenshot(path=str(output_dir / f"picture-in_global_seller-hi-{layout}.png"), full_page=True)
+    assert result["panels"] == 7 and result["texts"] > 30 and result["scripts"] == 0
+    assert result["problems"] == []
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_hard_profile_in_every_consultant_language(shell, lang):
     pic, _ = personas()["hostile"]

@@ -1,4 +1,5 @@
-"""Every UI message has a Polish and Turkish translation; the schema's labels too; language order."""
+"""Every UI message has a translation in every language of LANGUAGES (pl, tr, hi); the schema's labels too;
+language order, and the market's own languages (Hindi for India)."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ from click.testing import CliRunner
 
 from concierge import i18n
 from concierge.cli import cli
+from locales import LANGUAGES
 
 
 @pytest.mark.parametrize("lang", i18n.TRANSLATED)
@@ -54,7 +56,7 @@ def test_checker_catches_a_missing_schema_label():
     q = schema.questions["owner.name"]
     broken = replace(schema, questions={**schema.questions,
                                         "owner.name": replace(q, labels={"en": q.labels["en"], "pl": "x"})})
-    assert i18n.schema_label_problems(broken) == ["schema: owner.name has no tr label"]
+    assert i18n.schema_label_problems(broken) == ["schema: owner.name has no tr label", "schema: owner.name has no hi label"]
 
 
 def test_checker_catches_a_survey_question_without_merchant_wording():
@@ -73,7 +75,7 @@ def test_checker_catches_a_survey_question_without_merchant_wording():
         q, asks={k: v for k, v in q.asks.items() if k != "pl"})})
     assert i18n.schema_label_problems(broken) == [
         "schema: survey question experience.sold_online_before has no pl merchant wording (ask)"]
-    assert i18n.schema_label_problems(broken, ("en", "pl", "tr", "hi"))[0].endswith("has no hi label")
+    assert i18n.schema_label_problems(broken, (*LANGUAGES, "de"))[0].endswith("has no de label")
     # a choice with its own merchant wording has it in every language too
     q = schema.questions["owner.life_situation"]
     c = q.choices["student"]
@@ -81,7 +83,8 @@ def test_checker_catches_a_survey_question_without_merchant_wording():
     broken = replace(schema, questions={**schema.questions, q.key: replace(
         q, choices={**q.choices, "student": replace(c, asks={"en": c.asks["en"], "pl": c.asks["pl"]})})})
     assert i18n.schema_label_problems(broken) == [
-        "schema: owner.life_situation choice student has no tr merchant wording (ask)"]
+        "schema: owner.life_situation choice student has no tr merchant wording (ask)",
+        "schema: owner.life_situation choice student has no hi merchant wording (ask)"]
 
 
 def test_choose_language_order():
@@ -96,6 +99,31 @@ def test_choose_language_order():
     assert choose(accept_languages=["de-DE", "tr-TR", "en"]) == "tr"
     assert choose(accept_languages=Accept([("pl-PL", 1)])) == "pl"
     assert choose(user_language="de", market=None, accept_languages=None) == "en"
+
+
+def test_an_indian_merchant_gets_hindi_when_the_browser_asks_for_it():
+    """India offers English and Hindi (its market file): a browser asking for Hindi gets Hindi on a
+    shop's pages although English is the market's default; the user's own setting still comes first,
+    and a language the market does not offer does not beat the market's."""
+    from locales import market_language, market_languages
+
+    assert market_languages("IN") == ("en", "hi") and market_language("IN") == "en"
+    assert market_languages("PL") == ("pl",) and market_languages("TR") == ("tr",)
+    assert market_languages(None) == ("en",) and market_languages("XX") == ("en",)
+    choose = i18n.choose_language
+    assert choose(market="IN", accept_languages=["hi-IN", "en"]) == "hi"
+    assert choose(market="IN", accept_languages=["en-IN", "hi"]) == "en"
+    assert choose(market="IN") == "en"
+    assert choose(market="in", accept_languages=["hi"]) == "hi"
+    assert choose(market="PL", accept_languages=["hi"]) == "pl"  # Poland does not offer Hindi
+    assert choose(user_language="en", market="IN", accept_languages=["hi"]) == "en"
+    assert choose(accept_languages=["hi"]) == "hi"
+
+    from werkzeug.datastructures import LanguageAccept
+
+    # werkzeug's own best_match would pass over "hi-IN" for the later "en"
+    assert choose(market="IN", accept_languages=LanguageAccept([("hi-IN", 1), ("en", 0.8)])) == "hi"
+    assert i18n.TRANSLATED == tuple(lang for lang in LANGUAGES if lang != "en") and "hi" in i18n.TRANSLATED
 
 
 def test_locales_check_command_passes_and_reports_json():

@@ -25,7 +25,8 @@ from concierge.models import Call, ModelVersion, PlannedCall, Score, Shop, Trial
 PASSWORD = "correct horse battery"
 TODAY = date(2026, 11, 23)
 # a new route argument must be given a value here, so that no GET route goes untested
-ARGUMENTS = ("shop", "platform_id", "token", "call_id", "call", "id", "planned_call_id", "key", "table", "event_id")
+ARGUMENTS = ("shop", "platform_id", "token", "call_id", "call", "id", "planned_call_id", "key", "table", "event_id",
+             "face")
 
 
 def _db(app):
@@ -133,6 +134,8 @@ def _fills(rule: str, arguments: set[str], data: dict[str, object]) -> list[dict
         return [{"key": k} for k in [*data["reports"], "no-such-report"]]
     if "event_id" in arguments:  # a webhook event: a stored one and an unknown one
         return [{"event_id": e} for e in data["event_ids"]]
+    if "face" in arguments:  # a shipped font and an unknown one
+        return [{"face": f} for f in ("Lohit-Devanagari", "no-such-font")]
     shop_args = arguments & {"shop", "platform_id"}
     base: dict[str, object] = {a: data["call_id"] for a in arguments - shop_args - {"token"}}
     if shop_args:
@@ -158,13 +161,13 @@ def urls_for(app, data: dict[str, object]) -> list[tuple[str, str]]:
                 path = re.sub(rf"<(?:[^:<>]+:)?{name}>", str(value), path)
             extra = [path]
             if "picture" in path:
-                extra += [f"{path}?lang=pl", f"{path}?lang=tr&layout=narrow"]
+                extra += [f"{path}?lang=pl", f"{path}?lang=tr&layout=narrow", f"{path}?lang=hi"]
             elif path.endswith("/score"):
                 extra += [f"{path}?lang=pl", f"{path}?lang=tr", f"{path}?refresh=1"]
             elif path.startswith(("/s/", "/r/")):
-                extra += [f"{path}?lang=tr", f"{path}?lang=en"]
+                extra += [f"{path}?lang=tr", f"{path}?lang=en", f"{path}?lang=hi"]
             elif path.startswith("/shops/"):
-                extra.append(f"{path}?lang=tr")
+                extra += [f"{path}?lang=tr", f"{path}?lang=hi"]
             elif path == "/":
                 extra += ["/?q=sklep&market=PL", "/?stage=products", "/?page=2", "/?market=TR&stage=legal"]
             elif path == "/shops.csv":  # the export streams its body: read whole below (buffered)

@@ -228,7 +228,7 @@ LOCALIZED = [
     ("owner.hours_per_week", 101, "PL", "pl", "Godziny tygodniowo na sklep: może wynosić najwyżej 100"),
     ("owner.hours_per_week", 101, "TR", "tr", "Mağazaya haftada ayrılan saat: en fazla 100 olmalı"),
     ("owner.hours_per_week", 101, "PL", "pl_PL", "Godziny tygodniowo na sklep: może wynosić najwyżej 100"),
-    ("owner.hours_per_week", 101, "IN", "hi", "दुकान के लिए हफ़्ते में घंटे: अधिकतम 100 होना चाहिए"),
+    ("owner.hours_per_week", 101, "IN", "hi", "शॉप के लिए हफ़्ते में घंटे: अधिकतम 100 होना चाहिए"),
     ("owner.hours_per_week", 101, "IN", "de", "Hours a week for the shop: must be at most 100"),
     ("business.type", "shop", "PL", "pl", "Rodzaj działalności: 'shop' nie jest dozwoloną odpowiedzią"),
     ("business.type", "shop", "TR", "tr", "İşletme türü: 'shop' izin verilen seçeneklerden biri değil"),

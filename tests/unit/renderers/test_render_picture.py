@@ -217,3 +217,62 @@ def test_devanagari_provider_names_on_two_lines_do_not_overlap():
     pic = PictureInput(features={"payments": FeatureState(connected=None, providers=("000000ऀ", "0000000ऀ"))})
     for layout in ("wide", "narrow"):
         assert layout_problems(build_scene(pic, "en", layout=layout)) == []
+
+
+def _english_words() -> set[str]:
+    """Every English word of the picture's tables (labels.yaml, the samples' choice labels) whose
+    Hindi differs: one of them on a Hindi picture is an English fallback."""
+    from renderers.labels import load_labels
+    from renderers.samples import _COMMON
+
+    words: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict) and "en" in node and "hi" in node:
+            for en, hi in ((node["en"], node["hi"]),) if isinstance(node["en"], str) else zip(
+                    node["en"].values(), node["hi"].values()):
+                if en != hi:
+                    words.add(en.split("{")[0].strip() or en)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+
+    walk(load_labels())
+    walk(_COMMON)
+    return {w for w in words if len(w) > 2}
+
+
+def test_a_hindi_picture_speaks_hindi_in_devanagari_with_the_shipped_font():
+    """Issue 15: the picture in Hindi: every label and choice in Devanagari (no English fallback
+    for a translated word), nothing leaves its box, the SVG carries Lohit Devanagari (an <img>
+    may load no font from outside) and the PNG draws with it."""
+    import base64
+    import re
+
+    from renderers.png import render_png
+    from renderers.svg import devanagari_font_css, render_svg
+    from renderers.text import FONT_FAMILY, font_paths, segments
+
+    pic, _ = PERSONAS["in_global_seller"]
+    english = _english_words()
+    for layout in LAYOUTS:
+        scene = build_scene(pic, "hi", layout=layout)
+        assert layout_problems(scene) == []
+        words = [r.text for r in iter_text(scene)]
+        shown = {re.sub(r"^[^\w]+\s*", "", w) for w in words} | set(words)
+        assert sorted(shown & english) == []
+        assert sum(1 for w in words if re.search("[\u0900-\u097f]", w)) > 30
+        svg = render_svg(scene)
+        assert render_svg(scene, engine="svgwrite") == svg
+        css = re.search(rb"<style>(.*?)</style>", svg).group(1).decode()
+        assert css == devanagari_font_css() and "font-family:'Concierge Devanagari'" in css
+        assert "Lohit Devanagari" in FONT_FAMILY
+        font = re.search(r"base64,([A-Za-z0-9+/=]+)", css).group(1)
+        assert base64.b64decode(font) == font_paths()["deva"].read_bytes()
+        assert render_png(scene)[:8] == b"\x89PNG\r\n\x1a\n"
+    # the PNG and the measurements draw Devanagari with Lohit, Latin with DejaVu
+    assert [face for face, _ in segments("मार्केट IN")] == ["deva", "regular"]
+    assert [face for face, _ in segments("शॉप IN-7", bold=True)] == ["deva", "bold"]
+    # a picture without Devanagari stays small: no font inside
+    plain = render_svg(build_scene(*PERSONAS["pl_first_steps"]))
+    assert b"<style" not in plain and b"@font-face" not in plain

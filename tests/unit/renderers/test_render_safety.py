@@ -13,9 +13,10 @@ from renderers.checks import layout_problems
 from renderers.charts import bar_chart, calibration_chart, cohort_conversion_chart, readiness_funnel_chart
 from renderers.samples import HOSTILE_TEXT, RTL_TEXT
 from locales import LANGUAGES
+from renderers.svg import devanagari_font_css
 
 SVG = "{http://www.w3.org/2000/svg}"
-ALLOWED = {"svg", "title", "desc", "g", "rect", "line", "circle", "polygon", "polyline", "text"}
+ALLOWED = {"svg", "title", "desc", "style", "g", "rect", "line", "circle", "polygon", "polyline", "text"}
 ATTRS = {"x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "width", "height", "points", "fill",
          "stroke", "stroke-width", "stroke-dasharray", "stroke-linecap", "stroke-linejoin",
          "font-size", "font-weight", "font-family", "text-anchor", "id", "class", "role",
@@ -75,6 +76,9 @@ def assert_safe(data: bytes) -> None:
     for el in root.iter():
         tag = el.tag.replace(SVG, "")
         assert tag in ALLOWED, tag
+        if tag == "style":  # only the shipped Devanagari font, never a word of the picture's data
+            assert el.text == devanagari_font_css() and not list(el) and not el.attrib
+            continue
         for name, value in el.attrib.items():
             assert name in ATTRS, name
             assert not name.lower().startswith("on")
