@@ -51,38 +51,44 @@ def _required_body(schema: dict) -> dict:
     return body
 
 
+def _consultant_request(schema: dict):
+    """What every claim endpoint starts with: the request's language, its checked body, the session and the
+    consultant the body names (404 when no active user has that e-mail)."""
+    lang = request_language()
+    body = _required_body(schema)
+    session = get_session()
+    return lang, body, session, find_user(session, body["consultant"], lang=lang)
+
+
+def _shop_of(session, call):
+    from ..models import Shop
+
+    return session.get(Shop, call.shop_id)
+
+
 @bp.post("/calls/next")
 @require_token
 def post_next():
     """Claim the consultant's next call: 200 with the call and its token, or 200 `{"call": null}`."""
-    lang = request_language()
-    body = _required_body(CLAIM_REQUEST)
-    session = get_session()
-    user = find_user(session, body["consultant"], lang=lang)
+    lang, body, session, user = _consultant_request(CLAIM_REQUEST)
     call = claim_next(session, user, lease_minutes=current_app.config["CLAIM_LEASE_MINUTES"],
                       max_open=current_app.config["MAX_OPEN_CLAIMS"], lang=lang)
     if call is None:
         return jsonify(call=None)
-    from ..models import Shop
-
-    return jsonify(call=call_as_dict(call, session.get(Shop, call.shop_id), lang=lang))
+    return jsonify(call=call_as_dict(call, _shop_of(session, call), lang=lang))
 
 
 @bp.post("/calls/<int:call_id>/complete")
 @require_token
 def post_complete(call_id: int):
     """Record how the call went; 409 when the claim expired or is someone else's."""
-    lang = request_language()
-    body = _required_body(COMPLETE_REQUEST)
-    session = get_session()
-    user = find_user(session, body["consultant"], lang=lang)
+    lang, body, session, user = _consultant_request(COMPLETE_REQUEST)
     call, attempt = complete_call(session, user, call_id, outcome=body["outcome"], token=body["token"],
                                   at=body.get("at"), note=body.get("note"), answers=body.get("answers"),
                                   channel="api", lang=lang)
-    from ..models import Shop
     from ..operations.survey_links import public_base_url
 
-    shop = session.get(Shop, call.shop_id)
+    shop = _shop_of(session, call)
     link = rating_url(attempt, shop, secret=current_app.config["SECRET_KEY"],
                       base_url=public_base_url(current_app.config.get("PUBLIC_BASE_URL"), request.url_root))
     return jsonify(call=call_as_dict(call, shop, lang=lang), attempt=attempt_as_dict(attempt, rating_url=link))
@@ -92,14 +98,9 @@ def post_complete(call_id: int):
 @require_token
 def post_release(call_id: int):
     """Give a claimed call back to the queue untouched; 409 when the claim was already lost."""
-    lang = request_language()
-    body = _required_body(RELEASE_REQUEST)
-    session = get_session()
-    call = release_call(session, find_user(session, body["consultant"], lang=lang), call_id, token=body["token"],
-                        lang=lang)
-    from ..models import Shop
-
-    return jsonify(call=call_as_dict(call, session.get(Shop, call.shop_id), lang=lang))
+    lang, body, session, user = _consultant_request(RELEASE_REQUEST)
+    call = release_call(session, user, call_id, token=body["token"], lang=lang)
+    return jsonify(call=call_as_dict(call, _shop_of(session, call), lang=lang))
 
 
 _CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}, "example": 1}
