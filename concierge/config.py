@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,29 +69,24 @@ def write_private(path: Path, text: str) -> None:
 
 def _int_env(name: str, default: int, low: int, high: int) -> int:
     """A whole-number setting from the environment, refused with its name when out of range."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {raw!r}") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
-    return value
+    return _number_env(name, default, low, high, int, "a whole number")
 
 
 def _float_env(name: str, default: float, low: float, high: float) -> float:
     """A number setting from the environment, refused with its name when out of range."""
+    return _number_env(name, default, low, high, float, "a number")
+
+
+def _number_env(name: str, default: Any, low: Any, high: Any, parse: Callable[[str], Any], what: str) -> Any:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number from {low} to {high}, not {raw!r}") from None
+        raise ValueError(f"{name} must be {what} from {low} to {high}, not {raw!r}") from None
     if not low <= value <= high:
-        raise ValueError(f"{name} must be a number from {low} to {high}, not {raw!r}")
+        raise ValueError(f"{name} must be {what} from {low} to {high}, not {raw!r}")
     return value
 
 

@@ -59,29 +59,26 @@ def _paint(attrs: dict, fill, stroke, stroke_width, dash) -> dict:
     return attrs
 
 
+#: What ElementTree (and so svgwrite) escapes, in its order: in element text, and further in attribute values.
+_CDATA_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_ATTRIB_ESCAPES = (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;"))
+
+
+def _replace_each(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    for old, new in pairs:
+        if old in text:
+            text = text.replace(old, new)
+    return text
+
+
 def _escape_cdata(text: str) -> str:
     """Escape element text exactly as ElementTree (and so svgwrite) does."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+    return _replace_each(text, _CDATA_ESCAPES)
 
 
 def _escape_attrib(text: str) -> str:
     """Escape an attribute value exactly as ElementTree (and so svgwrite) does."""
-    text = _escape_cdata(text)
-    if '"' in text:
-        text = text.replace('"', "&quot;")
-    if "\r" in text:
-        text = text.replace("\r", "&#13;")
-    if "\n" in text:
-        text = text.replace("\n", "&#10;")
-    if "\t" in text:
-        text = text.replace("\t", "&#09;")
-    return text
+    return _replace_each(_escape_cdata(text), _ATTRIB_ESCAPES)
 
 
 def _scene_id(scene: Scene) -> str:

@@ -20,25 +20,20 @@ from ..operations.planned_calls import ask_for_callback
 from ..operations.shops import get_shop
 from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
-from ..ingest.schemas import register_schema
+from ..ingest.schemas import request_body
 
 bp = api_blueprint("calls", __name__)
 
 CALL_STATUSES = ("open", "planned", "snoozed", "held_out", "cancelled")
 LIST_LIMIT = 1000
 REQUEST_BODY = "CallbackRequest"
-CALLBACK_REQUEST = register_schema(REQUEST_BODY, {
-    "type": "object",
-    "title": REQUEST_BODY,
-    "additionalProperties": False,
-    "properties": {
-        "at": {"type": "string", "format": "date-time",
-               "description": "The moment the merchant picked, ISO 8601 with its UTC offset "
-                              "(e.g. 2026-12-01T10:00:00+01:00); absent: call as soon as calling "
-                              "is allowed. Not in the past, at most 30 days ahead."},
-        "note": {"type": "string", "maxLength": MAX_NOTE,
-                 "description": "What the merchant wants to talk about (shown to the consultant)"},
-    },
+CALLBACK_REQUEST = request_body(REQUEST_BODY, {
+    "at": {"type": "string", "format": "date-time",
+           "description": "The moment the merchant picked, ISO 8601 with its UTC offset "
+                          "(e.g. 2026-12-01T10:00:00+01:00); absent: call as soon as calling "
+                          "is allowed. Not in the past, at most 30 days ahead."},
+    "note": {"type": "string", "maxLength": MAX_NOTE,
+             "description": "What the merchant wants to talk about (shown to the consultant)"},
 })
 
 

@@ -62,7 +62,6 @@ def json_response(description: str, schema_name: str = "Error", example: Any = N
     return json_content(description, _ref(schema_name), example)
 
 
-ERROR_SCHEMA = _ref("Error")
 SHOP_PARAM = {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
               "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"}
 

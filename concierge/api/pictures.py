@@ -10,6 +10,7 @@ from ..operations import pictures
 from ..operations.shops import get_shop
 from . import api_blueprint
 from .auth import require_token
+from .openapi import SHOP_PARAM
 
 bp = api_blueprint("pictures", __name__)
 
@@ -54,8 +55,7 @@ def _operation(fmt: str) -> dict:
         "tags": ["shops"],
         "summary": f"The shop's picture as {fmt.upper()} (same drawing as the consultant's page)",
         "parameters": [
-            {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
-             "schema": {"type": "string", "maxLength": 64}, "example": "pl-1001"},
+            SHOP_PARAM,
             {"name": "lang", "in": "query", "required": False,
              "description": "Language of the labels; default: the market's language, then Accept-Language",
              "schema": {"type": "string", "enum": list(LANGUAGES)}},

@@ -21,8 +21,8 @@ from ..operations.contact_preferences import HOURS_QUESTION, WEEKDAYS, get_prefe
 from ..operations.shops import get_shop
 from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
-from ..ingest.schemas import register_schema
-from .openapi import ERROR_SCHEMA, SHOP_PARAM, json_content
+from .openapi import SHOP_PARAM, json_content, json_response
+from ..ingest.schemas import request_body
 
 bp = api_blueprint("preferences", __name__)
 
@@ -34,20 +34,14 @@ def _channels() -> list[str]:
     return sorted({c for m in MARKET_CODES for c in call_channels(m)})
 
 
-PREFERENCES_REQUEST = register_schema(REQUEST_BODY, {
-    "type": "object",
-    "title": REQUEST_BODY,
-    "additionalProperties": False,
-    "required": ["hours", "channel"],
-    "properties": {
-        "days": {"type": ["array", "null"], "items": {"type": "integer", "enum": list(WEEKDAYS)}, "maxItems": 7,
-                 "description": "ISO weekdays, Monday 1 to Sunday 7; none, null or all seven: any day"},
-        "hours": {"type": "string", "enum": list(profile_schema.load_schema().questions[HOURS_QUESTION].choices),
-                  "description": "the time of day that suits the merchant"},
-        "channel": {"type": "string", "enum": _channels(),
-                    "description": "how to call: one of the shop's market's channels (GET shows them)"},
-    },
-})
+PREFERENCES_REQUEST = request_body(REQUEST_BODY, {
+    "days": {"type": ["array", "null"], "items": {"type": "integer", "enum": list(WEEKDAYS)}, "maxItems": 7,
+             "description": "ISO weekdays, Monday 1 to Sunday 7; none, null or all seven: any day"},
+    "hours": {"type": "string", "enum": list(profile_schema.load_schema().questions[HOURS_QUESTION].choices),
+              "description": "the time of day that suits the merchant"},
+    "channel": {"type": "string", "enum": _channels(),
+                "description": "how to call: one of the shop's market's channels (GET shows them)"},
+}, required=("hours", "channel"))
 
 _ANSWER: dict[str, Any] = {
     "type": "object", "required": ["shop", "days", "hours", "channel", "channels"],
@@ -93,7 +87,7 @@ get_contact_preferences.openapi = {  # type: ignore[attr-defined]
     "description": "Days, time of day and channel as the merchant last gave them (null: not said), and the "
                    "channels their market offers.",
     "parameters": [SHOP_PARAM],
-    "responses": {"200": json_content("The wishes", _ANSWER, _EXAMPLE), "404": json_content("Unknown shop", ERROR_SCHEMA)},
+    "responses": {"200": json_content("The wishes", _ANSWER, _EXAMPLE), "404": json_response("Unknown shop")},
 }
 put_contact_preferences.openapi = {  # type: ignore[attr-defined]
     "operationId": "setContactPreferences", "tags": ["calls"],
@@ -108,10 +102,10 @@ put_contact_preferences.openapi = {  # type: ignore[attr-defined]
         "example": {"days": [1, 3], "hours": "evening", "channel": "phone"}}}},
     "responses": {
         "200": json_content("Stored; the wishes as they are now", _ANSWER, {**_EXAMPLE, "moved": []}),
-        "400": json_content("The body is not JSON", ERROR_SCHEMA),
-        "415": json_content("The Content-Type is not application/json", ERROR_SCHEMA),
-        "404": json_content("Unknown shop", ERROR_SCHEMA),
-        "422": json_content("A day, time of day or channel that is not one of the allowed ones (a channel the "
-                     "shop's market does not offer included); nothing stored", ERROR_SCHEMA),
+        "400": json_response("The body is not JSON"),
+        "415": json_response("The Content-Type is not application/json"),
+        "404": json_response("Unknown shop"),
+        "422": json_response("A day, time of day or channel that is not one of the allowed ones (a channel the "
+                     "shop's market does not offer included); nothing stored"),
     },
 }

@@ -12,7 +12,7 @@ from ..app import get_session
 from ..operations.privacy import REASON_MAX, SECTIONS, erase_shop, export_shop
 from . import api_blueprint, error_response, optional_json_body, request_language
 from .auth import require_token
-from .openapi import ERROR_SCHEMA, SHOP_PARAM, json_content
+from .openapi import SHOP_PARAM, json_content, json_response
 
 bp = api_blueprint("privacy", __name__)
 
@@ -24,6 +24,13 @@ ERASE_REQUEST = {
                               "description": "why (e.g. the request's reference); kept in the audit record"}},
 }
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _no_store_json(data: Any):
+    """The JSON answer, kept by no cache (it holds personal data)."""
+    resp = jsonify(data)
+    resp.headers.update(NO_STORE)
+    return resp
 
 
 def require_admin_token(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -39,18 +46,15 @@ def require_admin_token(view: Callable[..., Any]) -> Callable[..., Any]:
     return require_token(wrapper)
 
 
-_FORBIDDEN = json_content("The token is not an admin token", ERROR_SCHEMA,
-                   {"error": "forbidden", "message": "This needs an admin token (concierge token create NAME --role admin)"})
+_FORBIDDEN = json_response("The token is not an admin token", example={
+    "error": "forbidden", "message": "This needs an admin token (concierge token create NAME --role admin)"})
 
 
 @bp.get("/shops/<shop>/privacy-export")
 @require_admin_token
 def privacy_export(shop: str):
     """Everything we hold about the merchant, as `concierge privacy export SHOP --json` prints it."""
-    lang = request_language()
-    resp = jsonify(export_shop(get_session(), shop, lang=lang))
-    resp.headers.update(NO_STORE)
-    return resp
+    return _no_store_json(export_shop(get_session(), shop, lang=request_language()))
 
 
 privacy_export.openapi = {  # type: ignore[attr-defined]
@@ -65,10 +69,10 @@ privacy_export.openapi = {  # type: ignore[attr-defined]
     "parameters": [SHOP_PARAM],
     "responses": {
         "200": json_content("The export", {"type": "object", "required": ["format", "shop_id", *SECTIONS],
-                                    "properties": {"format": {"type": "string"}, "shop_id": {"type": "string"},
-                                                   "exported_at": {"type": "string", "format": "date-time"}}}),
+                                           "properties": {"format": {"type": "string"}, "shop_id": {"type": "string"},
+                                                          "exported_at": {"type": "string", "format": "date-time"}}}),
         "403": _FORBIDDEN,
-        "404": json_content("Unknown shop", ERROR_SCHEMA),
+        "404": json_response("Unknown shop"),
     },
 }
 
@@ -79,11 +83,8 @@ def privacy_erase(shop: str):
     """Erase the merchant's personal data (one transaction); erasing again is harmless."""
     lang = request_language()
     body = optional_json_body(ERASE_REQUEST, lang)
-    result = erase_shop(get_session(), shop, reason=body.get("reason"), actor=f"api:{g.api_token.name}",
-                        channel="api", lang=lang)
-    resp = jsonify(result)
-    resp.headers.update(NO_STORE)
-    return resp
+    return _no_store_json(erase_shop(get_session(), shop, reason=body.get("reason"), actor=f"api:{g.api_token.name}",
+                                     channel="api", lang=lang))
 
 
 privacy_erase.openapi = {  # type: ignore[attr-defined]
@@ -111,9 +112,9 @@ privacy_erase.openapi = {  # type: ignore[attr-defined]
                 "already_erased": {"type": "boolean"}}},
             {"shop": "pl-1001", "erasure_id": 1, "erased_at": "2026-11-30T16:00:00+00:00",
              "counts": {"observations": 4, "call_notes": 1}, "erased": 5, "already_erased": False}),
-        "400": json_content("The body is not JSON", ERROR_SCHEMA),
+        "400": json_response("The body is not JSON"),
         "403": _FORBIDDEN,
-        "404": json_content("Unknown shop", ERROR_SCHEMA),
-        "422": json_content("No reason, or a reason longer than 500 characters; nothing erased", ERROR_SCHEMA),
+        "404": json_response("Unknown shop"),
+        "422": json_response("No reason, or a reason longer than 500 characters; nothing erased"),
     },
 }

@@ -13,20 +13,15 @@ from ..app import get_session
 from ..operations.survey_links import MAX_DAYS, create_link, public_base_url
 from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
-from ..ingest.schemas import register_schema
+from ..ingest.schemas import request_body
 
 bp = api_blueprint("survey_links", __name__)
 
 REQUEST_BODY = "SurveyLinkRequest"
-SURVEY_LINK_REQUEST = register_schema(REQUEST_BODY, {
-    "type": "object",
-    "title": REQUEST_BODY,
-    "additionalProperties": False,
-    "properties": {
-        "days": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS,
-                 "description": "How long the link works, in days (default: the server's "
-                                "SURVEY_LINK_MAX_AGE_DAYS, 14 unless configured)"},
-    },
+SURVEY_LINK_REQUEST = request_body(REQUEST_BODY, {
+    "days": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS,
+             "description": "How long the link works, in days (default: the server's "
+                            "SURVEY_LINK_MAX_AGE_DAYS, 14 unless configured)"},
 })
 
 

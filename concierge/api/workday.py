@@ -17,35 +17,26 @@ from ..operations.audits import MAX_NOTE, call_as_dict
 from ..operations.workday import attempt_as_dict, claim_next, complete_call, find_user, rating_url, release_call
 from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
-from .openapi import _ACCEPT_LANGUAGE, _ref, json_body, json_response
-from ..ingest.schemas import register_schema
+from .openapi import _ACCEPT_LANGUAGE, _ref, json_body, json_content, json_response
+from ..ingest.schemas import request_body
 
 bp = api_blueprint("workday", __name__)
 
 _CONSULTANT = {"type": "string", "format": "email", "maxLength": 254,
                "description": "The consultant's login e-mail (an active user)"}
 _TOKEN = {"type": "integer", "minimum": 1, "description": "The fencing token the claim returned"}
-CLAIM_REQUEST = register_schema("ClaimRequest", {
-    "type": "object", "title": "ClaimRequest", "additionalProperties": False, "required": ["consultant"],
-    "properties": {"consultant": _CONSULTANT},
-})
-COMPLETE_REQUEST = register_schema("CompleteRequest", {
-    "type": "object", "title": "CompleteRequest", "additionalProperties": False,
-    "required": ["consultant", "token", "outcome"],
-    "properties": {
-        "consultant": _CONSULTANT, "token": _TOKEN,
-        "outcome": {"type": "string", "enum": list(OUTCOMES)},
-        "at": {"type": "string", "format": "date-time",
-               "description": "For outcome 'later': when the merchant wants the call, with its offset"},
-        "note": {"type": "string", "maxLength": MAX_NOTE, "description": "What was said, for the next consultant"},
-        "answers": {"type": "object", "description": "Interview answers learned on the call (question key -> "
-                                                     "value); stored whole or not at all, source 'call'"},
-    },
-})
-RELEASE_REQUEST = register_schema("ReleaseRequest", {
-    "type": "object", "title": "ReleaseRequest", "additionalProperties": False, "required": ["consultant", "token"],
-    "properties": {"consultant": _CONSULTANT, "token": _TOKEN},
-})
+CLAIM_REQUEST = request_body("ClaimRequest", {"consultant": _CONSULTANT}, required=("consultant",))
+COMPLETE_REQUEST = request_body("CompleteRequest", {
+    "consultant": _CONSULTANT, "token": _TOKEN,
+    "outcome": {"type": "string", "enum": list(OUTCOMES)},
+    "at": {"type": "string", "format": "date-time",
+           "description": "For outcome 'later': when the merchant wants the call, with its offset"},
+    "note": {"type": "string", "maxLength": MAX_NOTE, "description": "What was said, for the next consultant"},
+    "answers": {"type": "object", "description": "Interview answers learned on the call (question key -> "
+                                                 "value); stored whole or not at all, source 'call'"},
+}, required=("consultant", "token", "outcome"))
+RELEASE_REQUEST = request_body("ReleaseRequest", {"consultant": _CONSULTANT, "token": _TOKEN},
+                               required=("consultant", "token"))
 
 
 def _required_body(schema: dict) -> dict:
@@ -60,38 +51,44 @@ def _required_body(schema: dict) -> dict:
     return body
 
 
+def _consultant_request(schema: dict):
+    """What every claim endpoint starts with: the request's language, its checked body, the session and the
+    consultant the body names (404 when no active user has that e-mail)."""
+    lang = request_language()
+    body = _required_body(schema)
+    session = get_session()
+    return lang, body, session, find_user(session, body["consultant"], lang=lang)
+
+
+def _shop_of(session, call):
+    from ..models import Shop
+
+    return session.get(Shop, call.shop_id)
+
+
 @bp.post("/calls/next")
 @require_token
 def post_next():
     """Claim the consultant's next call: 200 with the call and its token, or 200 `{"call": null}`."""
-    lang = request_language()
-    body = _required_body(CLAIM_REQUEST)
-    session = get_session()
-    user = find_user(session, body["consultant"], lang=lang)
+    lang, body, session, user = _consultant_request(CLAIM_REQUEST)
     call = claim_next(session, user, lease_minutes=current_app.config["CLAIM_LEASE_MINUTES"],
                       max_open=current_app.config["MAX_OPEN_CLAIMS"], lang=lang)
     if call is None:
         return jsonify(call=None)
-    from ..models import Shop
-
-    return jsonify(call=call_as_dict(call, session.get(Shop, call.shop_id), lang=lang))
+    return jsonify(call=call_as_dict(call, _shop_of(session, call), lang=lang))
 
 
 @bp.post("/calls/<int:call_id>/complete")
 @require_token
 def post_complete(call_id: int):
     """Record how the call went; 409 when the claim expired or is someone else's."""
-    lang = request_language()
-    body = _required_body(COMPLETE_REQUEST)
-    session = get_session()
-    user = find_user(session, body["consultant"], lang=lang)
+    lang, body, session, user = _consultant_request(COMPLETE_REQUEST)
     call, attempt = complete_call(session, user, call_id, outcome=body["outcome"], token=body["token"],
                                   at=body.get("at"), note=body.get("note"), answers=body.get("answers"),
                                   channel="api", lang=lang)
-    from ..models import Shop
     from ..operations.survey_links import public_base_url
 
-    shop = session.get(Shop, call.shop_id)
+    shop = _shop_of(session, call)
     link = rating_url(attempt, shop, secret=current_app.config["SECRET_KEY"],
                       base_url=public_base_url(current_app.config.get("PUBLIC_BASE_URL"), request.url_root))
     return jsonify(call=call_as_dict(call, shop, lang=lang), attempt=attempt_as_dict(attempt, rating_url=link))
@@ -101,19 +98,20 @@ def post_complete(call_id: int):
 @require_token
 def post_release(call_id: int):
     """Give a claimed call back to the queue untouched; 409 when the claim was already lost."""
-    lang = request_language()
-    body = _required_body(RELEASE_REQUEST)
-    session = get_session()
-    call = release_call(session, find_user(session, body["consultant"], lang=lang), call_id, token=body["token"],
-                        lang=lang)
-    from ..models import Shop
-
-    return jsonify(call=call_as_dict(call, session.get(Shop, call.shop_id), lang=lang))
+    lang, body, session, user = _consultant_request(RELEASE_REQUEST)
+    call = release_call(session, user, call_id, token=body["token"], lang=lang)
+    return jsonify(call=call_as_dict(call, _shop_of(session, call), lang=lang))
 
 
 _CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}, "example": 1}
-_NOT_JSON = {"400": json_response("The body is not JSON"),
-             "415": json_response("The Content-Type is not application/json")}
+
+
+def _claim_responses(done: dict, not_found: str, conflict: str, invalid: str) -> dict:
+    """What a claim operation answers: `done` (200), or the Error answer with these reasons."""
+    return {"200": done, "404": json_response(not_found), "409": json_response(conflict),
+            "422": json_response(invalid), "400": json_response("The body is not JSON"),
+            "415": json_response("The Content-Type is not application/json")}
+
 _CALL_RESPONSE = {"type": "object", "properties": {"call": {"oneOf": [_ref("PlannedCall"), {"type": "null"}]}}}
 
 # The examples follow one another on call 1 (the callback example's call): claimed (token 1),
@@ -126,13 +124,10 @@ post_next.openapi = {
                    "CLAIM_LEASE_MINUTES; complete it with the returned `token`.",
     "parameters": [_ACCEPT_LANGUAGE],
     "requestBody": json_body("ClaimRequest", {"consultant": "ania@example.com"}),
-    "responses": {
-        "200": {"description": "The claimed call (with token and lease_until), or null when nothing is due",
-                "content": {"application/json": {"schema": _CALL_RESPONSE}}},
-        "404": json_response("No active user with that e-mail"),
-        "409": json_response("The consultant already holds the most open calls allowed"),
-        "422": json_response("A body field is missing or wrong"), **_NOT_JSON,
-    },
+    "responses": _claim_responses(
+        json_content("The claimed call (with token and lease_until), or null when nothing is due", _CALL_RESPONSE),
+        "No active user with that e-mail", "The consultant already holds the most open calls allowed",
+        "A body field is missing or wrong"),
 }
 post_complete.openapi = {
     "operationId": "completeCall", "tags": ["calls"],
@@ -144,24 +139,18 @@ post_complete.openapi = {
     "requestBody": json_body("CompleteRequest", {"consultant": "ania@example.com", "token": 2, "outcome": "reached",
                                                  "note": "walked through BLIK",
                                                  "answers": {"readiness.payments_connected": True}}),
-    "responses": {
-        "200": {"description": "The call after the outcome, and the attempt recorded",
-                "content": {"application/json": {"schema": {"type": "object", "properties": {
-                    "call": _ref("PlannedCall"), "attempt": {"type": "object"}}}}}},
-        "404": json_response("No such call or consultant"),
-        "409": json_response("The claim expired or is held by someone else: nothing was saved"),
-        "422": json_response("A field is missing or wrong (outcome, at, note, answers)"), **_NOT_JSON,
-    },
+    "responses": _claim_responses(
+        json_content("The call after the outcome, and the attempt recorded", {"type": "object", "properties": {
+            "call": _ref("PlannedCall"), "attempt": {"type": "object"}}}),
+        "No such call or consultant", "The claim expired or is held by someone else: nothing was saved",
+        "A field is missing or wrong (outcome, at, note, answers)"),
 }
 post_release.openapi = {
     "operationId": "releaseCall", "tags": ["calls"],
     "summary": "Give a claimed call back to the queue",
     "parameters": [_CALL_ID, _ACCEPT_LANGUAGE],
     "requestBody": json_body("ReleaseRequest", {"consultant": "ania@example.com", "token": 1}),
-    "responses": {
-        "200": {"description": "The call, planned again", "content": {"application/json": {"schema": _CALL_RESPONSE}}},
-        "404": json_response("No such call or consultant"),
-        "409": json_response("The claim was already lost"),
-        "422": json_response("A body field is missing or wrong"), **_NOT_JSON,
-    },
+    "responses": _claim_responses(json_content("The call, planned again", _CALL_RESPONSE),
+                                  "No such call or consultant", "The claim was already lost",
+                                  "A body field is missing or wrong"),
 }

@@ -89,6 +89,17 @@ def answer(data: Any, as_json: bool, sentence: str) -> None:
         click.echo(sentence)
 
 
+def answer_rows(rows: list, as_json: bool, empty: str, line: Callable[[Any], str], as_data: Any = None) -> None:
+    """A listing's answer: the rows (or `as_data`) as JSON under --json, else a line per row (`empty` for none)."""
+    if as_json:
+        echo_json(rows if as_data is None else as_data)
+        return
+    if not rows:
+        click.echo(empty)
+    for row in rows:
+        click.echo(line(row))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="concierge")
 @click.pass_context

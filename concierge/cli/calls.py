@@ -6,7 +6,7 @@ import click
 from audits.queue import OUTCOMES
 
 from ..i18n import LANGUAGES
-from . import CliState, answer, echo_json, in_session, pass_state
+from . import CliState, answer, answer_rows, echo_json, in_session, pass_state
 from .shops import parse_when
 
 STATUSES = ("open", "planned", "snoozed", "claimed", "held_out", "cancelled", "done")
@@ -29,12 +29,11 @@ def _call_answer(state: CliState, as_json: bool, lang: str, act) -> dict | None:
     return in_session(state, as_json, work)
 
 
-def _print_call(c: dict) -> None:
-    when = _local(c)
-    click.echo(f"{c['id']:>6}  {c['shop']:<14} {c['market']}  {c['status']:<9} {when} {c['timezone']:<16} "
-               f"{c['kind_label']}: {c['why']}")
-    for item in c["agenda"]:
-        click.echo(f"{'':>8}- {item}")
+def _call_text(c: dict) -> str:
+    """A planned call in a line, and its agenda a line an item."""
+    return "\n".join([f"{c['id']:>6}  {c['shop']:<14} {c['market']}  {c['status']:<9} {_local(c)} "
+                      f"{c['timezone']:<16} {c['kind_label']}: {c['why']}",
+                      *(f"{'':>8}- {item}" for item in c["agenda"])])
 
 
 @click.group("calls")
@@ -63,13 +62,7 @@ def list_cmd(state: CliState, shop: str | None, status: str | None, due_before: 
     rows = in_session(state, as_json, lambda s: [
         call_as_dict(c, sh, lang=lang)
         for c, sh in list_calls(s, shop=shop, status=status, due_before=before, limit=limit, lang=lang)])
-    if as_json:
-        echo_json(rows)
-        return
-    if not rows:
-        click.echo("No planned calls match.")
-    for c in rows:
-        _print_call(c)
+    answer_rows(rows, as_json, "No planned calls match.", _call_text)
 
 
 @calls_group.command("snooze")
@@ -194,7 +187,7 @@ def next_cmd(state: CliState, as_email: str, lang: str, as_json: bool) -> None:
         return
     click.echo(f"Claimed call {data['id']} (token {data['token']}, yours until "
                f"{data['lease_until'][11:16]} UTC):")
-    _print_call(data)
+    click.echo(_call_text(data))
 
 
 @calls_group.command("complete")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, answer, echo_json, in_session, pass_state
+from . import CliState, answer, answer_rows, echo_json, in_session, pass_state
 from ..errors import ConciergeError
 
 
@@ -161,14 +161,9 @@ def list_cmd(state: CliState, as_json: bool) -> None:
 
     with state.db.session() as s:
         rows = list_models(s)
-    if as_json:
-        echo_json({"models": rows})
-        return
-    if not rows:
-        click.echo("No models yet: run `concierge model train`.")
-    for r in rows:
-        click.echo(f"{'*' if r['active'] else ' '} {r['version']}  {r['kind']:10} {r['model'] or '':16} "
-                   f"rows {r['trained_rows']:>6}  AUC {r['auc']}  ECE {r['ece']}")
+    answer_rows(rows, as_json, "No models yet: run `concierge model train`.",
+                lambda r: f"{'*' if r['active'] else ' '} {r['version']}  {r['kind']:10} {r['model'] or '':16} "
+                          f"rows {r['trained_rows']:>6}  AUC {r['auc']}  ECE {r['ece']}", as_data={"models": rows})
 
 
 @model_group.command("activate")

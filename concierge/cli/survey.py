@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, answer, echo_json, in_session, pass_state
+from . import CliState, answer, answer_rows, in_session, pass_state
 
 
 def _config() -> dict:
@@ -74,15 +74,9 @@ def links_cmd(state: CliState, shop: str, as_json: bool) -> None:
         row = get_shop(s, shop)
         return [link_as_dict(link, row) for link in list_links(s, row)]
 
-    rows = in_session(state, as_json, work)
-    if as_json:
-        echo_json(rows)
-        return
-    if not rows:
-        click.echo(f"No survey links for {shop}.")
-    for r in rows:
-        click.echo(f"{r['id']:>5}  {r['state']:<8} until {r['expires_at'][:16]}  by {r['created_by']:<24} "
-                   f"sent {r['submitted_at'][:16] if r['submitted_at'] else '-'}")
+    answer_rows(in_session(state, as_json, work), as_json, f"No survey links for {shop}.",
+                lambda r: f"{r['id']:>5}  {r['state']:<8} until {r['expires_at'][:16]}  by {r['created_by']:<24} "
+                          f"sent {r['submitted_at'][:16] if r['submitted_at'] else '-'}")
 
 
 def register(group: click.Group) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, answer, echo_json, in_session, pass_state
+from . import CliState, answer, answer_rows, in_session, pass_state
 
 
 @click.group("token")
@@ -50,15 +50,13 @@ def list_cmd(state: CliState, as_json: bool) -> None:
 
     with state.db.session() as s:
         rows = [token_as_dict(t) for t in list_tokens(s)]
-    if as_json:
-        echo_json(rows)
-        return
-    if not rows:
-        click.echo("No tokens.")
-    for r in rows:
-        state_txt = "active" if r["active"] else f"revoked {r['revoked_at'][:10]}"
-        click.echo(f"{r['id']:>4}  {r['prefix']}...  {r['name']:<30} {state_txt:<20} "
-                   f"last used {r['last_used_at'][:16] if r['last_used_at'] else 'never'}")
+    answer_rows(rows, as_json, "No tokens.", _token_line)
+
+
+def _token_line(r: dict) -> str:
+    state_txt = "active" if r["active"] else f"revoked {r['revoked_at'][:10]}"
+    return (f"{r['id']:>4}  {r['prefix']}...  {r['name']:<30} {state_txt:<20} "
+            f"last used {r['last_used_at'][:16] if r['last_used_at'] else 'never'}")
 
 
 def register(group: click.Group) -> None:

@@ -7,10 +7,20 @@ import click
 
 from locales import LANGUAGES
 
-from . import CliState, answer, echo_json, in_session, pass_state
+from . import CliState, answer, answer_rows, echo_json, in_session, pass_state
 
 ROLE_CHOICE = click.Choice(["consultant", "manager", "admin"])
 LANGUAGE_CHOICE = click.Choice(LANGUAGES)
+
+
+_print_user = click.option("--json", "as_json", is_flag=True, help="Print the user as `users list --json` does.")
+
+
+def _change_user(state: CliState, as_json: bool, change) -> dict:
+    """`change(session)` alters one user in one transaction; the user as `users list --json` shows them."""
+    from ..operations.users import user_as_dict
+
+    return in_session(state, as_json, lambda s: user_as_dict(change(s)))
 
 
 def _read_password(from_stdin: bool, prompt: str) -> str:
@@ -55,53 +65,47 @@ def list_cmd(state: CliState, as_json: bool) -> None:
 
     with state.db.session() as s:
         users = [user_as_dict(u) for u in list_users(s)]
-    if as_json:
-        echo_json(users)
-        return
-    if not users:
-        click.echo("No users yet: `concierge users create EMAIL --role consultant`.")
-    for u in users:
-        flag = "" if u["active"] else "  (inactive)"
-        click.echo(f"{u['role']:<11} {u['email']:<32} {u['name']}  [{u['language'] or '-'}]{flag}")
+    answer_rows(users, as_json, "No users yet: `concierge users create EMAIL --role consultant`.",
+                lambda u: f"{u['role']:<11} {u['email']:<32} {u['name']}  [{u['language'] or '-'}]"
+                          f"{'' if u['active'] else '  (inactive)'}")
 
 
 @users_group.command("languages")
 @click.argument("email")
 @click.argument("languages", required=False, default="")
-@click.option("--json", "as_json", is_flag=True, help="Print the user as `users list --json` does.")
+@_print_user
 @pass_state
 def languages_cmd(state: CliState, email: str, languages: str, as_json: bool) -> None:
     """Set the languages EMAIL takes calls in (e.g. pl,en; empty: any): `calls next` routes by them."""
-    from ..operations.users import user_as_dict
     from ..operations.workday import find_user, set_call_languages
 
-    data = in_session(state, as_json, lambda s: user_as_dict(set_call_languages(s, find_user(s, email), languages)))
+    data = _change_user(state, as_json, lambda s: set_call_languages(s, find_user(s, email), languages))
     answer(data, as_json, f"{data['email']} takes calls in: {data.get('call_languages') or 'any language'}.")
 
 
 @users_group.command("password")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
-@click.option("--json", "as_json", is_flag=True, help="Print the user as `users list --json` does.")
+@_print_user
 @pass_state
 def password_cmd(state: CliState, email: str, password_stdin: bool, as_json: bool) -> None:
     """Set a new password for EMAIL (prompted for, never an argument); their web sessions end."""
-    from ..operations.users import find_user_by_email, set_password, user_as_dict
+    from ..operations.users import find_user_by_email, set_password
 
     password = _read_password(password_stdin, "New password")
-    data = in_session(state, as_json, lambda s: user_as_dict(set_password(s, find_user_by_email(s, email), password)))
+    data = _change_user(state, as_json, lambda s: set_password(s, find_user_by_email(s, email), password))
     answer(data, as_json, f"New password set for {data['email']}; they are logged out everywhere.")
 
 
 @users_group.command("logout")
 @click.argument("email")
-@click.option("--json", "as_json", is_flag=True, help="Print the user as `users list --json` does.")
+@_print_user
 @pass_state
 def logout_cmd(state: CliState, email: str, as_json: bool) -> None:
     """End every web session of EMAIL (a lost laptop, a shared computer): they log in again."""
-    from ..operations.users import end_sessions, find_user_by_email, user_as_dict
+    from ..operations.users import end_sessions, find_user_by_email
 
-    data = in_session(state, as_json, lambda s: user_as_dict(end_sessions(s, find_user_by_email(s, email))))
+    data = _change_user(state, as_json, lambda s: end_sessions(s, find_user_by_email(s, email)))
     answer(data, as_json, f"{data['email']} is logged out everywhere.")
 
 

@@ -429,19 +429,9 @@ def _survey_answers(rnd: random.Random, s: DemoShop, a: dict[str, Any]) -> dict[
         "experience.known_topics": a["known_topics"],
         "needs.help_with": a["help_with"],
         "needs.preferred_contact": a["preferred_contact"],
-        "business.type": a["type"],
-        "business.category": a["category"],
-        "business.model": a["model"],
-        "business.channels": a["channels"],
-        "business.sells_on_marketplace": a["on_marketplace"],
-        "business.sells_abroad": a["sells_abroad"],
-        "business.company_registered": a["company_registered"],
+        **_business_answers(a),
+        **_follow_up_answers(a),
     }
-    if a["sold_before"]:
-        ans["experience.platforms"] = a["platforms"]
-        ans["experience.years_selling_online"] = a["years"]
-    if a["on_marketplace"]:
-        ans["business.marketplaces"] = a["marketplaces"]
     if a["preferred_contact"] in ("phone", "whatsapp"):
         ans["needs.preferred_call_time"] = a["call_time"]
     if rnd.random() < 0.8:
@@ -476,18 +466,28 @@ def _call_answers(rnd: random.Random, s: DemoShop, a: dict[str, Any], surveyed: 
         ans.update({
             "owner.name": s.owner_name, "owner.language": s.language,
             "experience.sold_online_before": a["sold_before"],
-            "business.type": a["type"], "business.category": a["category"],
-            "business.model": a["model"], "business.channels": a["channels"],
-            "business.sells_on_marketplace": a["on_marketplace"],
-            "business.sells_abroad": a["sells_abroad"],
-            "business.company_registered": a["company_registered"],
+            **_business_answers(a),
             "needs.preferred_contact": a["preferred_contact"],
+            **_follow_up_answers(a),
         })
-        if a["sold_before"]:
-            ans["experience.platforms"] = a["platforms"]
-            ans["experience.years_selling_online"] = a["years"]
-        if a["on_marketplace"]:
-            ans["business.marketplaces"] = a["marketplaces"]
+    return ans
+
+
+def _business_answers(a: dict[str, Any]) -> dict[str, Any]:
+    """The business facts as the merchant gives them (survey) or tells the consultant (call)."""
+    return {"business.type": a["type"], "business.category": a["category"], "business.model": a["model"],
+            "business.channels": a["channels"], "business.sells_on_marketplace": a["on_marketplace"],
+            "business.sells_abroad": a["sells_abroad"], "business.company_registered": a["company_registered"]}
+
+
+def _follow_up_answers(a: dict[str, Any]) -> dict[str, Any]:
+    """The follow-ups the merchant's answers call for: platforms and years if they sold online, marketplaces."""
+    ans: dict[str, Any] = {}
+    if a["sold_before"]:
+        ans["experience.platforms"] = a["platforms"]
+        ans["experience.years_selling_online"] = a["years"]
+    if a["on_marketplace"]:
+        ans["business.marketplaces"] = a["marketplaces"]
     return ans
 
 

@@ -9,7 +9,7 @@ import copy
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -57,13 +57,18 @@ class EventMapping:
     types: Mapping[str, EventType]
 
 
-def _get(data: Mapping[str, Any], dotted: str) -> Any:
+def dig(data: Any, path: Sequence[str], missing: Any = _MISSING) -> Any:
+    """The value at `path` (keys, outermost first) in nested mappings; `missing` where the path breaks off."""
     cur: Any = data
-    for part in dotted.split("."):
+    for part in path:
         if not isinstance(cur, Mapping) or part not in cur:
-            return _MISSING
+            return missing
         cur = cur[part]
     return cur
+
+
+def _get(data: Mapping[str, Any], dotted: str) -> Any:
+    return dig(data, dotted.split("."))
 
 
 def _parse_rule(raw: Any, where: str, questions: Mapping[str, Any] | None) -> Rule:

@@ -68,6 +68,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
 from ..ingest.bodies import unstorable_errors
+from ..ingest.events import dig
 from ..messages import SHOP_MESSAGES, localize
 from ..models import DeadLetter, Observation, Shop, Submission
 
@@ -662,12 +663,7 @@ def _lookup(fields: Mapping[str, Any], column: str) -> Any:
     if column in fields:
         return fields[column]
     if "/" in column:
-        cur: Any = fields
-        for part in column.split("/"):
-            if not isinstance(cur, Mapping) or part not in cur:
-                return None
-            cur = cur[part]
-        return cur
+        return dig(fields, column.split("/"), None)
     return None
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, aliased
@@ -16,21 +17,7 @@ from .shops import resolve_shop
 
 def shop_observations(session: Session, shop: Shop | str) -> list[profile_schema.Observation]:
     """Read a shop's observations as pure values, so the fold never touches the database."""
-    shop = resolve_shop(session, shop)
-    rows = session.execute(
-        select(ObservationRow.id, ObservationRow.question, ObservationRow.value, ObservationRow.op,
-               ObservationRow.source, ObservationRow.actor, ObservationRow.observed_at,
-               ObservationRow.schema_version)
-        .where(ObservationRow.shop_id == shop.id)
-        .order_by(ObservationRow.observed_at, ObservationRow.id)
-    )
-    return [
-        profile_schema.Observation(
-            shop=shop.platform_id, question=question, value=value, source=source, actor=actor,
-            observed_at=observed_at, schema_version=version, op=op, seq=oid,
-        )
-        for oid, question, value, op, source, actor, observed_at, version in rows
-    ]
+    return _oldest_first(session, shop)
 
 
 def observations_by_shop(session: Session, platform_ids: dict[int, str]) -> dict[int, list[profile_schema.Observation]]:
@@ -223,13 +210,17 @@ def _observation_columns():
             ObservationRow.source, ObservationRow.actor, ObservationRow.observed_at, ObservationRow.schema_version)
 
 
-def observations_after(session: Session, shop: Shop | str, since: datetime) -> list[profile_schema.Observation]:
-    """The shop's observations after `since` (exclusive), oldest first: one read on the (shop, time) index."""
+def _oldest_first(session: Session, shop: Shop | str, *where: Any) -> list[profile_schema.Observation]:
+    """The shop's observations that meet `where` (all of them without), oldest first (time, then id)."""
     shop = resolve_shop(session, shop)
-    rows = session.execute(select(*_observation_columns())
-                           .where(ObservationRow.shop_id == shop.id, ObservationRow.observed_at > since)
+    rows = session.execute(select(*_observation_columns()).where(ObservationRow.shop_id == shop.id, *where)
                            .order_by(ObservationRow.observed_at, ObservationRow.id))
     return [_as_observation(shop, r) for r in rows]
+
+
+def observations_after(session: Session, shop: Shop | str, since: datetime) -> list[profile_schema.Observation]:
+    """The shop's observations after `since` (exclusive), oldest first: one read on the (shop, time) index."""
+    return _oldest_first(session, shop, ObservationRow.observed_at > since)
 
 
 def newest_observations(session: Session, shop: Shop | str, limit: int) -> list[profile_schema.Observation]:
@@ -242,11 +233,7 @@ def newest_observations(session: Session, shop: Shop | str, limit: int) -> list[
 
 def observations_newer_than(session: Session, shop: Shop | str, seq: int) -> list[profile_schema.Observation]:
     """The shop's observations stored after observation id `seq` (what someone else added since a page)."""
-    shop = resolve_shop(session, shop)
-    rows = session.execute(select(*_observation_columns())
-                           .where(ObservationRow.shop_id == shop.id, ObservationRow.id > seq)
-                           .order_by(ObservationRow.observed_at, ObservationRow.id))
-    return [_as_observation(shop, r) for r in rows]
+    return _oldest_first(session, shop, ObservationRow.id > seq)
 
 
 def observation_extent(session: Session, shop: Shop | str) -> tuple[int, int]:

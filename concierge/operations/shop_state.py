@@ -96,10 +96,6 @@ def _call_fields(session: Session, ids: Sequence[int], shop_holdout: dict[int, b
             for sid, held in shop_holdout.items()}
 
 
-def _chunk_rows(session: Session, ids: Sequence[int], now: datetime) -> list[dict[str, Any]]:
-    return _chunk(session, ids, now)[0]
-
-
 def _chunk(session: Session, ids: Sequence[int], now: datetime,
            known: Mapping[int, list[profile_schema.Observation]] | None = None,
            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -170,23 +166,22 @@ def _chunk(session: Session, ids: Sequence[int], now: datetime,
 
 def state_rows(session: Session, shop_ids: Iterable[Any], *, now: datetime | None = None) -> list[dict[str, Any]]:
     """The shop_state rows of these shops, computed from their history (unknown ids are skipped)."""
-    now = now or utcnow()
-    ids = _ids(shop_ids)
-    session.flush()
-    out: list[dict[str, Any]] = []
-    for i in range(0, len(ids), _CHUNK):
-        out += _chunk_rows(session, ids[i:i + _CHUNK], now)
-    return out
+    return _in_chunks(session, shop_ids, now, 0)
 
 
 def snapshot_rows(session: Session, shop_ids: Iterable[Any], *, now: datetime | None = None) -> list[dict[str, Any]]:
     """The profile_snapshot rows of these shops, computed from their history (unknown ids are skipped)."""
+    return _in_chunks(session, shop_ids, now, 1)
+
+
+def _in_chunks(session: Session, shop_ids: Iterable[Any], now: datetime | None, part: int) -> list[dict[str, Any]]:
+    """One part of `_chunk`'s answer (0: shop_state rows, 1: profile_snapshot rows), _CHUNK shops at a time."""
     now = now or utcnow()
     ids = _ids(shop_ids)
     session.flush()
     out: list[dict[str, Any]] = []
     for i in range(0, len(ids), _CHUNK):
-        out += _chunk(session, ids[i:i + _CHUNK], now)[1]
+        out += _chunk(session, ids[i:i + _CHUNK], now)[part]
     return out
 
 

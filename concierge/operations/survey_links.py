@@ -349,16 +349,19 @@ def survey_questions(schema: Any, market: str | None) -> list[Any]:
     return schema.survey_questions(market)
 
 
-def survey_plan(session: Session, resolved: ResolvedLink) -> profile_schema.SurveyPlan:
+def survey_plan(session: Session, resolved: ResolvedLink,
+                profile: profile_schema.Profile | None = None) -> profile_schema.SurveyPlan:
     """What the survey asks this shop first, what it already has, what may wait (read only).
 
     The rule is `profile_schema.plan_survey`, fed with what the profile knows (the trial's
     events, calls, earlier answers: not the link's draft, which is the merchant's own answers
-    in progress) and the shop's stage on the launch track.
+    in progress) and the shop's stage on the launch track. `profile`: the shop's, when the
+    caller built it already (a page that also pre-fills the form builds it once).
     """
     from .profiles import known_values, load_profile
 
-    profile = load_profile(session, resolved.shop)
+    if profile is None:
+        profile = load_profile(session, resolved.shop)
     return profile_schema.plan_survey(profile_schema.load_schema(), resolved.shop.market,
                                       known_values(profile), stage=profile.readiness.stage)
 
@@ -409,10 +412,10 @@ def _relevant_only(schema: Any, clean: dict[str, Any], errors: list[dict[str, An
     return keep, errs
 
 
-def _known(session: Session, shop: Shop) -> dict[str, Any]:
+def _known(session: Session, shop: Shop, profile: profile_schema.Profile | None = None) -> dict[str, Any]:
     from .profiles import known_values, load_profile
 
-    return known_values(load_profile(session, shop))
+    return known_values(profile if profile is not None else load_profile(session, shop))
 
 
 @dataclass
@@ -432,9 +435,11 @@ class AnswerOutcome:
         return not self.errors
 
 
-def form_values(session: Session, resolved: ResolvedLink) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(what to pre-fill: the profile's answers overlaid with the draft, what the profile knows)."""
-    known = _known(session, resolved.shop)
+def form_values(session: Session, resolved: ResolvedLink,
+                profile: profile_schema.Profile | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what to pre-fill: the profile's answers overlaid with the draft, what the profile knows);
+    `profile`: the shop's, when the caller built it already."""
+    known = _known(session, resolved.shop, profile)
     questions = {q.key for q in survey_questions(profile_schema.load_schema(), resolved.shop.market)}
     values = {k: v for k, v in known.items() if k in questions and v is not None}
     values.update({k: v for k, v in (resolved.link.draft or {}).items() if k in questions})

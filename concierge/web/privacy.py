@@ -75,23 +75,23 @@ def page(platform_id: str):
 @role_required("admin")
 def export_json(platform_id: str):
     """Everything we hold about the merchant as one JSON document (a download)."""
-    shop = _shop(platform_id)
-    data = export_shop(get_session(), shop, lang=current_lang())
-    body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-    resp = Response(body, mimetype="application/json")
-    name = csv_filename("privacy", shop.platform_id)[:-4] + ".json"
-    resp.headers.update({**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
-    return resp
+    return _export_download(platform_id, "json", "application/json", lambda data: json.dumps(
+        data, ensure_ascii=False, indent=2, sort_keys=True, default=str))
 
 
 @bp.get("/shops/<platform_id>/privacy/export.zip")
 @role_required("admin")
 def export_csv_zip(platform_id: str):
     """The same as one CSV per table in a zip, with export.json beside them."""
+    return _export_download(platform_id, "zip", "application/zip", export_zip)
+
+
+def _export_download(platform_id: str, ext: str, mimetype: str, encode) -> Response:
+    """The merchant's export, `encode`d, as the download privacy-<shop>.<ext> that no cache keeps."""
     shop = _shop(platform_id)
     data = export_shop(get_session(), shop, lang=current_lang())
-    resp = Response(export_zip(data), mimetype="application/zip")
-    name = csv_filename("privacy", shop.platform_id)[:-4] + ".zip"
+    resp = Response(encode(data), mimetype=mimetype)
+    name = csv_filename("privacy", shop.platform_id)[:-4] + "." + ext
     resp.headers.update({**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'})
     return resp
 

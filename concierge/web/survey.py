@@ -35,6 +35,7 @@ from ..operations.audits import (
     MAX_NOTE, AuditRequestError, callback_moved, check_callback_request, offered_slots, open_callback,
 )
 from ..operations.planned_calls import ask_for_callback, local_moment
+from ..operations.profiles import load_profile
 from ..operations.shops import get_shop
 from ..operations.survey_links import (
     LANGUAGES,
@@ -137,17 +138,25 @@ def _has_answer(field) -> bool:
     return bool(data) if isinstance(data, (list, tuple)) else data is not None and str(data).strip() != ""
 
 
-def _render(token: str, resolved, form, known: dict[str, Any], *, errors: list[dict[str, Any]] | None = None,
-            summary: str | None = None, notice: str | None = None, status: int = 200,
-            callback: dict[str, Any] | None = None):
+def _shop_profile(resolved) -> tuple[profile_schema.Profile, dict[str, Any], dict[str, Any]]:
+    """The shop's profile, built once for the page, and `form_values` from it: (profile, values, known)."""
+    session = get_session()
+    profile = load_profile(session, resolved.shop)
+    return (profile, *form_values(session, resolved, profile))
+
+
+def _render(token: str, resolved, form, known: dict[str, Any], profile: profile_schema.Profile, *,
+            errors: list[dict[str, Any]] | None = None, summary: str | None = None, notice: str | None = None,
+            status: int = 200, callback: dict[str, Any] | None = None):
     """The survey in three parts (`survey_plan`): the short default part, "we have this" and
     "tell us more". `known` is the profile with the merchant's answers so far: a follow-up whose
-    condition does not hold on it is sent hidden, and static/survey.js shows it when answered."""
+    condition does not hold on it is sent hidden, and static/survey.js shows it when answered.
+    `profile`: the shop's (`_shop_profile`), which the plan reads too."""
     session = get_session()
     schema = profile_schema.load_schema()
     market = resolved.shop.market
     lang = current_lang()
-    plan = survey_plan(session, resolved)
+    plan = survey_plan(session, resolved, profile)
     listed = []
     for e in errors or []:
         name = field_name(e["field"]) if e["field"] else ""
@@ -181,14 +190,13 @@ def _render(token: str, resolved, form, known: dict[str, Any], *, errors: list[d
 
 def _fresh_form_page(token: str, resolved, *, callback: dict[str, Any], status: int):
     """The survey as a GET shows it (profile + draft), with this callback block: after a callback post."""
-    session = get_session()
     schema = profile_schema.load_schema()
     market = resolved.shop.market
     form_class = answers_form_class(schema, market, current_lang(), source="survey")
-    values, known = form_values(session, resolved)
+    profile, values, known = _shop_profile(resolved)
     # formdata=None: the posted callback form is not the survey's answers
     form = form_class(formdata=None, data=form_data(survey_questions(schema, market), values, market))
-    return _render(token, resolved, form, {**known, **values}, callback=callback, status=status)
+    return _render(token, resolved, form, {**known, **values}, profile, callback=callback, status=status)
 
 
 def _thanks_page(token: str, resolved, *, callback: dict[str, Any] | None = None, status: int = 200):
@@ -230,9 +238,9 @@ def page(token: str):
     market = resolved.shop.market
     form_class = answers_form_class(schema, market, lang, source="survey")
     if request.method == "GET":
-        values, known = form_values(session, resolved)
+        profile, values, known = _shop_profile(resolved)
         form = form_class(data=form_data(survey_questions(schema, market), values, market))
-        return _render(token, resolved, form, {**known, **values})
+        return _render(token, resolved, form, {**known, **values}, profile)
     form = form_class()
     if not form.validate_on_submit():  # only the CSRF token can fail here (and CSRFError comes first)
         abort(400)
@@ -258,8 +266,8 @@ def page(token: str):
             return redirect(url_for("survey.page", token=token, lang=lang), 303)
         summary = _("Saved, except these answers. Please correct:")
         notice = None
-    known = form_values(session, resolved)[1]
-    return _render(token, resolved, form, {**known, **outcome.saved}, errors=outcome.errors,
+    profile, _values, known = _shop_profile(resolved)
+    return _render(token, resolved, form, {**known, **outcome.saved}, profile, errors=outcome.errors,
                    summary=summary, notice=notice, status=422)
 
 
@@ -335,8 +343,8 @@ def _csrf_error(exc: CSRFError):
         return _callback_page(token, resolved, block, 400)
     schema = profile_schema.load_schema()
     form = answers_form_class(schema, resolved.shop.market, lang, source="survey")()
-    known = form_values(get_session(), resolved)[1]
-    return _render(token, resolved, form, known, status=400, notice=_(
+    profile, _values, known = _shop_profile(resolved)
+    return _render(token, resolved, form, known, profile, status=400, notice=_(
         "This page was open for a long time, so nothing was saved. Your answers are still here: "
         "press the button again."))
 

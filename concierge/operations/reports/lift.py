@@ -89,10 +89,7 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
                Column("difference", _("Difference in rate"), "rate"),
                Column("difference_low", _("Difference: interval low"), "rate"),
                Column("difference_high", _("Difference: interval high"), "rate"),
-               Column("incremental", _("Incremental conversions"), "float"),
-               Column("incremental_low", _("Incremental: interval low"), "float"),
-               Column("incremental_high", _("Incremental: interval high"), "float"),
-               Column("status", _("Note"))]
+               *_incremental_columns(_)]
     definition = _("Trials started in the last %(months)d months whose decision window has passed. Shops are drawn at random into a "
                    "no-call holdout; the call arm is every other shop, reached or not. Difference in rate: "
                    "call arm minus holdout (Newcombe 95 %% interval). Incremental conversions: that difference "
@@ -107,6 +104,14 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
         warnings.append(_("The gain from calls cannot be measured yet: the holdout is too small."))
     return Report("lift", report_title("lift", lang), tables, warnings=warnings,
                   params={"months": int(months), "min_holdout": int(min_holdout)})
+
+
+def _incremental_columns(_: Any) -> list[Column]:
+    """The columns both tables end with: the incremental conversions with their interval, and the note."""
+    return [Column("incremental", _("Incremental conversions"), "float"),
+            Column("incremental_low", _("Incremental: interval low"), "float"),
+            Column("incremental_high", _("Incremental: interval high"), "float"),
+            Column("status", _("Note"))]
 
 
 def _by_consultant(_: Any, cells: dict[tuple[str, bool, str | None], tuple[int, int]], market: str | None,
@@ -146,10 +151,7 @@ def _by_consultant(_: Any, cells: dict[tuple[str, bool, str | None], tuple[int, 
     columns = [Column("consultant", _("Consultant")), Column("reached", _("Decided trials reached"), "int"),
                Column("converted", _("Converted"), "int"), Column("rate", _("Trial-to-paid rate"), "rate"),
                Column("expected", _("Expected without calls"), "float"),
-               Column("incremental", _("Incremental conversions"), "float"),
-               Column("incremental_low", _("Incremental: interval low"), "float"),
-               Column("incremental_high", _("Incremental: interval high"), "float"),
-               Column("status", _("Note"))]
+               *_incremental_columns(_)]
     definition = _("A consultant's shops are the decided trials in the call arm whose last reached call they "
                    "made. Expected without calls: those shops times the holdout's rate in the same markets. "
                    "Not randomised (consultants reach different shops), so read it as a guide, not a verdict; "
