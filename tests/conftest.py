@@ -13,6 +13,8 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.support import skip_or_fail
+
 # CI explores the same examples every run (a red build must be reproducible); developers'
 # runs explore new random examples each time, where a fresh failure is a found bug.
 settings.register_profile("ci", derandomize=True, database=None, deadline=None,
@@ -42,11 +44,7 @@ def _postgres_available() -> str | None:
 
 
 def require_postgres() -> None:
-    reason = _postgres_available()
-    if reason:
-        if os.environ.get("CONCIERGE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(reason + " (CONCIERGE_REQUIRE_POSTGRES=1)")
-        pytest.skip(reason)
+    skip_or_fail(_postgres_available(), "CONCIERGE_REQUIRE_POSTGRES")
 
 
 def new_pg_schema():
@@ -151,3 +149,38 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def cli_run(database, db_url):
+    """`cli_run(*args, env=None)`: the `concierge` CLI in-process (click's CliRunner) on the test's
+    database (its tables created), the arguments as strings, `env` added to the environment; the
+    click Result."""
+    from click.testing import CliRunner
+
+    from concierge.cli import cli
+
+    runner = CliRunner()
+
+    def invoke(*args, env=None):
+        return runner.invoke(cli, [str(a) for a in args], env={"CONCIERGE_DATABASE_URL": db_url, **(env or {})},
+                             catch_exceptions=False)
+    return invoke
+
+
+@pytest.fixture
+def db(app):
+    """The app's concierge.db.Database."""
+    return app.extensions["concierge.db"]
+
+
+@pytest.fixture
+def bearer(app):
+    """`bearer(name, role="integration")`: the Authorization header of a new API token of the app."""
+    from concierge.operations.tokens import create_token
+
+    def issue(name: str, role: str = "integration") -> dict[str, str]:
+        with app.extensions["concierge.db"].session() as s:
+            _, token = create_token(s, name, role=role)
+        return {"Authorization": f"Bearer {token}"}
+    return issue

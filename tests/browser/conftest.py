@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import skip_or_fail
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CONCIERGE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,11 +41,7 @@ def _missing() -> str | None:
 
 
 def require_browser() -> None:
-    reason = _missing()
-    if reason:
-        if os.environ.get("CONCIERGE_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + " (CONCIERGE_REQUIRE_BROWSER=1)")
-        pytest.skip(reason)
+    skip_or_fail(_missing(), "CONCIERGE_REQUIRE_BROWSER")
 
 
 def pytest_collection_modifyitems(config, items):

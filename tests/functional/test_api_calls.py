@@ -13,12 +13,9 @@ from sqlalchemy import func, select
 
 from concierge.models import PlannedCall, PlannedCallEvent
 from concierge.operations.tokens import create_token
+from tests.support import app_db as _db
 
 WARSAW_HOURS = range(8, 18)  # PL business hours are 9-17 on weekdays; the check is deliberately loose
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
 
 
 @pytest.fixture

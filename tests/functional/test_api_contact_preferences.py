@@ -10,23 +10,16 @@ import pytest
 from sqlalchemy import func, select
 
 from concierge.models import ContactPreference, Observation
-from concierge.operations.tokens import create_token
 
 
 @pytest.fixture
-def db(app):
-    return app.extensions["concierge.db"]
-
-
-@pytest.fixture
-def auth(db):
+def auth(db, bearer):
     from concierge.operations.shops import ensure_shop
 
     with db.session() as s:
         ensure_shop(s, "tr-1", "TR", name="Dükkan")
         ensure_shop(s, "pl-1", "PL", name="Ceramika")
-        _, token = create_token(s, "crm")
-    return {"Authorization": f"Bearer {token}"}
+    return bearer("crm")
 
 
 def put(client, auth, shop, body, **headers):

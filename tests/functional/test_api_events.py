@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from concierge.models import DeadLetter, Observation, Shop, TrialEvent
-from concierge.operations.tokens import create_token
+from tests.support import at_once, count_rows, post_event as post
 
 START = {"id": "ev-1", "shop": "shop-1", "type": "trial_started",
          "occurred_at": "2026-03-02T10:00:00+01:00",
@@ -16,26 +16,12 @@ START = {"id": "ev-1", "shop": "shop-1", "type": "trial_started",
 
 
 @pytest.fixture
-def auth(app):
-    with app.extensions["concierge.db"].session() as s:
-        _, token = create_token(s, "platform")
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def db(app):
-    return app.extensions["concierge.db"]
-
-
-def post(client, auth, body, **kw):
-    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return client.post("/api/v1/events", data=data, headers=auth, content_type="application/json", **kw)
+def auth(bearer):
+    return bearer("platform")
 
 
 def counts(db):
-    with db.session() as s:
-        return tuple(s.scalar(select(func.count()).select_from(m))
-                     for m in (Shop, TrialEvent, Observation, DeadLetter))
+    return count_rows(db, Shop, TrialEvent, Observation, DeadLetter)
 
 
 def test_trial_started_creates_the_shop_with_owner_details(client, auth, db):
@@ -203,21 +189,7 @@ def test_losing_an_insert_race_answers_duplicate_not_500(app, auth, db, db_url):
 
 
 def test_the_same_event_posted_concurrently_is_stored_once(app, auth, db):
-    import threading
-
-    barrier = threading.Barrier(4)
-    statuses: list[int] = []
-
-    def send():
-        client = app.test_client()
-        barrier.wait()
-        statuses.append(post(client, auth, START).status_code)
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = at_once(4, app.test_client, lambda client: post(client, auth, START).status_code)
     assert sorted(statuses) == [200, 200, 200, 201]
     assert counts(db) == (1, 1, 3, 0)
 

@@ -3,16 +3,16 @@ answered 202; `concierge events worker` applies it. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from concierge.cli import cli
 from concierge.models import DeadLetter, EventInbox, Observation, Shop, ShopState, TrialEvent
 from concierge.operations import inbox
 from concierge.operations.tokens import create_token
+from tests.support import at_once, count_rows, post_event as post
 
 START = {"id": "ev-1", "shop": "shop-1", "type": "trial_started",
          "occurred_at": "2026-03-02T10:00:00+01:00",
@@ -23,15 +23,8 @@ PRODUCT = {"id": "ev-2", "shop": "shop-1", "type": "product_added", "occurred_at
 
 
 @pytest.fixture
-def db(app):
-    return app.extensions["concierge.db"]
-
-
-@pytest.fixture
-def auth(db):
-    with db.session() as s:
-        _, token = create_token(s, "platform")
-    return {"Authorization": f"Bearer {token}"}
+def auth(bearer):
+    return bearer("platform")
 
 
 @pytest.fixture
@@ -40,16 +33,9 @@ def queued(app):
     return app
 
 
-def post(client, auth, body, **kw):
-    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return client.post("/api/v1/events", data=data, headers=auth, content_type="application/json", **kw)
-
-
 def counts(db):
     """(shops, stored events, observations, dead letters, queued events)"""
-    with db.session() as s:
-        return tuple(s.scalar(select(func.count()).select_from(m))
-                     for m in (Shop, TrialEvent, Observation, DeadLetter, EventInbox))
+    return count_rows(db, Shop, TrialEvent, Observation, DeadLetter, EventInbox)
 
 
 def drain(db, **kw):
@@ -274,19 +260,7 @@ def test_two_postgresql_workers_claim_disjoint_rows(queued, client, auth, db, db
 
 def test_concurrent_deliveries_of_one_event_queue_it_once(queued, auth, db):
     """Eight copies at once: one 202, the rest 200 duplicate; one row queued, stored once."""
-    answers: list[int] = []
-    barrier = threading.Barrier(8)
-
-    def send() -> None:
-        client = queued.test_client()
-        barrier.wait()
-        answers.append(post(client, auth, START).status_code)
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = at_once(8, queued.test_client, lambda client: post(client, auth, START).status_code)
     assert sorted(answers) == [200] * 7 + [202]
     assert counts(db)[4] == 1
     drain(db)

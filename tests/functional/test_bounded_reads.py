@@ -14,7 +14,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import delete, insert, select
 
 import profile_schema
 from concierge.models import Call, PlannedCall, ProfileSnapshot, Shop
@@ -29,6 +29,7 @@ from concierge.operations.profiles import (
 )
 from concierge.operations.shop_state import refresh_states
 from concierge.operations.shops import ensure_shop
+from tests.support import count_reads
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2027, 3, 9, 9, 30, tzinfo=UTC)  # a Tuesday, 10:30 in Warsaw
@@ -111,31 +112,6 @@ def test_a_count_incremented_from_nothing_or_from_zero_is_told_apart(database):
             assert [(c.key, c.before, c.after) for c in got] == [("trial.order_count", before, 2)]
 
 
-class _Reads:
-    """The statements a request runs and the rows they return (each SELECT run again afterwards)."""
-
-    def __init__(self, engine):
-        self.engine, self.seen = engine, []
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._record)
-
-    def _record(self, _conn, _cursor, statement, parameters, _context, _executemany):
-        self.seen.append((statement, parameters))
-
-    def rows(self) -> int:
-        total = 0
-        with self.engine.connect() as conn:
-            for statement, parameters in self.seen:
-                if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-                    total += len(conn.exec_driver_sql(statement, parameters).fetchall())
-        return total
-
-
 def _no_replay(monkeypatch, *modules):
     def refuse(*_a, **_k):
         raise AssertionError("the request replayed the shop's history")
@@ -216,13 +192,12 @@ def test_the_api_since_gives_the_folds_json_and_reads_as_much_for_a_long_history
         client.get(url, headers=auth)  # warm the per-process caches
         _no_replay(monkeypatch, api_shops)
         try:
-            with _Reads(db.engine) as reads:
-                resp = client.get(url, headers=auth)
+            statements, rows, resp = count_reads(db.engine, lambda: client.get(url, headers=auth))
         finally:
             monkeypatch.undo()
         assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
         assert {c["key"] for c in resp.get_json()["changes"]} >= {"trial.order_count", "owner.hours_per_week"}
-        return len(reads.seen), reads.rows()
+        return statements, rows
 
     statements_few, rows_few = measure("pl-few-1")
     statements_many, rows_many = measure("pl-many-1")
@@ -309,11 +284,10 @@ def test_the_call_screen_is_the_folds_and_reads_as_much_for_a_long_history(app, 
         page(call_id)  # warm
         _no_replay(monkeypatch, web_calls)
         try:
-            with _Reads(db.engine) as reads:
-                page(call_id)
+            statements, rows, _ = count_reads(db.engine, lambda: page(call_id))
         finally:
             monkeypatch.undo()
-        return len(reads.seen), reads.rows()
+        return statements, rows
 
     statements_few, rows_few = measure(few)
     statements_many, rows_many = measure(many)

@@ -11,9 +11,7 @@ import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from click.testing import CliRunner
 
-from concierge.cli import cli
 from concierge.demo.generator import generate
 from concierge.demo.loader import load_population
 from concierge.operations.shops import ensure_shop
@@ -23,73 +21,63 @@ NOW = "2026-11-16T12:00:00+00:00"
 
 
 @pytest.fixture
-def run(database, db_url):
-    runner = CliRunner()
-
-    def invoke(*args, env=None):
-        return runner.invoke(cli, [str(a) for a in args],
-                             env={"CONCIERGE_DATABASE_URL": db_url, **(env or {})}, catch_exceptions=False)
-    return invoke
-
-
-@pytest.fixture
 def demo(database):
     with database.session() as s:
         load_population(s, generate(80, seed=11, today=TODAY))
 
 
-def test_plan_twice_then_list_snooze_and_cancel(run, demo):
-    first = run("audits", "plan", "--now", NOW, "--json")
+def test_plan_twice_then_list_snooze_and_cancel(cli_run, demo):
+    first = cli_run("audits", "plan", "--now", NOW, "--json")
     assert first.exit_code == 0, first.output
     report = json.loads(first.stdout)
     assert set(report) == {"now", "full", "shops_seen", "shops_rebuilt", "created", "held_out", "cancelled",
                            "cancelled_by_reason", "unsnoozed", "rescored", "skipped"}
     assert report["shops_seen"] == 80 and report["created"] > 0
-    again = json.loads(run("audits", "plan", "--now", NOW, "--json").stdout)
+    again = json.loads(cli_run("audits", "plan", "--now", NOW, "--json").stdout)
     assert (again["created"], again["cancelled"], again["shops_seen"]) == (0, 0, 0)
 
-    listed = json.loads(run("calls", "list", "--status", "open", "--lang", "pl", "--json").stdout)
+    listed = json.loads(cli_run("calls", "list", "--status", "open", "--lang", "pl", "--json").stdout)
     assert len(listed) == report["created"]
     first_call = listed[0]
     assert {"id", "shop", "why", "scheduled_local", "timezone", "agenda", "status"} <= set(first_call)
     assert first_call["status_label"] == "zaplanowana"
     assert 2 <= len(first_call["agenda"]) <= 4
 
-    snoozed = run("calls", "snooze", first_call["id"], "--until", "2027-01-12", "--reason", "on holiday until 12 Jan",
+    snoozed = cli_run("calls", "snooze", first_call["id"], "--until", "2027-01-12", "--reason", "on holiday until 12 Jan",
                   "--json")
     assert snoozed.exit_code == 0, snoozed.output
     data = json.loads(snoozed.stdout)
     assert data["status"] == "snoozed" and data["scheduled_at"] >= "2027-01-12"
-    past = run("calls", "snooze", first_call["id"], "--until", "2020-01-01", "--reason", "x")
+    past = cli_run("calls", "snooze", first_call["id"], "--until", "2020-01-01", "--reason", "x")
     assert past.exit_code == 1 and "until" in past.stderr and "in the past" in past.stderr
 
-    cancelled = json.loads(run("calls", "cancel", listed[1]["id"], "--reason", "closed the business", "--json").stdout)
+    cancelled = json.loads(cli_run("calls", "cancel", listed[1]["id"], "--reason", "closed the business", "--json").stdout)
     assert cancelled["status"] == "cancelled" and cancelled["note"] == "closed the business"
-    twice = run("calls", "cancel", listed[1]["id"], "--reason", "again", "--json")
+    twice = cli_run("calls", "cancel", listed[1]["id"], "--reason", "again", "--json")
     assert twice.exit_code == 1 and json.loads(twice.stdout)["error"] == "call_not_open"
-    missing = run("calls", "cancel", "999999", "--reason", "x")
+    missing = cli_run("calls", "cancel", "999999", "--reason", "x")
     assert missing.exit_code == 1 and "999999" in missing.stderr
 
 
-def test_callback_request_now_and_at_and_bad_input(run, database):
+def test_callback_request_now_and_at_and_bad_input(cli_run, database):
     with database.session() as s:
         ensure_shop(s, "tr-cb", "TR", trial_started_at=datetime.now(timezone.utc) - timedelta(days=2))
-    now = run("callback", "request", "tr-cb", "--now", "--note", "iyzico?", "--json")
+    now = cli_run("callback", "request", "tr-cb", "--now", "--note", "iyzico?", "--json")
     assert now.exit_code == 0, now.output
     call = json.loads(now.stdout)
     assert call["kind"] == "callback" and call["timezone"] == "Europe/Istanbul"
     assert call["scheduled_local"].endswith("+03:00") and call["agenda"][0] == "They asked: iyzico?"
     later = (datetime.now(timezone.utc) + timedelta(days=3)).replace(microsecond=0).isoformat()
-    moved = json.loads(run("callback", "request", "tr-cb", "--at", later, "--json").stdout)
+    moved = json.loads(cli_run("callback", "request", "tr-cb", "--at", later, "--json").stdout)
     assert moved["id"] == call["id"]  # one open callback per shop: the new wish moves it
-    naive = run("callback", "request", "tr-cb", "--at", "2030-01-01T10:00:00", "--lang", "pl")
+    naive = cli_run("callback", "request", "tr-cb", "--at", "2030-01-01T10:00:00", "--lang", "pl")
     assert naive.exit_code == 1 and "at" in naive.stderr and "strefy czasowej" in naive.stderr
-    unknown = run("callback", "request", "nope", "--json")
+    unknown = cli_run("callback", "request", "nope", "--json")
     assert unknown.exit_code == 1 and json.loads(unknown.stdout)["error"] == "not_found"
 
 
-def test_rules_show_the_overrides_and_a_broken_file_names_the_field(run, tmp_path):
-    shown = json.loads(run("audits", "rules", "--market", "tr", "--json").stdout)
+def test_rules_show_the_overrides_and_a_broken_file_names_the_field(cli_run, tmp_path):
+    shown = json.loads(cli_run("audits", "rules", "--market", "tr", "--json").stdout)
     (tr,) = shown
     assert tr["market"] == "TR" and tr["holdout_share"] == 0.1
     assert {"key": "stage_stalled", "kind": "audit", "purpose": "service",
@@ -98,7 +86,7 @@ def test_rules_show_the_overrides_and_a_broken_file_names_the_field(run, tmp_pat
     bad = tmp_path / "overrides.yaml"
     bad.write_text("markets:\n  TR:\n    audits:\n      rules:\n        - {key: inactive, trigger: {type: lunar}}\n",
                    encoding="utf-8")
-    res = run("audits", "rules", "--market", "TR", "--lang", "tr", env={"CONCIERGE_MARKET_OVERRIDES": str(bad)})
+    res = cli_run("audits", "rules", "--market", "TR", "--lang", "tr", env={"CONCIERGE_MARKET_OVERRIDES": str(bad)})
     assert res.exit_code == 1
     assert "audits.rules.inactive.trigger.type" in res.stderr and "tetikleyici" in res.stderr
 
@@ -120,14 +108,14 @@ def test_worker_stops_cleanly_on_sigterm(database, db_url):
     assert "Planner stopped after" in err
 
 
-def test_worker_rejects_a_bad_interval(run):
-    res = run("audits", "worker", "--every", "soon")
+def test_worker_rejects_a_bad_interval(cli_run):
+    res = cli_run("audits", "worker", "--every", "soon")
     assert res.exit_code == 2 and "30s, 5m or 1h" in res.output
 
 
-def test_call_stats_json_and_table(run):
-    data = json.loads(run("calls", "stats", "--since", "2026-11-01", "--until", "2026-11-30", "--json").stdout)
+def test_call_stats_json_and_table(cli_run):
+    data = json.loads(cli_run("calls", "stats", "--since", "2026-11-01", "--until", "2026-11-30", "--json").stdout)
     assert data["since"].startswith("2026-11-01") and data["fcr_days"] == 7
     assert data["team"]["calls_handled"] == 0 and data["team"]["reach_rate"] is None and data["consultants"] == []
-    table = run("calls", "stats")
+    table = cli_run("calls", "stats")
     assert table.exit_code == 0 and table.stdout.splitlines()[2].startswith("team")

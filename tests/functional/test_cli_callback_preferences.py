@@ -3,42 +3,29 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from concierge.cli import cli
 from concierge.models import ContactPreference, Observation
 
 
-@pytest.fixture
-def run(database, db_url):
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], env={"CONCIERGE_DATABASE_URL": db_url},
-                             catch_exceptions=False)
-    return invoke
-
-
-def test_preferences_from_the_cli(run, database):
+def test_preferences_from_the_cli(cli_run, database):
     from concierge.operations.shops import ensure_shop
 
     with database.session() as s:
         ensure_shop(s, "in-1", "IN", name="Chai")
         ensure_shop(s, "pl-1", "PL", name="Ceramika")
-    r = run("callback", "preferences", "in-1", "--days", "1,3", "--hours", "evening", "--channel", "whatsapp", "--json")
+    r = cli_run("callback", "preferences", "in-1", "--days", "1,3", "--hours", "evening", "--channel", "whatsapp", "--json")
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     assert data == {"shop": "in-1", "days": [1, 3], "hours": "evening", "channel": "whatsapp",
                     "channels": ["phone", "whatsapp"], "moved": []}
     with database.session() as s:
         before = s.scalar(select(func.count()).select_from(Observation))
-    r = run("callback", "preferences", "pl-1", "--days", "0", "--hours", "noon", "--channel", "whatsapp", "--json")
+    r = cli_run("callback", "preferences", "pl-1", "--days", "0", "--hours", "noon", "--channel", "whatsapp", "--json")
     assert r.exit_code == 1
     assert [e["field"] for e in json.loads(r.output)["errors"]] == ["days", "hours", "channel"]
     with database.session() as s:
         assert s.scalar(select(func.count()).select_from(Observation)) == before
         assert s.scalar(select(ContactPreference.days)) == "1,3"  # only India's row
-    r = run("callback", "preferences", "pl-1", "--hours", "morning", "--channel", "phone")
+    r = cli_run("callback", "preferences", "pl-1", "--hours", "morning", "--channel", "phone")
     assert r.exit_code == 0 and "pl-1: days any, hours morning, channel phone" in r.output

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from concierge.cli import cli
 from concierge.operations.reports import MODULES
 from concierge.reporting import table_csv
+from tests.support import shared_database
 
 TODAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -29,33 +30,17 @@ AVAILABLE = [k for k, m in MODULES.items() if importlib.util.find_spec(f"concier
 def loaded(request, tmp_path_factory):
     """(Database, URL) of a demo population with a trained model and scored open trials, built once
     per backend for this module: `concierge report` only reads (checked below), so its tests share it."""
-    from sqlalchemy import text
-
-    from concierge.db import Database
     from concierge.demo.generator import generate
     from concierge.demo.loader import load_population
     from concierge.scoring.service import score_open, train_model
 
-    admin = schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('cli-report') / 'report.sqlite'}"
-    else:
-        admin, schema, url = request.getfixturevalue("pg_schema_factory")()
-    db = Database(url)
-    try:
-        db.create_all()
+    with shared_database(request, tmp_path_factory, "cli-report") as (db, url):
         with db.session() as s:
             load_population(s, generate(150, seed=21, today=TODAY), now=NOW)
         with db.session() as s:
             train_model(s, now=NOW)
             score_open(s, lang="en", now=NOW)
         yield db, url
-    finally:
-        db.dispose()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
 
 @pytest.fixture

@@ -5,24 +5,12 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from concierge.cli import cli
 from concierge.models import DeadLetter, Observation, Submission
 from concierge.operations.shops import ensure_shop
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "surveys"
-
-
-@pytest.fixture
-def run(database, db_url):
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], env={"CONCIERGE_DATABASE_URL": db_url},
-                             catch_exceptions=False)
-    return invoke
 
 
 @pytest.fixture
@@ -39,8 +27,8 @@ def totals(database):
         return tuple(s.scalar(select(func.count()).select_from(m)) for m in (Submission, Observation, DeadLetter))
 
 
-def test_json_summary_and_exit_code(run, shops, database):
-    res = run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml",
+def test_json_summary_and_exit_code(cli_run, shops, database):
+    res = cli_run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml",
               "--json", "--actor", "ankieta-2026")
     assert res.exit_code == 1  # some lines were rejected
     out = json.loads(res.stdout)
@@ -60,8 +48,8 @@ def test_json_summary_and_exit_code(run, shops, database):
     assert totals(database)[2] == 3
 
 
-def test_text_report_names_line_field_and_reason(run, shops):
-    res = run("ingest", "surveys", FIXTURES / "tr_export.csv", "--mapping", FIXTURES / "tr_mapping.yaml",
+def test_text_report_names_line_field_and_reason(cli_run, shops):
+    res = cli_run("ingest", "surveys", FIXTURES / "tr_export.csv", "--mapping", FIXTURES / "tr_mapping.yaml",
               "--lang", "en")
     assert res.exit_code == 1
     assert res.stdout.strip() == "tr_export.csv: 3 responses: 2 accepted, 0 duplicates, 1 rejected."
@@ -69,21 +57,21 @@ def test_text_report_names_line_field_and_reason(run, shops):
             "[column 'Haftalık Saat' = 'otuz' -> owner.hours_per_week; dead letter 1]") in res.stderr
 
 
-def test_reimport_is_idempotent_and_clean_file_exits_zero(run, shops, database, tmp_path):
+def test_reimport_is_idempotent_and_clean_file_exits_zero(cli_run, shops, database, tmp_path):
     good = tmp_path / "good.csv"
     lines = (FIXTURES / "tr_export.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     good.write_text(lines[0] + lines[1] + lines[3], encoding="utf-8")
-    first = run("ingest", "surveys", good, "--mapping", FIXTURES / "tr_mapping.yaml", "--json")
+    first = cli_run("ingest", "surveys", good, "--mapping", FIXTURES / "tr_mapping.yaml", "--json")
     assert first.exit_code == 0 and json.loads(first.stdout)["accepted"] == 2
     before = totals(database)
-    again = run("ingest", "surveys", good, "--mapping", FIXTURES / "tr_mapping.yaml", "--json")
+    again = cli_run("ingest", "surveys", good, "--mapping", FIXTURES / "tr_mapping.yaml", "--json")
     assert again.exit_code == 0
     assert (json.loads(again.stdout)["accepted"], json.loads(again.stdout)["duplicates"]) == (0, 2)
     assert totals(database) == before
 
 
-def test_bad_mapping_exits_2_before_reading_any_line(run, shops, database):
-    res = run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "bad_mapping.yaml", "--json")
+def test_bad_mapping_exits_2_before_reading_any_line(cli_run, shops, database):
+    res = cli_run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "bad_mapping.yaml", "--json")
     assert res.exit_code == 2
     assert res.stdout == ""
     assert "bad mapping" in res.stderr and "`shop` is required" in res.stderr
@@ -91,37 +79,37 @@ def test_bad_mapping_exits_2_before_reading_any_line(run, shops, database):
     assert totals(database) == (0, 0, 0)
 
 
-def test_header_missing_the_shop_column_exits_2(run, shops, database, tmp_path):
+def test_header_missing_the_shop_column_exits_2(cli_run, shops, database, tmp_path):
     mapping = tmp_path / "m.yaml"
     mapping.write_text("shop: Sklep\ncolumns:\n  Imię: owner.name\n", encoding="utf-8")
     export = tmp_path / "e.csv"
     export.write_text("Shop,Imię\npl-1001,Ala\n", encoding="utf-8")
-    res = run("ingest", "surveys", export, "--mapping", mapping)
+    res = cli_run("ingest", "surveys", export, "--mapping", mapping)
     assert res.exit_code == 2
     assert "the header has no column 'Sklep'" in res.stderr
     assert totals(database) == (0, 0, 0)
 
 
-def test_json_output_stays_pure_json_even_with_progress_requested(run, shops):
-    res = run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml",
+def test_json_output_stays_pure_json_even_with_progress_requested(cli_run, shops):
+    res = cli_run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml",
               "--json", "--progress")
     json.loads(res.stdout)
     assert "Importing" not in res.stderr
 
 
-def test_progress_bar_on_stderr_when_asked(run, shops):
-    res = run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml",
+def test_progress_bar_on_stderr_when_asked(cli_run, shops):
+    res = cli_run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml",
               "--progress")
     assert "Importing pl_export.csv" in res.stderr
     assert "Importing" not in res.stdout
 
 
-def test_deadletter_replay_command_recovers_an_import_line(run, shops, database):
-    run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml")
+def test_deadletter_replay_command_recovers_an_import_line(cli_run, shops, database):
+    cli_run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml")
     with database.session() as s:
         ensure_shop(s, "pl-4040", "PL")
         dl_id = s.scalar(select(DeadLetter.id).where(DeadLetter.payload.like("PL-R-004;%")))
-    res = run("deadletter", "replay", dl_id, "--json")
+    res = cli_run("deadletter", "replay", dl_id, "--json")
     assert res.exit_code == 0, res.output
     [result] = json.loads(res.stdout)
     assert result["ok"] is True and result["status"] == "replayed"
@@ -129,23 +117,23 @@ def test_deadletter_replay_command_recovers_an_import_line(run, shops, database)
         assert s.scalar(select(Submission.reference).where(Submission.reference == "PL-R-004")) == "PL-R-004"
 
 
-def test_help_explains_the_command(run):
-    res = run("ingest", "surveys", "--help")
+def test_help_explains_the_command(cli_run):
+    res = cli_run("ingest", "surveys", "--help")
     assert res.exit_code == 0
     text = " ".join(res.stdout.split())
     assert "--mapping" in text and "each line stored whole or not at all" in text
 
 
-def test_update_flag_and_replay_mapping_need_their_inputs(run, shops, tmp_path):
+def test_update_flag_and_replay_mapping_need_their_inputs(cli_run, shops, tmp_path):
     """--update is accepted and reported in --json; --mapping on replay needs the letters' IDs."""
-    res = run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml", "--json")
-    res = run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml",
+    res = cli_run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml", "--json")
+    res = cli_run("ingest", "surveys", FIXTURES / "pl_export.csv", "--mapping", FIXTURES / "pl_mapping.yaml",
               "--update", "--json")
     out = json.loads(res.stdout)
     assert (out["accepted"], out["updated"], out["duplicates"]) == (0, 0, 2)  # same mapping: nothing changed
-    res = run("deadletter", "replay", "--all", "--mapping", FIXTURES / "pl_mapping.yaml")
+    res = cli_run("deadletter", "replay", "--all", "--mapping", FIXTURES / "pl_mapping.yaml")
     assert res.exit_code == 2 and "--mapping needs the IDs" in res.output
     bad = tmp_path / "bad.yaml"
     bad.write_text("columns: {a: owner.hours_a_week}\n", encoding="utf-8")
-    res = run("deadletter", "replay", "1", "--mapping", bad)
+    res = cli_run("deadletter", "replay", "1", "--mapping", bad)
     assert res.exit_code == 2 and "bad mapping" in res.stderr

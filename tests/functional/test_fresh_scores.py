@@ -17,21 +17,12 @@ from sqlalchemy import func, select
 
 from concierge.models import ModelVersion, Score, Shop
 from locales import LANGUAGES
+from tests.support import app_db as _db, csrf_from
 
 PASSWORD = "correct horse battery"
 TODAY = date(2026, 11, 23)
 FILL_IN = "Fill in the store name and contact details"
 STORE = "readiness.store_details"
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from concierge.models import DeadLetter, Observation, Shop, Submission, TrialEvent
 from concierge.operations.shops import ensure_shop
 from concierge.operations.tokens import create_token
+from tests.support import app_db as _db, table_dump
 
 PASSWORD = "correct horse battery"
 
@@ -43,10 +44,6 @@ SURVEY = {"shop": "pl-1001", "language": "pl", "response_id": "r-1", "submitted_
                       "business.expected_monthly_turnover": {"amount": 8000.5, "currency": "PLN"}}}
 EARLY = "0001-01-01T00:00:00+14:00"  # before year 1 once made UTC
 LATE = "9999-12-31T23:59:59-12:00"  # after year 9999 once made UTC
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
 
 
 @pytest.fixture
@@ -114,14 +111,20 @@ EVENT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,body,field", EVENT_CASES, ids=[c[0] for c in EVENT_CASES])
-def test_hostile_event_is_refused_naming_the_field_and_dead_lettered_once(app, client, auth, name, body, field):
+def _refused_twice(app, client, auth, path: str, body, field: str) -> None:
+    """A retrying sender: the same bad body posted twice, each time refused (4xx) naming `field`,
+    and kept as one dead letter."""
     raw = body if isinstance(body, str) else json.dumps(body)
-    for _ in range(2):  # a retrying sender: the same bad body twice
-        resp = client.post("/api/v1/events", data=raw, headers=auth, content_type="application/json")
+    for _ in range(2):
+        resp = client.post(path, data=raw, headers=auth, content_type="application/json")
         assert 400 <= resp.status_code < 500, (resp.status_code, resp.get_data(as_text=True))
         assert field in _fields(resp), resp.get_json()
     assert _dead_letters(app) == 1
+
+
+@pytest.mark.parametrize("name,body,field", EVENT_CASES, ids=[c[0] for c in EVENT_CASES])
+def test_hostile_event_is_refused_naming_the_field_and_dead_lettered_once(app, client, auth, name, body, field):
+    _refused_twice(app, client, auth, "/api/v1/events", body, field)
     with _db(app).session() as s:
         assert s.scalar(select(func.count(TrialEvent.id))) == 0
         letter = s.scalar(select(DeadLetter))
@@ -146,12 +149,7 @@ SURVEY_CASES = [
 
 @pytest.mark.parametrize("name,body,field", SURVEY_CASES, ids=[c[0] for c in SURVEY_CASES])
 def test_hostile_survey_is_refused_naming_the_field_and_dead_lettered_once(app, client, auth, name, body, field):
-    raw = body if isinstance(body, str) else json.dumps(body)
-    for _ in range(2):
-        resp = client.post("/api/v1/surveys", data=raw, headers=auth, content_type="application/json")
-        assert 400 <= resp.status_code < 500, (resp.status_code, resp.get_data(as_text=True))
-        assert field in _fields(resp), resp.get_json()
-    assert _dead_letters(app) == 1
+    _refused_twice(app, client, auth, "/api/v1/surveys", body, field)
     with _db(app).session() as s:
         assert s.scalar(select(func.count(Submission.id))) == 0
         assert s.scalar(select(func.count(Observation.id))) == 0
@@ -578,13 +576,7 @@ def test_stored_and_reflected_xss_is_escaped_everywhere_it_is_shown(app, client,
 # ------------------------------------------------------------ CSRF: every state-changing form
 def _dump(app) -> dict[str, list[str]]:
     """Every row of every table."""
-    from concierge.db import Base
-
-    out = {}
-    with _db(app).engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            out[table.name] = sorted(repr(sorted(row.items())) for row in conn.execute(select(table)).mappings())
-    return out
+    return table_dump(_db(app))
 
 
 def _csrf_world(app, client) -> dict[str, object]:

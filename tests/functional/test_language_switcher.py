@@ -12,19 +12,10 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from concierge.models import ModelVersion, Score, Shop, User
+from tests.support import app_db as _db, csrf_from
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
 
 
 def setup_shop_and_user(app, language=None):

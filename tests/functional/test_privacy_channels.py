@@ -4,17 +4,15 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import stat
 import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from concierge.cli import cli
 from concierge.models import Observation, PrivacyErasure, Shop
+from tests.support import app_db as _db, csrf_from as _csrf
 
 T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 NAME, EMAIL, PHONE, TAX_ID = "Ayşe Yılmaz-Öztürk", "ayse.ozturk@posta.example", "+90 532 123 45 67", "10000000146"
@@ -36,13 +34,8 @@ def _merchant(session, platform_id="tr-9"):
 # --------------------------------------------------------------------------- CLI
 
 @pytest.fixture
-def run(database, db_url):
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, list(args), env={"CONCIERGE_DATABASE_URL": db_url, "CONCIERGE_ACTOR": "dpo"},
-                             catch_exceptions=False)
-    return invoke
+def run(cli_run):
+    return lambda *args: cli_run(*args, env={"CONCIERGE_ACTOR": "dpo"})
 
 
 def test_cli_export_json_csv_and_erase(run, database, tmp_path):
@@ -80,16 +73,6 @@ def test_cli_export_json_csv_and_erase(run, database, tmp_path):
 
 
 # --------------------------------------------------------------------------- web
-
-def _db(app):
-    return app.extensions["concierge.db"]
-
-
-def _csrf(html: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
-
 
 def _login(app, client, role: str, email: str):
     from concierge.operations.users import create_user

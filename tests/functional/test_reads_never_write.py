@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from concierge.models import Call, ModelVersion, PlannedCall, Score, Shop, TrialEvent
+from tests.support import app_db as _db, csrf_from, table_dump
 
 PASSWORD = "correct horse battery"
 TODAY = date(2026, 11, 23)
@@ -29,25 +30,9 @@ ARGUMENTS = ("shop", "platform_id", "token", "call_id", "call", "id", "planned_c
              "face")
 
 
-def _db(app):
-    return app.extensions["concierge.db"]
-
-
 def dump(app) -> dict[str, list[str]]:
     """Every row of every table, sorted: the whole database as comparable text."""
-    from concierge.db import Base
-
-    out = {}
-    with _db(app).engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            out[table.name] = sorted(repr(sorted(row.items())) for row in conn.execute(select(table)).mappings())
-    return out
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
+    return table_dump(_db(app))
 
 
 def logged_in(app, email: str, role: str, language: str | None):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,10 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def run_supervisor(tmp_path: Path, crash: bool = False) -> tuple[subprocess.Popen, Path]:
+@contextmanager
+def supervised(tmp_path: Path, crash: bool = False):
+    """(the supervisor's process, its log) for the block; at its end the supervisor must have been
+    told to stop (SIGTERM) and exit 0 within 60 s. Killed with its children if it still runs."""
     (tmp_path / "server.py").write_text(SERVER)
     (tmp_path / "worker.py").write_text(WORKER)
     log = tmp_path / "log"
@@ -52,7 +56,14 @@ def run_supervisor(tmp_path: Path, crash: bool = False) -> tuple[subprocess.Pope
             f"[sys.executable, {str(tmp_path / 'worker.py')!r}, {str(log)!r}]))")
     env = dict(os.environ, **({"CRASH": "1"} if crash else {}))
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True)
-    return proc, log
+    try:
+        yield proc, log
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def wait_for(log: Path, text: str, count: int = 1, limit: float = 60) -> None:
@@ -66,8 +77,7 @@ def wait_for(log: Path, text: str, count: int = 1, limit: float = 60) -> None:
 
 
 def test_signals_reach_gunicorn_and_sigterm_stops_both(tmp_path):
-    proc, log = run_supervisor(tmp_path)
-    try:
+    with supervised(tmp_path) as (proc, log):
         wait_for(log, "server up")
         wait_for(log, "worker up")
         proc.send_signal(signal.SIGTTIN)  # gunicorn's "one more worker": passed on
@@ -76,26 +86,13 @@ def test_signals_reach_gunicorn_and_sigterm_stops_both(tmp_path):
         wait_for(log, "server SIGHUP")
         wait_for(log, "worker stopped")
         wait_for(log, "worker up", count=2)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     text = log.read_text()
     assert "server SIGTERM" in text and text.count("worker stopped") == 2, text
 
 
 def test_a_worker_that_exits_is_started_again(tmp_path):
-    proc, log = run_supervisor(tmp_path, crash=True)
-    try:
+    with supervised(tmp_path, crash=True) as (_proc, log):
         wait_for(log, "worker up", count=3)  # two quick failures, then it stays up
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     assert log.read_text().count("worker stopped") == 1
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select, text, update
 from werkzeug.datastructures import MultiDict
 
 from concierge.cli import cli
+from tests.support import app_db as _db
 
 PASSWORD = "correct horse battery"
 TODAY = date(2026, 11, 23)
@@ -32,10 +33,6 @@ FORMULAS = ('=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", 
             "\rSUM(A1)")
 #: Harmless texts: they must come back exactly as stored.
 PLAIN = ('Sklep "Pod Lipą"\nul. Długa, 5', "Zażółć gęślą jaźń", "İğdır Çiçekçisi ışık", "a=b, c+d")
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
 
 
 def make_user(app, email, role):
@@ -452,19 +449,9 @@ def test_drill_down_filters_show_as_removable_chips(app, client):
 
 # ---------------------------------------------------------------- the CLI twin
 
-@pytest.fixture
-def run(app, db_url):
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], env={"CONCIERGE_DATABASE_URL": db_url},
-                             catch_exceptions=False)
-    return invoke
-
-
-def test_shops_csv_defuses_formulas_and_equals_the_web_export(app, client, run):
+def test_shops_csv_defuses_formulas_and_equals_the_web_export(app, client, cli_run):
     names = formula_shops(app)
-    res = run("shops", "--csv")
+    res = cli_run("shops", "--csv")
     assert res.exit_code == 0, res.output
     raw = res.stdout_bytes.decode("utf-8")  # (click's Result.stdout turns CRLF into LF)
     assert raw.endswith("\r\n") and raw.count("\r\n") == len(names) + 1
@@ -476,11 +463,11 @@ def test_shops_csv_defuses_formulas_and_equals_the_web_export(app, client, run):
     manager(app, client)
     assert read_csv(export(client)[2]) == table  # one home: the same columns and cells
     # the text and JSON outputs are unchanged contracts
-    assert run("shops").stdout.splitlines()[0].startswith("SHOP ")
-    assert "'" + FORMULAS[0] not in run("shops", "--json").stdout
+    assert cli_run("shops").stdout.splitlines()[0].startswith("SHOP ")
+    assert "'" + FORMULAS[0] not in cli_run("shops", "--json").stdout
 
 
-def test_shops_csv_filters_equal_the_web_export(app, client, run):
+def test_shops_csv_filters_equal_the_web_export(app, client, cli_run):
     demo(app, n=80, seed=4)
     manager(app, client)
     states = all_states(app)
@@ -498,15 +485,15 @@ def test_shops_csv_filters_equal_the_web_export(app, client, run):
                                                                           "sort": "name"}),
     ]
     for args, query in cases:
-        res = run("shops", "--csv", *args)
+        res = cli_run("shops", "--csv", *args)
         assert res.exit_code == 0, (args, res.output)
         cli_rows = read_csv(res.stdout_bytes.decode("utf-8"))
         assert 1 < len(cli_rows) < len(states) + 1, args
         assert cli_rows == read_csv(export(client, query)[2]), args
-    assert len(read_csv(run("shops", "--csv", "--limit", "7", "--offset", "3").stdout_bytes.decode())) == 8
+    assert len(read_csv(cli_run("shops", "--csv", "--limit", "7", "--offset", "3").stdout_bytes.decode())) == 8
 
 
-def test_shops_csv_refuses_bad_filters_naming_the_option(run):
+def test_shops_csv_refuses_bad_filters_naming_the_option(cli_run):
     for args, option in ((["--trial-from", "yesterday"], "--trial-from"), (["--trial-to", "2026-02-30"], "--trial-to"),
                          (["--persona", "astronaut"], "--persona"), (["--business-type", "spaceship"], "--business-type"),
                          (["--stages", "legal", "--stages", "flying"], "--stages")):
@@ -514,5 +501,5 @@ def test_shops_csv_refuses_bad_filters_naming_the_option(run):
                                  env={"CONCIERGE_DATABASE_URL": "sqlite:///:memory:"})
         assert res.exit_code == 2, (args, res.output)
         assert option in res.output and "Invalid value" in res.output, res.output
-    res = run("shops", "--csv", "--json")
+    res = cli_run("shops", "--csv", "--json")
     assert res.exit_code == 2 and "--json and --csv" in res.output

@@ -8,19 +8,16 @@ its own shop's figures, and that no kept value outlives what it was made from.
 from __future__ import annotations
 
 import dataclasses
-import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 from locales import LANGUAGES
 
+from tests.support import app_db as _db, csrf_from
+
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
 
 
 def make_user(app, email="anna@example.com", role="consultant", language=None):
@@ -38,12 +35,6 @@ def make_shop(app, platform_id, market, name, answers=None):
         shop = ensure_shop(s, platform_id, market, name=name)
         if answers:
             record_answers(s, shop, answers, actor="cons@example.com", source="call", observed_at=T0, now=T0)
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
 
 
 def login(client):

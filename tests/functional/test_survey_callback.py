@@ -18,14 +18,11 @@ from sqlalchemy import func, select
 from concierge.i18n import translations
 from concierge.models import PlannedCall, PlannedCallEvent
 from concierge.operations.planned_calls import local_moment
+from tests.support import app_db as _db, csrf_from
 
 # A Saturday evening and a Tuesday morning in Warsaw (no holidays), after today
 SATURDAY_NIGHT = datetime(2027, 3, 6, 20, 0, tzinfo=timezone.utc)   # 21:00 in Warsaw
 TUESDAY_MORNING = datetime(2027, 3, 9, 9, 30, tzinfo=timezone.utc)  # 10:30 in Warsaw
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
 
 
 def make_shop(app, platform_id="pl-1", market="PL", name="Ceramika Zofii"):
@@ -42,12 +39,6 @@ def make_link(app, platform_id="pl-1", now=None, days=14):
         created = create_link(s, platform_id, secret=app.config["SECRET_KEY"], created_by="test",
                               days=days, now=now)
         return created.token, created.link.id
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
 
 
 def page(client, token, **query):

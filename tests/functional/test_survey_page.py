@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from concierge.models import DeadLetter, Observation, Submission, SurveyLink
+from tests.support import app_db as _db
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery"
@@ -24,10 +25,6 @@ REQUIRED_PL = {
     "experience__tech_comfort": "3", "needs__help_with": ["payments", "shipping"],
     "business__type": "handmade", "business__category": "crafts",
 }
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
 
 
 def make_shop(app, platform_id="pl-1", market="PL", name="Ceramika Zofii", answers=None):

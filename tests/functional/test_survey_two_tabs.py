@@ -13,6 +13,7 @@ import threading
 from sqlalchemy import func, select
 
 from concierge.models import Observation, Submission, SurveyLink
+from tests.support import app_db as _db
 
 REQUIRED_PL = {
     "owner__name": "Zofia Kowalska", "owner__hours_per_week": "15", "experience__sold_online_before": "no",
@@ -24,10 +25,6 @@ ALREADY = "We had already received these answers"
 ALREADY_PL = "Te odpowiedzi już do nas dotarły"
 KEPT = "The answers in this window are kept"
 KEPT_PL = "Odpowiedzi z tego okna są zachowane"
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
 
 
 def make_link(app, platform_id):

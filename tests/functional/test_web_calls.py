@@ -16,19 +16,10 @@ from sqlalchemy import select
 
 from concierge.models import PlannedCall, Shop
 from concierge.operations.planned_calls import local_moment, short_moment
+from tests.support import app_db as _db, csrf_from
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2027, 3, 9, 9, 30, tzinfo=timezone.utc)  # a Tuesday, 10:30 in Warsaw
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
 
 
 def login(app, client, email="anna@example.com", language="en"):

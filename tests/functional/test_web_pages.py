@@ -12,12 +12,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from tests.support import app_db as _db, csrf_from
+
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
 
 
 def make_user(app, email="anna@example.com", role="consultant", language=None):
@@ -43,13 +41,6 @@ def observation_count(app) -> int:
 
     with _db(app).session() as s:
         return s.scalar(select(func.count(Observation.id)))
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
 
 
 def login(client, email="anna@example.com", password=PASSWORD, headers=None):

@@ -7,17 +7,14 @@ is personal stays out of caches (Cache-Control: no-store). On SQLite and Postgre
 from __future__ import annotations
 
 import json
-import re
 
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from tests.support import app_db as _db, csrf_from
+
 PASSWORD = "correct horse battery"
 COOKIE = "concierge_session"
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
 
 
 def make_user(app, email="anna@example.com", role="manager"):
@@ -25,13 +22,6 @@ def make_user(app, email="anna@example.com", role="manager"):
 
     with _db(app).session() as s:
         create_user(s, email, password=PASSWORD, role=role, name=email.split("@")[0])
-
-
-def csrf_from(html: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
 
 
 def login(client, email="anna@example.com", password=PASSWORD):

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from concierge.models import Call, ModelVersion, Observation, PlannedCall, Score, Shop
+from tests.support import app_db as _db, csrf_from, table_dump
 
 PASSWORD = "correct horse battery"
 NOW = datetime(2027, 3, 9, 9, 30, tzinfo=timezone.utc)  # Tuesday, 10:30 in Warsaw
@@ -40,16 +41,6 @@ def clock(app):
     c = Clock(NOW)
     app.config["CLOCK"] = c
     return c
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
-
-
-def csrf_from(text: str) -> str:
-    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text)
-    assert m, "no CSRF token in the page"
-    return m.group(1)
 
 
 def login(app, client, email="anna@example.com", language="en", role="consultant", name="Anna"):
@@ -101,6 +92,14 @@ def claim(client, token) -> int:
     return int(m.group(1))
 
 
+def holding_a_call(app, client) -> tuple[str, int]:
+    """A Polish shop with a due call, the consultant logged in and holding it: (the session's CSRF token, the call's id)."""
+    make_shop(app)
+    add_call(app)
+    token = login(app, client)
+    return token, claim(client, token)
+
+
 def page_text(client, path: str) -> str:
     r = client.get(path)
     assert r.status_code == 200, (path, r.status_code)
@@ -117,13 +116,7 @@ def flashes(text: str) -> list[str]:
 
 def dump(app) -> dict[str, list[str]]:
     """Every row of every table."""
-    from concierge.db import Base
-
-    out = {}
-    with _db(app).engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            out[table.name] = sorted(repr(sorted(row.items())) for row in conn.execute(select(table)).mappings())
-    return out
+    return table_dump(_db(app))
 
 
 def the_call(app, call_id) -> PlannedCall:
@@ -210,10 +203,7 @@ def test_a_claim_without_csrf_is_refused_and_stores_nothing(app, client, clock):
 # ---------------------------------------------------------------- the call screen
 
 def test_the_call_screen_shows_agenda_phone_and_the_merchants_time(app, client, clock):
-    make_shop(app)
-    add_call(app)
-    token = login(app, client)
-    cid = claim(client, token)
+    token, cid = holding_a_call(app, client)
     text = page_text(client, f"/calls/{cid}")
     assert "<h1>Sklep Ani</h1>" in text and "No activity in the trial shop since" in text
     agenda = text[text.index('class="agenda"'):]
@@ -297,10 +287,7 @@ def test_reading_my_calls_and_the_call_screen_writes_nothing(app, client, clock)
 # ---------------------------------------------------------------- saving answers
 
 def test_saving_answers_returns_the_new_stage_and_picture(app, client, clock):
-    make_shop(app)
-    add_call(app)
-    token = login(app, client)
-    cid = claim(client, token)
+    token, cid = holding_a_call(app, client)
     text = page_text(client, f"/calls/{cid}")
     version = version_of(text)
     clock.now = NOW + timedelta(minutes=3)
@@ -328,10 +315,7 @@ def test_saving_answers_returns_the_new_stage_and_picture(app, client, clock):
 
 
 def test_the_latest_stored_score_comes_back_with_its_reasons_and_path(app, client, clock):
-    make_shop(app)
-    add_call(app)
-    token = login(app, client)
-    cid = claim(client, token)
+    token, cid = holding_a_call(app, client)
     with _db(app).session() as s:
         mv = ModelVersion(version="t1", kind="test", artifact=b"", active=False)
         s.add(mv)
@@ -379,10 +363,7 @@ def test_a_wrong_answer_names_the_field_and_stores_nothing(app, client, clock):
 def test_a_stale_version_is_409_with_what_changed_and_saving_again_applies_on_top(app, client, clock):
     from concierge.operations.observations import record_answers
 
-    make_shop(app)
-    add_call(app)
-    token = login(app, client)
-    cid = claim(client, token)
+    token, cid = holding_a_call(app, client)
     version = version_of(page_text(client, f"/calls/{cid}"))
     with _db(app).session() as s:  # a colleague corrects the name meanwhile
         record_answers(s, "pl-1", {"owner.name": "Anna Kowalska"}, actor="bob@example.com",
@@ -412,10 +393,7 @@ def test_a_stale_version_is_409_with_what_changed_and_saving_again_applies_on_to
 
 
 def test_without_javascript_saving_answers_redirects_or_shows_the_page(app, client, clock):
-    make_shop(app)
-    add_call(app)
-    token = login(app, client)
-    cid = claim(client, token)
+    token, cid = holding_a_call(app, client)
     version = version_of(page_text(client, f"/calls/{cid}"))
     html_accept = {"Accept": "text/html"}
     r = client.post(f"/calls/{cid}/answers", headers=html_accept,
@@ -437,10 +415,7 @@ def test_without_javascript_saving_answers_redirects_or_shows_the_page(app, clie
 
 
 def test_saving_without_a_csrf_token_is_json_and_stores_nothing(app, client, clock):
-    make_shop(app)
-    add_call(app)
-    token = login(app, client)
-    cid = claim(client, token)
+    token, cid = holding_a_call(app, client)
     before = dump(app)
     r = client.post(f"/calls/{cid}/answers", headers=JSON, data={"version": "1", "readiness__products_added": "yes"})
     assert r.status_code == 400 and r.get_json()["error"] == "csrf"
@@ -458,10 +433,7 @@ def test_saving_without_a_csrf_token_is_json_and_stores_nothing(app, client, clo
     ("do_not_call", "done", "Do not call (Sklep Ani): the merchant will get no more sales calls."),
 ])
 def test_each_outcome_from_the_form(app, client, clock, outcome, status, flash):
-    make_shop(app)
-    add_call(app)
-    token = login(app, client)
-    cid = claim(client, token)
+    token, cid = holding_a_call(app, client)
     assert 'value="%s"' % outcome in page_text(client, f"/calls/{cid}")
     clock.now = NOW + timedelta(minutes=6)
     form = {"csrf_token": token, "token": "1", "outcome": outcome, "note": "Rozmowa o produktach",
@@ -484,10 +456,7 @@ def test_each_outcome_from_the_form(app, client, clock, outcome, status, flash):
 
 
 def test_later_needs_a_time_in_the_future_and_stores_nothing_otherwise(app, client, clock):
-    make_shop(app)
-    add_call(app)
-    token = login(app, client)
-    cid = claim(client, token)
+    token, cid = holding_a_call(app, client)
     before = dump(app)
     form = {"csrf_token": token, "token": "1", "outcome": "later", "note": "Oddzwonić"}
     for at, message in (("", "Say when to call again (the merchant's time)."),
@@ -504,10 +473,7 @@ def test_later_needs_a_time_in_the_future_and_stores_nothing_otherwise(app, clie
 
 
 def test_a_lost_claim_is_409_and_stores_nothing(app, client, clock):
-    make_shop(app)
-    add_call(app)
-    token = login(app, client)
-    cid = claim(client, token)
+    token, cid = holding_a_call(app, client)
     before = dump(app)
     r = client.post(f"/calls/{cid}/complete", data={"csrf_token": token, "token": "7", "outcome": "reached",
                                                    "note": "Wszystko jasne"})
@@ -528,10 +494,7 @@ def test_a_lost_claim_is_409_and_stores_nothing(app, client, clock):
 
 
 def test_giving_a_call_back(app, client, clock):
-    make_shop(app)
-    add_call(app)
-    token = login(app, client)
-    cid = claim(client, token)
+    token, cid = holding_a_call(app, client)
     r = client.post(f"/calls/{cid}/release", data={"csrf_token": token, "token": "1"})
     assert r.status_code == 303 and r.headers["Location"] == "/calls"
     assert flashes(page_text(client, "/calls")) == ["Sklep Ani: given back; the call is in the queue again."]

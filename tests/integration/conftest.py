@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from tests.support import shared_database
+
 TODAY = date(2026, 11, 16)
 NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
 TRAINED = NOW - timedelta(days=150)        # the active model's training time (its card's trained_at)
@@ -103,22 +105,15 @@ def _populate(db) -> ScoredDemo:
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def scored_demo(request, tmp_path_factory):
     """One scored demo population per backend, shared by the report tests (which never write)."""
-    from sqlalchemy import text
-
-    from concierge.db import Database
-
-    admin = schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('reports') / 'reports.sqlite'}"
-    else:
-        admin, schema, url = request.getfixturevalue("pg_schema_factory")()
-    db = Database(url)
-    try:
-        db.create_all()
+    with shared_database(request, tmp_path_factory, "reports") as (db, _url):
         yield _populate(db)
-    finally:
-        db.dispose()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+
+
+@pytest.fixture
+def shops(session, request):
+    """The test's session, with a shop for each entry of the test module's SHOPS ({platform id: market})."""
+    from concierge.operations.shops import ensure_shop
+
+    for pid, market in request.module.SHOPS.items():
+        ensure_shop(session, pid, market)
+    return session

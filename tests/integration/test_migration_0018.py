@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from concierge import migrate
+from concierge.models import SurveyLink
+from tests.support import migrate_across
 
 
 def test_0018_fills_started_and_finished_from_what_the_links_stored(db_url):
@@ -18,14 +19,8 @@ def test_0018_fills_started_and_finished_from_what_the_links_stored(db_url):
         (t0 + timedelta(hours=2), t0, t0, t0),                      # sent, then a newer draft
         (t0, t0 + timedelta(hours=1), t0, t0 + timedelta(hours=1)),  # a draft, then sent
     ]
-    migrate.upgrade(db_url, "0017")
-    engine = create_engine(db_url)
-    sqlite = engine.dialect.name == "sqlite"
 
-    def stamp(v):
-        return None if v is None else (v.replace(tzinfo=None).isoformat(" ") if sqlite else v)
-
-    with engine.begin() as conn:
+    def write(conn, stamp):
         conn.execute(text("INSERT INTO shop (id, platform_id, market, created_at, holdout) "
                           "VALUES (1, 'pl-1', 'PL', :c, false)"), {"c": stamp(t0)})
         for i, (draft, sent, _s, _f) in enumerate(cases, start=1):
@@ -33,13 +28,7 @@ def test_0018_fills_started_and_finished_from_what_the_links_stored(db_url):
                               "draft_saved_at, submitted_at) VALUES (:i, 1, 'n', 'anna', :c, :e, :d, :s)"),
                          {"i": i, "c": stamp(t0 - timedelta(days=1)), "e": stamp(t0 + timedelta(days=13)),
                           "d": stamp(draft), "s": stamp(sent)})
-    engine.dispose()
-    migrate.upgrade(db_url)
-    from concierge.db import Database
-    from concierge.models import SurveyLink
 
-    db = Database(db_url)
-    with db.sessionmaker() as s:
-        got = {r.id: (r.started_at, r.finished_at) for r in s.query(SurveyLink)}
-    db.dispose()
+    got = migrate_across(db_url, "0017", write,
+                         lambda s: {r.id: (r.started_at, r.finished_at) for r in s.query(SurveyLink)})
     assert got == {i: (c[2], c[3]) for i, c in enumerate(cases, start=1)}

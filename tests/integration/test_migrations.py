@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, inspect
 
 from concierge import migrate
 from concierge.db import Base
+from tests.support import migrate_across
 from concierge import models  # noqa: F401
 
 
@@ -24,6 +25,7 @@ def test_0010_fills_the_decision_columns_by_the_rule_the_read_model_uses(db_url)
 
     from sqlalchemy import text
 
+    from concierge.models import ShopState
     from concierge.scoring.data import decision
 
     utc = timezone.utc
@@ -40,14 +42,8 @@ def test_0010_fills_the_decision_columns_by_the_rule_the_read_model_uses(db_url)
         ("PL", "not_converted", ends, None),                               # no end date
         ("PL", None, None, None),
     ]
-    migrate.upgrade(db_url, "0009")
-    engine = create_engine(db_url)
-    sqlite = engine.dialect.name == "sqlite"
 
-    def stamp(v):
-        return None if v is None else (v.replace(tzinfo=None).isoformat(" ") if sqlite else v)
-
-    with engine.begin() as conn:
+    def write(conn, stamp):
         for i, (market, outcome, outcome_at, trial_ends_at) in enumerate(cases, start=1):
             conn.execute(text("INSERT INTO shop (id, platform_id, market, created_at, holdout) "
                               "VALUES (:i, :p, :m, :c, false)"),
@@ -57,15 +53,9 @@ def test_0010_fills_the_decision_columns_by_the_rule_the_read_model_uses(db_url)
                               "help_topics, updated_at) VALUES (:i, :p, :m, '', :e, :o, :oa, 0, false, false, 0, '', :c)"),
                          {"i": i, "p": f"m-{i}", "m": market, "e": stamp(trial_ends_at), "o": outcome,
                           "oa": stamp(outcome_at), "c": stamp(ends)})
-    engine.dispose()
-    migrate.upgrade(db_url)
-    from concierge.db import Database
-    from concierge.models import ShopState
 
-    db = Database(db_url)
-    with db.sessionmaker() as s:
-        got = {r.shop_id: (r.converted, r.decided_at) for r in s.query(ShopState)}
-    db.dispose()
+    got = migrate_across(db_url, "0009", write,
+                         lambda s: {r.shop_id: (r.converted, r.decided_at) for r in s.query(ShopState)})
     for i, (market, outcome, outcome_at, trial_ends_at) in enumerate(cases, start=1):
         assert got[i] == decision(market, outcome, outcome_at, trial_ends_at), cases[i - 1]
     assert sum(c for c, _d in got.values()) == 3

@@ -12,14 +12,11 @@ from sqlalchemy import event, update
 
 from concierge.models import ModelVersion
 from concierge.scoring import store
+from tests.support import app_db as _db
 
 PASSWORD = "correct horse battery"
 TODAY = date(2026, 11, 23)
 SHOP = "pl-cache"
-
-
-def _db(app):
-    return app.extensions["concierge.db"]
 
 
 @pytest.fixture

@@ -17,27 +17,9 @@ from concierge.models import Call, DemoTruth, ModelVersion, Observation, Shop, T
 from concierge.scoring.data import finished_trials
 from concierge.scoring.synthetic import make_trials
 from concierge.scoring.train import out_of_time_split
+from tests.support import load_trials
 
 FIGURES = ("n", "prevalence", "auc", "pr_auc", "brier", "log_loss", "ece")
-
-
-def load(session, trials, *, same_start: datetime | None = None) -> None:
-    """Synthetic trials as shops (as in test_scoring_pipeline); `same_start`: every trial starts then
-    (an import without dates: one cohort, the split falls back to start time with random ties)."""
-    for t in trials:
-        began = same_start or t.started_at
-        shop = Shop(platform_id=t.shop, market=t.market, trial_started_at=began,
-                    trial_ends_at=began + timedelta(days=14), holdout=t.holdout,
-                    outcome="converted" if t.outcome else "not_converted", outcome_at=began + timedelta(days=14))
-        session.add(shop)
-        session.flush()
-        session.add_all([Observation(shop_id=shop.id, question=o.question, value=o.value, op=o.op, source=o.source,
-                                     actor=o.actor, observed_at=o.observed_at) for o in t.observations])
-        if t.call_at:
-            session.add(Call(shop_id=shop.id, actor="consultant", called_at=t.call_at))
-        session.add(DemoTruth(shop_id=shop.id, persona="x", p_no_call=t.p_no_call, p_call=t.p_call,
-                              called=t.called, seed=1))
-    session.commit()
 
 
 def event(session, shop_platform_id: str, at: datetime, n: int) -> None:
@@ -60,7 +42,7 @@ def run_json(db_url, *args):
 def test_another_seed_evaluates_the_identical_split_and_figures(database, db_url):
     start = datetime(2025, 3, 1, tzinfo=timezone.utc)
     with database.sessionmaker() as s:
-        load(s, make_trials(400, seed=21, months=1, start=start), same_start=start)
+        load_trials(s, make_trials(400, seed=21, months=1, start=start), same_start=start)
     card = run_json(db_url, "model", "train", "--seed", "7")["card"]
     assert card["split"]["kind"] == "random"  # one start time: the seed decides the split
     sealed = card["split"]["test_trial_ids"]
@@ -87,7 +69,7 @@ def test_another_seed_evaluates_the_identical_split_and_figures(database, db_url
 
 def test_events_and_trials_added_after_training_do_not_move_the_evaluation(database, db_url):
     with database.sessionmaker() as s:
-        load(s, make_trials(900, seed=22, months=8, start=datetime(2025, 1, 1, tzinfo=timezone.utc)))
+        load_trials(s, make_trials(900, seed=22, months=8, start=datetime(2025, 1, 1, tzinfo=timezone.utc)))
         event(s, "syn-22-0", datetime(2025, 8, 1, tzinfo=timezone.utc), 1)  # the data clock at training
     card = run_json(db_url, "model", "train")["card"]
     sealed = card["split"]["test_trial_ids"]
@@ -98,7 +80,7 @@ def test_events_and_trials_added_after_training_do_not_move_the_evaluation(datab
     # a test trial gets an event after its snapshot, and a late import back-dates an answer of
     # every test trial to before its snapshot (stored after training: the model never saw it)
     with database.sessionmaker() as s:
-        load(s, make_trials(40, seed=23, months=1, start=datetime(2025, 9, 1, tzinfo=timezone.utc)))
+        load_trials(s, make_trials(40, seed=23, months=1, start=datetime(2025, 9, 1, tzinfo=timezone.utc)))
         event(s, sealed[0], datetime(2026, 1, 10, tzinfo=timezone.utc), 2)
         for shop in s.scalars(select(Shop).where(Shop.platform_id.in_(sealed))):
             s.add(Observation(shop_id=shop.id, question="trial.product_count", value=40, op="set", source="trial",
@@ -130,7 +112,7 @@ def test_events_and_trials_added_after_training_do_not_move_the_evaluation(datab
 
 def test_a_card_from_before_sealed_splits_is_recomputed_and_says_so(database, db_url):
     with database.sessionmaker() as s:
-        load(s, make_trials(300, seed=24, months=4))
+        load_trials(s, make_trials(300, seed=24, months=4))
     version = run_json(db_url, "model", "train")["version"]
     with database.sessionmaker() as s:
         card = s.scalar(select(ModelVersion.card).where(ModelVersion.version == version))
@@ -147,7 +129,7 @@ def test_a_card_from_before_sealed_splits_is_recomputed_and_says_so(database, db
 
 def test_model_show_prints_a_stored_card_again(database, db_url):
     with database.sessionmaker() as s:
-        load(s, make_trials(300, seed=25, months=4))
+        load_trials(s, make_trials(300, seed=25, months=4))
     first = run_json(db_url, "model", "train")
     second = run_json(db_url, "model", "train", "--seed", "1")
 

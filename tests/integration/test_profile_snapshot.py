@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 import profile_schema
 from concierge.demo.generator import generate
@@ -22,6 +22,7 @@ from concierge.operations.shop_state import (
     snapshot_rows,
 )
 from concierge.operations.shops import ensure_shop
+from tests.support import count_reads, init_twice_without, make_user, post_login
 
 TODAY = date(2026, 11, 16)
 NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
@@ -100,14 +101,8 @@ def test_a_missing_or_stale_snapshot_is_folded_instead(database):
 
 
 def _login(app, client) -> None:
-    from concierge.operations.users import create_user
-
-    with app.extensions["concierge.db"].session() as s:
-        create_user(s, "ola@example.com", password="correct horse battery", role="consultant", name="Ola")
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token"')[1].split('value="')[1].split('"')[0]
-    assert client.post("/login", data={"email": "ola@example.com", "password": "correct horse battery",
-                                       "csrf_token": token}).status_code == 302
+    make_user(app, "ola@example.com", name="Ola")
+    assert post_login(client, "ola@example.com").status_code == 302
 
 
 def _seed_shop(session, platform_id: str, events: int) -> Shop:
@@ -136,31 +131,6 @@ def _seed_shop(session, platform_id: str, events: int) -> Shop:
     return shop
 
 
-class _Reads:
-    """Counts the statements a request runs and the rows they return (each SELECT run again afterwards)."""
-
-    def __init__(self, engine):
-        self.engine, self.seen = engine, []
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._record)
-
-    def _record(self, _conn, _cursor, statement, parameters, _context, _executemany):
-        self.seen.append((statement, parameters))
-
-    def rows(self) -> int:
-        total = 0
-        with self.engine.connect() as conn:
-            for statement, parameters in self.seen:
-                if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-                    total += len(conn.exec_driver_sql(statement, parameters).fetchall())
-        return total
-
-
 def test_the_shop_page_api_and_picture_read_as_much_for_10_as_for_2000_observations(app, client, monkeypatch):
     from concierge.operations.tokens import create_token
 
@@ -183,12 +153,11 @@ def test_the_shop_page_api_and_picture_read_as_much_for_10_as_for_2000_observati
         monkeypatch.setattr(profiles, "shop_observations", no_replay)
         monkeypatch.setattr(profile_schema, "fold", no_replay)
         try:
-            with _Reads(db.engine) as reads:
-                resp = client.get(path, headers=headers)
+            statements, rows, resp = count_reads(db.engine, lambda: client.get(path, headers=headers))
         finally:
             monkeypatch.undo()
         assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
-        return len(reads.seen), reads.rows(), resp.data
+        return statements, rows, resp.data
 
     for template in ("/shops/{}", "/api/v1/shops/{}", "/shops/{}/picture.svg"):
         headers = auth if template.startswith("/api") else None
@@ -225,26 +194,11 @@ def test_the_page_from_the_snapshot_is_the_page_from_the_fold(app, client):
 
 
 def test_init_writes_the_snapshots_a_database_from_before_0015_lacks(db_url):
-    from click.testing import CliRunner
-
-    from concierge import migrate
-    from concierge.cli import cli
-    from concierge.db import Database
-
-    migrate.upgrade(db_url)
-    database = Database(db_url)
-    with database.session() as s:
-        for i in range(3):
-            ensure_shop(s, f"pl-init-{i}", "PL")
-        s.execute(delete(ProfileSnapshot))  # the shop list's rows stay: only the snapshots are missing
-    runner = CliRunner()
-    first = runner.invoke(cli, ["init"], env={"CONCIERGE_DATABASE_URL": db_url}, catch_exceptions=False)
+    # the shop list's rows stay: only the snapshots are missing
+    first, snapshots, again = init_twice_without(db_url, ProfileSnapshot)
     assert first.exit_code == 0 and "3 shops" in first.output
-    with database.sessionmaker() as s:
-        assert s.scalar(select(func.count()).select_from(ProfileSnapshot)) == 3
-    again = runner.invoke(cli, ["init"], env={"CONCIERGE_DATABASE_URL": db_url}, catch_exceptions=False)
+    assert snapshots == 3
     assert "Rebuilt" not in again.output
-    database.dispose()
 
 
 def test_the_answer_form_from_the_cache_is_the_form_rendered_afresh(app, client):

@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from statistics import NormalDist
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from concierge.models import ModelVersion, Score, Shop
 from concierge.operations.reports import build_report
 from concierge.operations.shop_state import list_states, parse_filters
+from tests.support import read_only_report
 from locales import MARKET_CODES, get_market
 
 Z = NormalDist().inv_cdf(0.975)
@@ -45,28 +46,6 @@ def months_before(now: datetime, k: int) -> list[date]:
 
 def next_month(d: date) -> date:
     return date(d.year + d.month // 12, d.month % 12 + 1, 1)
-
-
-class Writes:
-    def __init__(self, engine):
-        self.engine, self.seen = engine, []
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._note)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._note)
-
-    def _note(self, conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().split(None, 1)[0].upper() not in ("SELECT", "WITH", "PRAGMA", "SHOW"):
-            self.seen.append(statement)
-
-
-def row_counts(session) -> dict[str, int]:
-    from concierge.db import Base
-
-    return {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
 
 
 def drilled(session, drill: dict) -> int:
@@ -146,11 +125,7 @@ def check_past(session, table, market: str | None, now: datetime) -> None:
 def test_every_figure_equals_a_computation_from_the_raw_tables(scored_demo):
     demo = scored_demo
     with demo.db.sessionmaker() as session:
-        before = row_counts(session)
-        with Writes(demo.db.engine) as writes:
-            report = build_report(session, "forecast", now=demo.now, lang="en")
-        assert writes.seen == [] and not (session.new or session.dirty or session.deleted)
-        assert row_counts(session) == before
+        report = read_only_report(session, demo.db.engine, "forecast", now=demo.now, lang="en")
         assert [t.key for t in report.tables] == ["open", "past"]
         check_open(session, report.table("open"), None)
         check_past(session, report.table("past"), None, demo.now)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from statistics import NormalDist
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from concierge.config import calibration_drift_ece
 from concierge.models import ModelVersion, Score, Shop
@@ -17,6 +17,7 @@ from concierge.operations.reports import build_report
 from concierge.operations.reports.model_health import MIN_BIN, MIN_CELL
 from concierge.operations.shop_state import list_states, parse_filters
 from locales import LANGUAGES, MARKET_CODES, get_market
+from tests.support import read_only_report, row_counts
 
 Z = NormalDist().inv_cdf(0.975)
 
@@ -88,42 +89,13 @@ def check_figures(row: dict, pairs: list[tuple[int, float]]) -> None:
         assert (row["auc"], row["auc_low"], row["auc_high"]) == pytest.approx(by_hand, abs=1e-12)
 
 
-# ----------------------------------------------------------------------------- never writes
-
-class Writes:
-    """Every statement the engine runs that is not a read."""
-
-    def __init__(self, engine):
-        self.engine, self.seen = engine, []
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._note)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._note)
-
-    def _note(self, conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().split(None, 1)[0].upper() not in ("SELECT", "WITH", "PRAGMA", "SHOW"):
-            self.seen.append(statement)
-
-
-def row_counts(session) -> dict[str, int]:
-    from concierge.db import Base
-
-    return {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
-
 
 # ----------------------------------------------------------------------------- tests
 
 def test_every_figure_equals_a_computation_from_the_raw_tables(scored_demo):
     demo = scored_demo
     with demo.db.sessionmaker() as session:
-        before = row_counts(session)
-        with Writes(demo.db.engine) as writes:
-            report = build_report(session, "model-health", now=demo.now, lang="en")
-        assert writes.seen == [] and not (session.new or session.dirty or session.deleted)
-        assert row_counts(session) == before
+        report = read_only_report(session, demo.db.engine, "model-health", now=demo.now, lang="en")
 
         trials = expected_trials(session, demo.trained, demo.now, demo.active_id)
         judged = [t for t in trials if t["final"] and t["p"] is not None]

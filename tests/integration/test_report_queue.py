@@ -13,12 +13,11 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 import locales
 from audits import slots
 from audits.rules import load_rules
-from concierge.db import Base
 from concierge.demo.generator import generate
 from concierge.demo.loader import load_population
 from concierge.models import Call, CallRating, Observation, PlannedCall, Shop, User
@@ -31,6 +30,7 @@ from concierge.operations.users import create_user
 from concierge.reporting import table_csv
 from locales.formatting import format_date
 from renderers.labels import label
+from tests.support import Statements, table_dump
 
 UTC = timezone.utc
 TODAY = date(2026, 11, 23)                      # a Monday
@@ -245,25 +245,6 @@ def _expected_capacity(raw: dict, now: datetime, market: str | None = None):
 
 # ----------------------------------------------------------------------------- the checks
 
-def _statements(database):
-    """Every SQL statement run while the context is active (to prove the reports only read)."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    return seen, lambda: event.remove(database.engine, "before_cursor_execute", record)
-
-
-def _dump(database) -> dict[str, list[str]]:
-    out = {}
-    with database.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            out[table.name] = sorted(repr(sorted(r.items())) for r in conn.execute(select(table)).mappings())
-    return out
-
-
 def _check_stats(row: dict, expected: dict) -> None:
     for key, value in expected.items():
         if value is None:
@@ -276,9 +257,8 @@ def test_queue_report_matches_the_raw_tables(database, monkeypatch):
     _world(database)
     with database.sessionmaker() as s:
         raw = _raw(s)
-    before = _dump(database)
-    seen, stop = _statements(database)
-    try:
+    before = table_dump(database)
+    with Statements(database.engine) as statements:
         with database.sessionmaker() as s:
             report = build_report(s, "queue", lang="en", now=LATER, calls_per_consultant_day=40)
             low = build_report(s, "queue", lang="en", now=LATER, calls_per_consultant_day=1)
@@ -286,11 +266,9 @@ def test_queue_report_matches_the_raw_tables(database, monkeypatch):
             monkeypatch.setenv("CONCIERGE_CALLS_PER_CONSULTANT_DAY", "7")
             configured = build_report(s, "queue", lang="en", now=LATER)
             assert not s.new and not s.dirty and not s.deleted
-    finally:
-        stop()
-    writes = [q for q in seen if not q.lstrip().upper().startswith(("SELECT", "WITH", "PRAGMA"))]
+    writes = [q for q in statements.statements if not q.lstrip().upper().startswith(("SELECT", "WITH", "PRAGMA"))]
     assert writes == [], writes
-    assert _dump(database) == before
+    assert table_dump(database) == before
 
     # --- summary: queue counts per market and the team, and the call log's figures
     queue = _expected_queue(raw, LATER)

@@ -15,11 +15,10 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 import locales
 import profile_schema
-from concierge.db import Base
 from concierge.demo.generator import generate
 from concierge.demo.loader import load_population
 from concierge.models import Observation, Shop, ShopState
@@ -31,6 +30,7 @@ from concierge.operations.shop_state import list_states, parse_filters, refresh_
 from concierge.reporting import table_csv
 from concierge.stats import newcombe
 from renderers.labels import label
+from tests.support import Statements, table_dump
 
 UTC = timezone.utc
 TODAY = date(2026, 11, 23)
@@ -139,27 +139,13 @@ def _expected_examples(obs, state, market: str, now: datetime) -> list[str]:
 
 # ----------------------------------------------------------------------------- the checks
 
-def _dump(database) -> dict[str, list[str]]:
-    out = {}
-    with database.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            out[table.name] = sorted(repr(sorted(r.items())) for r in conn.execute(select(table)).mappings())
-    return out
-
-
 def test_voice_report_matches_the_raw_tables(database):
     planted = _world(database)
     with database.sessionmaker() as s:
         obs, state = _answers(s)
         folded = _profiles(s)
-    before = _dump(database)
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(database.engine, "before_cursor_execute", record)
-    try:
+    before = table_dump(database)
+    with Statements(database.engine) as statements:
         with database.sessionmaker() as s:
             report = build_report(s, "voice", lang="en", now=NOW)
             turkish = build_report(s, "voice", lang="pl", now=NOW, market="tr")
@@ -169,10 +155,8 @@ def test_voice_report_matches_the_raw_tables(database):
             # every row's drill-down, as the shop list counts it
             drilled = {id(r): list_states(s, limit=1, **parse_filters(r["_drill"])[0])[1]
                        for t in report.tables for r in t.rows if r.get("_drill")}
-    finally:
-        event.remove(database.engine, "before_cursor_execute", record)
-    assert [q for q in seen if not q.lstrip().upper().startswith(("SELECT", "WITH", "PRAGMA"))] == []
-    assert _dump(database) == before
+    assert [q for q in statements.statements if not q.lstrip().upper().startswith(("SELECT", "WITH", "PRAGMA"))] == []
+    assert table_dump(database) == before
 
     question = profile_schema.load_schema()[TOPICS]
     everyone = lambda m, st: (m, None)  # noqa: E731 - each shop counts in its market and in all markets

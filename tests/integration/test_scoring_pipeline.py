@@ -9,30 +9,12 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from concierge.cli import cli
-from concierge.models import Call, DemoTruth, ModelVersion, Observation, Score, Shop
+from concierge.models import ModelVersion, Score, Shop
 from concierge.operations.tokens import create_token
 from concierge.scoring.service import train_model
 from concierge.scoring.synthetic import make_trials
 from locales import LANGUAGES
-
-
-def load(session, trials, *, open_last: int = 0):
-    """Put synthetic trials in the database: shops, observations, calls, outcomes, truth."""
-    for k, t in enumerate(trials):
-        is_open = k >= len(trials) - open_last
-        shop = Shop(platform_id=t.shop, market=t.market, trial_started_at=t.started_at,
-                    trial_ends_at=t.started_at + timedelta(days=14), holdout=t.holdout,
-                    outcome=None if is_open else ("converted" if t.outcome else "not_converted"),
-                    outcome_at=None if is_open else t.started_at + timedelta(days=14))
-        session.add(shop)
-        session.flush()
-        session.add_all([Observation(shop_id=shop.id, question=o.question, value=o.value, op=o.op, source=o.source,
-                                     actor=o.actor, observed_at=o.observed_at) for o in t.observations])
-        if t.call_at:
-            session.add(Call(shop_id=shop.id, actor="consultant", called_at=t.call_at))
-        session.add(DemoTruth(shop_id=shop.id, persona="x", p_no_call=t.p_no_call, p_call=t.p_call,
-                              called=t.called, seed=1))
-    session.commit()
+from tests.support import load_trials
 
 
 def run(db_url, *args):
@@ -42,7 +24,7 @@ def run(db_url, *args):
 
 def test_train_score_evaluate_through_the_cli(database, db_url):
     with database.sessionmaker() as s:
-        load(s, make_trials(1400, seed=5, months=5), open_last=5)
+        load_trials(s, make_trials(1400, seed=5, months=5), open_last=5)
     r = run(db_url, "model", "train", "--json")
     assert r.exit_code == 0, r.output
     trained = json.loads(r.output)
@@ -98,7 +80,7 @@ def test_train_score_evaluate_through_the_cli(database, db_url):
 
 def test_versions_list_and_activate(database, db_url):
     with database.sessionmaker() as s:
-        load(s, make_trials(300, seed=6, months=4))
+        load_trials(s, make_trials(300, seed=6, months=4))
     first = json.loads(run(db_url, "model", "train", "--json").output)
     second = json.loads(run(db_url, "model", "train", "--json", "--seed", "1").output)
     assert first["card"]["kind"] == "fallback"  # 300 trials: too little for boosting
@@ -124,7 +106,7 @@ def test_no_history_is_a_clear_error(database, db_url):
 def test_score_endpoint(app, client):
     db = app.extensions["concierge.db"]
     with db.session() as s:
-        load(s, make_trials(300, seed=11, months=4), open_last=2)
+        load_trials(s, make_trials(300, seed=11, months=4), open_last=2)
         _, token = create_token(s, "test")
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/shops/syn-11-299/score").status_code == 401
@@ -209,7 +191,7 @@ def test_shop_page_gives_the_reasons_in_the_readers_language(app, client):
 
     db = app.extensions["concierge.db"]
     with db.session() as s:
-        load(s, make_trials(300, seed=11, months=4), open_last=2)
+        load_trials(s, make_trials(300, seed=11, months=4), open_last=2)
         train_model(s)
         score_open(s, lang="en")
         create_user(s, "ola@example.com", password="correct horse battery", role="consultant",
@@ -239,7 +221,7 @@ def test_a_score_stored_in_one_language_by_an_older_model_is_shown_as_stored(app
 
     db = app.extensions["concierge.db"]
     with db.session() as s:
-        load(s, make_trials(300, seed=11, months=4), open_last=2)
+        load_trials(s, make_trials(300, seed=11, months=4), open_last=2)
         old = ModelVersion(version="m-old", kind="fallback", artifact=b"", active=False)
         s.add(old)
         s.flush()

@@ -21,6 +21,7 @@ from concierge.operations.shop_state import (
     snapshot_rows,
     state_rows,
 )
+from tests.support import init_twice_without, make_user, post_login
 
 TODAY = date(2026, 11, 16)
 NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
@@ -198,14 +199,9 @@ def _seed_shops(app, n: int, start: int = 0) -> None:
 
 def test_the_shop_list_folds_nothing_and_its_statements_do_not_grow_with_the_shops(app, client, monkeypatch):
     import profile_schema
-    from concierge.operations.users import create_user
 
-    with app.extensions["concierge.db"].session() as s:
-        create_user(s, "ola@example.com", password="correct horse battery", role="consultant", name="Ola")
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token"')[1].split('value="')[1].split('"')[0]
-    assert client.post("/login", data={"email": "ola@example.com", "password": "correct horse battery",
-                                       "csrf_token": token}).status_code == 302
+    make_user(app, "ola@example.com", name="Ola")
+    assert post_login(client, "ola@example.com").status_code == 302
     engine = app.extensions["concierge.db"].engine
     statements: list[str] = []
 
@@ -241,26 +237,7 @@ def test_the_shop_list_folds_nothing_and_its_statements_do_not_grow_with_the_sho
 
 def test_init_fills_a_missing_read_model_once(db_url):
     """A database from before shop_state (or restored without it) gets its rows at `concierge init`."""
-    from click.testing import CliRunner
-    from sqlalchemy import delete, func, select
-
-    from concierge import migrate
-    from concierge.cli import cli
-    from concierge.db import Database
-    from concierge.models import ShopState
-    from concierge.operations.shops import ensure_shop
-
-    migrate.upgrade(db_url)
-    database = Database(db_url)
-    with database.session() as s:
-        for i in range(3):
-            ensure_shop(s, f"pl-init-{i}", "PL")
-        s.execute(delete(ShopState))
-    runner = CliRunner()
-    first = runner.invoke(cli, ["init"], env={"CONCIERGE_DATABASE_URL": db_url}, catch_exceptions=False)
+    first, states, again = init_twice_without(db_url, ShopState)
     assert first.exit_code == 0 and "Rebuilt the shop list's read model: 3 shops" in first.output
-    with database.sessionmaker() as s:
-        assert s.scalar(select(func.count()).select_from(ShopState)) == 3
-    again = runner.invoke(cli, ["init"], env={"CONCIERGE_DATABASE_URL": db_url}, catch_exceptions=False)
+    assert states == 3
     assert "Rebuilt" not in again.output
-    database.dispose()

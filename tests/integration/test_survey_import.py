@@ -15,21 +15,21 @@ from concierge.operations.imports import (
 from concierge.operations.shops import ensure_shop
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "surveys"
+# the shops the `shops` fixture (tests/integration/conftest.py) creates
 SHOPS = {"pl-1001": "PL", "pl-1002": "PL", "pl-1003": "PL", "pl-1004": "PL",
          "tr-2001": "TR", "tr-2002": "TR", "tr-2003": "TR", "in-3001": "IN", "in-3002": "IN"}
-
-
-@pytest.fixture
-def shops(session):
-    for pid, market in SHOPS.items():
-        ensure_shop(session, pid, market)
-    return session
 
 
 def answers_of(session, platform_id):
     rows = session.execute(select(Observation.question, Observation.value).join(Shop)
                            .where(Shop.platform_id == platform_id)).all()
     return dict(rows)
+
+
+def written(path: Path, text: str) -> Path:
+    """`path`, with `text` written to it (UTF-8)."""
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def count(session, model):
@@ -154,10 +154,9 @@ def test_dead_letter_replays_once_the_shop_arrives(shops):
 
 def test_jsonl_dead_letter_replays(shops, tmp_path):
     s = shops
-    path = tmp_path / "late.jsonl"
-    path.write_text('{"response_id": "z-1", "shop": "in-9000", "answers": {"name": "Meera Iyer", "hours": 5, '
-                    '"sold_before": false, "comfort": 3, "help": ["seo"], "type": "handmade", '
-                    '"category": "crafts"}}\n', encoding="utf-8")
+    path = written(tmp_path / "late.jsonl",
+                   '{"response_id": "z-1", "shop": "in-9000", "answers": {"name": "Meera Iyer", "hours": 5, '
+                   '"sold_before": false, "comfort": 3, "help": ["seo"], "type": "handmade", "category": "crafts"}}\n')
     report = import_surveys(s, path, load_mapping(FIXTURES / "jsonl_mapping.yaml"), actor="x")
     assert report.rejected == 1
     ensure_shop(s, "in-9000", "IN")
@@ -168,10 +167,9 @@ def test_jsonl_dead_letter_replays(shops, tmp_path):
 
 def test_one_column_per_choice_and_wrong_column_count(shops, tmp_path):
     s = shops
-    path = tmp_path / "wide.csv"
-    path.write_text("shop,name,hours,sold,comfort,help: payments,help: shipping,type,category\n"
-                    "pl-1002,Ewa,5,no,2,1,,new_brand,beauty\n"
-                    "pl-1003,Ola,5,no,2,x\n", encoding="utf-8")
+    path = written(tmp_path / "wide.csv", "shop,name,hours,sold,comfort,help: payments,help: shipping,type,category\n"
+                                          "pl-1002,Ewa,5,no,2,1,,new_brand,beauty\n"
+                                          "pl-1003,Ola,5,no,2,x\n")
     mapping = parse_mapping({
         "shop": "shop", "columns": {
             "name": "owner.name", "hours": "owner.hours_per_week", "sold": "experience.sold_online_before",

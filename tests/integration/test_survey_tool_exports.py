@@ -19,19 +19,12 @@ from concierge.models import DeadLetter, Observation, Shop
 from concierge.operations.deadletters import replay
 from concierge.operations.imports import MappingError, import_surveys, load_mapping, parse_mapping, read_export
 from concierge.operations.observations import record_answers
-from concierge.operations.shops import ensure_shop
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "surveys"
+# the shops the `shops` fixture (tests/integration/conftest.py) creates
 SHOPS = {"pl-1001": "PL", "pl-1002": "PL", "pl-1003": "PL", "pl-1004": "PL",
          "tr-2001": "TR", "tr-2002": "TR", "tr-2003": "TR", "in-3001": "IN"}
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def shops(session):
-    for pid, market in SHOPS.items():
-        ensure_shop(session, pid, market)
-    return session
 
 
 def answers_of(session, platform_id):

@@ -5,16 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from concierge.operations.survey_links import (
-    BadLink,
-    ExpiredLink,
-    RevokedLink,
-    check_link,
-    link_url,
-    market_language,
-    read_token,
-    sign_link,
-)
+from concierge.operations.survey_links import (BadLink, ExpiredLink, RevokedLink, check_link, link_url,
+                                               market_language, read_token, sign_link)
 
 SECRET = "unit-test-secret"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

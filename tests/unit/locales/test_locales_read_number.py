@@ -138,21 +138,24 @@ market_and_any_lang = st.sampled_from(MARKETS).flatmap(
 BIG = 10**15
 
 
+def _reads_back(ml, value, **formatting) -> None:
+    """`value` formatted for the (market, language) pair `ml` is read back as `value`."""
+    market, lang = ml
+    text = format_number(value, lang, market, **formatting)
+    assert read_number(text, market, lang) == value, text
+
+
 @settings(max_examples=300, deadline=None)
 @given(market_and_lang, st.integers(min_value=-BIG, max_value=BIG))
 def test_any_whole_number_formatted_for_the_market_reads_back(ml, n):
-    market, lang = ml
-    text = format_number(n, lang, market)
-    assert read_number(text, market, lang) == n, text
+    _reads_back(ml, n)
 
 
 @settings(max_examples=300, deadline=None)
 @given(market_and_any_lang, st.decimals(min_value=-BIG, max_value=BIG, places=2,
                                          allow_nan=False, allow_infinity=False))
 def test_any_amount_with_two_decimals_reads_back_in_every_language(ml, amount):
-    market, lang = ml
-    text = format_number(amount, lang, market, fraction_digits=2)
-    assert read_number(text, market, lang) == amount, text
+    _reads_back(ml, amount, fraction_digits=2)
 
 
 @settings(max_examples=300, deadline=None)
