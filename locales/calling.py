@@ -46,7 +46,7 @@ class Decision:
         return self.allowed
 
     def message(self, lang: str | None = "en") -> str:
-        """Explain the decision to the consultant in ``lang`` (en, pl, tr)."""
+        """Explain the decision to the consultant in ``lang`` (a language of LANGUAGES)."""
         params = dict(self.params)
         if self.retry_at is not None:
             params.setdefault("retry_at", self.retry_at.strftime("%Y-%m-%d %H:%M %z"))

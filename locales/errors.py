@@ -55,7 +55,7 @@ class InvalidValue(ValueError):
         super().__init__(f"{code}: {self.message('en')}")
 
     def message(self, lang: str | None = "en") -> str:
-        """Explain the problem to a human in ``lang`` (en, pl, tr; others get English)."""
+        """Explain the problem to a human in ``lang`` (a language of LANGUAGES; others get English)."""
         return render_message(self.code, self.params, lang)
 
     def __reduce__(self):

@@ -96,7 +96,7 @@ _MESSAGES: dict[str, str] = {
 
 
 def message(code: str, lang: str | None = "en", **params: Any) -> str:
-    """A privacy error message in `lang` (en, pl, tr)."""
+    """A privacy error message in `lang` (en, pl, tr, hi)."""
     return localize(_MESSAGES, code, lang, **params)
 
 

@@ -22,7 +22,7 @@ _MESSAGES: dict[str, str] = {
 
 
 def message(code: str, lang: str | None = "en", **params: object) -> str:
-    """A shop-related error message in `lang` (en, pl, tr), English when unknown."""
+    """A shop-related error message in `lang` (en, pl, tr, hi), English when unknown."""
     return localize(_MESSAGES, code, lang, **params)
 
 

@@ -41,7 +41,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import profile_schema
-from locales import LANGUAGES, market_language  # noqa: F401  (market_language: the web's survey and rating pages take it from here)
+from locales import LANGUAGES, market_language  # noqa: F401  (market_language: re-exported for callers of this module)
 
 from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
@@ -67,7 +67,7 @@ _MESSAGES: dict[str, str] = {
 
 
 def message(code: str, lang: str | None = "en", **params: Any) -> str:
-    """A survey-link message in `lang` (en, pl, tr), English when the language is unknown."""
+    """A survey-link message in `lang` (en, pl, tr, hi), English when the language is unknown."""
     return localize(_MESSAGES, code, lang, **params)
 
 

@@ -39,7 +39,7 @@ _MESSAGES: dict[str, str] = {
 
 
 def message(code: str, lang: str | None = "en", **params: Any) -> str:
-    """A survey error message in `lang` (en, pl, tr), English when the language is unknown."""
+    """A survey error message in `lang` (en, pl, tr, hi), English when the language is unknown."""
     return localize({**SHOP_MESSAGES, **_MESSAGES}, code, lang, **params)
 
 

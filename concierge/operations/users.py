@@ -143,7 +143,7 @@ def user_as_dict(user: User) -> dict[str, Any]:
 
 
 def set_language(session: Session, user: User, language: str | None) -> User:
-    """Set the language the user reads the app in (en, pl, tr; None: the shop's market language,
+    """Set the language the user reads the app in (en, pl, tr, hi; None: the shop's market language,
     then the browser's). Every page, picture and score reason follows it."""
     if language is not None and language not in LANGUAGES:
         raise ValidationFailed([_error("language", "invalid_language",
