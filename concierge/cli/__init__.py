@@ -98,7 +98,7 @@ def fail(exc: Exception, as_json: bool = False) -> NoReturn:
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"Error: {data.get('message', exc)}", err=True)
+        click.echo(_("Error: %(message)s") % {"message": data.get("message", exc)}, err=True)
         for e in data.get("errors") or ():
             field = e.get("field") if isinstance(e, dict) else ""
             msg = e.get("message") if isinstance(e, dict) else str(e)
@@ -181,14 +181,17 @@ def main() -> None:  # console script entry point
         cli(prog_name="concierge", standalone_mode=True)
     except MarketDataError as exc:
         source = os.environ.get("CONCIERGE_MARKET_OVERRIDES")
-        where = f"the market override file {source} (CONCIERGE_MARKET_OVERRIDES)" if source else "the market data"
-        click.echo(f"Error: {where} is not valid: {exc}", err=True)
+        if source:
+            text = _("Error: the market override file %(file)s (CONCIERGE_MARKET_OVERRIDES) is not valid: %(problem)s")
+        else:
+            text = _("Error: the market data is not valid: %(problem)s")
+        click.echo(text % {"file": source, "problem": exc}, err=True)
         sys.exit(2)
     except (OperationalError, ProgrammingError) as exc:
         message = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
         if "no such table" in message or "does not exist" in message:
-            click.echo(f"Error: the database has no Concierge tables yet ({message.splitlines()[0]}).\n"
-                       "Run `concierge init` first.", err=True)
+            click.echo(_("Error: the database has no Concierge tables yet (%(problem)s).\nRun `concierge init` first.") % {
+                "problem": message.splitlines()[0]}, err=True)
             sys.exit(2)
         raise
 
