@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 
 import click
 
-from . import CliState, echo_json, pass_state
+from . import CliState, _, echo_json, ngettext, pass_state
 
 _BIG = 2000  # populations from this size show progress on stderr
 
@@ -41,7 +41,7 @@ def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_emp
     try:
         day = date.fromisoformat(today) if today else datetime.now(timezone.utc).date()
     except ValueError:
-        raise click.BadParameter(f"{today!r} is not a date (YYYY-MM-DD)", param_hint="--today") from None
+        raise click.BadParameter(_("%(value)r is not a date (YYYY-MM-DD)") % {"value": today}, param_hint="--today") from None
     if if_empty and events_out is None:
         from sqlalchemy import select
 
@@ -53,7 +53,7 @@ def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_emp
             if as_json:
                 echo_json({"skipped": True, "reason": "the database already has shops"})
             else:
-                click.echo("The database already has shops: demo data not loaded (--if-empty).")
+                click.echo(_("The database already has shops: demo data not loaded (--if-empty)."))
             return
     bar = _progress(n_shops, "Generating", as_json)
     if bar is None:
@@ -90,8 +90,14 @@ def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_emp
     if as_json:
         echo_json(summary)
         return
-    where = f"written to {events_out}" if events_out else "loaded"
-    click.echo(f"{summary['shops']} demo shops {where} (seed {seed}, today {day.isoformat()}):")
+    values = {"num": summary["shops"], "file": events_out, "seed": seed, "today": day.isoformat()}
+    if events_out:
+        click.echo(ngettext("%(num)d demo shops written to %(file)s (seed %(seed)s, today %(today)s):",
+                            "%(num)d demo shops written to %(file)s (seed %(seed)s, today %(today)s):",
+                            summary["shops"]) % values)
+    else:
+        click.echo(ngettext("%(num)d demo shops loaded (seed %(seed)s, today %(today)s):",
+                            "%(num)d demo shops loaded (seed %(seed)s, today %(today)s):", summary["shops"]) % values)
     click.echo("  " + ", ".join(f"{m} {n}" for m, n in summary["by_market"].items()))
     rate = summary["conversion_rate"]
     click.echo(f"  finished trials {summary['finished_trials']}, converted {summary['converted']}"

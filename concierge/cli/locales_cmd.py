@@ -8,7 +8,7 @@ import click
 
 from locales import LANGUAGES, MARKET_CODES
 
-from . import echo_json
+from . import _, echo_json, ngettext
 
 MARKET_CHOICE = click.Choice(MARKET_CODES, case_sensitive=False)
 
@@ -83,7 +83,8 @@ def check_cmd(as_json: bool) -> None:
     if as_json:
         echo_json({"ok": not problems, "problems": problems})
     elif problems:
-        click.echo(f"{len(problems)} translation problem(s):", err=True)
+        click.echo(ngettext("%(num)d translation problem(s):", "%(num)d translation problem(s):", len(problems)) % {
+            "num": len(problems)}, err=True)
         for p in problems:
             click.echo(f"  {p}", err=True)
     else:
@@ -91,7 +92,8 @@ def check_cmd(as_json: bool) -> None:
 
         from ..i18n import TRANSLATED
 
-        click.echo(f"Translations complete: UI catalogs ({', '.join(TRANSLATED)}) and schema labels ({', '.join(LANGUAGES)}).")
+        click.echo(_("Translations complete: UI catalogs (%(catalogs)s) and schema labels (%(languages)s).") % {
+            "catalogs": ", ".join(TRANSLATED), "languages": ", ".join(LANGUAGES)})
     if problems:
         sys.exit(1)
 
@@ -102,7 +104,7 @@ def compile_cmd() -> None:
     from ..i18n import compile_catalogs
 
     for path in compile_catalogs():
-        click.echo(f"Wrote {path}")
+        click.echo(_("Wrote %(file)s") % {"file": path})
 
 
 @locales_group.command("update")
@@ -111,7 +113,8 @@ def update_cmd() -> None:
     from ..i18n import merge_new_messages
 
     for lang, missing in merge_new_messages().items():
-        click.echo(f"{lang}: {len(missing)} message(s) to translate" + "".join(f"\n  {m!r}" for m in missing))
+        click.echo(ngettext("%(lang)s: %(num)d message(s) to translate", "%(lang)s: %(num)d message(s) to translate",
+                            len(missing)) % {"lang": lang, "num": len(missing)} + "".join(f"\n  {m!r}" for m in missing))
 
 
 def register(group: click.Group) -> None:
