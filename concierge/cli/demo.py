@@ -100,13 +100,16 @@ def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_emp
                             "%(num)d demo shops loaded (seed %(seed)s, today %(today)s):", summary["shops"]) % values)
     click.echo("  " + ", ".join(f"{m} {n}" for m, n in summary["by_market"].items()))
     rate = summary["conversion_rate"]
-    click.echo(f"  finished trials {summary['finished_trials']}, converted {summary['converted']}"
-               + (f" ({rate:.1%})" if rate is not None else ""))
-    click.echo(f"  no-call holdout {summary['holdout_share']:.1%}, called {summary['called_share']:.1%}, "
-               f"surveyed {summary['survey_share']:.1%}, events {summary['events']}")
+    click.echo("  " + _("finished trials %(finished)s, converted %(converted)s") % {
+        "finished": summary["finished_trials"], "converted": summary["converted"]}
+        + (f" ({rate:.1%})" if rate is not None else ""))
+    click.echo("  " + _("no-call holdout %(holdout)s, called %(called)s, surveyed %(surveyed)s, events %(events)s") % {
+        "holdout": f"{summary['holdout_share']:.1%}", "called": f"{summary['called_share']:.1%}",
+        "surveyed": f"{summary['survey_share']:.1%}", "events": summary["events"]})
     if "planned_calls" in summary:
-        click.echo(f"  follow-up calls planned {summary['planned_calls']} ({summary['held_out_calls']} held out), "
-                   f"callbacks asked for {summary['callbacks']}")
+        click.echo("  " + _("follow-up calls planned %(planned)s (%(held_out)s held out), callbacks asked for "
+                            "%(callbacks)s") % {"planned": summary["planned_calls"],
+                                                "held_out": summary["held_out_calls"], "callbacks": summary["callbacks"]})
 
 
 def register(group: click.Group) -> None:

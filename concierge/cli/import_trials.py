@@ -118,18 +118,20 @@ def import_trials_cmd(state: CliState, file: str | None, mapping_file: str | Non
         click.echo(_("Known at the trial's end (never day-0 knowledge for the model): %(columns)s") % {
             "columns": ", ".join(report.known_at_end)})
     for col, o in report.other_values.items():
-        click.echo(f"{col}: {o['count']} values not among the schema's choices became `other` "
-                   f"(e.g. {', '.join(list(o['values'])[:3])})")
+        click.echo(_("%(column)s: %(num)s values not among the schema's choices became `other` (e.g. %(values)s)") % {
+            "column": col, "num": o["count"], "values": ", ".join(list(o["values"])[:3])})
     for col, k in report.placeholders.items():
         click.echo(ngettext("%(column)s: %(num)d placeholder cells read as missing",
                             "%(column)s: %(num)d placeholder cells read as missing", k) % {"column": col, "num": k})
     for f in report.leakage:
         line = leakage.warning_line(f, f"column {f['column']!r}")
         if f["used_by_model"]:
-            click.echo(f"WARNING {line}. If it is filled in during or after the trial, set `known: end` for it in "
-                       f"the mapping (or drop it) before training; `model train --strict` refuses to train on it.")
+            click.echo(_("WARNING %(warning)s. If it is filled in during or after the trial, set `known: end` for it in "
+                         "the mapping (or drop it) before training; `model train --strict` refuses to train on it.")
+                       % {"warning": line})
         else:
-            click.echo(f"Note: {line}; it is known at the trial's end, so the model does not use it.")
+            click.echo(_("Note: %(warning)s; it is known at the trial's end, so the model does not use it.") % {
+                "warning": line})
     for e in report.errors[:10]:
         click.echo("  " + _("row %(row)s:") % {"row": e["row"]} + " " + "; ".join(x["message"] for x in e["errors"]))
     if report.open_trials:
@@ -202,7 +204,7 @@ def _infer(path: str, output: str | None, mapping_out: str | None, *, outcome: s
         "column": inf.outcome or _("not found: set `outcome:` in the mapping or give --outcome")})
     for c in inf.columns:
         if c["action"] == "ignored":
-            click.echo(f"  {c['column']}: ignored ({c['why']})")
+            click.echo("  " + _("%(column)s: ignored (%(why)s)") % {"column": c["column"], "why": c["why"]})
             continue
         extra = ""
         if c["type"] == "single_choice":
@@ -211,8 +213,8 @@ def _infer(path: str, output: str | None, mapping_out: str | None, *, outcome: s
             extra += f", placeholders {', '.join(sorted(c['placeholders']))} read as missing"
         click.echo(f"  {c['column']} -> {c['question']} ({c['type']}{extra})")
         if c.get("leakage"):
-            click.echo(f"    WARNING probable leakage (AUC {c['leakage']['auc']} on its own): if it is filled in "
-                       f"during or after the trial, set `known: end` in the mapping.")
+            click.echo("    " + _("WARNING probable leakage (AUC %(auc)s on its own): if it is filled in during or after "
+                                "the trial, set `known: end` in the mapping.") % {"auc": c["leakage"]["auc"]})
 
 
 def register(group: click.Group) -> None:

@@ -86,7 +86,8 @@ def surveys_cmd(state: CliState, file: str, mapping_path: str, actor: str, lang:
                                        result["updated"]) % {"num": result["updated"]})
         for e in result["errors"][:50]:
             for err in e["errors"]:
-                click.echo(f"  {_where(e)}: {err['message']} [{_cell(err)}; dead letter {e['dead_letter']}]",
+                click.echo("  " + _("%(where)s: %(problem)s [%(cell)s; dead letter %(letter)s]") % {
+                    "where": _where(e), "problem": err["message"], "cell": _cell(err), "letter": e["dead_letter"]},
                            err=True)
         if len(result["errors"]) > 50:
             click.echo("  " + _("... and %(num)d more lines: concierge deadletter list") % {

@@ -21,24 +21,29 @@ def locales_group() -> None:
 def _print_market(d: dict[str, Any]) -> None:
     hours = d.get("business_hours") or {}
     click.echo(f"{d['code']}  {d['name']}")
-    click.echo(f"  languages      {', '.join(d['languages'])} (default {d['default_language']})")
-    click.echo(f"  currency       {d['currency']}    time zone {d['timezone']}")
-    click.echo(f"  working days   {', '.join(d['working_days'])}  {hours.get('start')}-{hours.get('end')}")
-    click.echo(f"  tax ids        {', '.join(d['tax_id_kinds'])}    phone region {d['phone_region']}")
+    labels = {"languages": _("languages"), "currency": _("currency"), "time zone": _("time zone"),
+              "working days": _("working days"), "tax ids": _("tax ids"), "phone region": _("phone region"),
+              "calling law": _("calling law"), "holidays": _("holidays")}
+    click.echo(f"  {labels['languages']:<14} {', '.join(d['languages'])} "
+               + _("(default %(lang)s)") % {"lang": d["default_language"]})
+    click.echo(f"  {labels['currency']:<14} {d['currency']}    {labels['time zone']} {d['timezone']}")
+    click.echo(f"  {labels['working days']:<14} {', '.join(d['working_days'])}  {hours.get('start')}-{hours.get('end')}")
+    click.echo(f"  {labels['tax ids']:<14} {', '.join(d['tax_id_kinds'])}    {labels['phone region']} {d['phone_region']}")
     calling = d.get("calling") or {}
-    click.echo(f"  calling law    {calling.get('law')}")
+    click.echo(f"  {labels['calling law']:<14} {calling.get('law')}")
     click.echo(f"  consent needed {'yes' if calling.get('commercial_requires_consent') else 'no'}")
     for category, items in (d.get("integrations") or {}).items():
         click.echo(f"  {category:<14} {', '.join(i['name'] for i in items)}")
     legal = d.get("legal_checklist") or []
     if legal:
-        click.echo("  legal checklist")
+        click.echo("  " + _("legal checklist"))
         for item in legal:
             click.echo(f"    - {item['label']}" + (f" ({item['law']})" if item.get("law") else ""))
     hol = d.get("holidays") or {}
     days = hol.get("days") or hol.get("dates") or []
     if isinstance(days, list) and days:
-        click.echo(f"  holidays       {len(days)} listed (see --json)")
+        click.echo(f"  {labels['holidays']:<14} " + ngettext("%(num)d listed (see --json)", "%(num)d listed (see --json)",
+                                                        len(days)) % {"num": len(days)})
 
 
 @locales_group.command("show")

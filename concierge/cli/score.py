@@ -40,8 +40,8 @@ def score_cmd(state: CliState, shop: str | None, all_open: bool, lang: str, as_j
                             len(result)) % {"num": len(result)})
         for r in result:
             up = "-" if r["uplift"] is None else f"{r['uplift'] * 100:+.1f} pp"
-            click.echo(f"  {r['shop']:24} {r['market'] or '':3} {r['probability'] * 100:5.1f}%  gain {up}"
-                       f"{'  (fallback)' if r.get('fallback') else ''}")
+            click.echo(f"  {r['shop']:24} {r['market'] or '':3} {r['probability'] * 100:5.1f}%  "
+                       + _("gain %(gain)s") % {"gain": up} + ("  " + _("(fallback)") if r.get("fallback") else ""))
         return
     if as_json:
         echo_json(result)

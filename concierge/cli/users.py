@@ -129,8 +129,8 @@ def ensure_demo_cmd(state: CliState, as_json: bool) -> None:
         return
     click.echo(_("Demo logins for %(url)s (kept in %(file)s):") % {"url": url, "file": instance / DEMO_FILE})
     for u in logins:
-        password = u["password"] or "(changed by its owner; not shown)"
-        click.echo(f"  {u['role']:<11} {u['email']:<26} password: {password}")
+        password = u["password"] or _("(changed by its owner; not shown)")
+        click.echo(f"  {u['role']:<11} {u['email']:<26} " + _("password: %(password)s") % {"password": password})
 
 
 def register(group: click.Group) -> None:
