@@ -8,7 +8,7 @@ import click
 from locales import MARKET_CODES
 
 from ..i18n import LANGUAGES
-from . import CliState, _, echo_json, fail, ngettext, pass_state
+from . import CliState, _, echo_json, fail, ngettext, pass_state, reader_language
 
 MARKET_CHOICE = click.Choice(MARKET_CODES, case_sensitive=False)
 
@@ -104,7 +104,7 @@ def shops_cmd(state: CliState, market: str | None, stage: str | None, stages: tu
            "persona": persona, "business_type": business_type, "held_out": _flag(held_out),
            "contacted": _flag(contacted), "trial_from": trial_from, "trial_to": trial_to,
            "closed_from": closed_from, "closed_to": closed_to}
-    filters, problems = parse_filters(raw, lang="en")
+    filters, problems = parse_filters(raw, lang=reader_language())
     if problems:
         field, reason = problems[0]
         raise click.BadParameter(reason, param_hint=FILTER_OPTIONS.get(field, field))

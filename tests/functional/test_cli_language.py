@@ -104,6 +104,8 @@ def test_a_usage_error_is_translated(run):
     r = run("callback", "request", "x", "--now", "--at", "2026-03-02T09:00:00+01:00", CONCIERGE_LANG="tr")
     assert r.exit_code == 2
     assert "--now ya da --at verin, ikisini birden değil" in r.output
+    r = run("shops", "--trial-from", "nope", CONCIERGE_LANG="pl")  # a filter's reason, from the operations
+    assert r.exit_code == 2 and "nope nie jest datą (RRRR-MM-DD)" in r.output
 
 
 def test_the_advice_before_init_follows_the_locale(tmp_path):
