@@ -129,15 +129,17 @@ def rules_cmd(state: CliState, market: str | None, lang: str, as_json: bool) -> 
         echo_json(data)
         return
     for block in data:
-        click.echo(f"{block['market']}  rules v{block['version']}, holdout {block['holdout_share']:.0%}, "
-                   f"callbacks within {block['callbacks']['service_level']['target_minutes']} allowed minutes "
-                   f"for {block['callbacks']['service_level']['target_share']:.0%}")
+        level = block["callbacks"]["service_level"]
+        click.echo(f"{block['market']}  " + _("rules v%(version)s, holdout %(holdout)s, callbacks within %(minutes)s "
+                                              "allowed minutes for %(share)s") % {
+            "version": block["version"], "holdout": f"{block['holdout_share']:.0%}",
+            "minutes": level["target_minutes"], "share": f"{level['target_share']:.0%}"})
         for r in block["rules"]:
             trigger = ", ".join(f"{k}={v}" for k, v in r["trigger"].items() if k != "type")
             window = ", ".join(f"{k}={v}" for k, v in r["window"].items())
-            gain = f", min gain {r['min_gain']}" if r["min_gain"] is not None else ""
-            click.echo(f"  {r['key']:<24} {r['kind']:<9} {r['purpose']:<10} {r['trigger']['type']}"
-                       f"({trigger})  due within {window}{gain}")
+            gain = ", " + _("min gain %(gain)s") % {"gain": r["min_gain"]} if r["min_gain"] is not None else ""
+            click.echo(f"  {r['key']:<24} {r['kind']:<9} {r['purpose']:<10} {r['trigger']['type']}({trigger})  "
+                       + _("due within %(window)s") % {"window": window} + gain)
 
 
 def register(group: click.Group) -> None:

@@ -208,9 +208,10 @@ def _infer(path: str, output: str | None, mapping_out: str | None, *, outcome: s
             continue
         extra = ""
         if c["type"] == "single_choice":
-            extra = f", {c['categories']} choices + other ({c['other_rows']} rows other)"
+            extra = ", " + _("%(num)s choices + other (%(rows)s rows other)") % {
+                "num": c["categories"], "rows": c["other_rows"]}
         if c["placeholders"]:
-            extra += f", placeholders {', '.join(sorted(c['placeholders']))} read as missing"
+            extra += ", " + _("placeholders %(values)s read as missing") % {"values": ", ".join(sorted(c["placeholders"]))}
         click.echo(f"  {c['column']} -> {c['question']} ({c['type']}{extra})")
         if c.get("leakage"):
             click.echo("    " + _("WARNING probable leakage (AUC %(auc)s on its own): if it is filled in during or after "
