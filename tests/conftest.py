@@ -22,6 +22,10 @@ settings.register_profile("ci", derandomize=True, database=None, deadline=None,
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+# The CLI speaks its reader's language (CONCIERGE_LANG, else LC_ALL/LC_MESSAGES/LANG): the tests
+# compare English output, whatever the developer's locale; tests of other languages set it themselves.
+os.environ["CONCIERGE_LANG"] = "en"
+
 PG_URL = os.environ.get("CONCIERGE_TEST_POSTGRES_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_state: dict[str, object] = {}

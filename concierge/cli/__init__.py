@@ -45,6 +45,48 @@ class CliState:
 pass_state = click.make_pass_decorator(CliState, ensure=True)
 
 
+#: The POSIX locale settings, in the order they win (`pl_PL.UTF-8` -> pl).
+LOCALE_ENV = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def reader_language(lang: str | None = None) -> str:
+    """The language the CLI's reader gets: `lang` (a command's own --lang when given on the command
+    line), else CONCIERGE_LANG, else the POSIX locale (LC_ALL, LC_MESSAGES, LANG), else English.
+
+    Without `lang`, the running command's --lang counts when the user gave it (not its default).
+    """
+    from locales import DEFAULT_LANGUAGE, supported_language
+
+    if lang is None:
+        ctx = click.get_current_context(silent=True)
+        while ctx is not None and lang is None:
+            source = ctx.get_parameter_source("lang") if "lang" in ctx.params else None
+            if source is not None and source != click.core.ParameterSource.DEFAULT and ctx.params["lang"]:
+                lang = ctx.params["lang"]
+            ctx = ctx.parent
+    chosen = supported_language(lang) or supported_language(os.environ.get("CONCIERGE_LANG"))
+    if chosen:
+        return chosen
+    posix = next((os.environ[name] for name in LOCALE_ENV if os.environ.get(name)), None)
+    return supported_language(posix) or DEFAULT_LANGUAGE
+
+
+def _translations(lang: str | None = None) -> Any:
+    from ..i18n import translations
+
+    return translations(reader_language(lang))
+
+
+def _(message: str) -> str:
+    """`message` in the reader's language (`reader_language`); use `%(name)s` placeholders."""
+    return _translations().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural of a sentence for `n`, in the reader's language."""
+    return _translations().ngettext(singular, plural, n)
+
+
 def echo_json(data: Any) -> None:
     """Print JSON for scripts: UTF-8, stable key order, one document."""
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str))
@@ -56,7 +98,7 @@ def fail(exc: Exception, as_json: bool = False) -> NoReturn:
     if as_json:
         echo_json(data)
     else:
-        click.echo(f"Error: {data.get('message', exc)}", err=True)
+        click.echo(_("Error: %(message)s") % {"message": data.get("message", exc)}, err=True)
         for e in data.get("errors") or ():
             field = e.get("field") if isinstance(e, dict) else ""
             msg = e.get("message") if isinstance(e, dict) else str(e)
@@ -139,14 +181,17 @@ def main() -> None:  # console script entry point
         cli(prog_name="concierge", standalone_mode=True)
     except MarketDataError as exc:
         source = os.environ.get("CONCIERGE_MARKET_OVERRIDES")
-        where = f"the market override file {source} (CONCIERGE_MARKET_OVERRIDES)" if source else "the market data"
-        click.echo(f"Error: {where} is not valid: {exc}", err=True)
+        if source:
+            text = _("Error: the market override file %(file)s (CONCIERGE_MARKET_OVERRIDES) is not valid: %(problem)s")
+        else:
+            text = _("Error: the market data is not valid: %(problem)s")
+        click.echo(text % {"file": source, "problem": exc}, err=True)
         sys.exit(2)
     except (OperationalError, ProgrammingError) as exc:
         message = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
         if "no such table" in message or "does not exist" in message:
-            click.echo(f"Error: the database has no Concierge tables yet ({message.splitlines()[0]}).\n"
-                       "Run `concierge init` first.", err=True)
+            click.echo(_("Error: the database has no Concierge tables yet (%(problem)s).\nRun `concierge init` first.") % {
+                "problem": message.splitlines()[0]}, err=True)
             sys.exit(2)
         raise
 

@@ -11,7 +11,7 @@ import click
 from locales import MARKET_CODES
 
 from ..i18n import LANGUAGES
-from . import CliState, answer, echo_json, fail, pass_state
+from . import CliState, _, answer, echo_json, fail, pass_state
 from .shops import parse_when
 
 
@@ -28,12 +28,14 @@ def _run_plan(state: CliState, now: datetime | None, full: bool) -> dict:
 
 
 def _summary(data: dict) -> str:
-    skipped = ", ".join(f"{k} {v}" for k, v in data["skipped"].items()) or "none"
+    skipped = ", ".join(f"{k} {v}" for k, v in data["skipped"].items()) or _("none")
     cancelled = ", ".join(f"{k} {v}" for k, v in data["cancelled_by_reason"].items())
-    return (f"Planned at {data['now']}: {data['shops_seen']} shops looked at ({data['shops_rebuilt']} re-read), "
-            f"{data['created']} calls planned, {data['held_out']} held out, {data['cancelled']} cancelled"
-            f"{' (' + cancelled + ')' if cancelled else ''}, {data['unsnoozed']} back from snooze; "
-            f"not planned: {skipped}.")
+    return _("Planned at %(now)s: %(seen)s shops looked at (%(rebuilt)s re-read), %(created)s calls planned, "
+             "%(held_out)s held out, %(cancelled)s cancelled%(reasons)s, %(unsnoozed)s back from snooze; "
+             "not planned: %(skipped)s.") % {
+        "now": data["now"], "seen": data["shops_seen"], "rebuilt": data["shops_rebuilt"], "created": data["created"],
+        "held_out": data["held_out"], "cancelled": data["cancelled"], "reasons": f" ({cancelled})" if cancelled else "",
+        "unsnoozed": data["unsnoozed"], "skipped": skipped}
 
 
 @audits_group.command("plan")
@@ -61,10 +63,11 @@ def parse_every(value: str) -> float:
     """'30s', '5m', '1h' or plain seconds -> seconds (at least 1)."""
     match = _DURATION.match(value or "")
     if not match:
-        raise click.BadParameter(f"{value!r} is not a duration such as 30s, 5m or 1h", param_hint="--every")
+        raise click.BadParameter(_("%(value)r is not a duration such as 30s, 5m or 1h") % {"value": value},
+                                 param_hint="--every")
     seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
     if seconds < 1:
-        raise click.BadParameter("the interval must be at least 1 second", param_hint="--every")
+        raise click.BadParameter(_("the interval must be at least 1 second"), param_hint="--every")
     return float(seconds)
 
 
@@ -94,7 +97,7 @@ def worker_cmd(state: CliState, every_text: str, runs: int | None, as_json: bool
                 data = _run_plan(state, None, False)
                 click.echo(json.dumps(data, sort_keys=True) if as_json else _summary(data))
             except ConciergeError as exc:
-                click.echo(f"Error: {exc}", err=True)
+                click.echo(_("Error: %(message)s") % {"message": exc}, err=True)
             except Exception:  # noqa: BLE001 - a worker logs and tries again next time
                 logging.getLogger(__name__).exception("audit planning failed; trying again in %s s", every)
             done += 1
@@ -126,15 +129,17 @@ def rules_cmd(state: CliState, market: str | None, lang: str, as_json: bool) -> 
         echo_json(data)
         return
     for block in data:
-        click.echo(f"{block['market']}  rules v{block['version']}, holdout {block['holdout_share']:.0%}, "
-                   f"callbacks within {block['callbacks']['service_level']['target_minutes']} allowed minutes "
-                   f"for {block['callbacks']['service_level']['target_share']:.0%}")
+        level = block["callbacks"]["service_level"]
+        click.echo(f"{block['market']}  " + _("rules v%(version)s, holdout %(holdout)s, callbacks within %(minutes)s "
+                                              "allowed minutes for %(share)s") % {
+            "version": block["version"], "holdout": f"{block['holdout_share']:.0%}",
+            "minutes": level["target_minutes"], "share": f"{level['target_share']:.0%}"})
         for r in block["rules"]:
             trigger = ", ".join(f"{k}={v}" for k, v in r["trigger"].items() if k != "type")
             window = ", ".join(f"{k}={v}" for k, v in r["window"].items())
-            gain = f", min gain {r['min_gain']}" if r["min_gain"] is not None else ""
-            click.echo(f"  {r['key']:<24} {r['kind']:<9} {r['purpose']:<10} {r['trigger']['type']}"
-                       f"({trigger})  due within {window}{gain}")
+            gain = ", " + _("min gain %(gain)s") % {"gain": r["min_gain"]} if r["min_gain"] is not None else ""
+            click.echo(f"  {r['key']:<24} {r['kind']:<9} {r['purpose']:<10} {r['trigger']['type']}({trigger})  "
+                       + _("due within %(window)s") % {"window": window} + gain)
 
 
 def register(group: click.Group) -> None:

@@ -6,7 +6,7 @@ import click
 from audits.queue import OUTCOMES
 
 from ..i18n import LANGUAGES
-from . import CliState, answer, answer_rows, echo_json, in_session, pass_state
+from . import CliState, _, answer, answer_rows, echo_json, in_session, ngettext, pass_state
 from .shops import parse_when
 
 STATUSES = ("open", "planned", "snoozed", "claimed", "held_out", "cancelled", "done")
@@ -62,7 +62,7 @@ def list_cmd(state: CliState, shop: str | None, status: str | None, due_before: 
     rows = in_session(state, as_json, lambda s: [
         call_as_dict(c, sh, lang=lang)
         for c, sh in list_calls(s, shop=shop, status=status, due_before=before, limit=limit, lang=lang)])
-    answer_rows(rows, as_json, "No planned calls match.", _call_text)
+    answer_rows(rows, as_json, _("No planned calls match."), _call_text)
 
 
 @calls_group.command("snooze")
@@ -82,8 +82,8 @@ def snooze_cmd(state: CliState, call_id: str, until_text: str, reason: str, acto
     until = parse_when(until_text, "--until")
     data = _call_answer(state, as_json, lang, lambda s: snooze_call(s, call_id, until=until, reason=reason,
                                                                     actor=actor, lang=lang))
-    answer(data, as_json, f"Snoozed call {data['id']} until {until.date().isoformat()}; "
-                          f"it comes back at {_local(data)} ({data['timezone']}).")
+    answer(data, as_json, _("Snoozed call %(id)s until %(date)s; it comes back at %(when)s (%(timezone)s).") % {
+        "id": data["id"], "date": until.date().isoformat(), "when": _local(data), "timezone": data["timezone"]})
 
 
 @calls_group.command("cancel")
@@ -98,7 +98,7 @@ def cancel_cmd(state: CliState, call_id: str, reason: str, actor: str, lang: str
     from ..operations.audits import cancel_call
 
     data = _call_answer(state, as_json, lang, lambda s: cancel_call(s, call_id, reason=reason, actor=actor, lang=lang))
-    answer(data, as_json, f"Cancelled call {data['id']} ({data['shop']}).")
+    answer(data, as_json, _("Cancelled call %(id)s (%(shop)s).") % {"id": data["id"], "shop": data["shop"]})
 
 
 @click.group("callback")
@@ -120,15 +120,15 @@ def request_cmd(state: CliState, shop: str, now_flag: bool, at_text: str | None,
     from ..operations.audits import parse_moment, request_callback
 
     if now_flag and at_text:
-        raise click.UsageError("give --now or --at, not both")
+        raise click.UsageError(_("give --now or --at, not both"))
 
     def work(s):
         at = parse_moment(at_text, "at", lang) if at_text else None
         return request_callback(s, shop, at=at, note=note, via="cli", actor="cli", lang=lang)
 
     data = _call_answer(state, as_json, lang, work)
-    answer(data, as_json, f"Callback {data['id']} for {data['shop']}: {_local(data)} merchant's time "
-                          f"({data['timezone']}).")
+    answer(data, as_json, _("Callback %(id)s for %(shop)s: %(when)s merchant's time (%(timezone)s).") % {
+        "id": data["id"], "shop": data["shop"], "when": _local(data), "timezone": data["timezone"]})
 
 
 @callback_group.command("preferences")
@@ -155,8 +155,11 @@ def preferences_cmd(state: CliState, shop: str, days: str, hours: str, channel: 
         return set_preferences(s, found, raw, actor=actor, via="cli", lang=lang).as_dict(found)
 
     data = in_session(state, as_json, work)
-    answer(data, as_json, f"{data['shop']}: days {data['days'] or 'any'}, hours {data['hours']}, "
-                          f"channel {data['channel']}; {len(data['moved'])} planned call(s) moved.")
+    answer(data, as_json, ngettext(
+        "%(shop)s: days %(days)s, hours %(hours)s, channel %(channel)s; %(num)d planned call(s) moved.",
+        "%(shop)s: days %(days)s, hours %(hours)s, channel %(channel)s; %(num)d planned call(s) moved.",
+        len(data["moved"])) % {"shop": data["shop"], "days": data["days"] or _("any"), "hours": data["hours"],
+                               "channel": data["channel"], "num": len(data["moved"])})
 
 
 def _as_option(func):
@@ -183,10 +186,10 @@ def next_cmd(state: CliState, as_email: str, lang: str, as_json: bool) -> None:
         echo_json(data)
         return
     if data is None:
-        click.echo("No call is due that you can make now.")
+        click.echo(_("No call is due that you can make now."))
         return
-    click.echo(f"Claimed call {data['id']} (token {data['token']}, yours until "
-               f"{data['lease_until'][11:16]} UTC):")
+    click.echo(_("Claimed call %(id)s (token %(token)s, yours until %(until)s UTC):") % {
+        "id": data["id"], "token": data["token"], "until": data["lease_until"][11:16]})
     click.echo(_call_text(data))
 
 
@@ -229,14 +232,17 @@ def complete_cmd(state: CliState, call_id: str, outcome: str, at_text: str | Non
         return
     c = data["call"]
     if c["status"] == "planned":
-        click.echo(f"Call {c['id']}: {outcome}; next attempt {_local(c)} "
-                   f"({c['timezone']}).")
+        click.echo(_("Call %(id)s: %(outcome)s; next attempt %(when)s (%(timezone)s).") % {
+            "id": c["id"], "outcome": outcome, "when": _local(c), "timezone": c["timezone"]})
     else:
-        click.echo(f"Call {c['id']}: {outcome}, done.")
+        click.echo(_("Call %(id)s: %(outcome)s, done.") % {"id": c["id"], "outcome": outcome})
     if data["attempt"]["rating_url"]:
         from ..operations.ratings import RATING_DAYS
 
-        click.echo(f"Send the merchant this link to rate the call (works {RATING_DAYS} days):\n{data['attempt']['rating_url']}")
+        click.echo(ngettext("Send the merchant this link to rate the call (works %(num)d day):",
+                            "Send the merchant this link to rate the call (works %(num)d days):",
+                            RATING_DAYS) % {"num": RATING_DAYS})
+        click.echo(data["attempt"]["rating_url"])
 
 
 @calls_group.command("release")
@@ -252,7 +258,7 @@ def release_cmd(state: CliState, call_id: str, token: int | None, as_email: str,
 
     data = _call_answer(state, as_json, lang, lambda s: release_call(s, find_user(s, as_email, lang=lang), call_id,
                                                                      token=token, lang=lang))
-    answer(data, as_json, f"Call {data['id']} is back in the queue.")
+    answer(data, as_json, _("Call %(id)s is back in the queue.") % {"id": data["id"]})
 
 
 @calls_group.command("stats")
@@ -275,7 +281,7 @@ def stats_cmd(state: CliState, since_text: str | None, until_text: str | None, a
     def show(v, fmt="{}"):
         return "-" if v is None else fmt.format(v)
 
-    click.echo(f"{data['since'][:10]} to {data['until'][:10]}")
+    click.echo(_("%(since)s to %(until)s") % {"since": data["since"][:10], "until": data["until"][:10]})
     click.echo(f"{'who':<28} {'calls':>6} {'reach':>6} {'AHT min':>8} {'callbacks':>9} {'in SLA':>7} "
                f"{'tNPS':>6} {'FCR':>6}")
     for who, row in [("team", data["team"])] + [(r["consultant"], r) for r in data["consultants"]]:

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import CliState, pass_state
+from . import CliState, _, ngettext, pass_state
 
 if TYPE_CHECKING:
     import subprocess
@@ -19,7 +19,7 @@ def init_cmd(state: CliState) -> None:
     from ..migrate import upgrade
 
     upgrade(state.db.url)
-    click.echo(f"Database ready: {state.db.engine.url.render_as_string(hide_password=True)}")
+    click.echo(_("Database ready: %(url)s") % {"url": state.db.engine.url.render_as_string(hide_password=True)})
     from sqlalchemy import func, select
 
     from ..models import ProfileSnapshot, Shop, ShopState
@@ -31,7 +31,9 @@ def init_cmd(state: CliState) -> None:
         if (s.scalar(select(func.count()).select_from(ShopState)) != shops
                 or s.scalar(select(func.count()).select_from(ProfileSnapshot)) != shops):
             data = timed_rebuild(s)
-            click.echo(f"Rebuilt the shop list's read model: {data['shops']} shops in {data['seconds']:.1f} s.")
+            click.echo(ngettext("Rebuilt the shop list's read model: %(num)d shops in %(seconds).1f s.",
+                                 "Rebuilt the shop list's read model: %(num)d shops in %(seconds).1f s.",
+                                 data["shops"]) % {"num": data["shops"], "seconds": data["seconds"]})
 
 
 @click.command("serve")
@@ -68,7 +70,7 @@ def _serve_production(host: str, port: int, debug: bool, workers: int | None, ev
     import sys
 
     if debug:
-        raise click.UsageError("--debug cannot be used with --production")
+        raise click.UsageError(_("--debug cannot be used with --production"))
     if not (os.environ.get("CONCIERGE_EVENTS_QUEUED") or "").strip():
         os.environ["CONCIERGE_EVENTS_QUEUED"] = "1"  # the production default; CONCIERGE_EVENTS_QUEUED=0 keeps inline
     try:  # refuse a bad setting here, with its name, not in every worker's boot
@@ -89,8 +91,8 @@ def _serve_production(host: str, port: int, debug: bool, workers: int | None, ev
     sys.stderr.flush()
     if not events_worker:
         if queued:
-            click.echo("Events are queued (CONCIERGE_EVENTS_QUEUED) and no worker is started here: run "
-                       "`concierge events worker` elsewhere.", err=True)
+            click.echo(_("Events are queued (CONCIERGE_EVENTS_QUEUED) and no worker is started here: run "
+                         "`concierge events worker` elsewhere."), err=True)
         os.execv(sys.executable, argv)
     worker = [sys.executable, "-c", "from concierge.cli import main; main()", "events", "worker",
               "--nice", str(EVENTS_WORKER_NICE)]

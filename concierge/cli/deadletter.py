@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from . import CliState, echo_json, fail, pass_state
+from . import CliState, _, echo_json, fail, ngettext, pass_state
 
 
 @click.group("deadletter")
@@ -32,15 +32,15 @@ def list_cmd(state: CliState, status: str, channel: str | None, limit: int | Non
         echo_json(rows)
         return
     if not rows:
-        click.echo("No dead letters.")
+        click.echo(_("No dead letters."))
     for r in rows:
         where = r["context"].get("file", r["context"].get("channel", ""))
         line = f":{r['context']['line']}" if "line" in r["context"] else ""
         if r["context"].get("record"):
-            line += f" (record {r['context']['record']})"
+            line += " " + _("(record %(record)s)") % {"record": r["context"]["record"]}
         first = r["errors"][0]["message"] if r["errors"] else ""
         if len(r["errors"]) > 1:
-            first += f" (+{len(r['errors']) - 1} more: deadletter list --json)"
+            first += " " + _("(+%(num)d more: deadletter list --json)") % {"num": len(r["errors"]) - 1}
         click.echo(f"{r['id']:>6}  {r['channel']:<14} {r['status']:<9} x{r['attempts']}  "
                    f"{r['received_at'][:19]}  {where}{line}  {first}")
 
@@ -63,9 +63,9 @@ def replay_cmd(state: CliState, ids: tuple[int, ...], replay_all: bool, mapping_
     from ..operations.deadletters import replay
 
     if bool(ids) == replay_all:
-        raise click.UsageError("give dead letter IDs or --all (not both)")
+        raise click.UsageError(_("give dead letter IDs or --all (not both)"))
     if mapping_path and not ids:
-        raise click.UsageError("--mapping needs the IDs of the survey-import letters it corrects")
+        raise click.UsageError(_("--mapping needs the IDs of the survey-import letters it corrects"))
     mapping = None
     if mapping_path:
         from ..operations.imports import MappingError, load_mapping
@@ -73,7 +73,7 @@ def replay_cmd(state: CliState, ids: tuple[int, ...], replay_all: bool, mapping_
         try:
             mapping = load_mapping(mapping_path)
         except MappingError as exc:
-            click.echo(f"Error: bad mapping: {exc}", err=True)
+            click.echo(_("Error: bad mapping: %(problem)s") % {"problem": exc}, err=True)
             sys.exit(2)
     try:
         with state.db.session() as s:
@@ -84,11 +84,14 @@ def replay_cmd(state: CliState, ids: tuple[int, ...], replay_all: bool, mapping_
         echo_json(results)
     else:
         ok = sum(r["ok"] for r in results)
-        click.echo(f"Replayed {ok} of {len(results)}.")
+        click.echo(_("Replayed %(ok)d of %(num)d.") % {"ok": ok, "num": len(results)})
         for r in results:
             if not r["ok"]:
                 first = "; ".join(x["message"] for x in r["errors"]) if r["errors"] else r["status"]
-                click.echo(f"  {r['id']}: still {r['status']} after {r['attempts']} attempt(s): {first}", err=True)
+                click.echo("  " + ngettext("%(id)s: still %(status)s after %(num)d attempt(s): %(problem)s",
+                                           "%(id)s: still %(status)s after %(num)d attempt(s): %(problem)s",
+                                           r["attempts"]) % {
+                    "id": r["id"], "status": r["status"], "num": r["attempts"], "problem": first}, err=True)
     if any(not r["ok"] for r in results):
         sys.exit(1)
 

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 
 import click
 
-from . import CliState, echo_json, pass_state
+from . import CliState, _, echo_json, ngettext, pass_state
 
 _BIG = 2000  # populations from this size show progress on stderr
 
@@ -41,7 +41,7 @@ def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_emp
     try:
         day = date.fromisoformat(today) if today else datetime.now(timezone.utc).date()
     except ValueError:
-        raise click.BadParameter(f"{today!r} is not a date (YYYY-MM-DD)", param_hint="--today") from None
+        raise click.BadParameter(_("%(value)r is not a date (YYYY-MM-DD)") % {"value": today}, param_hint="--today") from None
     if if_empty and events_out is None:
         from sqlalchemy import select
 
@@ -53,7 +53,7 @@ def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_emp
             if as_json:
                 echo_json({"skipped": True, "reason": "the database already has shops"})
             else:
-                click.echo("The database already has shops: demo data not loaded (--if-empty).")
+                click.echo(_("The database already has shops: demo data not loaded (--if-empty)."))
             return
     bar = _progress(n_shops, "Generating", as_json)
     if bar is None:
@@ -90,17 +90,26 @@ def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_emp
     if as_json:
         echo_json(summary)
         return
-    where = f"written to {events_out}" if events_out else "loaded"
-    click.echo(f"{summary['shops']} demo shops {where} (seed {seed}, today {day.isoformat()}):")
+    values = {"num": summary["shops"], "file": events_out, "seed": seed, "today": day.isoformat()}
+    if events_out:
+        click.echo(ngettext("%(num)d demo shops written to %(file)s (seed %(seed)s, today %(today)s):",
+                            "%(num)d demo shops written to %(file)s (seed %(seed)s, today %(today)s):",
+                            summary["shops"]) % values)
+    else:
+        click.echo(ngettext("%(num)d demo shops loaded (seed %(seed)s, today %(today)s):",
+                            "%(num)d demo shops loaded (seed %(seed)s, today %(today)s):", summary["shops"]) % values)
     click.echo("  " + ", ".join(f"{m} {n}" for m, n in summary["by_market"].items()))
     rate = summary["conversion_rate"]
-    click.echo(f"  finished trials {summary['finished_trials']}, converted {summary['converted']}"
-               + (f" ({rate:.1%})" if rate is not None else ""))
-    click.echo(f"  no-call holdout {summary['holdout_share']:.1%}, called {summary['called_share']:.1%}, "
-               f"surveyed {summary['survey_share']:.1%}, events {summary['events']}")
+    click.echo("  " + _("finished trials %(finished)s, converted %(converted)s") % {
+        "finished": summary["finished_trials"], "converted": summary["converted"]}
+        + (f" ({rate:.1%})" if rate is not None else ""))
+    click.echo("  " + _("no-call holdout %(holdout)s, called %(called)s, surveyed %(surveyed)s, events %(events)s") % {
+        "holdout": f"{summary['holdout_share']:.1%}", "called": f"{summary['called_share']:.1%}",
+        "surveyed": f"{summary['survey_share']:.1%}", "events": summary["events"]})
     if "planned_calls" in summary:
-        click.echo(f"  follow-up calls planned {summary['planned_calls']} ({summary['held_out_calls']} held out), "
-                   f"callbacks asked for {summary['callbacks']}")
+        click.echo("  " + _("follow-up calls planned %(planned)s (%(held_out)s held out), callbacks asked for "
+                            "%(callbacks)s") % {"planned": summary["planned_calls"],
+                                                "held_out": summary["held_out_calls"], "callbacks": summary["callbacks"]})
 
 
 def register(group: click.Group) -> None:

@@ -9,7 +9,7 @@ import time
 
 import click
 
-from . import CliState, answer, echo_json, pass_state
+from . import CliState, _, answer, echo_json, ngettext, pass_state
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,9 @@ def backlog_cmd(state: CliState, as_json: bool) -> None:
 
     with state.db.session() as s:
         data = backlog(s)
-    answer(data, as_json, f"{data['queued']} event(s) queued" +
-           (f", the oldest received {data['oldest_received_at']}." if data["queued"] else "."))
+    answer(data, as_json, ngettext("%(num)d event(s) queued, the oldest received %(when)s.",
+                                   "%(num)d event(s) queued, the oldest received %(when)s.", data["queued"]) % {
+        "num": data["queued"], "when": data["oldest_received_at"]} if data["queued"] else _("0 event(s) queued."))
 
 
 @events_group.command("status")
@@ -175,14 +176,19 @@ def status_cmd(state: CliState, event_id: str, as_json: bool) -> None:
         exc = NotFound(f"no event with the id {event_id!r} was accepted")
         if as_json:
             echo_json(exc.as_dict())
-        raise click.ClickException(str(exc))
+        raise click.ClickException(_("no event with the id %(id)r was accepted") % {"id": event_id})
     if as_json:
         echo_json(data)
         return
-    line = f"{data['id']} ({data['type']}, shop {data['shop']}): {data['status'].replace('_', ' ')}"
+    status = {"stored": _("stored"), "queued": _("queued"), "held_back": _("held back")}.get(
+        data["status"], data["status"].replace("_", " "))
+    line = _("%(id)s (%(type)s, shop %(shop)s): %(status)s") % {
+        "id": data["id"], "type": data["type"], "shop": data["shop"], "status": status}
     if data["status"] == "held_back":
-        line += f" after {data['attempts']} failed attempt(s), next try from {data['available_at']}"
-    click.echo(line + f"; received {data['received_at']}.")
+        line += " " + ngettext("after %(num)d failed attempt(s), next try from %(when)s",
+                               "after %(num)d failed attempt(s), next try from %(when)s", data["attempts"]) % {
+            "num": data["attempts"], "when": data["available_at"]}
+    click.echo(line + "; " + _("received %(when)s.") % {"when": data["received_at"]})
 
 
 def register(group: click.Group) -> None:

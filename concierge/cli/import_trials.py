@@ -12,7 +12,7 @@ import click
 from locales import LANGUAGES, MARKET_CODES
 
 from ..errors import ConciergeError
-from . import CliState, echo_json, pass_state
+from . import CliState, _, echo_json, ngettext, pass_state
 
 
 @click.command("trials")
@@ -57,13 +57,13 @@ def import_trials_cmd(state: CliState, file: str | None, mapping_file: str | Non
                force=force, as_json=as_json)
         return
     if not file:
-        raise click.UsageError("give FILE.csv to import (or --infer-schema FILE.csv -o schema.yaml)")
+        raise click.UsageError(_("give FILE.csv to import (or --infer-schema FILE.csv -o schema.yaml)"))
     if market_col and default_market:
-        raise click.UsageError("give --market COLUMN or --default-market PL|TR|IN (one of them)")
+        raise click.UsageError(_("give --market COLUMN or --default-market PL|TR|IN (one of them)"))
     if not mapping_file and not (market_col or default_market):
-        raise click.UsageError("give --market COLUMN or --default-market PL|TR|IN (one of them)")
+        raise click.UsageError(_("give --market COLUMN or --default-market PL|TR|IN (one of them)"))
     if not mapping_file and not outcome:
-        raise click.UsageError("give --outcome COLUMN (or a --mapping that names it)")
+        raise click.UsageError(_("give --outcome COLUMN (or a --mapping that names it)"))
     mapping_schema = None
     if mapping_file and not schema_file:
         try:
@@ -86,7 +86,7 @@ def import_trials_cmd(state: CliState, file: str | None, mapping_file: str | Non
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise click.BadParameter("the file is not UTF-8 text", param_hint="FILE") from None
+        raise click.BadParameter(_("the file is not UTF-8 text"), param_hint="FILE") from None
     opts = ImportOptions(outcome=outcome, date=date_col, market=market_col, default_market=default_market,
                          id=id_col, file_name=Path(file).name,
                          schema_file=str(Path(schema_path).resolve()) if schema_path else None,
@@ -103,33 +103,43 @@ def import_trials_cmd(state: CliState, file: str | None, mapping_file: str | Non
     if as_json:
         echo_json(report.as_dict())
         return
-    click.echo(f"{report.imported} of {report.rows} trials imported ({report.outcomes['converted']} converted, "
-               f"{report.outcomes['not_converted']} not, {report.open_trials} open), {report.observations} answers; "
-               f"{report.dead_lettered} rows kept in the dead-letter store.")
+    click.echo(_("%(imported)s of %(rows)s trials imported (%(converted)s converted, %(not_converted)s not, %(open)s "
+                 "open), %(answers)s answers; %(dead)s rows kept in the dead-letter store.") % {
+        "imported": report.imported, "rows": report.rows, "converted": report.outcomes["converted"],
+        "not_converted": report.outcomes["not_converted"], "open": report.open_trials, "answers": report.observations,
+        "dead": report.dead_lettered})
     if report.already_imported:
-        click.echo(f"{report.already_imported} rows were imported from this same file before (left as they are).")
+        click.echo(ngettext("%(num)d rows were imported from this same file before (left as they are).",
+                            "%(num)d rows were imported from this same file before (left as they are).",
+                            report.already_imported) % {"num": report.already_imported})
     if report.unused_columns:
-        click.echo(f"Columns not mapped to a question (ignored): {', '.join(report.unused_columns)}")
+        click.echo(_("Columns not mapped to a question (ignored): %(columns)s") % {"columns": ", ".join(report.unused_columns)})
     if report.known_at_end:
-        click.echo(f"Known at the trial's end (never day-0 knowledge for the model): {', '.join(report.known_at_end)}")
+        click.echo(_("Known at the trial's end (never day-0 knowledge for the model): %(columns)s") % {
+            "columns": ", ".join(report.known_at_end)})
     for col, o in report.other_values.items():
-        click.echo(f"{col}: {o['count']} values not among the schema's choices became `other` "
-                   f"(e.g. {', '.join(list(o['values'])[:3])})")
+        click.echo(_("%(column)s: %(num)s values not among the schema's choices became `other` (e.g. %(values)s)") % {
+            "column": col, "num": o["count"], "values": ", ".join(list(o["values"])[:3])})
     for col, k in report.placeholders.items():
-        click.echo(f"{col}: {k} placeholder cells read as missing")
+        click.echo(ngettext("%(column)s: %(num)d placeholder cells read as missing",
+                            "%(column)s: %(num)d placeholder cells read as missing", k) % {"column": col, "num": k})
     for f in report.leakage:
         line = leakage.warning_line(f, f"column {f['column']!r}")
         if f["used_by_model"]:
-            click.echo(f"WARNING {line}. If it is filled in during or after the trial, set `known: end` for it in "
-                       f"the mapping (or drop it) before training; `model train --strict` refuses to train on it.")
+            click.echo(_("WARNING %(warning)s. If it is filled in during or after the trial, set `known: end` for it in "
+                         "the mapping (or drop it) before training; `model train --strict` refuses to train on it.")
+                       % {"warning": line})
         else:
-            click.echo(f"Note: {line}; it is known at the trial's end, so the model does not use it.")
+            click.echo(_("Note: %(warning)s; it is known at the trial's end, so the model does not use it.") % {
+                "warning": line})
     for e in report.errors[:10]:
-        click.echo(f"  row {e['row']}: " + "; ".join(x["message"] for x in e["errors"]))
+        click.echo("  " + _("row %(row)s:") % {"row": e["row"]} + " " + "; ".join(x["message"] for x in e["errors"]))
     if report.open_trials:
-        click.echo(f"{report.open_trials} open trials (no outcome): `concierge score --all` scores them.")
+        click.echo(ngettext("%(num)d open trials (no outcome): `concierge score --all` scores them.",
+                            "%(num)d open trials (no outcome): `concierge score --all` scores them.",
+                            report.open_trials) % {"num": report.open_trials})
     if not (date_col or (mapping_file and _mapping_has_date(mapping_file))):
-        click.echo("No --date: every trial starts today, so training cannot split by time (it will say so).")
+        click.echo(_("No --date: every trial starts today, so training cannot split by time (it will say so)."))
 
 
 def _mapping_has_date(path: str) -> bool:
@@ -153,16 +163,16 @@ def _infer(path: str, output: str | None, mapping_out: str | None, *, outcome: s
     from ..scoring import trial_mapping as tm
 
     if not output:
-        raise click.UsageError("--infer-schema needs -o SCHEMA.yaml (where to write the starter schema)")
+        raise click.UsageError(_("--infer-schema needs -o SCHEMA.yaml (where to write the starter schema)"))
     out = Path(output)
     mout = Path(mapping_out) if mapping_out else out.with_name(f"{out.stem}-mapping.yaml")
     for p in (out, mout):
         if p.exists() and not force:
-            raise click.UsageError(f"{p} exists: give --force to overwrite it")
+            raise click.UsageError(_("%(file)s exists: give --force to overwrite it") % {"file": p})
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise click.BadParameter("the file is not UTF-8 text", param_hint="--infer-schema") from None
+        raise click.BadParameter(_("the file is not UTF-8 text"), param_hint="--infer-schema") from None
     try:
         schema_rel = str(Path(out.resolve()).relative_to(mout.resolve().parent)) if out.resolve().parent == mout.resolve().parent \
             else str(out.resolve())
@@ -187,21 +197,25 @@ def _infer(path: str, output: str | None, mapping_out: str | None, *, outcome: s
     if as_json:
         echo_json({"schema": str(out), "mapping": str(mout), "outcome": inf.outcome, "columns": inf.columns})
         return
-    click.echo(f"Wrote {out} ({len(inf.schema['questions'])} questions) and {mout}.")
-    click.echo(f"Outcome column: {inf.outcome or 'not found: set `outcome:` in the mapping or give --outcome'}")
+    click.echo(ngettext("Wrote %(file)s (%(num)d questions) and %(mapping)s.",
+                        "Wrote %(file)s (%(num)d questions) and %(mapping)s.", len(inf.schema["questions"])) % {
+        "file": out, "num": len(inf.schema["questions"]), "mapping": mout})
+    click.echo(_("Outcome column: %(column)s") % {
+        "column": inf.outcome or _("not found: set `outcome:` in the mapping or give --outcome")})
     for c in inf.columns:
         if c["action"] == "ignored":
-            click.echo(f"  {c['column']}: ignored ({c['why']})")
+            click.echo("  " + _("%(column)s: ignored (%(why)s)") % {"column": c["column"], "why": c["why"]})
             continue
         extra = ""
         if c["type"] == "single_choice":
-            extra = f", {c['categories']} choices + other ({c['other_rows']} rows other)"
+            extra = ", " + _("%(num)s choices + other (%(rows)s rows other)") % {
+                "num": c["categories"], "rows": c["other_rows"]}
         if c["placeholders"]:
-            extra += f", placeholders {', '.join(sorted(c['placeholders']))} read as missing"
+            extra += ", " + _("placeholders %(values)s read as missing") % {"values": ", ".join(sorted(c["placeholders"]))}
         click.echo(f"  {c['column']} -> {c['question']} ({c['type']}{extra})")
         if c.get("leakage"):
-            click.echo(f"    WARNING probable leakage (AUC {c['leakage']['auc']} on its own): if it is filled in "
-                       f"during or after the trial, set `known: end` in the mapping.")
+            click.echo("    " + _("WARNING probable leakage (AUC %(auc)s on its own): if it is filled in during or after "
+                                "the trial, set `known: end` in the mapping.") % {"auc": c["leakage"]["auc"]})
 
 
 def register(group: click.Group) -> None:

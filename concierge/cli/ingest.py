@@ -11,7 +11,7 @@ import click
 
 from locales import LANGUAGES
 
-from . import CliState, echo_json, pass_state
+from . import CliState, _, echo_json, pass_state
 
 
 @click.group("ingest")
@@ -98,14 +98,17 @@ def events_cmd(state: CliState, file: str, lang: str, batch_size: int, progress:
     if as_json:
         echo_json(result)
     else:
-        click.echo(f"{name}: {result['total']} events: {result['stored']} stored, "
-                   f"{result['duplicates']} duplicates, {result['rejected']} rejected; "
-                   f"{result['observations']} observations, {result['shops_created']} new shops.")
+        click.echo(_("%(file)s: %(total)s events: %(stored)s stored, %(duplicates)s duplicates, %(rejected)s rejected; "
+                     "%(observations)s observations, %(shops)s new shops.") % {
+            "file": name, "total": result["total"], "stored": result["stored"], "duplicates": result["duplicates"],
+            "rejected": result["rejected"], "observations": result["observations"], "shops": result["shops_created"]})
         for e in result["errors"][:20]:
             first = "; ".join(x["message"] for x in e["errors"])  # every reason, so one fix is enough
-            click.echo(f"  line {e['line']}: {first} (dead letter {e['dead_letter']})", err=True)
+            click.echo("  " + _("line %(line)s: %(problem)s (dead letter %(letter)s)") % {
+                "line": e["line"], "problem": first, "letter": e["dead_letter"]}, err=True)
         if len(result["errors"]) > 20:
-            click.echo(f"  ... and {len(result['errors']) - 20} more: concierge deadletter list", err=True)
+            click.echo("  " + _("... and %(num)d more: concierge deadletter list") % {"num": len(result["errors"]) - 20},
+                       err=True)
     if result["rejected"]:
         sys.exit(1)
 

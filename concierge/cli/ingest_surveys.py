@@ -7,7 +7,7 @@ import click
 
 from locales import LANGUAGES
 
-from . import CliState, echo_json, pass_state
+from . import CliState, _, echo_json, ngettext, pass_state
 
 
 @click.command("surveys")
@@ -53,10 +53,10 @@ def surveys_cmd(state: CliState, file: str, mapping_path: str, actor: str, lang:
         mapping = load_mapping(mapping_path)
         export = read_export(file, mapping, lang=lang or mapping.language)
     except MappingError as exc:
-        click.echo(f"Error: bad mapping: {exc}", err=True)
+        click.echo(_("Error: bad mapping: %(problem)s") % {"problem": exc}, err=True)
         sys.exit(2)
     except ImportFileError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(_("Error: %(message)s") % {"message": exc}, err=True)
         sys.exit(2)
     show = progress if progress is not None else sys.stderr.isatty()
     show = show and not as_json
@@ -71,25 +71,32 @@ def surveys_cmd(state: CliState, file: str, mapping_path: str, actor: str, lang:
                 report = import_surveys(s, file, mapping, actor=actor, lang=lang, export=export, update=update)
             result = report.as_dict()
     except ConciergeError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(_("Error: %(message)s") % {"message": exc}, err=True)
         sys.exit(1)
     if as_json:
         echo_json(result)
     else:
-        click.echo(f"{result['file']}: {result['total']} responses: {result['accepted']} accepted, "
-                   f"{result['duplicates']} duplicates, {result['rejected']} rejected.")
+        click.echo(_("%(file)s: %(total)s responses: %(accepted)s accepted, %(duplicates)s duplicates, "
+                     "%(rejected)s rejected.") % {
+            "file": result["file"], "total": result["total"], "accepted": result["accepted"],
+            "duplicates": result["duplicates"], "rejected": result["rejected"]})
         if result["updated"]:
-            click.echo(f"  {result['updated']} responses imported before were updated with this mapping.")
+            click.echo("  " + ngettext("%(num)d responses imported before were updated with this mapping.",
+                                       "%(num)d responses imported before were updated with this mapping.",
+                                       result["updated"]) % {"num": result["updated"]})
         for e in result["errors"][:50]:
             for err in e["errors"]:
-                click.echo(f"  {_where(e)}: {err['message']} [{_cell(err)}; dead letter {e['dead_letter']}]",
+                click.echo("  " + _("%(where)s: %(problem)s [%(cell)s; dead letter %(letter)s]") % {
+                    "where": _where(e), "problem": err["message"], "cell": _cell(err), "letter": e["dead_letter"]},
                            err=True)
         if len(result["errors"]) > 50:
-            click.echo(f"  ... and {len(result['errors']) - 50} more lines: concierge deadletter list", err=True)
+            click.echo("  " + _("... and %(num)d more lines: concierge deadletter list") % {
+                "num": len(result["errors"]) - 50}, err=True)
         for d in result["dropped"][:50]:
-            click.echo(f"  {_where(d)}: dropped: {d['message']} [{_cell(d)}]", err=True)
+            click.echo("  " + _("%(where)s: dropped: %(problem)s [%(cell)s]") % {
+                "where": _where(d), "problem": d["message"], "cell": _cell(d)}, err=True)
         for w in result["warnings"][:50]:
-            click.echo(f"  {_where(w)}: warning: {w['message']}", err=True)
+            click.echo("  " + _("%(where)s: warning: %(problem)s") % {"where": _where(w), "problem": w["message"]}, err=True)
     if result["rejected"]:
         sys.exit(1)
 

@@ -8,7 +8,7 @@ import click
 
 from locales import LANGUAGES, MARKET_CODES
 
-from . import echo_json
+from . import _, echo_json, ngettext
 
 MARKET_CHOICE = click.Choice(MARKET_CODES, case_sensitive=False)
 
@@ -21,24 +21,29 @@ def locales_group() -> None:
 def _print_market(d: dict[str, Any]) -> None:
     hours = d.get("business_hours") or {}
     click.echo(f"{d['code']}  {d['name']}")
-    click.echo(f"  languages      {', '.join(d['languages'])} (default {d['default_language']})")
-    click.echo(f"  currency       {d['currency']}    time zone {d['timezone']}")
-    click.echo(f"  working days   {', '.join(d['working_days'])}  {hours.get('start')}-{hours.get('end')}")
-    click.echo(f"  tax ids        {', '.join(d['tax_id_kinds'])}    phone region {d['phone_region']}")
+    labels = {"languages": _("languages"), "currency": _("currency"), "time zone": _("time zone"),
+              "working days": _("working days"), "tax ids": _("tax ids"), "phone region": _("phone region"),
+              "calling law": _("calling law"), "holidays": _("holidays")}
+    click.echo(f"  {labels['languages']:<14} {', '.join(d['languages'])} "
+               + _("(default %(lang)s)") % {"lang": d["default_language"]})
+    click.echo(f"  {labels['currency']:<14} {d['currency']}    {labels['time zone']} {d['timezone']}")
+    click.echo(f"  {labels['working days']:<14} {', '.join(d['working_days'])}  {hours.get('start')}-{hours.get('end')}")
+    click.echo(f"  {labels['tax ids']:<14} {', '.join(d['tax_id_kinds'])}    {labels['phone region']} {d['phone_region']}")
     calling = d.get("calling") or {}
-    click.echo(f"  calling law    {calling.get('law')}")
+    click.echo(f"  {labels['calling law']:<14} {calling.get('law')}")
     click.echo(f"  consent needed {'yes' if calling.get('commercial_requires_consent') else 'no'}")
     for category, items in (d.get("integrations") or {}).items():
         click.echo(f"  {category:<14} {', '.join(i['name'] for i in items)}")
     legal = d.get("legal_checklist") or []
     if legal:
-        click.echo("  legal checklist")
+        click.echo("  " + _("legal checklist"))
         for item in legal:
             click.echo(f"    - {item['label']}" + (f" ({item['law']})" if item.get("law") else ""))
     hol = d.get("holidays") or {}
     days = hol.get("days") or hol.get("dates") or []
     if isinstance(days, list) and days:
-        click.echo(f"  holidays       {len(days)} listed (see --json)")
+        click.echo(f"  {labels['holidays']:<14} " + ngettext("%(num)d listed (see --json)", "%(num)d listed (see --json)",
+                                                        len(days)) % {"num": len(days)})
 
 
 @locales_group.command("show")
@@ -83,7 +88,8 @@ def check_cmd(as_json: bool) -> None:
     if as_json:
         echo_json({"ok": not problems, "problems": problems})
     elif problems:
-        click.echo(f"{len(problems)} translation problem(s):", err=True)
+        click.echo(ngettext("%(num)d translation problem(s):", "%(num)d translation problem(s):", len(problems)) % {
+            "num": len(problems)}, err=True)
         for p in problems:
             click.echo(f"  {p}", err=True)
     else:
@@ -91,7 +97,8 @@ def check_cmd(as_json: bool) -> None:
 
         from ..i18n import TRANSLATED
 
-        click.echo(f"Translations complete: UI catalogs ({', '.join(TRANSLATED)}) and schema labels ({', '.join(LANGUAGES)}).")
+        click.echo(_("Translations complete: UI catalogs (%(catalogs)s) and schema labels (%(languages)s).") % {
+            "catalogs": ", ".join(TRANSLATED), "languages": ", ".join(LANGUAGES)})
     if problems:
         sys.exit(1)
 
@@ -102,7 +109,7 @@ def compile_cmd() -> None:
     from ..i18n import compile_catalogs
 
     for path in compile_catalogs():
-        click.echo(f"Wrote {path}")
+        click.echo(_("Wrote %(file)s") % {"file": path})
 
 
 @locales_group.command("update")
@@ -111,7 +118,8 @@ def update_cmd() -> None:
     from ..i18n import merge_new_messages
 
     for lang, missing in merge_new_messages().items():
-        click.echo(f"{lang}: {len(missing)} message(s) to translate" + "".join(f"\n  {m!r}" for m in missing))
+        click.echo(ngettext("%(lang)s: %(num)d message(s) to translate", "%(lang)s: %(num)d message(s) to translate",
+                            len(missing)) % {"lang": lang, "num": len(missing)} + "".join(f"\n  {m!r}" for m in missing))
 
 
 def register(group: click.Group) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, answer, answer_rows, echo_json, in_session, pass_state
+from . import CliState, _, answer, answer_rows, echo_json, in_session, pass_state
 from ..errors import ConciergeError
 
 
@@ -65,7 +65,7 @@ def _echo_card(version: str, card: dict, active: bool) -> None:
         click.echo(f"  {mk}: train {v['train_rows']}, test {v['test_rows']}, AUC {mm.get('auc')}, "
                    f"ECE {mm.get('ece')}{' (fallback model)' if v['fallback'] else ''}")
     if (card.get("fallback") or {}).get("whole_model"):
-        click.echo("Too little history: the whole model is the documented fallback.")
+        click.echo(_("Too little history: the whole model is the documented fallback."))
     for f in (card.get("source") or {}).get("imports") or []:
         dr = f.get("date_range") or {}
         click.echo(f"Source: {f['file']} (SHA-256 {(f.get('sha256') or '?')[:12]}...), {f['rows']} trials, "
@@ -89,7 +89,7 @@ def show_cmd(state: CliState, version: str | None, as_json: bool, as_markdown: b
     from ..scoring.train import card_markdown
 
     if as_json and as_markdown:
-        raise click.UsageError("--json and --markdown exclude each other")
+        raise click.UsageError(_("--json and --markdown exclude each other"))
     shown = in_session(state, as_json, lambda s: show_model(s, version), on_error=_fail)
     if as_json:
         echo_json(shown)
@@ -120,7 +120,7 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
         click.echo(f"Split: sealed in the model card ({sp['test_trials']} test trials, {sp['dropped']} can no longer "
                    f"be built and were dropped; data clock {sp.get('data_clock')})")
     else:
-        click.echo("Split: recomputed (seed 0, today's data clock): this card is from before sealed splits")
+        click.echo(_("Split: recomputed (seed 0, today's data clock): this card is from before sealed splits"))
     click.echo(f"{'':24}{'AUC':>27}{'Brier':>29}{'ECE':>29}")
     for name in ("model", "oracle_policy", "model_given_treatment", "oracle"):
         b = ev.get(name)
@@ -161,7 +161,7 @@ def list_cmd(state: CliState, as_json: bool) -> None:
 
     with state.db.session() as s:
         rows = list_models(s)
-    answer_rows(rows, as_json, "No models yet: run `concierge model train`.",
+    answer_rows(rows, as_json, _("No models yet: run `concierge model train`."),
                 lambda r: f"{'*' if r['active'] else ' '} {r['version']}  {r['kind']:10} {r['model'] or '':16} "
                           f"rows {r['trained_rows']:>6}  AUC {r['auc']}  ECE {r['ece']}", as_data={"models": rows})
 
@@ -175,7 +175,7 @@ def activate_cmd(state: CliState, version: str, as_json: bool) -> None:
     from ..scoring.service import activate_model
 
     name = in_session(state, as_json, lambda s: activate_model(s, version).version, on_error=_fail)
-    answer({"version": name, "active": True}, as_json, f"Active model: {name}")
+    answer({"version": name, "active": True}, as_json, _("Active model: %(version)s") % {"version": name})
 
 
 def register(group: click.Group) -> None:

@@ -7,7 +7,7 @@ import os
 import click
 
 from ..i18n import LANGUAGES
-from . import CliState, echo_json, fail, pass_state
+from . import CliState, _, echo_json, fail, ngettext, pass_state
 from .record import _default_actor
 
 
@@ -44,7 +44,7 @@ def export_cmd(state: CliState, shop: str, fmt: str, out: str | None, lang: str)
     from ..operations.privacy import export_shop, export_zip
 
     if fmt == "csv" and not out:
-        raise click.UsageError("--csv writes a zip: give --out FILE.zip")
+        raise click.UsageError(_("--csv writes a zip: give --out FILE.zip"))
     try:
         with state.db.session() as s:
             data = export_shop(s, shop, lang=lang)
@@ -52,10 +52,12 @@ def export_cmd(state: CliState, shop: str, fmt: str, out: str | None, lang: str)
         fail(exc, fmt == "json")
     if fmt == "csv":
         _write_private(out, export_zip(data))  # type: ignore[arg-type]
-        click.echo(f"Wrote {out} ({sum(len(v) for v in data.values() if isinstance(v, list))} rows).", err=True)
+        rows = sum(len(v) for v in data.values() if isinstance(v, list))
+        click.echo(ngettext("Wrote %(file)s (%(num)d rows).", "Wrote %(file)s (%(num)d rows).", rows) % {
+            "file": out, "num": rows}, err=True)
     elif out:
         _write_private(out, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"))
-        click.echo(f"Wrote {out}.", err=True)
+        click.echo(_("Wrote %(file)s.") % {"file": out}, err=True)
     else:
         echo_json(data)
 
@@ -87,11 +89,12 @@ def erase_cmd(state: CliState, shop: str, reason: str, actor: str, lang: str, as
         echo_json(result)
         return
     if result["already_erased"]:
-        click.echo(f"{result['shop']}: already erased, nothing more to erase (recorded as erasure "
-                   f"{result['erasure_id']}).")
+        click.echo(_("%(shop)s: already erased, nothing more to erase (recorded as erasure %(erasure)s).") % {
+            "shop": result["shop"], "erasure": result["erasure_id"]})
         return
-    done = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result["counts"].items() if v) or "nothing found"
-    click.echo(f"Erased {result['shop']}'s personal data (erasure {result['erasure_id']}): {done}.")
+    done = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result["counts"].items() if v) or _("nothing found")
+    click.echo(_("Erased %(shop)s's personal data (erasure %(erasure)s): %(done)s.") % {
+        "shop": result["shop"], "erasure": result["erasure_id"], "done": done})
 
 
 def register(group: click.Group) -> None:

@@ -10,7 +10,7 @@ import click
 
 from locales import LANGUAGES
 
-from . import CliState, echo_json, fail, pass_state
+from . import CliState, _, echo_json, fail, ngettext, pass_state
 from .shops import parse_when
 
 
@@ -27,7 +27,7 @@ def parse_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="ANSWERS")
+            raise click.BadParameter(_("%(pair)r is not key=value") % {"pair": pair}, param_hint="ANSWERS")
         answers[key.strip()] = parse_value(value)
     return answers
 
@@ -77,7 +77,9 @@ def record_cmd(state: CliState, shop: str, answers: tuple[str, ...], actor: str,
     if as_json:
         echo_json({"submission": sub_id, "shop": shop, "answers": stored})
     else:
-        click.echo(f"Recorded {len(stored)} answer(s) for {shop} (submission {sub_id}).")
+        click.echo(ngettext("Recorded %(num)d answer(s) for %(shop)s (submission %(submission)s).",
+                            "Recorded %(num)d answer(s) for %(shop)s (submission %(submission)s).",
+                            len(stored)) % {"num": len(stored), "shop": shop, "submission": sub_id})
 
 
 def register(group: click.Group) -> None:

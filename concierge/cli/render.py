@@ -7,7 +7,7 @@ import click
 
 from locales import LANGUAGES
 
-from . import CliState, pass_state
+from . import CliState, _, ngettext, pass_state
 
 
 @click.command("render")
@@ -27,7 +27,7 @@ def render_cmd(state: CliState, shop: str, fmt: str, lang: str | None, output: s
 
     out = sys.stdout.buffer
     if output is None and fmt == "png" and sys.stdout.isatty():
-        raise click.UsageError("refusing to write PNG to a terminal: use -o FILE or redirect stdout")
+        raise click.UsageError(_("refusing to write PNG to a terminal: use -o FILE or redirect stdout"))
     try:
         with state.db.session() as s:
             row = get_shop(s, shop)
@@ -42,7 +42,8 @@ def render_cmd(state: CliState, shop: str, fmt: str, lang: str | None, output: s
     else:
         with open(output, "wb") as fh:
             fh.write(data)
-        click.echo(f"Wrote {output} ({len(data)} bytes, {fmt}).", err=True)
+        click.echo(ngettext("Wrote %(file)s (%(num)d bytes, %(format)s).", "Wrote %(file)s (%(num)d bytes, %(format)s).",
+                            len(data)) % {"file": output, "num": len(data), "format": fmt}, err=True)
 
 
 def register(group: click.Group) -> None:

@@ -14,7 +14,7 @@ from locales import MARKET_CODES
 
 from ..i18n import LANGUAGES
 from ..operations.reports import MODULES, REPORTS
-from . import CliState, echo_json, pass_state
+from . import CliState, _, echo_json, pass_state
 
 TEXT_WIDTH = 60  # a text cell is cut here in the plain-text view (never in JSON or CSV)
 
@@ -90,7 +90,7 @@ def report_cmd(state: CliState, key: str, market: str | None, lang: str, as_json
     from .shops import parse_when
 
     if as_json and as_csv:
-        raise click.UsageError("--json and --csv cannot be used together: choose one.")
+        raise click.UsageError(_("--json and --csv cannot be used together: choose one."))
     when = parse_when(now, "--now")
     params: dict[str, Any] = {"grain": grain} if grain else {}
     try:
@@ -99,18 +99,20 @@ def report_cmd(state: CliState, key: str, market: str | None, lang: str, as_json
             s.rollback()  # reads only
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.endswith(f".reports.{MODULES[key]}"):
-            raise click.ClickException(f"the report {key!r} is not available in this version yet") from None
+            raise click.ClickException(_("the report %(report)r is not available in this version yet") % {
+                "report": key}) from None
         raise
     keys = [t.key for t in report.tables]
     if table_key is not None and table_key not in keys:
-        raise click.BadParameter(f"{table_key!r} is not a table of {key}: one of {', '.join(keys) or '(none)'}",
+        raise click.BadParameter(_("%(table)r is not a table of %(report)s: one of %(choices)s") % {
+            "table": table_key, "report": key, "choices": ", ".join(keys) or _("(none)")},
                                  param_hint="--table")
     if as_json:
         echo_json(report.as_dict())
         return
     if as_csv:
         if not report.tables:
-            raise click.ClickException(f"the report {key!r} has no table to print")
+            raise click.ClickException(_("the report %(report)r has no table to print") % {"report": key})
         for text in table_csv(report.table(table_key)):
             click.echo(text.encode("utf-8"), nl=False)  # UTF-8 bytes, whatever the terminal's encoding
         return

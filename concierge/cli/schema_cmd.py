@@ -5,7 +5,7 @@ import click
 
 from locales import LANGUAGES
 
-from . import echo_json
+from . import echo_json, ngettext
 
 
 @click.group("schema")
@@ -26,7 +26,8 @@ def show_cmd(lang: str, version: int | None, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    click.echo(f"Interview schema v{schema.version} ({len(data['questions'])} questions)")
+    click.echo(ngettext("Interview schema v%(version)s (%(num)d questions)", "Interview schema v%(version)s (%(num)d questions)",
+                        len(data["questions"])) % {"version": schema.version, "num": len(data["questions"])})
     facet = None
     for q in data["questions"]:
         if q["facet"] != facet:

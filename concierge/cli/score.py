@@ -6,7 +6,7 @@ import click
 from locales import LANGUAGES
 
 from ..errors import ConciergeError
-from . import CliState, echo_json, pass_state
+from . import CliState, _, echo_json, ngettext, pass_state
 
 
 @click.command("score")
@@ -21,7 +21,7 @@ def score_cmd(state: CliState, shop: str | None, all_open: bool, lang: str, as_j
     from ..scoring.service import score_open, score_shop
 
     if bool(shop) == all_open:
-        raise click.UsageError("give a SHOP or --all (not both)")
+        raise click.UsageError(_("give a SHOP or --all (not both)"))
     try:
         with state.db.session() as s:
             result = score_open(s, lang=lang) if all_open else score_shop(s, shop, lang=lang)
@@ -35,18 +35,20 @@ def score_cmd(state: CliState, shop: str | None, all_open: bool, lang: str, as_j
                        "model_version": result[0]["model_version"] if result else None,
                        "scores": [{k: r[k] for k in ("shop", "market", "probability", "uplift")} for r in result]})
             return
-        click.echo(f"{len(result)} open trials scored; call queue by expected gain from a call:")
+        click.echo(ngettext("%(num)d open trials scored; call queue by expected gain from a call:",
+                            "%(num)d open trials scored; call queue by expected gain from a call:",
+                            len(result)) % {"num": len(result)})
         for r in result:
             up = "-" if r["uplift"] is None else f"{r['uplift'] * 100:+.1f} pp"
-            click.echo(f"  {r['shop']:24} {r['market'] or '':3} {r['probability'] * 100:5.1f}%  gain {up}"
-                       f"{'  (fallback)' if r.get('fallback') else ''}")
+            click.echo(f"  {r['shop']:24} {r['market'] or '':3} {r['probability'] * 100:5.1f}%  "
+                       + _("gain %(gain)s") % {"gain": up} + ("  " + _("(fallback)") if r.get("fallback") else ""))
         return
     if as_json:
         echo_json(result)
         return
     up = "-" if result["uplift"] is None else f"{result['uplift'] * 100:+.1f} pp"
-    click.echo(f"{result['shop']}: {result['probability'] * 100:.1f}% likely to subscribe; a call: {up} "
-               f"(model {result['model_version']})")
+    click.echo(_("%(shop)s: %(percent).1f%% likely to subscribe; a call: %(gain)s (model %(model)s)") % {
+        "shop": result["shop"], "percent": result["probability"] * 100, "gain": up, "model": result["model_version"]})
     click.echo(result["history"])
     if result.get("fallback"):
         click.echo(result["fallback"]["message"])

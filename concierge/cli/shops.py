@@ -8,7 +8,7 @@ import click
 from locales import MARKET_CODES
 
 from ..i18n import LANGUAGES
-from . import CliState, echo_json, fail, pass_state
+from . import CliState, _, echo_json, fail, ngettext, pass_state, reader_language
 
 MARKET_CHOICE = click.Choice(MARKET_CODES, case_sensitive=False)
 
@@ -28,13 +28,13 @@ def parse_when(value: str | None, name: str) -> Any:
         try:
             d = datetime.fromisoformat(value)
         except ValueError:
-            raise click.BadParameter("use ISO 8601, e.g. 2026-03-02 or 2026-03-02T09:00:00+01:00",
+            raise click.BadParameter(_("use ISO 8601, e.g. 2026-03-02 or 2026-03-02T09:00:00+01:00"),
                                      param_hint=name) from None
         when = d if d.tzinfo else d.replace(tzinfo=timezone.utc)
         try:  # 0001-01-01T00:00:00+14:00 is before year 1 once made UTC: no database stores it
             when.astimezone(timezone.utc)
         except OverflowError:
-            raise click.BadParameter("is outside the dates we can store (years 1 to 9999 in UTC)",
+            raise click.BadParameter(_("is outside the dates we can store (years 1 to 9999 in UTC)"),
                                      param_hint=name) from None
     return when
 
@@ -97,14 +97,14 @@ def shops_cmd(state: CliState, market: str | None, stage: str | None, stages: tu
     from ..operations.shop_state import export_csv, list_states, parse_filters, state_summary
 
     if as_json and as_csv:
-        raise click.UsageError("--json and --csv cannot be used together: choose one.")
+        raise click.UsageError(_("--json and --csv cannot be used together: choose one."))
     if stage is not None and stage not in _stages():
-        raise click.BadParameter(f"one of {', '.join(_stages())}", param_hint="--stage")
+        raise click.BadParameter(_("one of %(choices)s") % {"choices": ", ".join(_stages())}, param_hint="--stage")
     raw = {"market": market, "stage": stage, "stages": list(stages), "outcome": outcome, "consultant": consultant,
            "persona": persona, "business_type": business_type, "held_out": _flag(held_out),
            "contacted": _flag(contacted), "trial_from": trial_from, "trial_to": trial_to,
            "closed_from": closed_from, "closed_to": closed_to}
-    filters, problems = parse_filters(raw, lang="en")
+    filters, problems = parse_filters(raw, lang=reader_language())
     if problems:
         field, reason = problems[0]
         raise click.BadParameter(reason, param_hint=FILTER_OPTIONS.get(field, field))
@@ -122,7 +122,7 @@ def shops_cmd(state: CliState, market: str | None, stage: str | None, stages: tu
         echo_json(rows)
         return
     if not rows:
-        click.echo("No shops.")
+        click.echo(_("No shops."))
         return
     click.echo(f"{'SHOP':<20} {'MKT':<3} {'STAGE':<18} {'READY':>5} {'SCORE':>5}  {'OUTCOME':<13} NAME")
     for r in rows:
@@ -168,20 +168,23 @@ def profile_cmd(state: CliState, shop: str, since: str | None, as_json: bool) ->
             data["changes"] = [change_as_dict(c) for c in changes]
         echo_json(data)
         return
-    click.echo(f"{row.platform_id}  {row.name or ''}  market {row.market}  "
-               f"stage {profile.readiness.stage} ({profile.readiness.percent}%)  "
-               f"persona {profile.persona or '-'}  outcome {profile.outcome or '-'}")
+    click.echo(_("%(shop)s  %(name)s  market %(market)s  stage %(stage)s (%(percent)s%%)  persona %(persona)s  "
+                 "outcome %(outcome)s") % {
+        "shop": row.platform_id, "name": row.name or "", "market": row.market, "stage": profile.readiness.stage,
+        "percent": profile.readiness.percent, "persona": profile.persona or "-", "outcome": profile.outcome or "-"})
     from profile_schema.profile import PICTURE_FACETS
 
     for name in PICTURE_FACETS:
         facet = profile.facets[name]
-        click.echo(f"\n[{name}]" + ("" if facet.facts else " (nothing known yet)"))
+        click.echo(f"\n[{name}]" + ("" if facet.facts else " " + _("(nothing known yet)")))
         for key, fact in facet.facts.items():
-            conflict = f"  (conflict: {len(fact.alternatives)} other source(s))" if fact.conflict else ""
+            conflict = "  " + ngettext("(conflict: %(num)d other source(s))", "(conflict: %(num)d other source(s))",
+                                        len(fact.alternatives)) % {"num": len(fact.alternatives)} if fact.conflict else ""
             click.echo(f"  {key:<38} {_fmt(fact.value):<30} {fact.source}/{fact.actor} "
                        f"{fact.observed_at:%Y-%m-%d %H:%M}{conflict}")
     if changes is not None:
-        click.echo(f"\nChanged since {when.isoformat()}:" if changes else f"\nNo changes since {when.isoformat()}.")
+        click.echo("\n" + (_("Changed since %(when)s:") if changes else _("No changes since %(when)s.")) % {
+            "when": when.isoformat()})
         for c in changes:
             click.echo(f"  {c.key}: {_fmt(c.before) if c.before is not None else '-'} -> "
                        f"{_fmt(c.after) if c.after is not None else '-'} ({c.source})")

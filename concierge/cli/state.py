@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, answer, pass_state
+from . import CliState, answer, ngettext, pass_state
 
 
 @click.group("state")
@@ -20,7 +20,9 @@ def rebuild_cmd(state: CliState, as_json: bool) -> None:
 
     with state.db.session() as s:
         data = timed_rebuild(s)
-    answer(data, as_json, f"Rebuilt {data['shops']} shop rows in {data['seconds']:.2f} s.")
+    answer(data, as_json, ngettext("Rebuilt %(num)d shop rows in %(seconds).2f s.",
+                                   "Rebuilt %(num)d shop rows in %(seconds).2f s.", data["shops"]) % {
+        "num": data["shops"], "seconds": data["seconds"]})
 
 
 def register(group: click.Group) -> None:

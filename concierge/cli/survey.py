@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, answer, answer_rows, in_session, pass_state
+from . import CliState, _, answer, answer_rows, in_session, pass_state
 
 
 def _config() -> dict:
@@ -40,7 +40,8 @@ def link_cmd(state: CliState, shop: str, days: int | None, base_url: str | None,
         days=days if days is not None else config.get("SURVEY_LINK_MAX_AGE_DAYS"),
     ).as_dict(public_base_url(base_url or config.get("PUBLIC_BASE_URL"))))
     answer({key: data[key] for key in ("id", "shop", "url", "expires_at")}, as_json,
-           f"Survey link {data['id']} for {data['shop']}, works until {data['expires_at']}:\n{data['url']}")
+           _("Survey link %(id)s for %(shop)s, works until %(until)s:") % {
+               "id": data["id"], "shop": data["shop"], "until": data["expires_at"]} + "\n" + data["url"])
 
 
 @survey_group.command("revoke")
@@ -57,7 +58,7 @@ def revoke_cmd(state: CliState, link_id: int, as_json: bool) -> None:
         return link_as_dict(link, s.get(Shop, link.shop_id))
 
     data = in_session(state, as_json, work)
-    answer(data, as_json, f"Revoked survey link {data['id']} ({data['shop']}).")
+    answer(data, as_json, _("Revoked survey link %(id)s (%(shop)s).") % {"id": data["id"], "shop": data["shop"]})
 
 
 @survey_group.command("links")
@@ -74,7 +75,7 @@ def links_cmd(state: CliState, shop: str, as_json: bool) -> None:
         row = get_shop(s, shop)
         return [link_as_dict(link, row) for link in list_links(s, row)]
 
-    answer_rows(in_session(state, as_json, work), as_json, f"No survey links for {shop}.",
+    answer_rows(in_session(state, as_json, work), as_json, _("No survey links for %(shop)s.") % {"shop": shop},
                 lambda r: f"{r['id']:>5}  {r['state']:<8} until {r['expires_at'][:16]}  by {r['created_by']:<24} "
                           f"sent {r['submitted_at'][:16] if r['submitted_at'] else '-'}")
 

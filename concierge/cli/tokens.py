@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, answer, answer_rows, in_session, pass_state
+from . import CliState, _, answer, answer_rows, in_session, pass_state
 
 
 @click.group("token")
@@ -26,7 +26,8 @@ def create_cmd(state: CliState, name: str, role: str, as_json: bool) -> None:
         return {**token_as_dict(row), "token": token}
 
     data = in_session(state, as_json, work)
-    answer(data, as_json, f"Token {data['id']} ({name}), shown once:\n{data['token']}")
+    answer(data, as_json, _("Token %(id)s (%(name)s), shown once:") % {"id": data["id"], "name": name}
+           + "\n" + data["token"])
 
 
 @token_group.command("revoke")
@@ -38,7 +39,8 @@ def revoke_cmd(state: CliState, ref: str, as_json: bool) -> None:
     from ..operations.tokens import revoke_token, token_as_dict
 
     data = in_session(state, as_json, lambda s: token_as_dict(revoke_token(s, ref)))
-    answer(data, as_json, f"Revoked token {data['id']} ({data['name']}, {data['prefix']}...).")
+    answer(data, as_json, _("Revoked token %(id)s (%(name)s, %(prefix)s...).") % {
+        "id": data["id"], "name": data["name"], "prefix": data["prefix"]})
 
 
 @token_group.command("list")
@@ -50,7 +52,7 @@ def list_cmd(state: CliState, as_json: bool) -> None:
 
     with state.db.session() as s:
         rows = [token_as_dict(t) for t in list_tokens(s)]
-    answer_rows(rows, as_json, "No tokens.", _token_line)
+    answer_rows(rows, as_json, _("No tokens."), _token_line)
 
 
 def _token_line(r: dict) -> str:

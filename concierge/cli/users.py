@@ -7,7 +7,7 @@ import click
 
 from locales import LANGUAGES
 
-from . import CliState, answer, answer_rows, echo_json, in_session, pass_state
+from . import CliState, _, answer, answer_rows, echo_json, in_session, pass_state
 
 ROLE_CHOICE = click.Choice(["consultant", "manager", "admin"])
 LANGUAGE_CHOICE = click.Choice(LANGUAGES)
@@ -52,7 +52,8 @@ def create_cmd(state: CliState, email: str, role: str, name: str | None, languag
     password = _read_password(password_stdin, "Password")
     data = in_session(state, as_json, lambda s: user_as_dict(create_user(s, email, password=password, role=role,
                                                                          name=name, language=language)))
-    answer(data, as_json, f"Created {data['role']} {data['email']} ({data['name']}).")
+    answer(data, as_json, _("Created %(role)s %(email)s (%(name)s).") % {
+        "role": data["role"], "email": data["email"], "name": data["name"]})
 
 
 @users_group.command("list")
@@ -65,9 +66,9 @@ def list_cmd(state: CliState, as_json: bool) -> None:
 
     with state.db.session() as s:
         users = [user_as_dict(u) for u in list_users(s)]
-    answer_rows(users, as_json, "No users yet: `concierge users create EMAIL --role consultant`.",
+    answer_rows(users, as_json, _("No users yet: `concierge users create EMAIL --role consultant`."),
                 lambda u: f"{u['role']:<11} {u['email']:<32} {u['name']}  [{u['language'] or '-'}]"
-                          f"{'' if u['active'] else '  (inactive)'}")
+                          + ("" if u["active"] else "  " + _("(inactive)")))
 
 
 @users_group.command("languages")
@@ -80,7 +81,8 @@ def languages_cmd(state: CliState, email: str, languages: str, as_json: bool) ->
     from ..operations.workday import find_user, set_call_languages
 
     data = _change_user(state, as_json, lambda s: set_call_languages(s, find_user(s, email), languages))
-    answer(data, as_json, f"{data['email']} takes calls in: {data.get('call_languages') or 'any language'}.")
+    answer(data, as_json, _("%(email)s takes calls in: %(languages)s.") % {
+        "email": data["email"], "languages": data.get("call_languages") or _("any language")})
 
 
 @users_group.command("password")
@@ -94,7 +96,7 @@ def password_cmd(state: CliState, email: str, password_stdin: bool, as_json: boo
 
     password = _read_password(password_stdin, "New password")
     data = _change_user(state, as_json, lambda s: set_password(s, find_user_by_email(s, email), password))
-    answer(data, as_json, f"New password set for {data['email']}; they are logged out everywhere.")
+    answer(data, as_json, _("New password set for %(email)s; they are logged out everywhere.") % {"email": data["email"]})
 
 
 @users_group.command("logout")
@@ -106,7 +108,7 @@ def logout_cmd(state: CliState, email: str, as_json: bool) -> None:
     from ..operations.users import end_sessions, find_user_by_email
 
     data = _change_user(state, as_json, lambda s: end_sessions(s, find_user_by_email(s, email)))
-    answer(data, as_json, f"{data['email']} is logged out everywhere.")
+    answer(data, as_json, _("%(email)s is logged out everywhere.") % {"email": data["email"]})
 
 
 @users_group.command("ensure-demo")
@@ -125,10 +127,10 @@ def ensure_demo_cmd(state: CliState, as_json: bool) -> None:
     if as_json:
         echo_json({"users": logins, "file": str(instance / DEMO_FILE), "url": url})
         return
-    click.echo(f"Demo logins for {url} (kept in {instance / DEMO_FILE}):")
+    click.echo(_("Demo logins for %(url)s (kept in %(file)s):") % {"url": url, "file": instance / DEMO_FILE})
     for u in logins:
-        password = u["password"] or "(changed by its owner; not shown)"
-        click.echo(f"  {u['role']:<11} {u['email']:<26} password: {password}")
+        password = u["password"] or _("(changed by its owner; not shown)")
+        click.echo(f"  {u['role']:<11} {u['email']:<26} " + _("password: %(password)s") % {"password": password})
 
 
 def register(group: click.Group) -> None:
