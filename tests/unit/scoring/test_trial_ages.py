@@ -101,14 +101,14 @@ def test_training_on_every_age_counts_trials_and_reports_each_age():
     import profile_schema
 
     space = FeatureSpace.from_schema(profile_schema.load_schema())
-    trials = make_trials(700, seed=9, start=START)
+    trials = make_trials(350, seed=9, start=START)
     rows = _age_rows(trials)
     bundle, card = train(rows, space, ages=DEFAULT_AGES, min_rows=200)
     assert card["snapshot_days"] == [0, 2, 4, 7, 10]
     assert bundle.snapshot_days == (0, 2, 4, 7, 10)
     groups = trial_groups(rows)
-    assert card["rows"]["finished"] == 700 == len(set(groups.tolist()))
-    assert card["rows"]["train"] + card["rows"]["test"] == 700
+    assert card["rows"]["finished"] == 350 == len(set(groups.tolist()))
+    assert card["rows"]["train"] + card["rows"]["test"] == 350
     assert card["rows"]["train_snapshots"] + card["rows"]["test_snapshots"] == len(rows)
     assert bundle.trained_rows == card["rows"]["train"]  # "Learned from N finished trials": trials
     assert sum(card["rows"]["train_snapshots_by_age"].values()) == card["rows"]["train_snapshots"]
@@ -125,7 +125,7 @@ def test_training_on_every_age_counts_trials_and_reports_each_age():
     assert ref[space.index["activity.trial_day"]] == 0
     from concierge.scoring.model import Scorer
 
-    r = Scorer(bundle).score_one(take_snapshot(trials[0].observations, shop="z", market=trials[0].market,
+    r = Scorer(bundle).score_one(take_snapshot(trials[0].observations, shop=trials[0].shop, market=trials[0].market,
                                                as_of=snapshot_time(trials[0].started_at, 2), trial_day=2))
     factors = {x["factor"] for x in r.details["reasons"]["up"] + r.details["reasons"]["down"]}
     assert "activity.trial_day" not in factors  # the age is never a reason
