@@ -335,7 +335,8 @@ def _test_rows(session: Session, bundle: Bundle, card: dict[str, Any]) -> tuple[
         if len(loaded.rows) < 10:
             raise NotFound("too few finished trials to evaluate")
         _, te, split = out_of_time_split(loaded.rows)
-        return [loaded.rows[i] for i in te], {**split, "source": "recomputed", "test_trials": int(len(te)),
+        return [loaded.rows[i] for i in te], {**split, "source": "recomputed",
+                                              "test_trials": len({loaded.rows[i].snapshot.shop for i in te}),
                                               "dropped": 0}
     clock, recorded = stored.get("data_clock"), stored.get("recorded_clock")
     loaded = finished_trials(session, snapshot_day=bundle.snapshot_day, schema=schema, only=ids,
