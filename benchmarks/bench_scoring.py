@@ -2,7 +2,9 @@
 
 Targets (issue "Conversion model"): 100k trials in 10 s or less; one score with its
 reasons and path to subscribe in 5 ms or less. Synthetic profiles are built in memory
-(concierge.scoring.synthetic); the model is trained on 10k synthetic trials first (not timed).
+(concierge.scoring.synthetic); the model is trained on 10k synthetic trials first (not timed),
+each snapshotted at every trial age (features.DEFAULT_AGES, the age as a feature) as
+`model train` does; the scored trials are of every age (the i-th at DEFAULT_AGES[i % 5]).
 Prints a table and one JSON line per figure.
 """
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 
 import profile_schema
 
-from concierge.scoring.features import FeatureSpace, snapshot_time, take_snapshot
+from concierge.scoring.features import DEFAULT_AGES, FeatureSpace, snapshot_time, take_snapshot
 from concierge.scoring.model import Scorer
 from concierge.scoring.synthetic import make_trials
 from concierge.scoring.train import TrainingRow, train
@@ -22,17 +24,30 @@ N_TRAIN, N_SCORE, N_ONE = 10_000, 100_000, 300
 
 
 def snapshots(trials):
-    return [take_snapshot(t.observations, shop=t.shop, market=t.market, as_of=snapshot_time(t.started_at))
-            for t in trials]
+    """One snapshot per trial, of every age in turn (open trials are scored at their own age)."""
+    ages = [DEFAULT_AGES[i % len(DEFAULT_AGES)] for i in range(len(trials))]
+    return [take_snapshot(t.observations, shop=t.shop, market=t.market, as_of=snapshot_time(t.started_at, a),
+                          trial_day=a) for t, a in zip(trials, ages)]
+
+
+def training_rows(trials):
+    rows = []
+    for t in trials:
+        for a in DEFAULT_AGES:
+            at = snapshot_time(t.started_at, a)
+            snap = take_snapshot(t.observations, shop=t.shop, market=t.market, as_of=at, trial_day=a)
+            rows.append(TrainingRow(snap, t.outcome, t.started_at, bool(t.call_at and t.call_at > at), t.holdout,
+                                    called_before=bool(t.call_at and t.call_at <= at)))
+    return rows
 
 
 def main() -> None:
     schema = profile_schema.load_schema()
     space = FeatureSpace.from_schema(schema)
     trials = make_trials(N_TRAIN, seed=1)
-    rows = [TrainingRow(s, t.outcome, t.started_at, t.called, t.holdout) for s, t in zip(snapshots(trials), trials)]
+    rows = training_rows(trials)
     t0 = time.perf_counter()
-    bundle, card = train(rows, space, version="bench")
+    bundle, card = train(rows, space, version="bench", ages=DEFAULT_AGES)
     train_s = time.perf_counter() - t0
     if card["model"] != "boosting":
         # measure the model the 20k demo selects (calibrated `boosting`: 200 trees of 15 leaves, the
@@ -43,8 +58,9 @@ def main() -> None:
         from concierge.scoring.train import _candidates
 
         with compute_threads():
-            bundle.conversion = clone(dict(_candidates(0))["boosting"]).fit(
-                space.transform([r.snapshot for r in rows]), [r.outcome for r in rows])
+            bundle.conversion = clone(dict(_candidates(0))["boosting"]).set_params(calibration="isotonic").fit(
+                space.transform([r.snapshot for r in rows]), [r.outcome for r in rows],
+                groups=[r.trial for r in rows])
         card = {**card, "model": "boosting (forced)", "calibration": bundle.conversion.calibration_method_}
     scorer = Scorer(bundle)
 

@@ -13,6 +13,19 @@ def _fail(exc: ConciergeError, as_json: bool) -> None:
     raise click.ClickException(str(exc))
 
 
+_DEFAULT_AGES = (0, 2, 4, 7, 10)  # scoring.features.DEFAULT_AGES (checked by a test; importing it loads numpy)
+
+
+def _parse_ages(value: str) -> list[int]:
+    try:
+        ages = sorted({int(x) for x in value.split(",") if x.strip()})
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: whole days separated by commas, e.g. 0,2,4,7,10") from None
+    if not ages or min(ages) < 0 or max(ages) > 365:
+        raise click.BadParameter(f"{value!r}: one or more days from 0 to 365")
+    return ages
+
+
 @click.group("model")
 def model_group() -> None:
     """Train, show, evaluate, list and activate conversion models."""
@@ -21,6 +34,10 @@ def model_group() -> None:
 @model_group.command("train")
 @click.option("--snapshot-day", default=7, show_default=True, type=click.IntRange(0, 365),
               help="Freeze each trial's features this many days after its start.")
+@click.option("--ages", default=",".join(str(a) for a in _DEFAULT_AGES), show_default=True,
+              callback=lambda _ctx, _param, value: _parse_ages(value),
+              help="Snapshot every finished trial at these trial days (comma-separated), with the day as a "
+                   "feature, so a young trial is scored at its own age; the snapshot day is always one of them.")
 @click.option("--schema", "schema_file", type=click.Path(exists=True, dir_okay=False),
               help="Interview schema file of imported history (default: the packaged schema).")
 @click.option("--seed", default=0, show_default=True, type=int, help="random_state of the estimators.")
@@ -29,14 +46,14 @@ def model_group() -> None:
               help="Refuse to train when a question separates the outcome almost perfectly (probable leakage).")
 @click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
 @pass_state
-def train_cmd(state: CliState, snapshot_day: int, schema_file: str | None, seed: int, no_activate: bool,
-              strict: bool, as_json: bool) -> None:
+def train_cmd(state: CliState, snapshot_day: int, ages: list[int], schema_file: str | None, seed: int,
+              no_activate: bool, strict: bool, as_json: bool) -> None:
     """Learn from finished trials (out-of-time split), store a new version and activate it."""
     from ..scoring.service import train_model
 
     def work(s):
         row = train_model(s, snapshot_day=snapshot_day, schema_file=schema_file, random_state=seed,
-                          activate=not no_activate, strict=strict)
+                          activate=not no_activate, strict=strict, ages=ages)
         return row.version, row.card, row.active
 
     version, card, active = in_session(state, as_json, work, on_error=_fail)
@@ -58,6 +75,12 @@ def _echo_card(version: str, card: dict, active: bool) -> None:
                f"tested on {rows.get('test')} ({split.get('kind')}: "
                f"{', '.join(split.get('test_cohorts') or [])})")
     click.echo(f"Split: {split_line(split)}")
+    if card.get("snapshot_days"):
+        by_age = card.get("by_age") or {}
+        click.echo("Trial ages (days): " + ", ".join(
+            f"{a} (train {(by_age.get(str(a)) or {}).get('train_rows')}, AUC "
+            f"{((by_age.get(str(a)) or {}).get('metrics') or {}).get('auc')})" for a in card["snapshot_days"])
+            + f"; headline figures at day {card.get('snapshot_day')}")
     click.echo(f"Test: AUC {m.get('auc')}  PR AUC {m.get('pr_auc')} (prevalence {m.get('prevalence')})  "
                f"Brier {m.get('brier')} (skill {m.get('brier_skill')})  log loss {m.get('log_loss')}  ECE {m.get('ece')}")
     for mk, v in (card.get("per_market") or {}).items():

@@ -24,7 +24,7 @@ import profile_schema
 from ..db import utcnow
 from ..models import Call, Shop, TrialEvent
 from ..models import Observation as ObservationRow
-from .features import NOT_FEATURE_SOURCES, TrialSnapshot, snapshot_time, take_snapshot
+from .features import NOT_FEATURE_SOURCES, TrialSnapshot, scoring_age, snapshot_ages, snapshot_time, take_snapshot
 from .outcome import DEFAULT_DECISION_WINDOW_DAYS, decision, decision_window  # noqa: F401 - their home is outcome
 
 if TYPE_CHECKING:  # train imports scikit-learn (seconds): only training needs it, not every importer of decision()
@@ -78,13 +78,15 @@ def treated(shop: Shop, snapshot_at: datetime, calls: Iterable[datetime],
 
 
 def snapshots_for(session: Session, shops: Sequence[Shop], *, snapshot_day: int,
-                  schema: profile_schema.Schema | None = None, now: datetime | None = None) -> list[TrialSnapshot]:
+                  schema: profile_schema.Schema | None = None, now: datetime | None = None,
+                  ages: Sequence[int] | None = None) -> list[TrialSnapshot]:
     """Each shop as it stood at its snapshot (or now, if the snapshot is still ahead)."""
-    return snapshots_and_done(session, shops, snapshot_day=snapshot_day, schema=schema, now=now)[0]
+    return snapshots_and_done(session, shops, snapshot_day=snapshot_day, schema=schema, now=now, ages=ages)[0]
 
 
 def snapshots_and_done(session: Session, shops: Sequence[Shop], *, snapshot_day: int,
                        schema: profile_schema.Schema | None = None, now: datetime | None = None,
+                       ages: Sequence[int] | None = None,
                        ) -> tuple[list[TrialSnapshot], list[frozenset[str]]]:
     """Each shop's snapshot, and what the shop has done by now that its snapshot does not show.
 
@@ -97,11 +99,17 @@ def snapshots_and_done(session: Session, shops: Sequence[Shop], *, snapshot_day:
     obs = _observations(session, shops)
     snaps, done = [], []
     for s in shops:
-        at = snapshot_time(s.trial_started_at, snapshot_day) if s.trial_started_at else None
-        if at is None or (now is not None and at > now):
-            at = now or max((o.observed_at for o in obs.get(s.id, [])), default=datetime.now().astimezone())
+        age = None
+        if ages:
+            # a model trained on several ages: the trial at its real age now, capped at the largest
+            at, age = scoring_age(s.trial_started_at, now or datetime.now().astimezone(), ages)
+        else:  # a model of one snapshot day (stored before trial ages)
+            at = snapshot_time(s.trial_started_at, snapshot_day) if s.trial_started_at else None
+            if at is None or (now is not None and at > now):
+                at = now or max((o.observed_at for o in obs.get(s.id, [])), default=datetime.now().astimezone())
         mine = obs.get(s.id, [])
-        snaps.append(take_snapshot(mine, shop=s.platform_id, market=s.market, as_of=at, schema=schema))
+        snaps.append(take_snapshot(mine, shop=s.platform_id, market=s.market, as_of=at, schema=schema,
+                                   trial_day=age))
         left_out = any(o.source in NOT_FEATURE_SOURCES or o.observed_at > at for o in mine)
         if not left_out:
             done.append(frozenset())
@@ -125,16 +133,21 @@ def data_clock(session: Session) -> datetime:
 
 def finished_trials(session: Session, *, snapshot_day: int, schema: profile_schema.Schema | None = None,
                     as_of: datetime | None = None, only: Collection[str] | None = None,
-                    recorded_by: datetime | None = None) -> LoadedTrials:
-    """Trials with a final outcome and a start date, frozen at their snapshot, with outcome and treatment.
+                    recorded_by: datetime | None = None, ages: Sequence[int] | None = None) -> LoadedTrials:
+    """Trials with a final outcome and a start date, frozen at their snapshots, with outcome and treatment.
 
-    `as_of` is the data clock (default: `data_clock`); `only`, when given, keeps the shops
-    with these platform ids and `recorded_by` the observations stored by then (a sealed test
-    split, see `service.evaluate_model`).
+    One row per trial and age (`ages`, default: the snapshot day alone), in the order of the
+    trials (a trial's rows are adjacent, youngest first), each with `trial_day` = its age; a
+    trial decided before an age gives no row at that age, and a trial decided before every
+    age is skipped (`decided_before_snapshot`). `as_of` is the data clock (default:
+    `data_clock`); `only`, when given, keeps the shops with these platform ids and
+    `recorded_by` the observations stored by then (a sealed test split, see
+    `service.evaluate_model`).
     """
     from .train import TrainingRow
 
     as_of = as_of or data_clock(session)
+    days = sorted(set(int(a) for a in ages)) if ages else [int(snapshot_day)]
     shops = list(session.scalars(select(Shop).where(Shop.outcome.is_not(None)).order_by(Shop.id)))
     if only is not None:
         keep = set(only)
@@ -146,7 +159,7 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
             skipped["no_trial_start"] += 1
         elif s.outcome not in ("converted", "not_converted"):
             skipped["unknown_outcome"] += 1
-        elif s.outcome_at is not None and s.outcome_at < snapshot_time(s.trial_started_at, snapshot_day):
+        elif not snapshot_ages(s.trial_started_at, s.outcome_at, days):
             skipped["decided_before_snapshot"] += 1
         elif s.trial_ends_at is not None and s.trial_ends_at + decision_window(s.market) > as_of:
             skipped["outcome_window_open"] += 1
@@ -158,10 +171,15 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
         obs = _observations(session, part, recorded_by)
         calls = _calls(session, part)
         for s in part:
-            at = snapshot_time(s.trial_started_at, snapshot_day)
-            snap = take_snapshot(obs.get(s.id, []), shop=s.platform_id, market=s.market, as_of=at, schema=schema)
-            rows.append(TrainingRow(snap, 1 if _converted_in_window(s) else 0, s.trial_started_at,
-                                    treated(s, at, calls.get(s.id, []), obs.get(s.id, [])), bool(s.holdout)))
+            mine, called = obs.get(s.id, []), calls.get(s.id, [])
+            outcome = 1 if _converted_in_window(s) else 0
+            call_times = called + [o.observed_at for o in mine if o.source == "call"]
+            for age in snapshot_ages(s.trial_started_at, s.outcome_at, days):
+                at = snapshot_time(s.trial_started_at, age)
+                snap = take_snapshot(mine, shop=s.platform_id, market=s.market, as_of=at, schema=schema,
+                                     trial_day=age)
+                rows.append(TrainingRow(snap, outcome, s.trial_started_at, treated(s, at, called, mine),
+                                        bool(s.holdout), called_before=any(t <= at for t in call_times)))
     return LoadedTrials(rows, skipped)
 
 

@@ -75,7 +75,9 @@ class ConversionModel(_BinaryTags, ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
+        """`groups`: one id per row naming its trial, when a trial gives several rows (one per
+        age): the calibration's cross-validation folds then keep a trial's rows together."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
         self.classes_ = _check_binary(self, y)
         if len(self.classes_) < 2:
@@ -90,12 +92,23 @@ class ConversionModel(_BinaryTags, ClassifierMixin, BaseEstimator):
         smallest = min(np.sum(y == c) for c in self.classes_)
         if method != "none" and smallest < max(2, self.cv):
             method = "none"  # too few of one class to cross-validate a calibration
+        cv = self.cv
+        if groups is not None and method != "none":
+            groups = np.asarray(groups)
+            if len(groups) != n:
+                raise ValueError("groups must have one id per row")
+            if len(np.unique(groups)) < self.cv:
+                method = "none"
+            else:
+                from sklearn.model_selection import StratifiedGroupKFold
+
+                cv = list(StratifiedGroupKFold(n_splits=self.cv).split(X, y, groups))
         self.calibration_method_ = method
         base = _hgb(self, n)
         if method == "none":
             self.model_ = base.fit(X, y)
         else:
-            self.model_ = CalibratedClassifierCV(base, method=method, cv=self.cv, ensemble=False).fit(X, y)
+            self.model_ = CalibratedClassifierCV(base, method=method, cv=cv, ensemble=False).fit(X, y)
         self.n_iter_ = int(base.n_iter_) if hasattr(base, "n_iter_") else int(
             self.model_.calibrated_classifiers_[0].estimator.n_iter_)
         return self
@@ -211,7 +224,9 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
             est.set_params(early_stopping=True, validation_fraction=0.1, n_iter_no_change=10)
         return est.fit(X, y)
 
-    def fit(self, X, y, treatment=None):
+    def fit(self, X, y, treatment=None, groups=None):
+        """`groups`: one id per row naming its trial, when a trial gives several rows (one per
+        age): the arms' sizes (`min_arm_rows`, `shrink_rows`) then count trials, not rows."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
         self.classes_ = _check_binary(self, y)
         t = np.zeros(X.shape[0], dtype=bool) if treatment is None else np.asarray(treatment).astype(bool)
@@ -219,8 +234,15 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
             raise ValueError("treatment must have one flag per row")
         if self.uplift_from not in ("response", "arms"):
             raise ValueError(f"uplift_from must be 'response' or 'arms', not {self.uplift_from!r}")
-        self.n_treated_ = int(t.sum())
-        self.n_control_ = int((~t).sum())
+        if groups is None:
+            self.n_treated_ = int(t.sum())
+            self.n_control_ = int((~t).sum())
+        else:
+            groups = np.asarray(groups)
+            if groups.shape[0] != X.shape[0]:
+                raise ValueError("groups must have one id per row")
+            self.n_treated_ = int(len(np.unique(groups[t])))
+            self.n_control_ = int(len(np.unique(groups[~t])))
         # one seed per bagged model and one for the distilled gain
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=max(1, int(self.response_bag)) + 1)
         positive = self.classes_[-1]

@@ -32,6 +32,11 @@ from locales import MARKET_CODES
 from profile_schema import Observation, Schema
 
 DEFAULT_SNAPSHOT_DAY = 7
+# Training snapshots every finished trial at these trial ages (days since the start), with
+# the age as a feature (`activity.trial_day`), so a trial is scored on what was known at its
+# own age; `concierge model train --ages` changes them. The headline figures stay on
+# DEFAULT_SNAPSHOT_DAY, which is always one of the ages.
+DEFAULT_AGES = (0, 2, 4, 7, 10)
 MARKETS = MARKET_CODES
 # Known after the trial ends (or the outcome itself): never features.
 EXCLUDED_QUESTIONS = frozenset({"trial.outcome", "trial.plan"})
@@ -53,6 +58,32 @@ class TrialSnapshot:
     days_active: int = 0
     trial_events: int = 0
     answers: int = 0
+    trial_day: float | None = None  # the trial's age at the snapshot, in days (None: not known)
+
+
+def snapshot_ages(started_at: datetime, decided_at: datetime | None, ages: Sequence[int]) -> list[int]:
+    """The ages at which a trial gives a training row: a trial decided before an age gives none at it."""
+    return [a for a in sorted(set(int(x) for x in ages))
+            if decided_at is None or decided_at >= snapshot_time(started_at, a)]
+
+
+def scoring_age(started_at: datetime | None, now: datetime, ages: Sequence[int]) -> tuple[datetime, int | None]:
+    """When an open trial is snapshotted for its score and the age it is scored at.
+
+    Its real age now in whole days, capped at the largest trained age (then the snapshot is
+    taken at that age, not now); a trial that has not started yet is scored at age 0.
+    """
+    if started_at is None or not ages:
+        return now, None
+    top = max(int(a) for a in ages)
+    if started_at.tzinfo is None and now.tzinfo is not None:
+        started_at = started_at.replace(tzinfo=now.tzinfo)
+    elif started_at.tzinfo is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=started_at.tzinfo)
+    age = max(0, int((now - started_at).total_seconds() // 86400))
+    if age >= top:
+        return snapshot_time(started_at, top), top
+    return now, age
 
 
 def snapshot_time(started_at: datetime, snapshot_day: int = DEFAULT_SNAPSHOT_DAY) -> datetime:
@@ -66,6 +97,7 @@ def take_snapshot(
     market: str | None,
     as_of: datetime,
     schema: Schema | None = None,
+    trial_day: float | None = None,
 ) -> TrialSnapshot:
     """Fold what was known at `as_of`, leaving out call answers (the call is the treatment)."""
     kept = [o for o in observations if o.source not in NOT_FEATURE_SOURCES and o.observed_at <= as_of]
@@ -75,7 +107,7 @@ def take_snapshot(
         shop=shop, market=market, values={k: f.value for k, f in profile.facts.items()}, as_of=as_of,
         readiness_percent=float(profile.readiness.percent) if profile.readiness.items else None,
         days_active=len(trial_days), trial_events=sum(1 for o in kept if o.source == "trial"),
-        answers=sum(1 for o in kept if o.source in ("survey", "import")),
+        answers=sum(1 for o in kept if o.source in ("survey", "import")), trial_day=trial_day,
     )
 
 
@@ -123,9 +155,11 @@ ACTIVITY = {
                               "tr": "Deneme mağazasındaki değişiklikler"},
     "activity.answers": {"en": "Survey answers given", "pl": "Udzielone odpowiedzi w ankiecie",
                          "tr": "Verilen anket yanıtları"},
+    # the snapshot's age: a model trained on several ages knows what a young trial can show
+    "activity.trial_day": {"en": "Trial day", "pl": "Dzień okresu próbnego", "tr": "Deneme günü"},
 }
 ACTIVITY_UNITS = {"activity.readiness_percent": "percent", "activity.days_active": "days",
-                  "activity.trial_events": "changes", "activity.answers": "answers"}
+                  "activity.trial_events": "changes", "activity.answers": "answers", "activity.trial_day": "days"}
 MARKET_LABELS = {"en": "Market", "pl": "Rynek", "tr": "Pazar"}
 
 
@@ -329,6 +363,8 @@ def _activity(snap: TrialSnapshot, key: str) -> float | None:
         return snap.trial_events
     if key == "activity.answers":
         return snap.answers
+    if key == "activity.trial_day":
+        return snap.trial_day
     return None
 
 

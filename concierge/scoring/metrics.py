@@ -84,15 +84,28 @@ def qini_coefficient(score: np.ndarray, y: np.ndarray, t: np.ndarray) -> float:
 
 
 def bootstrap(fn: Callable[..., float], arrays: Sequence[np.ndarray], *, n_boot: int = 200,
-              seed: int = 0, level: float = 0.95) -> list[float] | None:
-    """Percentile confidence interval of `fn(*arrays)` over resampled rows."""
+              seed: int = 0, level: float = 0.95, groups: np.ndarray | None = None) -> list[float] | None:
+    """Percentile confidence interval of `fn(*arrays)` over resampled rows.
+
+    With `groups` (one id per row: several snapshots of one trial), whole groups are
+    resampled, so rows of one trial never count as independent evidence.
+    """
     if n_boot <= 0:
         return None
     rng = np.random.default_rng(seed)
     n = len(arrays[0])
+    members = None
+    if groups is not None:
+        _, inverse = np.unique(np.asarray(groups), return_inverse=True)
+        order = np.argsort(inverse, kind="mergesort")
+        cuts = np.cumsum(np.bincount(inverse))[:-1]
+        members = np.split(order, cuts)
     values = []
     for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
+        if members is None:
+            idx = rng.integers(0, n, n)
+        else:
+            idx = np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))])
         try:
             v = fn(*(a[idx] for a in arrays))
         except ValueError:

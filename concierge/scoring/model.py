@@ -32,6 +32,12 @@ class Bundle:
     # chance is close to the base rate) and the base rate itself; None in bundles from before
     background: np.ndarray | None = None
     base_rate: float | None = None
+    # trained on snapshots at several trial ages (`activity.trial_day`): the ages, and per
+    # background row its age, and the typical values per age (one row per age); None in
+    # bundles of one snapshot day (every bundle from before trial ages)
+    snapshot_days: tuple[int, ...] | None = None
+    background_ages: np.ndarray | None = None
+    reference_by_age: np.ndarray | None = None
 
     def to_state(self) -> dict[str, Any]:
         return {"format": 1, "space": self.space.to_dict(), "conversion": self.conversion,
@@ -39,7 +45,9 @@ class Bundle:
                 "robust": self.robust, "kind": self.kind, "fallback_markets": dict(self.fallback_markets),
                 "trained_rows": int(self.trained_rows), "snapshot_day": int(self.snapshot_day),
                 "schema_yaml": self.schema_yaml, "background": self.background,
-                "base_rate": None if self.base_rate is None else float(self.base_rate)}
+                "base_rate": None if self.base_rate is None else float(self.base_rate),
+                "snapshot_days": None if self.snapshot_days is None else [int(a) for a in self.snapshot_days],
+                "background_ages": self.background_ages, "reference_by_age": self.reference_by_age}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "Bundle":
@@ -50,7 +58,21 @@ class Bundle:
                    fallback_markets=dict(state["fallback_markets"]), trained_rows=state["trained_rows"],
                    snapshot_day=state["snapshot_day"], schema_yaml=state.get("schema_yaml"),
                    background=None if state.get("background") is None else np.asarray(state["background"], dtype=float),
-                   base_rate=state.get("base_rate"))
+                   base_rate=state.get("base_rate"),
+                   snapshot_days=None if state.get("snapshot_days") is None else tuple(int(a) for a in state["snapshot_days"]),
+                   background_ages=None if state.get("background_ages") is None else np.asarray(state["background_ages"], dtype=int),
+                   reference_by_age=None if state.get("reference_by_age") is None else np.asarray(state["reference_by_age"], dtype=float))
+
+    def age_rows(self, trial_day: float | None) -> tuple[np.ndarray | None, np.ndarray]:
+        """The reasons' background rows and typical values for a trial of this age (the nearest
+        trained age); a bundle of one snapshot day has one set for every trial."""
+        days = self.snapshot_days
+        if not days or self.background_ages is None or self.background is None or trial_day is None:
+            return self.background, self.reference
+        k = int(np.argmin([abs(a - trial_day) for a in days]))  # ties: the younger age
+        bg = self.background[self.background_ages == days[k]]
+        ref = self.reference_by_age[k] if self.reference_by_age is not None else self.reference
+        return (bg if len(bg) else self.background), ref
 
 
 @dataclass
@@ -195,7 +217,8 @@ class Scorer:
         each of them are given under "_texts" (the numbers are computed once).
         """
         lang = R.lang_of(lang)
-        space, ref, bg = self.space, self.bundle.reference, self.bundle.background
+        space = self.space
+        bg, ref = self.bundle.age_rows(snap.trial_day)
         # a factor's effect is against the base rate: the row's chance minus its mean chance with
         # that question's value taken from each background row (trials spread over all chances);
         # bundles from before background rows compare with the typical trial (`reference`)

@@ -198,9 +198,13 @@ def meaningless_factors(bundle: Any) -> frozenset[str]:
 
     With an imported history (a model trained on a user's schema) every filled column of the
     file counts as an "answer" at the trial start, so "Survey answers given: 19" says only
-    how wide the file was.
+    how wide the file was. The trial's age (`activity.trial_day`) is never a reason: it says
+    how much a trial could show yet, nothing the merchant or a consultant can change.
     """
-    return frozenset({"activity.answers"}) if getattr(bundle, "schema_yaml", None) else frozenset()
+    hidden = {"activity.trial_day"}
+    if getattr(bundle, "schema_yaml", None):
+        hidden.add("activity.answers")
+    return frozenset(hidden)
 
 
 def summary(p: float, base_rate: float | None, stands_out: bool, lang: str) -> str | None:

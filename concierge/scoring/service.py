@@ -20,11 +20,11 @@ from ..models import DemoTruth, ModelVersion, Score, Shop
 from ..operations.shops import resolve_shop
 from . import store
 from .data import data_clock, finished_trials, recorded_clock, snapshots_and_done
-from .features import DEFAULT_SNAPSHOT_DAY, FeatureSpace, snapshot_time
+from .features import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY, FeatureSpace, snapshot_time
 from .metrics import bootstrap, probability_metrics, qini_coefficient, ece
 from .model import Bundle, Scorer
 from .reasons import LANGUAGES, localized
-from .train import NotEnoughData, out_of_time_split, train
+from .train import NotEnoughData, out_of_time_split, row_age, train, trial_groups
 
 
 log = logging.getLogger(__name__)
@@ -53,31 +53,38 @@ def bundle_schema(bundle: Bundle) -> profile_schema.Schema | None:
 
 def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, schema_file: str | None = None,
                 random_state: int = 0, activate: bool = True, now: datetime | None = None,
-                strict: bool = False) -> ModelVersion:
+                strict: bool = False, ages: Iterable[int] | None = DEFAULT_AGES) -> ModelVersion:
     """Learn from the finished trials in the database and store a new (active) version, so scores stay current.
 
     Before training, every question of the snapshots is checked for probable leakage
     (`leakage.check_snapshots`): the card's `leakage` lists the flagged ones and training
     goes on, unless `strict`, which refuses (TrainingFailed, nothing stored). The card's
-    `source` names the imported files the history came from (`importer.training_source`)."""
+    `source` names the imported files the history came from (`importer.training_source`).
+
+    Every finished trial is snapshotted at each of `ages` (days since its start; the
+    snapshot day is always one of them) with the age as a feature, so an open trial is
+    scored at its own age; `ages=None` or `[snapshot_day]` trains on the snapshot day alone."""
     now = now or datetime.now(timezone.utc)
     if schema_file:
         schema, text = read_schema_file(schema_file)
     else:
         schema, text = profile_schema.load_schema(), None
     as_of, recorded = data_clock(session), recorded_clock(session)
-    loaded = finished_trials(session, snapshot_day=snapshot_day, schema=schema if text else None, as_of=as_of)
+    days = sorted({int(a) for a in (ages or ())} | {int(snapshot_day)})
+    loaded = finished_trials(session, snapshot_day=snapshot_day, schema=schema if text else None, as_of=as_of,
+                             ages=days)
     from .importer import training_source
     from .leakage import check_snapshots
 
     space = FeatureSpace.from_schema(schema)
-    leak = check_snapshots(loaded.rows, space)
+    # leakage is judged once per trial, on its snapshot-day row (as with one snapshot day)
+    leak = check_snapshots([r for r in loaded.rows if row_age(r, snapshot_day) == snapshot_day], space)
     if strict and leak["flagged"]:
         raise TrainingFailed("probable leakage, not trained (--strict): " + ", ".join(
             f"{f['question']} (AUC {f['auc']})" for f in leak["flagged"]))
     version = store.new_version_name(now)
     try:
-        bundle, card = train(loaded.rows, space, snapshot_day=snapshot_day,
+        bundle, card = train(loaded.rows, space, snapshot_day=snapshot_day, ages=days,
                              random_state=random_state, version=version, schema_yaml=text, now=now)
     except NotEnoughData as exc:
         raise TrainingFailed(f"{exc} (skipped: {loaded.skipped})") from None
@@ -86,7 +93,7 @@ def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, s
     card["split"]["recorded_clock"] = recorded.isoformat() if recorded else None
     card["schema"] = {"file": str(schema_file) if schema_file else None, "version": schema.version}
     card["leakage"] = leak
-    card["source"] = training_source(session, [r.snapshot.shop for r in loaded.rows])
+    card["source"] = training_source(session, list(dict.fromkeys(r.snapshot.shop for r in loaded.rows)))
     return store.save_version(session, bundle, card, version=version, activate=activate)
 
 
@@ -123,7 +130,7 @@ def score_shops(session: Session, shops: list[Shop], *, lang: str = "en", reason
 def _results(session: Session, shops: list[Shop], bundle: Bundle, scorer: Scorer, *, lang: str, reasons: bool,
              now: datetime) -> tuple[list[Any], list[Any]]:
     snaps, done = snapshots_and_done(session, shops, snapshot_day=bundle.snapshot_day,
-                                     schema=bundle_schema(bundle), now=now)
+                                     schema=bundle_schema(bundle), now=now, ages=bundle.snapshot_days)
     return scorer.score_many(snaps, lang=lang, reasons=reasons, languages=LANGUAGES, done=done), snaps
 
 
@@ -323,22 +330,26 @@ def _test_rows(session: Session, bundle: Bundle, card: dict[str, Any]) -> tuple[
     ids = stored.get("test_trial_ids")
     schema = bundle_schema(bundle)
     if ids is None:
-        loaded = finished_trials(session, snapshot_day=bundle.snapshot_day, schema=schema)
+        loaded = finished_trials(session, snapshot_day=bundle.snapshot_day, schema=schema,
+                                 ages=bundle.snapshot_days)
         if len(loaded.rows) < 10:
             raise NotFound("too few finished trials to evaluate")
         _, te, split = out_of_time_split(loaded.rows)
-        return [loaded.rows[i] for i in te], {**split, "source": "recomputed", "test_trials": int(len(te)),
+        return [loaded.rows[i] for i in te], {**split, "source": "recomputed",
+                                              "test_trials": len({loaded.rows[i].snapshot.shop for i in te}),
                                               "dropped": 0}
     clock, recorded = stored.get("data_clock"), stored.get("recorded_clock")
     loaded = finished_trials(session, snapshot_day=bundle.snapshot_day, schema=schema, only=ids,
                              as_of=datetime.fromisoformat(clock) if clock else None,
-                             recorded_by=datetime.fromisoformat(recorded) if recorded else None)
+                             recorded_by=datetime.fromisoformat(recorded) if recorded else None,
+                             ages=card.get("snapshot_days") or bundle.snapshot_days)
     rows = loaded.rows  # in the training's order (shop id), so bootstrap resamples match run to run
-    if len(rows) < 10:
-        raise NotFound(f"only {len(rows)} of the model's {len(ids)} test trials can still be built: "
+    built = len({r.snapshot.shop for r in rows})
+    if built < 10:
+        raise NotFound(f"only {built} of the model's {len(ids)} test trials can still be built: "
                        "too few to evaluate")
     split = {k: v for k, v in stored.items() if k != "test_trial_ids"}
-    return rows, {**split, "source": "card", "test_trials": len(ids), "dropped": len(ids) - len(rows)}
+    return rows, {**split, "source": "card", "test_trials": len(ids), "dropped": len(ids) - built}
 
 
 def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:
@@ -349,13 +360,22 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dic
     """
     row, bundle, scorer = _scorer(session)
     card = session.scalar(select(ModelVersion.card).where(ModelVersion.id == row.id)) or {}
-    rows, split = _test_rows(session, bundle, card)
-    X = bundle.space.transform([r.snapshot for r in rows])
-    y = np.array([r.outcome for r in rows])
+    all_rows, split = _test_rows(session, bundle, card)
+    # every figure but `by_age_band` is on the snapshot-day rows (one per trial), comparable
+    # with models of one snapshot day; `by_age_band` is on every test snapshot
+    X_all = bundle.space.transform([r.snapshot for r in all_rows])
+    y_all = np.array([r.outcome for r in all_rows])
+    p_all = scorer.predict(X_all, [r.snapshot.market for r in all_rows])
+    head = np.array([row_age(r, bundle.snapshot_day) == bundle.snapshot_day for r in all_rows], dtype=bool)
+    rows = [r for r, h in zip(all_rows, head) if h]
+    X, y, p = X_all[head], y_all[head], p_all[head]
     t = np.array([r.treated for r in rows], dtype=bool)
-    p = scorer.predict(X, [r.snapshot.market for r in rows])
     out: dict[str, Any] = {"version": row.version, "test_rows": int(len(rows)), "treated": int(t.sum()),
                            "split": split, "bootstrap": n_boot,
+                           "snapshot_day": bundle.snapshot_day,
+                           "snapshot_days": list(card.get("snapshot_days") or bundle.snapshot_days
+                                                 or [bundle.snapshot_day]),
+                           "test_snapshots": int(len(all_rows)),
                            "model": _metric_block(y, p, n_boot, seed)}
     arms = scorer.predict_arms(X)
     uplift = scorer.predict_uplift(X)  # what orders the call queue
@@ -364,20 +384,23 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dic
         out["model_given_treatment"] = _metric_block(y, np.where(t, p1, p0), n_boot, seed)
     else:
         out["model_given_treatment"] = None
-    ids = {s.platform_id: s.id for s in session.scalars(select(Shop).where(Shop.platform_id.in_([r.snapshot.shop for r in rows])))}
+    ids = {s.platform_id: s.id for s in session.scalars(select(Shop).where(Shop.platform_id.in_(
+        list({r.snapshot.shop for r in all_rows}))))}
     truth = {d.shop_id: d for d in session.scalars(select(DemoTruth).where(DemoTruth.shop_id.in_(list(ids.values()))))} if ids else {}
     have = np.array([ids.get(r.snapshot.shop) in truth for r in rows], dtype=bool)
-    oracle_uplift = p_pol = None
-    if have.all() and len(rows):
+    oracle_uplift = p_pol = p_pol_all = None
+    if have.all() and len(rows) and all(ids.get(r.snapshot.shop) in truth for r in all_rows):
         tr = [truth[ids[r.snapshot.shop]] for r in rows]
         p_or = np.array([d.p_call if d.called else d.p_no_call for d in tr])
         oracle_uplift = np.array([d.p_call - d.p_no_call for d in tr])
         out["oracle"] = _metric_block(y, p_or, n_boot, seed)
-        chances, note = _policy_chances(session, rows, tr)
+        tr_all = [truth[ids[r.snapshot.shop]] for r in all_rows]
+        chances, note = _policy_chances(session, all_rows, tr_all)
         if chances is not None:
             from ..demo.generator import policy_oracle
 
-            p_pol = np.array([policy_oracle(d.p_call, d.p_no_call, c) for d, c in zip(tr, chances)])
+            p_pol_all = np.array([policy_oracle(d.p_call, d.p_no_call, c) for d, c in zip(tr_all, chances)])
+            p_pol = p_pol_all[head]
             out["oracle_policy"] = _metric_block(y, p_pol, n_boot, seed)
         else:
             out["oracle_policy"] = None
@@ -392,7 +415,8 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dic
     if p_pol is not None:
         # like for like: the score users see cannot know whether a call will follow, nor can this oracle
         out["gaps_policy"] = _gaps(y, p, p_pol, n_boot, seed, model="model")
-    out["by_age_band"], out["age_note"] = _age_bands(rows, y, p, p_pol, bundle.snapshot_day)
+    out["by_age_band"], out["age_note"] = _age_bands(all_rows, y_all, p_all, p_pol_all, bundle.snapshot_day,
+                                                     n_boot=n_boot, seed=seed)
     q: dict[str, Any] = {}
     if t.any() and (~t).any():
         def qini(score):
@@ -415,17 +439,22 @@ AGE_BANDS = (("0-2", 0, 2), ("3-6", 3, 6), ("7+", 7, None))
 
 
 def _age_bands(rows: list[Any], y: np.ndarray, p: np.ndarray, p_policy: np.ndarray | None,
-               snapshot_day: int) -> tuple[dict[str, Any], str | None]:
+               snapshot_day: int, *, n_boot: int = 0, seed: int = 0) -> tuple[dict[str, Any], str | None]:
     """AUC and ECE of the score users see (and of its oracle) per trial age at the snapshot.
 
-    The age is the snapshot's day of the trial. A model trained on one snapshot day has
-    every test trial in one band: the other bands are reported empty and the note says so.
+    Over every test snapshot (a model trained on several ages has one per trial and age).
+    The age is the snapshot's trial day (`trial_day`, else from its time). A model trained
+    on one snapshot day has every test trial in one band: the other bands are reported
+    empty and the note says so. `auc_ci` resamples whole trials (a band holds two
+    snapshots of most trials: day 0 and 2, day 7 and 10).
     """
     def utc(d: datetime) -> datetime:
         return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
 
-    ages = np.array([max(0, int((utc(r.snapshot.as_of) - utc(r.started_at)).total_seconds() // 86400))
+    ages = np.array([int(r.snapshot.trial_day) if r.snapshot.trial_day is not None else
+                     max(0, int((utc(r.snapshot.as_of) - utc(r.started_at)).total_seconds() // 86400))
                      if r.snapshot.as_of is not None else snapshot_day for r in rows], dtype=int)
+    groups = trial_groups(rows) if len(rows) else np.zeros(0, dtype=int)
     out: dict[str, Any] = {}
     for name, lo, hi in AGE_BANDS:
         m = (ages >= lo) & (ages <= hi if hi is not None else True)
@@ -433,7 +462,15 @@ def _age_bands(rows: list[Any], y: np.ndarray, p: np.ndarray, p_policy: np.ndarr
             out[name] = None
             continue
         pm = probability_metrics(y[m], p[m])
-        band: dict[str, Any] = {"n": int(m.sum()), "auc": pm.get("auc"), "ece": pm.get("ece")}
+        band: dict[str, Any] = {"n": int(m.sum()), "trials": int(len(set(groups[m].tolist()))),
+                                "ages": sorted(set(ages[m].tolist())), "auc": pm.get("auc"), "ece": pm.get("ece")}
+        if n_boot:
+            from sklearn.metrics import roc_auc_score
+
+            band["auc_ci"] = bootstrap(lambda a, b: roc_auc_score(a, b), [y[m], p[m]], n_boot=n_boot, seed=seed,
+                                       groups=groups[m])
+            band["ece_ci"] = bootstrap(lambda a, b: ece(a, b), [y[m], p[m]], n_boot=n_boot, seed=seed,
+                                       groups=groups[m])
         if p_policy is not None:
             po = probability_metrics(y[m], p_policy[m])
             band["oracle_policy_auc"], band["oracle_policy_ece"] = po.get("auc"), po.get("ece")

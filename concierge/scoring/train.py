@@ -32,6 +32,30 @@ class TrainingRow:
     started_at: datetime
     treated: bool = False        # a concierge call after the snapshot, before the trial ended
     holdout: bool = False        # randomly held out from calls
+    called_before: bool = False  # already called at the snapshot: neither arm of the uplift model
+
+    @property
+    def trial(self) -> str:
+        """The trial's id (its shop): every snapshot of one trial shares it."""
+        return str(self.snapshot.shop)
+
+
+def row_age(row: TrainingRow, default: int) -> int:
+    """The snapshot's age in whole days (`default` for a row without one: a single-day history)."""
+    d = row.snapshot.trial_day
+    return int(default) if d is None else int(d)
+
+
+def trial_groups(rows: Sequence[TrainingRow]) -> np.ndarray:
+    """One integer per row naming its trial (rows of one trial share it)."""
+    codes: dict[str, int] = {}
+    return np.array([codes.setdefault(r.trial, len(codes)) for r in rows], dtype=int)
+
+
+def first_of_trial(groups: np.ndarray) -> np.ndarray:
+    """Indices of each trial's first row (to count and weigh trials, not rows)."""
+    _, first = np.unique(groups, return_index=True)
+    return np.sort(first)
 
 
 def cohort(d: datetime) -> str:
@@ -76,7 +100,18 @@ def out_of_time_split(rows: Sequence[TrainingRow], test_fraction: float = TEST_F
     Turkey's; one calendar cut would leave a market out of the test. Shops of one market
     never meet another's, so training on a Turkish month newer than a Polish test month
     leaks nothing about the Polish trials. `split.markets` gives each market's cohorts.
+
+    The split is by trial: rows that are snapshots of one trial at several ages are all on
+    the same side (the split is made on one row per trial, then given to all its rows);
+    the counts in `split.markets` are trials.
     """
+    groups = trial_groups(rows)
+    first = first_of_trial(groups)
+    if len(first) < len(rows):
+        tr, te, info = out_of_time_split([rows[i] for i in first], test_fraction, seed)
+        test_trials = set(groups[first[te]].tolist())
+        mask = np.array([g in test_trials for g in groups], dtype=bool)
+        return np.where(~mask)[0], np.where(mask)[0], info
     n = len(rows)
     markets = [r.snapshot.market or "" for r in rows]
     test = np.zeros(n, dtype=bool)
@@ -170,95 +205,160 @@ def train(*args: Any, **kwargs: Any) -> tuple[Bundle, dict[str, Any]]:
         return _train(*args, **kwargs)
 
 
+def _fit(est: Any, X: np.ndarray, y: np.ndarray, groups: np.ndarray, n_trials: int) -> Any:
+    """Fit a candidate counting trials, not rows: calibration by the number of trials, and its
+    cross-validation folds keep a trial's snapshots together (else isotonic learns from copies)."""
+    if isinstance(est, ConversionModel):
+        if est.calibration == "auto":
+            est.set_params(calibration="isotonic" if n_trials >= est.isotonic_min_rows else "sigmoid")
+        return est.fit(X, y, groups=groups)
+    return est.fit(X, y)
+
+
 def _train(rows: Sequence[TrainingRow], space: FeatureSpace, *, snapshot_day: int = 7,
+          ages: Sequence[int] | None = None,
           random_state: int = 0, version: str | None = None, schema_yaml: str | None = None,
           min_rows: int = MIN_ROWS, min_market_rows: int = MIN_MARKET_ROWS,
           now: datetime | None = None) -> tuple[Bundle, dict[str, Any]]:
-    """Learn from finished trials; returns the bundle and its model card (metrics on the test cohorts)."""
-    if len(rows) < 10:
-        raise NotEnoughData(f"only {len(rows)} finished trials with a known start: at least 10 are needed")
+    """Learn from finished trials; returns the bundle and its model card (metrics on the test cohorts).
+
+    `rows` may hold several snapshots of one trial (one per age, `snapshot.trial_day`): every
+    estimator learns from all of them, with the age as a feature; every threshold (the
+    fallback's, isotonic calibration's, the uplift arms') counts trials, and the split keeps
+    a trial's rows together. The card's headline figures are on the `snapshot_day` rows
+    (comparable with models of one snapshot day); `by_age` gives each age's.
+    """
+    groups_all = trial_groups(rows)
+    firsts = first_of_trial(groups_all)
+    n_trials_all = len(firsts)
+    if n_trials_all < 10:
+        raise NotEnoughData(f"only {n_trials_all} finished trials with a known start: at least 10 are needed")
     y_all = np.array([int(r.outcome) for r in rows])
     if len(set(y_all)) < 2:
         raise NotEnoughData("every finished trial has the same outcome: a model needs both")
+    age_all = np.array([row_age(r, snapshot_day) for r in rows], dtype=int)
+    days = sorted(set(int(a) for a in ages) if ages else set(age_all.tolist()))
+    head_all = age_all == snapshot_day
     X_all = space.transform([r.snapshot for r in rows])
     markets_all = np.array([r.snapshot.market or "" for r in rows], dtype=object)
     t_all = np.array([r.treated for r in rows], dtype=bool)
+    before_all = np.array([r.called_before for r in rows], dtype=bool)
     tr, te, split = out_of_time_split(rows, seed=random_state)
     # the sealed split: `model evaluate` judges exactly these trials again, whatever its seed or
     # the data added since (the service adds the data clock the rows were loaded at)
-    split = {**split, "seed": random_state, "test_trial_ids": sorted(str(rows[i].snapshot.shop) for i in te)}
-    X, y = X_all[tr], y_all[tr]
+    split = {**split, "seed": random_state,
+             "test_trial_ids": sorted({str(rows[i].snapshot.shop) for i in te})}
+    X, y, g = X_all[tr], y_all[tr], groups_all[tr]
+    trial_rows = first_of_trial(g)            # one row per training trial
+    n_trials, y_trials = len(trial_rows), y[trial_rows]
     robust = robust_columns(space)
-    prior = float(y.mean()) if len(y) else float(y_all.mean())
+    prior = float(y_trials.mean()) if len(y_trials) else float(y_all[firsts].mean())
     fallback = FallbackModel(C=0.3, min_rows=30, prior=prior).fit(X[:, robust], y)
 
     selection: dict[str, Any] = {}
-    thin = len(y) < min_rows or min(y.sum(), len(y) - y.sum()) < MIN_POSITIVES
+    thin = n_trials < min_rows or min(y_trials.sum(), n_trials - y_trials.sum()) < MIN_POSITIVES
     if thin:
         kind, chosen_name = "fallback", getattr(fallback, "kind_", "base_rate")
         conversion = fallback
     else:
-        # model selection on the latest part of the training data (still out of time)
-        order = np.argsort([rows[i].started_at for i in tr], kind="mergesort")
+        # model selection on the latest part of the training trials (still out of time)
+        order = np.argsort([rows[tr[i]].started_at for i in trial_rows], kind="mergesort")
         cut = int(len(order) * 0.8)
-        fit_i, val_i = order[:cut], order[cut:]
+        late = set(g[trial_rows[order[cut:]]].tolist())
+        is_val = np.array([x in late for x in g], dtype=bool)
+        fit_i, val_i = np.where(~is_val)[0], np.where(is_val)[0]
+        from sklearn.base import clone
+
         best = None
         for name, est in _candidates(random_state):
             if len(set(y[val_i])) < 2 or len(set(y[fit_i])) < 2:
                 best = best or (name, est)
                 continue
-            est.fit(X[fit_i], y[fit_i])
-            p = np.clip(est.predict_proba(X[val_i])[:, 1], 1e-6, 1 - 1e-6)
+            fitted = _fit(clone(est), X[fit_i], y[fit_i], g[fit_i], cut)
+            p = np.clip(fitted.predict_proba(X[val_i])[:, 1], 1e-6, 1 - 1e-6)
             ll = float(-np.mean(y[val_i] * np.log(p) + (1 - y[val_i]) * np.log(1 - p)))
             selection[name] = {"validation_log_loss": round(ll, 5)}
             if best is None or ll < selection[best[0]]["validation_log_loss"]:
                 best = (name, est)
-        from sklearn.base import clone
-
         chosen_name = best[0]
-        conversion = clone(best[1]).fit(X, y)
+        conversion = _fit(clone(best[1]), X, y, g, n_trials)
         kind = "conversion"
 
-    train_counts = Counter(markets_all[tr])
+    train_counts = Counter(markets_all[tr][trial_rows])   # trials per market
     fallback_markets = {m: int(train_counts.get(m, 0)) for m in sorted(set(markets_all))
                         if m and train_counts.get(m, 0) < min_market_rows} if kind == "conversion" else {}
     uplift = None
-    n_treated = int(t_all[tr].sum())
-    if n_treated >= 50 and (len(tr) - n_treated) >= 50:
-        uplift = UpliftModel(random_state=random_state).fit(X, y, t_all[tr])
+    # the uplift model learns from snapshots not yet called: a row called before its snapshot
+    # is in neither arm (its outcome already holds the call's effect)
+    u = ~before_all[tr]
+    treated_trials = len(set(g[u & t_all[tr]].tolist()))
+    control_trials = len(set(g[u & ~t_all[tr]].tolist()))
+    if treated_trials >= 50 and control_trials >= 50:
+        uplift = UpliftModel(random_state=random_state).fit(X[u], y[u], t_all[tr][u], groups=g[u])
+    head_tr = head_all[tr]
+    ref_rows = X[head_tr] if head_tr.any() else X
     bundle = Bundle(space=space, conversion=conversion, fallback=fallback, uplift=uplift,
-                    reference=reference_row(space, X), robust=robust, kind=kind,
-                    fallback_markets=fallback_markets, trained_rows=int(len(tr)),
+                    reference=reference_row(space, ref_rows), robust=robust, kind=kind,
+                    fallback_markets=fallback_markets, trained_rows=int(n_trials),
                     snapshot_day=snapshot_day, schema_yaml=schema_yaml)
 
     scorer = Scorer(bundle)
     bundle.base_rate = prior
-    bundle.background = background_rows(X, scorer.predict(X, list(markets_all[tr])))
+    p_train = scorer.predict(X, list(markets_all[tr]))
+    age_tr = age_all[tr]
+    if len(days) > 1:
+        # the reasons' baseline and typical values per age: a young trial is compared with
+        # trials of its own age (a day-0 trial has done less than a typical day-7 one)
+        bundle.snapshot_days = tuple(days)
+        bgs, bg_ages, refs = [], [], []
+        for a in days:
+            m = age_tr == a
+            rows_a = X[m] if m.any() else X
+            b = background_rows(rows_a, p_train[m] if m.any() else p_train)
+            bgs.append(b)
+            bg_ages += [a] * len(b)
+            refs.append(reference_row(space, rows_a))
+        bundle.background = np.vstack(bgs)
+        bundle.background_ages = np.array(bg_ages, dtype=int)
+        bundle.reference_by_age = np.vstack(refs)
+    else:
+        bundle.background = background_rows(X, p_train)
     card: dict[str, Any] = {
         "version": version, "kind": kind, "model": chosen_name,
         "calibration": getattr(conversion, "calibration_method_", None),
         "trained_at": (now or datetime.now(timezone.utc)).isoformat(),
-        "snapshot_day": snapshot_day,
-        "rows": {"finished": int(len(rows)), "train": int(len(tr)), "test": int(len(te)),
-                 "train_positives": int(y.sum())},
+        "snapshot_day": snapshot_day, "snapshot_days": days,
+        "rows": {"finished": int(n_trials_all), "train": int(n_trials), "test": int(len(set(groups_all[te].tolist()))),
+                 "train_positives": int(y_trials.sum()),
+                 "train_snapshots": int(len(tr)), "test_snapshots": int(len(te)),
+                 "train_snapshots_by_age": {str(a): int((age_tr == a).sum()) for a in days}},
         "split": split, "selection": selection, "features": len(space.columns),
         "fallback": {"whole_model": kind == "fallback", "markets": fallback_markets,
-                     "rule": f"fallback when fewer than {min_rows} training rows or {MIN_POSITIVES} of an outcome; "
-                             f"a market with fewer than {min_market_rows} training rows is scored by the fallback",
+                     "rule": f"fallback when fewer than {min_rows} training trials or {MIN_POSITIVES} of an outcome; "
+                             f"a market with fewer than {min_market_rows} training trials is scored by the fallback",
                      "fallback_model": getattr(fallback, "kind_", None)},
-        "treatment": {"treated_train": n_treated, "holdout_train": int(sum(rows[i].holdout for i in tr)),
+        "treatment": {"treated_train": treated_trials, "holdout_train": int(sum(rows[tr[i]].holdout for i in trial_rows)),
                       "uplift_model": None if uplift is None else
                       "s_learner_distilled" if getattr(uplift, "uplift_", None) is not None else "t_learner",
                       "response_model": "s_learner" if getattr(uplift, "response_", None) is not None else None},
     }
     if len(te):
-        Xt, yt = X_all[te], y_all[te]
-        pt = scorer.predict(Xt, list(markets_all[te]))
+        p_te = scorer.predict(X_all[te], list(markets_all[te]))
+        age_te = age_all[te]
+        card["by_age"] = {str(a): {"train_rows": int((age_tr == a).sum()), "test_rows": int((age_te == a).sum()),
+                                   "metrics": probability_metrics(y_all[te][age_te == a], p_te[age_te == a],
+                                                                  base_rate=prior) if (age_te == a).any() else None}
+                          for a in days}
+        head = age_te == snapshot_day
+        if not head.any():  # no snapshot at the headline day: the card's figures are on every test row
+            head = np.ones(len(te), dtype=bool)
+        teh = te[head]
+        Xt, yt, pt = X_all[teh], y_all[teh], p_te[head]
         card["metrics"] = probability_metrics(yt, pt, base_rate=prior)
         card["calibration_chart"] = calibration_bins(yt, pt)
         per_market = {}
         for m in sorted(set(markets_all)):
-            mt = markets_all[te] == m
+            mt = markets_all[teh] == m
             per_market[m or "?"] = {
                 "train_rows": int(train_counts.get(m, 0)), "test_rows": int(mt.sum()),
                 "fallback": m in fallback_markets or kind == "fallback",
@@ -267,10 +367,10 @@ def _train(rows: Sequence[TrainingRow], space: FeatureSpace, *, snapshot_day: in
             }
         card["per_market"] = per_market
         if uplift is not None:
-            tt = t_all[te]
+            tt = t_all[teh]
             if tt.any() and (~tt).any():
-                u = uplift.predict_uplift(Xt)
-                card["uplift"] = {"qini_model": round(qini_coefficient(u, yt, tt), 5),
+                gain = uplift.predict_uplift(Xt)
+                card["uplift"] = {"qini_model": round(qini_coefficient(gain, yt, tt), 5),
                                   "qini_by_likelihood": round(qini_coefficient(pt, yt, tt), 5),
                                   "test_treated": int(tt.sum())}
     return bundle, card
@@ -326,6 +426,12 @@ def card_markdown(card: dict[str, Any]) -> str:
         mm = v.get("metrics") or {}
         lines.append(f"| {mk} | {v['train_rows']} | {v['test_rows']} | {v['fallback']} | {mm.get('auc')} | "
                      f"{mm.get('brier')} | {mm.get('ece')} |")
+    if card.get("by_age"):
+        lines += ["", f"By trial age at the snapshot (headline figures above: day {card.get('snapshot_day')})", "",
+                  "| trial day | train snapshots | test snapshots | AUC | ECE |", "|---|---|---|---|---|"]
+        for age, v in card["by_age"].items():
+            mm = v.get("metrics") or {}
+            lines.append(f"| {age} | {v['train_rows']} | {v['test_rows']} | {mm.get('auc')} | {mm.get('ece')} |")
     if card.get("uplift"):
         lines += ["", f"Uplift (test): Qini {card['uplift']['qini_model']} by uplift, "
                       f"{card['uplift']['qini_by_likelihood']} by likelihood"]

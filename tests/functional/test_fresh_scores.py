@@ -99,7 +99,12 @@ def test_the_web_form_makes_the_score_and_path_fresh_in_the_same_request(app, cl
 
 def test_an_answer_that_changes_nothing_stores_no_new_score(app, client, model_and_shop):
     from concierge.operations.observations import record_answers
+    from concierge.scoring.service import rescore_shops
 
+    with _db(app).session() as s:
+        # the fixture's score was made a day ago: the shop is scored at its age today first (a
+        # trial a day older gets a new score, its age is a feature), then the answer changes nothing
+        rescore_shops(s, [s.scalar(select(Shop.id).where(Shop.platform_id == "pl-fresh"))])
     n = scores(app)
     with _db(app).session() as s:
         record_answers(s, "pl-fresh", {"owner.name": "Ania"}, actor="anna", source="call")  # not a feature

@@ -224,8 +224,10 @@ def test_response_model_is_a_bag_whose_average_gives_the_probabilities():
 def _rows_by_month(counts: dict[str, int], market: str = "PL") -> list[TrainingRow]:
     from datetime import datetime, timezone
 
-    snap = take_snapshot([], shop="s", market=market, as_of=datetime(2026, 1, 1, tzinfo=timezone.utc))
-    return [TrainingRow(snap, i % 2, datetime(int(m[:4]), int(m[5:]), 10, tzinfo=timezone.utc))
+    # one trial per row (the split keeps the rows of one shop, its snapshots at several ages, together)
+    return [TrainingRow(take_snapshot([], shop=f"{market}-{m}-{i}", market=market,
+                                      as_of=datetime(2026, 1, 1, tzinfo=timezone.utc)),
+                        i % 2, datetime(int(m[:4]), int(m[5:]), 10, tzinfo=timezone.utc))
             for m, n in counts.items() for i in range(n)]
 
 
