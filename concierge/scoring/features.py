@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 import profile_schema
-from locales import MARKET_CODES
+from locales import LANGUAGES, MARKET_CODES
 from profile_schema import Observation, Schema
 
 DEFAULT_SNAPSHOT_DAY = 7
@@ -128,8 +128,8 @@ class Column:
     key: str           # the question key (or "activity.*" / "market")
     kind: str          # onehot | other | unknown | multi | answered | bool | number | missing | money | date
     choice: str | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)       # the question in en/pl/tr
-    choice_labels: Mapping[str, str] = field(default_factory=dict)  # the choice in en/pl/tr
+    labels: Mapping[str, str] = field(default_factory=dict)       # the question in every language
+    choice_labels: Mapping[str, str] = field(default_factory=dict)  # the choice in every language
     qtype: str = ""
     actionable: bool = False  # a merchant can do it in the trial shop (path to subscribe)
     stage: str | None = None  # launch checklist stage, for readiness items
@@ -148,19 +148,19 @@ class Column:
 
 ACTIVITY = {
     "activity.readiness_percent": {"en": "Launch checklist done (%)", "pl": "Lista startowa wykonana (%)",
-                                    "tr": "Açılış listesi tamamlandı (%)"},
+                                    "tr": "Açılış listesi tamamlandı (%)", "hi": "लॉन्च चेकलिस्ट पूरी (%)"},
     "activity.days_active": {"en": "Days active in the trial shop", "pl": "Dni aktywności w sklepie testowym",
-                             "tr": "Deneme mağazasında aktif gün"},
+                             "tr": "Deneme mağazasında aktif gün", "hi": "ट्रायल शॉप में सक्रिय दिन"},
     "activity.trial_events": {"en": "Changes made in the trial shop", "pl": "Zmiany w sklepie testowym",
-                              "tr": "Deneme mağazasındaki değişiklikler"},
+                              "tr": "Deneme mağazasındaki değişiklikler", "hi": "ट्रायल शॉप में किए गए बदलाव"},
     "activity.answers": {"en": "Survey answers given", "pl": "Udzielone odpowiedzi w ankiecie",
-                         "tr": "Verilen anket yanıtları"},
+                         "tr": "Verilen anket yanıtları", "hi": "सर्वे में दिए गए जवाब"},
     # the snapshot's age: a model trained on several ages knows what a young trial can show
-    "activity.trial_day": {"en": "Trial day", "pl": "Dzień okresu próbnego", "tr": "Deneme günü"},
+    "activity.trial_day": {"en": "Trial day", "pl": "Dzień okresu próbnego", "tr": "Deneme günü", "hi": "ट्रायल का दिन"},
 }
 ACTIVITY_UNITS = {"activity.readiness_percent": "percent", "activity.days_active": "days",
                   "activity.trial_events": "changes", "activity.answers": "answers", "activity.trial_day": "days"}
-MARKET_LABELS = {"en": "Market", "pl": "Rynek", "tr": "Pazar"}
+MARKET_LABELS = {"en": "Market", "pl": "Rynek", "tr": "Pazar", "hi": "मार्केट"}
 
 
 def _labels(q: profile_schema.Question, languages: Sequence[str]) -> dict[str, str]:
@@ -221,7 +221,7 @@ class FeatureSpace:
         for key, lab in ACTIVITY.items():
             cols.append(Column(key, key, "number", None, lab, {}, "activity", unit=ACTIVITY_UNITS[key]))
         for m in markets:
-            cols.append(Column(f"market={m}", "market", "onehot", m, MARKET_LABELS, {"en": m, "pl": m, "tr": m}, "market"))
+            cols.append(Column(f"market={m}", "market", "onehot", m, MARKET_LABELS, {lang: m for lang in LANGUAGES}, "market"))
         cols.append(Column("market=other", "market", "other", None, MARKET_LABELS, {}, "market"))
         return cls(cols)
 
