@@ -38,7 +38,7 @@ def loaded(request, tmp_path_factory):
         with db.session() as s:
             load_population(s, generate(150, seed=21, today=TODAY), now=NOW)
         with db.session() as s:
-            train_model(s, now=NOW)
+            train_model(s, now=NOW, ages=[7])
             score_open(s, lang="en", now=NOW)
         yield db, url
 

@@ -60,7 +60,7 @@ def populate(app) -> dict[str, object]:
     with db.session() as s:
         load_population(s, generate(60, seed=3, today=TODAY))
     with db.session() as s:
-        train_model(s)
+        train_model(s, ages=[7])
         score_open(s, lang="en")
         shops = list(s.scalars(select(Shop).order_by(Shop.id)))
         by_market = {m: next(x for x in shops if x.market == m) for m in ("PL", "TR", "IN")}

@@ -167,7 +167,7 @@ def _populate(app) -> None:
     with db.session() as s:
         load_population(s, generate(150, seed=17, today=TODAY), now=NOW)
     with db.session() as s:
-        train_model(s, now=NOW)
+        train_model(s, now=NOW, ages=[7])
         score_open(s, lang="en", now=NOW)
         plan_calls(s, now=NOW)
     with db.session() as s:

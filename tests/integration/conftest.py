@@ -51,7 +51,7 @@ def _populate(db) -> ScoredDemo:
 
     with db.session() as s:
         load_population(s, generate(N_SHOPS, seed=SEED, today=TODAY), now=NOW)
-        active = train_model(s, now=TRAINED)
+        active = train_model(s, now=TRAINED, ages=[7])
         shops = s.execute(select(Shop.id, Shop.trial_started_at, Shop.trial_ends_at, Shop.outcome,
                                  Shop.outcome_at)).all()
         # the planner's rescoring: every RESCORE_EVERY, the trials open then (one shop in 13 never

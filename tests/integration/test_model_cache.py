@@ -32,7 +32,7 @@ def trained(app):
     now = datetime.now(UTC)
     with _db(app).session() as s:
         load_population(s, generate(60, seed=3, today=TODAY))
-        first = train_model(s)
+        first = train_model(s, ages=[7])
         ensure_shop(s, SHOP, "PL", name="Sklep", trial_started_at=now - timedelta(days=2),
                     trial_ends_at=now + timedelta(days=12))
         _, token = create_token(s, "cache")

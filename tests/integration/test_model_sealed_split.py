@@ -43,7 +43,7 @@ def test_another_seed_evaluates_the_identical_split_and_figures(database, db_url
     start = datetime(2025, 3, 1, tzinfo=timezone.utc)
     with database.sessionmaker() as s:
         load_trials(s, make_trials(400, seed=21, months=1, start=start), same_start=start)
-    card = run_json(db_url, "model", "train", "--seed", "7")["card"]
+    card = run_json(db_url, "model", "train", "--ages", "7", "--seed", "7")["card"]
     assert card["split"]["kind"] == "random"  # one start time: the seed decides the split
     sealed = card["split"]["test_trial_ids"]
     assert len(sealed) == card["rows"]["test"] > 0
@@ -71,7 +71,7 @@ def test_events_and_trials_added_after_training_do_not_move_the_evaluation(datab
     with database.sessionmaker() as s:
         load_trials(s, make_trials(900, seed=22, months=8, start=datetime(2025, 1, 1, tzinfo=timezone.utc)))
         event(s, "syn-22-0", datetime(2025, 8, 1, tzinfo=timezone.utc), 1)  # the data clock at training
-    card = run_json(db_url, "model", "train")["card"]
+    card = run_json(db_url, "model", "train", "--ages", "7")["card"]
     sealed = card["split"]["test_trial_ids"]
     assert card["split"]["data_clock"].startswith("2025-08-01")
     before = run_json(db_url, "model", "evaluate", "--bootstrap", "10")
@@ -113,7 +113,7 @@ def test_events_and_trials_added_after_training_do_not_move_the_evaluation(datab
 def test_a_card_from_before_sealed_splits_is_recomputed_and_says_so(database, db_url):
     with database.sessionmaker() as s:
         load_trials(s, make_trials(300, seed=24, months=4))
-    version = run_json(db_url, "model", "train")["version"]
+    version = run_json(db_url, "model", "train", "--ages", "7")["version"]
     with database.sessionmaker() as s:
         card = s.scalar(select(ModelVersion.card).where(ModelVersion.version == version))
         old = {**card, "split": {k: v for k, v in card["split"].items()
@@ -130,8 +130,8 @@ def test_a_card_from_before_sealed_splits_is_recomputed_and_says_so(database, db
 def test_model_show_prints_a_stored_card_again(database, db_url):
     with database.sessionmaker() as s:
         load_trials(s, make_trials(300, seed=25, months=4))
-    first = run_json(db_url, "model", "train")
-    second = run_json(db_url, "model", "train", "--seed", "1")
+    first = run_json(db_url, "model", "train", "--ages", "7")
+    second = run_json(db_url, "model", "train", "--ages", "7", "--seed", "1")
 
     shown = run_json(db_url, "model", "show", first["version"])
     assert shown["version"] == first["version"] and shown["active"] is False

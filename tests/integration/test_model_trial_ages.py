@@ -19,7 +19,9 @@ from concierge.scoring.metrics import ece
 from concierge.scoring.model import Scorer
 from concierge.scoring.synthetic import make_trials
 
-from .test_model_sealed_split import load, run, run_json
+from tests.support import load_trials as load
+
+from .test_model_sealed_split import run, run_json
 
 START = datetime(2025, 1, 1, tzinfo=timezone.utc)
 

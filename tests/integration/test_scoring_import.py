@@ -81,7 +81,7 @@ def test_import_then_train_on_any_schema(database, db_url, tmp_path):
         assert json.loads(dl.payload)["business.kind"] == "spaceship"  # verbatim
         assert s.scalar(select(func.count()).select_from(Observation).where(Observation.source == "import")) > 3000
 
-    r = run(db_url, "model", "train", "--schema", str(schema), "--json")
+    r = run(db_url, "model", "train", "--ages", "7", "--schema", str(schema), "--json")
     assert r.exit_code == 0, r.output
     card = json.loads(r.output)["card"]
     assert card["split"]["kind"] == "out_of_time"

@@ -25,7 +25,7 @@ def run(db_url, *args):
 def test_train_score_evaluate_through_the_cli(database, db_url):
     with database.sessionmaker() as s:
         load_trials(s, make_trials(1400, seed=5, months=5), open_last=5)
-    r = run(db_url, "model", "train", "--json")
+    r = run(db_url, "model", "train", "--ages", "7", "--json")
     assert r.exit_code == 0, r.output
     trained = json.loads(r.output)
     card = trained["card"]
@@ -81,8 +81,8 @@ def test_train_score_evaluate_through_the_cli(database, db_url):
 def test_versions_list_and_activate(database, db_url):
     with database.sessionmaker() as s:
         load_trials(s, make_trials(300, seed=6, months=4))
-    first = json.loads(run(db_url, "model", "train", "--json").output)
-    second = json.loads(run(db_url, "model", "train", "--json", "--seed", "1").output)
+    first = json.loads(run(db_url, "model", "train", "--ages", "7", "--json").output)
+    second = json.loads(run(db_url, "model", "train", "--ages", "7", "--json", "--seed", "1").output)
     assert first["card"]["kind"] == "fallback"  # 300 trials: too little for boosting
     listed = json.loads(run(db_url, "model", "list", "--json").output)["models"]
     assert [m["active"] for m in listed if m["version"] == second["version"]] == [True]
@@ -96,7 +96,7 @@ def test_versions_list_and_activate(database, db_url):
 
 
 def test_no_history_is_a_clear_error(database, db_url):
-    r = run(db_url, "model", "train")
+    r = run(db_url, "model", "train", "--ages", "7")
     assert r.exit_code != 0
     assert "finished trials" in r.output
     r = run(db_url, "score", "--all")
@@ -113,7 +113,7 @@ def test_score_endpoint(app, client):
     r = client.get("/api/v1/shops/syn-11-299/score", headers=auth)
     assert r.status_code == 404 and "model train" in r.get_json()["message"]
     with db.session() as s:
-        version = train_model(s).version
+        version = train_model(s, ages=[7]).version
     r = client.get("/api/v1/shops/syn-11-299/score?lang=tr", headers=auth)
     assert r.status_code == 404 and r.get_json()["error"] == "no_score"  # a GET never scores
     assert "POST /api/v1/shops/syn-11-299/score" in r.get_json()["message"]
@@ -192,7 +192,7 @@ def test_shop_page_gives_the_reasons_in_the_readers_language(app, client):
     db = app.extensions["concierge.db"]
     with db.session() as s:
         load_trials(s, make_trials(300, seed=11, months=4), open_last=2)
-        train_model(s)
+        train_model(s, ages=[7])
         score_open(s, lang="en")
         create_user(s, "ola@example.com", password="correct horse battery", role="consultant",
                     language="pl", name="Ola")
@@ -230,7 +230,7 @@ def test_a_score_stored_in_one_language_by_an_older_model_is_shown_as_stored(app
                     details={"lang": "en", "history": "Learned from 9 finished trials", "fallback": None,
                              "reasons": {"up": [{"factor": "x", "effect": 0.1, "text": "Old English reason"}],
                                          "down": []}, "path": []}))
-        train_model(s)
+        train_model(s, ages=[7])
         create_user(s, "ola@example.com", password="correct horse battery", role="consultant",
                     language="pl", name="Ola")
     page = client.get("/login").get_data(as_text=True)

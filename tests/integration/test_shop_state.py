@@ -75,7 +75,7 @@ def test_the_read_model_follows_every_change_and_a_rebuild_gives_it_back(databas
         from concierge.scoring.service import TrainingFailed, score_open, train_model
 
         try:
-            train_model(s, now=NOW)
+            train_model(s, now=NOW, ages=[7])
         except TrainingFailed:
             pass
         else:

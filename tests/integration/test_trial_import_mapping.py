@@ -106,11 +106,11 @@ def test_mapped_import_open_trials_leakage_and_the_cards_source(database, db_url
     assert rep2["already_imported"] == N + OPEN and rep2["imported"] == 0
 
     # training sees the leak (the stage is known at the start in this mapping) and says so
-    r = run(db_url, "model", "train", "--schema", str(tmp_path / "schema.yaml"), "--strict", "--json")
+    r = run(db_url, "model", "train", "--ages", "7", "--schema", str(tmp_path / "schema.yaml"), "--strict", "--json")
     assert r.exit_code != 0 and "lead.stage" in r.output
     with database.sessionmaker() as s:
         assert s.scalar(select(func.count()).select_from(ModelVersion)) == 0  # --strict stored nothing
-    r = run(db_url, "model", "train", "--schema", str(tmp_path / "schema.yaml"))
+    r = run(db_url, "model", "train", "--ages", "7", "--schema", str(tmp_path / "schema.yaml"))
     assert r.exit_code == 0, r.output
     assert "WARNING Probable leakage: question lead.stage" in r.output
     r = run(db_url, "model", "show", "--json")
