@@ -22,6 +22,7 @@ from .model import Bundle
 # Every type a bundle may contain beyond skops' defaults (numpy, builtins): exactly these.
 TRUSTED = [
     "concierge.scoring.estimators.ConversionModel",
+    "concierge.scoring.estimators.BoostedBag",
     "concierge.scoring.estimators.FallbackModel",
     "concierge.scoring.estimators.UpliftModel",
     "sklearn.calibration.CalibratedClassifierCV",

@@ -53,6 +53,8 @@ def test_skops_round_trip_gives_the_same_scores(trained):
 
 @pytest.mark.parametrize("est", [ConversionModel(max_iter=20, random_state=0, isotonic_min_rows=100),
                                  ConversionModel(max_iter=20, random_state=0),
+                                 ConversionModel(max_iter=20, bag=2, random_state=0, isotonic_min_rows=100),
+                                 ConversionModel(max_iter=20, bag=2, random_state=0, calibration="none"),
                                  FallbackModel(), FallbackModel(min_rows=10_000),
                                  UpliftModel(max_iter=20, response_max_iter=20)])
 def test_every_estimator_round_trips_with_the_trusted_list(est):
@@ -65,6 +67,20 @@ def test_every_estimator_round_trips_with_the_trusted_list(est):
                reference=np.zeros(5), robust=np.arange(5))
     again = store.loads(store.dumps(b))
     assert np.allclose(again.conversion.predict_proba(X), est.predict_proba(X))
+
+
+def test_a_bag_stops_each_model_on_its_own_held_out_tenth():
+    from concierge.scoring.estimators import BoostedBag
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2500, 4))
+    y = (rng.random(2500) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    bag = BoostedBag(bag=3, max_iter=600, random_state=0).fit(X, y)
+    iters = [e.n_iter_ for e in bag.estimators_]
+    assert len(iters) == 3 and max(iters) < 600  # stopped early, each on its own tenth
+    assert len({e.random_state for e in bag.estimators_}) == 3
+    small = BoostedBag(bag=2, max_iter=600, random_state=0).fit(X[:500], y[:500])
+    assert all(e.n_iter_ <= 150 for e in small.estimators_)  # too few rows to hold a tenth out
 
 
 def test_an_untrusted_type_is_refused():
