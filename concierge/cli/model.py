@@ -20,9 +20,10 @@ def _parse_ages(value: str) -> list[int]:
     try:
         ages = sorted({int(x) for x in value.split(",") if x.strip()})
     except ValueError:
-        raise click.BadParameter(f"{value!r}: whole days separated by commas, e.g. 0,2,4,7,10") from None
+        raise click.BadParameter(_("%(value)s: whole days separated by commas, e.g. 0,2,4,7,10")
+                                 % {"value": repr(value)}) from None
     if not ages or min(ages) < 0 or max(ages) > 365:
-        raise click.BadParameter(f"{value!r}: one or more days from 0 to 365")
+        raise click.BadParameter(_("%(value)s: one or more days from 0 to 365") % {"value": repr(value)})
     return ages
 
 
