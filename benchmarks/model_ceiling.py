@@ -43,7 +43,7 @@ from sklearn.metrics import roc_auc_score
 import profile_schema
 from concierge.demo import generator
 from concierge.ingest.events import load_mapping, plan_event
-from concierge.scoring.data import decision_window
+from concierge.scoring.outcome import decision_window
 from concierge.scoring.features import FeatureSpace, take_snapshot
 from concierge.scoring.train import TrainingRow, cohort, out_of_time_split
 

@@ -39,6 +39,12 @@ class Conflict(ConciergeError):
     code = "conflict"
 
 
+class BadMapping(ConciergeError):
+    """A trial-history mapping file is wrong (scoring.trial_mapping's TrialMappingError): nothing is imported."""
+
+    code = "bad_mapping"
+
+
 class DuplicateSubmission(ConciergeError):
     """The same response (shop + reference) was stored already, possibly a moment ago."""
 

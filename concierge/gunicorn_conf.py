@@ -73,5 +73,5 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook signatur
     """Import the scoring stack when the worker boots, not in its first request: otherwise the
     first event or score after a deploy waits seconds for scikit-learn and skops to import, and a
     sender with a short timeout sends it again."""
-    import concierge.scoring.service  # noqa: F401
-    import concierge.scoring.store  # noqa: F401
+    import concierge.operations.scoring.service  # noqa: F401
+    import concierge.operations.scoring.store  # noqa: F401

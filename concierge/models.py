@@ -181,7 +181,7 @@ class ModelVersion(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     trained_rows: Mapped[int] = mapped_column(Integer, default=0)
     # deferred: loading a version (lists, scores' versions) never reads the multi-megabyte artifact;
-    # only scoring.store reads it, once per process and version
+    # only operations.scoring.store reads it, once per process and version
     artifact: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     card: Mapped[Any] = mapped_column(JSONType, default=dict)
 

@@ -42,7 +42,7 @@ def _active_version_id(session) -> int:
 @require_token
 def get_score(shop: str):
     """Give the shop's latest stored score in the asked language, so integrations can rank trials (reads only)."""
-    from ..scoring.service import latest_score, score_as_dict
+    from ..operations.scoring.service import latest_score, score_as_dict
 
     lang = _lang()
     refresh = request.args.get("refresh")
@@ -66,7 +66,7 @@ def get_score(shop: str):
 @require_token
 def post_score(shop: str):
     """Score the shop again now with the active model and store it (reasons and path in every language)."""
-    from ..scoring.service import score_shop
+    from ..operations.scoring.service import score_shop
 
     lang = _lang()
     session = get_session()

@@ -11,7 +11,7 @@ import click
 
 from locales import LANGUAGES, MARKET_CODES
 
-from ..errors import ConciergeError
+from ..errors import BadMapping, ConciergeError
 from . import CliState, _, echo_json, ngettext, pass_state
 
 
@@ -49,7 +49,7 @@ def import_trials_cmd(state: CliState, file: str | None, mapping_file: str | Non
 
     from ..scoring import leakage
     from ..scoring import trial_mapping as tm
-    from ..scoring.importer import ImportOptions, import_trials
+    from ..operations.scoring.importer import ImportOptions, import_trials
 
     if infer_file:
         _infer(infer_file, output, mapping_out, outcome=outcome, id_col=id_col, date_col=date_col,
@@ -69,9 +69,9 @@ def import_trials_cmd(state: CliState, file: str | None, mapping_file: str | Non
         try:
             mapping_schema = tm.mapping_schema_file(mapping_file)
         except tm.TrialMappingError as exc:
-            _fail(exc, as_json, "--mapping")
+            _fail(BadMapping(str(exc)), as_json, "--mapping")
         if mapping_schema and not Path(mapping_schema).is_file():
-            _fail(tm.TrialMappingError(f"the mapping's schema {mapping_schema} does not exist"), as_json, "--mapping")
+            _fail(BadMapping(f"the mapping's schema {mapping_schema} does not exist"), as_json, "--mapping")
     schema_path = schema_file or mapping_schema
     try:
         schema = profile_schema.load_schema_file(schema_path) if schema_path else profile_schema.load_schema()
@@ -81,7 +81,7 @@ def import_trials_cmd(state: CliState, file: str | None, mapping_file: str | Non
         try:
             tm.load_mapping(mapping_file, schema=schema)
         except tm.TrialMappingError as exc:
-            _fail(exc, as_json, "--mapping")
+            _fail(BadMapping(str(exc)), as_json, "--mapping")
     raw = Path(file).read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -179,7 +179,7 @@ def _infer(path: str, output: str | None, mapping_out: str | None, *, outcome: s
         inf = tm.infer(text, outcome=outcome, id_col=id_col, date_col=date_col, market=market_col,
                        default_market=default_market, max_categories=max_categories, schema_file=schema_rel)
     except tm.TrialMappingError as exc:
-        _fail(exc, as_json, "--infer-schema")
+        _fail(BadMapping(str(exc)), as_json, "--infer-schema")
     import profile_schema
 
     profile_schema.parse_schema(inf.schema)  # what we write must load

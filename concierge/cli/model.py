@@ -50,7 +50,7 @@ def model_group() -> None:
 def train_cmd(state: CliState, snapshot_day: int, ages: list[int], schema_file: str | None, seed: int,
               no_activate: bool, strict: bool, as_json: bool) -> None:
     """Learn from finished trials (out-of-time split), store a new version and activate it."""
-    from ..scoring.service import train_model
+    from ..operations.scoring.service import train_model
 
     def work(s):
         row = train_model(s, snapshot_day=snapshot_day, schema_file=schema_file, random_state=seed,
@@ -109,7 +109,7 @@ def _echo_card(version: str, card: dict, active: bool) -> None:
 @pass_state
 def show_cmd(state: CliState, version: str | None, as_json: bool, as_markdown: bool) -> None:
     """Print a stored model card again (default: the active model's)."""
-    from ..scoring.service import show_model
+    from ..operations.scoring.service import show_model
     from ..scoring.train import card_markdown
 
     if as_json and as_markdown:
@@ -132,7 +132,7 @@ def show_cmd(state: CliState, version: str | None, as_json: bool, as_markdown: b
 @pass_state
 def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None:
     """Compare the active model with the oracle (the demo's true probabilities) on its sealed test trials."""
-    from ..scoring.service import evaluate_model
+    from ..operations.scoring.service import evaluate_model
 
     ev = in_session(state, as_json, lambda s: evaluate_model(s, n_boot=n_boot, seed=seed), on_error=_fail)
     if as_json:
@@ -181,7 +181,7 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
 @pass_state
 def list_cmd(state: CliState, as_json: bool) -> None:
     """List stored model versions, newest first; the active one is marked."""
-    from ..scoring.service import list_models
+    from ..operations.scoring.service import list_models
 
     with state.db.session() as s:
         rows = list_models(s)
@@ -196,7 +196,7 @@ def list_cmd(state: CliState, as_json: bool) -> None:
 @pass_state
 def activate_cmd(state: CliState, version: str, as_json: bool) -> None:
     """Make VERSION the model that scores (e.g. roll back to an earlier one)."""
-    from ..scoring.service import activate_model
+    from ..operations.scoring.service import activate_model
 
     name = in_session(state, as_json, lambda s: activate_model(s, version).version, on_error=_fail)
     answer({"version": name, "active": True}, as_json, _("Active model: %(version)s") % {"version": name})

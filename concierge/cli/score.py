@@ -18,7 +18,7 @@ from . import CliState, _, echo_json, ngettext, pass_state
 @pass_state
 def score_cmd(state: CliState, shop: str | None, all_open: bool, lang: str, as_json: bool) -> None:
     """Score one trial with reasons and a path to subscribe, or all open trials (stored, naming the model)."""
-    from ..scoring.service import score_open, score_shop
+    from ..operations.scoring.service import score_open, score_shop
 
     if bool(shop) == all_open:
         raise click.UsageError(_("give a SHOP or --all (not both)"))

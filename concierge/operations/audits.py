@@ -346,7 +346,7 @@ def _rescore_stale(session: Session, changed: set[int], now: datetime) -> int:
     scored here, by the planner, never on a page view. Without an active model: nothing.
     """
     from ..models import ModelVersion
-    from ..scoring.service import rescore_shops
+    from .scoring.service import rescore_shops
 
     if not changed or session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True)).limit(1)) is None:
         return 0

@@ -33,7 +33,7 @@ REPLAY_HANDLERS: dict[str, str] = {
     "events": "concierge.operations.events:replay_dead_letter",
     "surveys": "concierge.operations.surveys:replay_dead_letter",
     "survey_import": "concierge.operations.imports:replay_dead_letter",
-    "trial_import": "concierge.scoring.importer:replay_dead_letter",
+    "trial_import": "concierge.operations.scoring.importer:replay_dead_letter",
 }
 STATUSES = ("pending", "replayed", "discarded")
 # what a letter keeps of each error: the field and reason, and for a file's line where it is

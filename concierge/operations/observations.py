@@ -38,7 +38,7 @@ def record_answers(
 
     Then the shop's score, reasons and path are made again in the same transaction
     (`answers_changed`), so the next page shows them fresh; bulk callers pass
-    `rescore=False` and leave it to the planner (`scoring.service.rescore_shops`); they
+    `rescore=False` and leave it to the planner (`operations.scoring.service.rescore_shops`); they
     refresh the shops' `shop_state` rows once at their end (`shop_state.refresh_states`).
     """
     shop = resolve_shop(session, shop, lang=lang)
@@ -83,7 +83,7 @@ def answers_changed(session: Session, shop_ids: Iterable[int], *, now: datetime 
     """The one hook after a shop's answers change: its score, reasons and path are made again
     with the active model (if any), then its read-model row (`shop_state`), both in the same
     transaction. Returns the score rows stored."""
-    from ..scoring.service import rescore_shops
+    from .scoring.service import rescore_shops
     from .shop_state import refresh_states
 
     ids = list(shop_ids)

@@ -33,7 +33,7 @@ def latest_score(session: Session, shop: Shop, lang: str | None = None) -> Score
     Only reads: the score's texts are stored in every UI language when it is made, and
     `score_info(score, lang)` picks the reader's (`lang` is accepted for callers that pass
     it and changes nothing here). A score is made again when the shop's answers change
-    (`scoring.service.rescore_shops`), never when it is read.
+    (`operations.scoring.service.rescore_shops`), never when it is read.
     """
     return session.scalars(select(Score).where(Score.shop_id == shop.id)
                            .order_by(Score.scored_at.desc(), Score.id.desc()).limit(1)).first()

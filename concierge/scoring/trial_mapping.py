@@ -43,9 +43,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import yaml
 
 import profile_schema
+from locales import MARKET_CODES
 from locales.yesno import read_yes_no
-
-from ..errors import ConciergeError
 
 KNOWN = ("start", "end")
 DEFAULT_TRIAL_DAYS = 14
@@ -59,15 +58,30 @@ COMMON_PLACEHOLDERS = ("select", "please select", "choose", "-- select --", "--"
                        "lütfen seçiniz")
 
 
-class TrialMappingError(ConciergeError):
-    """The mapping file itself is wrong: nothing is imported."""
+#: Outcome words beyond yes and no (which come from locales.yesno, in every language it lists).
+CONVERTED = {"converted", "subscribed", "paid", "won"}
+NOT_CONVERTED = {"not_converted", "churned", "lost"}
 
-    code = "bad_mapping"
+
+class TrialMappingError(Exception):
+    """The mapping file itself is wrong: nothing is imported. Pure (no concierge error class): the
+    import operation answers it as `BadMapping`, a ConciergeError with code "bad_mapping"."""
 
 
 def fold(text: Any) -> str:
     """How cells and map keys are compared: NFKC, case-folded, trimmed, inner spaces single."""
     return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
+
+
+def parse_outcome(raw: Any) -> str | None:
+    """"converted", "not_converted", or None when the cell names no outcome."""
+    s = str(raw or "").strip().lower()
+    if s in CONVERTED:
+        return "converted"
+    if s in NOT_CONVERTED:
+        return "not_converted"
+    said = read_yes_no(s)  # yes/no, 1/0, true/false in any language locales.yesno lists
+    return "converted" if said is True else "not_converted" if said is False else None
 
 
 @dataclass(frozen=True)
@@ -169,11 +183,9 @@ def parse_mapping(data: Any, *, base_dir: Path | None = None, schema: profile_sc
         default_market = market.get("default")
         market = market.get("column")
         if default_market is not None:
-            from ..operations.shops import MARKETS
-
             default_market = str(default_market).upper()
-            if default_market not in MARKETS:
-                problems.append(f"market: default {default_market!r} is not one of {', '.join(MARKETS)}")
+            if default_market not in MARKET_CODES:
+                problems.append(f"market: default {default_market!r} is not one of {', '.join(MARKET_CODES)}")
     market = attempt(_column_name, market, "market") if market is not None else None
     trial_days = data.get("trial_days", DEFAULT_TRIAL_DAYS)
     if not isinstance(trial_days, int) or isinstance(trial_days, bool) or not 1 <= trial_days <= 365:
@@ -404,8 +416,6 @@ def infer(text: str, *, facet: str = "lead", max_categories: int = 15, min_categ
                 break
     y_all = None
     if outcome in cols:
-        from .importer import parse_outcome
-
         y_all = [parse_outcome(v) for v in cols[outcome]]
     special = {c for c in (outcome, id_col, date_col, market) if c}
     questions, columns_map, report, seen_keys = [], {}, [], set()

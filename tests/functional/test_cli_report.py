@@ -32,7 +32,7 @@ def loaded(request, tmp_path_factory):
     per backend for this module: `concierge report` only reads (checked below), so its tests share it."""
     from concierge.demo.generator import generate
     from concierge.demo.loader import load_population
-    from concierge.scoring.service import score_open, train_model
+    from concierge.operations.scoring.service import score_open, train_model
 
     with shared_database(request, tmp_path_factory, "cli-report") as (db, url):
         with db.session() as s:

@@ -3,7 +3,7 @@ same request (web form, `concierge record`, survey page, events webhook), on SQL
 
 A shop recorded as having its store details filled in no longer reads "Fill in the store
 name" anywhere: not on the page, not in the API, not in the stored score the planner reads.
-Bulk paths leave it to the planner, which calls `scoring.service.rescore_shops`.
+Bulk paths leave it to the planner, which calls `operations.scoring.service.rescore_shops`.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def model_and_shop(app):
     from concierge.demo.loader import load_population
     from concierge.operations.observations import record_answers
     from concierge.operations.shops import ensure_shop
-    from concierge.scoring.service import train_model
+    from concierge.operations.scoring.service import train_model
 
     now = datetime.now(timezone.utc)
     with _db(app).session() as s:
@@ -99,7 +99,7 @@ def test_the_web_form_makes_the_score_and_path_fresh_in_the_same_request(app, cl
 
 def test_an_answer_that_changes_nothing_stores_no_new_score(app, client, model_and_shop):
     from concierge.operations.observations import record_answers
-    from concierge.scoring.service import rescore_shops
+    from concierge.operations.scoring.service import rescore_shops
 
     with _db(app).session() as s:
         # the fixture's score was made a day ago: the shop is scored at its age today first (a
@@ -153,7 +153,7 @@ def test_the_events_webhook_makes_the_score_fresh(app, client, model_and_shop):
 def test_bulk_paths_leave_it_to_the_planner_which_calls_rescore_shops(app, model_and_shop):
     from concierge.operations.audits import plan_calls
     from concierge.operations.events import ingest_lines
-    from concierge.scoring.service import rescore_shops
+    from concierge.operations.scoring.service import rescore_shops
 
     with _db(app).session() as s:
         plan_calls(s)  # the planner has seen every shop once
@@ -175,7 +175,7 @@ def test_bulk_paths_leave_it_to_the_planner_which_calls_rescore_shops(app, model
 
 def test_a_model_that_cannot_be_loaded_never_stops_an_answer(app, client, model_and_shop):
     from concierge.operations.observations import record_answers
-    from concierge.scoring import store
+    from concierge.operations.scoring import store
 
     with _db(app).session() as s:
         s.add(ModelVersion(version="m-broken", kind="conversion", artifact=b"not a model", active=False))

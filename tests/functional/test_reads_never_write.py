@@ -54,7 +54,7 @@ def populate(app) -> dict[str, object]:
     from concierge.operations.audits import plan_calls, request_callback
     from concierge.operations.survey_links import create_link
     from concierge.operations.tokens import create_token
-    from concierge.scoring.service import score_open, train_model
+    from concierge.operations.scoring.service import score_open, train_model
 
     db = _db(app)
     with db.session() as s:

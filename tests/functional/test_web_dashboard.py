@@ -161,7 +161,7 @@ def _populate(app) -> None:
     from concierge.demo.loader import load_population
     from concierge.operations.audits import plan_calls
     from concierge.operations.users import create_user
-    from concierge.scoring.service import score_open, train_model
+    from concierge.operations.scoring.service import score_open, train_model
 
     db = app.extensions["concierge.db"]
     with db.session() as s:

@@ -454,7 +454,7 @@ def test_latest_score_and_its_reason_are_shown(app, client):
                              "fallback": None}))
         from concierge.operations.shop_state import refresh_states
 
-        refresh_states(s, [shop.id])  # as scoring.service does after storing scores: the list reads shop_state
+        refresh_states(s, [shop.id])  # as operations.scoring.service does after storing scores: the list reads shop_state
     login(client)
     assert "73 %" in client.get("/").get_data(as_text=True)
     body = client.get("/shops/pl-1").get_data(as_text=True)

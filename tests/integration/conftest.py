@@ -47,7 +47,7 @@ def _populate(db) -> ScoredDemo:
     from concierge.demo.loader import load_population
     from concierge.models import ModelVersion, Score, Shop
     from concierge.operations.shop_state import refresh_states
-    from concierge.scoring.service import rescore_shops, train_model
+    from concierge.operations.scoring.service import rescore_shops, train_model
 
     with db.session() as s:
         load_population(s, generate(N_SHOPS, seed=SEED, today=TODAY), now=NOW)

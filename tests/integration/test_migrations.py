@@ -19,14 +19,14 @@ def test_migrations_match_models(db_url):
 
 
 def test_0010_fills_the_decision_columns_by_the_rule_the_read_model_uses(db_url):
-    """Rows written before 0010 get `converted` and `decided_at` equal to `scoring.data.decision`
+    """Rows written before 0010 get `converted` and `decided_at` equal to `scoring.outcome.decision`
     (the rule `state rebuild` applies), for every market's window and the edge cases."""
     from datetime import datetime, timedelta, timezone
 
     from sqlalchemy import text
 
     from concierge.models import ShopState
-    from concierge.scoring.data import decision
+    from concierge.scoring.outcome import decision
 
     utc = timezone.utc
     ends = datetime(2026, 9, 1, 10, 30, 15, 250000, tzinfo=utc)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, update
 
 from concierge.models import ModelVersion
-from concierge.scoring import store
+from concierge.operations.scoring import store
 from tests.support import app_db as _db
 
 PASSWORD = "correct horse battery"
@@ -27,7 +27,7 @@ def trained(app):
     from concierge.operations.shops import ensure_shop
     from concierge.operations.tokens import create_token
     from concierge.operations.users import create_user
-    from concierge.scoring.service import train_model
+    from concierge.operations.scoring.service import train_model
 
     now = datetime.now(UTC)
     with _db(app).session() as s:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 
 from concierge.cli import cli
 from concierge.models import Call, DemoTruth, ModelVersion, Observation, Shop, TrialEvent
-from concierge.scoring.data import finished_trials
+from concierge.operations.scoring.data import finished_trials
 from concierge.scoring.synthetic import make_trials
 from concierge.scoring.train import out_of_time_split
 from tests.support import load_trials

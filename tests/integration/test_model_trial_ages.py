@@ -13,8 +13,8 @@ import numpy as np
 from sqlalchemy import select, update
 
 from concierge.models import Score, Shop
-from concierge.scoring import store
-from concierge.scoring.data import data_clock, finished_trials, snapshots_and_done
+from concierge.operations.scoring import store
+from concierge.operations.scoring.data import data_clock, finished_trials, snapshots_and_done
 from concierge.scoring.metrics import ece
 from concierge.scoring.model import Scorer
 from concierge.scoring.synthetic import make_trials
@@ -93,7 +93,7 @@ def test_a_young_trial_is_scored_at_its_own_age(database, db_url):
         X = active.bundle.space.transform(snaps)
         assert list(X[:, active.bundle.space.index["activity.trial_day"]]) == [3.0, 10.0]
         expected = Scorer(active.bundle).predict(X, [snap.market for snap in snaps])
-        from concierge.scoring.service import score_shops
+        from concierge.operations.scoring.service import score_shops
 
         out = score_shops(s, shops, now=now)
         s.commit()

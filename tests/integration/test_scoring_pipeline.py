@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from concierge.cli import cli
 from concierge.models import ModelVersion, Score, Shop
 from concierge.operations.tokens import create_token
-from concierge.scoring.service import train_model
+from concierge.operations.scoring.service import train_model
 from concierge.scoring.synthetic import make_trials
 from locales import LANGUAGES
 from tests.support import load_trials
@@ -148,7 +148,7 @@ def test_only_trials_whose_decision_window_has_closed_are_learned_from(database)
     from datetime import datetime, timezone
 
     from concierge.models import TrialEvent
-    from concierge.scoring.data import data_clock, finished_trials
+    from concierge.operations.scoring.data import data_clock, finished_trials
 
     clock = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
     ended = clock - timedelta(days=20)  # 20 days ago: past TR's 14-day window, inside PL's 60 days
@@ -187,7 +187,7 @@ def test_shop_page_gives_the_reasons_in_the_readers_language(app, client):
     """The call queue stored the score once; a Polish consultant's page shows its reasons in Polish,
     and reading the page or the picture stores nothing."""
     from concierge.operations.users import create_user
-    from concierge.scoring.service import score_open
+    from concierge.operations.scoring.service import score_open
 
     db = app.extensions["concierge.db"]
     with db.session() as s:

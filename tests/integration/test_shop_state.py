@@ -72,7 +72,7 @@ def test_the_read_model_follows_every_change_and_a_rebuild_gives_it_back(databas
         assert any(r["contacted"] for r in rows.values())  # the demo's onboarding calls
         assert any(r["held_out"] for r in rows.values())
     with database.session() as s:  # a model and scores; without enough data, scores stay None
-        from concierge.scoring.service import TrainingFailed, score_open, train_model
+        from concierge.operations.scoring.service import TrainingFailed, score_open, train_model
 
         try:
             train_model(s, now=NOW, ages=[7])

@@ -133,7 +133,7 @@ def test_mapped_import_open_trials_leakage_and_the_cards_source(database, db_url
 
 
 def test_end_columns_never_reach_the_snapshot(database, db_url, tmp_path):
-    from concierge.scoring.data import finished_trials
+    from concierge.operations.scoring.data import finished_trials
 
     data, mapping = _files(tmp_path)
     assert run(db_url, "import", "trials", str(data), "--mapping", str(mapping)).exit_code == 0

@@ -132,10 +132,8 @@ def test_every_command_module_is_registered_by_name():
 
 
 # concierge/scoring: the model code is pure (no web, no database, nothing of concierge outside scoring);
-# the modules that still load trials, store models or import files are listed here until they move to
-# concierge/operations (issue 15, item 1). The list may only shrink: an entry that became pure fails.
+# what loads trials, stores models and imports files is in concierge/operations/scoring (issue 15, item 1).
 SCORING = ROOT / "concierge" / "scoring"
-SCORING_SHELL = {"data.py", "importer.py", "service.py", "store.py", "trial_mapping.py"}
 
 
 def _scoring_offences(path: Path) -> list[str]:
@@ -161,12 +159,10 @@ def _scoring_offences(path: Path) -> list[str]:
 
 
 def test_the_scoring_core_imports_no_web_database_or_shell():
-    modules = sorted(p for p in SCORING.glob("*.py") if p.name not in SCORING_SHELL)
+    modules = sorted(SCORING.rglob("*.py"))
     assert {"features.py", "estimators.py", "model.py", "reasons.py", "metrics.py"} <= {p.name for p in modules}
     offenders = [o for p in modules for o in _scoring_offences(p)]
     assert not offenders, "scoring's pure core imports the shell:\n" + "\n".join(offenders)
-    still_shell = {name for name in SCORING_SHELL if _scoring_offences(SCORING / name)}
-    assert still_shell == SCORING_SHELL, f"now pure, take them off SCORING_SHELL: {sorted(SCORING_SHELL - still_shell)}"
 
 
 def test_the_scoring_guard_sees_relative_and_nested_imports(tmp_path):

@@ -2,7 +2,7 @@
 so the cohort and rolling-rate reports count and bucket with plain, indexed SQL
 
 The new columns are filled from the row's own market, outcome and dates with the market
-cards' decision windows (the rule of `scoring.data.decision`); `concierge state rebuild`
+cards' decision windows (the rule of `scoring.outcome.decision`); `concierge state rebuild`
 recomputes them from history like every other column.
 
 Revision ID: 0010

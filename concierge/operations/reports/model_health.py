@@ -3,7 +3,7 @@
 The trials judged are those whose outcome (`shop_state.outcome`, `outcome_at`) came after the
 active model was trained, each with the probability this model gave it last before its
 decision (`score_at_decision`), and only once the outcome is final: its market's decision
-window (`locales` card, as `scoring.data` trains on) has closed after the trial end. From
+window (`locales` card, as `operations.scoring.data` trains on) has closed after the trial end. From
 them: a reliability table (10 probability bins, the observed rate with a Wilson interval),
 ECE and AUC overall, by market and by month of closing, the model's age, and a warning when
 calibration drifts past `config.CALIBRATION_DRIFT_ECE`.

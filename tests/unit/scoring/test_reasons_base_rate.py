@@ -10,7 +10,7 @@ import profile_schema
 import pytest
 
 from concierge.scoring import reasons as R
-from concierge.scoring import store
+from concierge.operations.scoring import store
 from concierge.scoring.features import FeatureSpace, snapshot_time, take_snapshot
 from concierge.scoring.model import Bundle, Scorer
 from concierge.scoring.synthetic import make_trials

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from concierge.scoring import features, importer
+from concierge.operations.scoring import importer
+from concierge.scoring import features
 from locales import LANGUAGES
 
 TABLES = {

@@ -33,20 +33,15 @@ from sqlalchemy.orm import Session
 
 import profile_schema
 
-from ..errors import ValidationFailed
-from locales.yesno import read_yes_no
-
-from ..ingest.bodies import shop_id_error
-from ..messages import SHOP_MESSAGES, localize
-from ..models import DeadLetter, Observation, Shop, Submission
-from ..operations.deadletters import store_dead_letter
-from ..operations.shops import MARKETS
-from . import trial_mapping as tm
+from ...errors import BadMapping, ValidationFailed
+from ...ingest.bodies import shop_id_error
+from ...messages import SHOP_MESSAGES, localize
+from ...models import DeadLetter, Observation, Shop, Submission
+from ...scoring import trial_mapping as tm
+from ..deadletters import store_dead_letter
+from ..shops import MARKETS
 
 CHANNEL = "trial_import"
-#: Outcome words beyond yes and no (which come from locales.yesno, in every language it lists).
-CONVERTED = {"converted", "subscribed", "paid", "won"}
-NOT_CONVERTED = {"not_converted", "churned", "lost"}
 
 _MSG = {
     "missing_column": {"en": "the file has no column {column!r}", "pl": "plik nie ma kolumny {column!r}",
@@ -111,16 +106,6 @@ class ImportReport:
                 "known_at_end": self.known_at_end, "leakage": self.leakage, "source": self.source}
 
 
-def parse_outcome(raw: Any) -> str | None:
-    s = str(raw or "").strip().lower()
-    if s in CONVERTED:
-        return "converted"
-    if s in NOT_CONVERTED:
-        return "not_converted"
-    said = read_yes_no(s)  # yes/no, 1/0, true/false in any language locales.yesno lists
-    return "converted" if said is True else "not_converted" if said is False else None
-
-
 def parse_start(raw: Any, fmt: str | None = None) -> datetime | None:
     s = str(raw or "").strip()
     if not s:
@@ -160,13 +145,16 @@ def load_schema_for(opts: ImportOptions) -> profile_schema.Schema:
 
 def build_mapping(opts: ImportOptions, header: list[str], schema: profile_schema.Schema) -> tm.TrialMapping:
     """The mapping in force: the file's (--mapping) with the command line's options on top, or
-    the implicit one (columns named like question keys)."""
-    if opts.mapping_file:
-        m = tm.load_mapping(opts.mapping_file, schema=schema)
-        return tm.with_overrides(m, outcome=opts.outcome, date=opts.date, market=opts.market,
-                                 default_market=opts.default_market, id=opts.id)
-    return tm.implicit_mapping(header, schema, outcome=opts.outcome, date_col=opts.date, market=opts.market,
-                               default_market=opts.default_market, id_col=opts.id)
+    the implicit one (columns named like question keys). A wrong mapping raises BadMapping."""
+    try:
+        if opts.mapping_file:
+            m = tm.load_mapping(opts.mapping_file, schema=schema)
+            return tm.with_overrides(m, outcome=opts.outcome, date=opts.date, market=opts.market,
+                                     default_market=opts.default_market, id=opts.id)
+        return tm.implicit_mapping(header, schema, outcome=opts.outcome, date_col=opts.date, market=opts.market,
+                                   default_market=opts.default_market, id_col=opts.id)
+    except tm.TrialMappingError as exc:
+        raise BadMapping(str(exc)) from None
 
 
 def _check_header(header: list[str], schema: profile_schema.Schema, m: tm.TrialMapping, lang: str) -> None:
@@ -244,7 +232,7 @@ def import_row_result(session: Session, row: Mapping[str, str], n: int, schema: 
     out_cell = str(row.get(m.outcome) or "").strip() if m.outcome else ""
     outcome = None
     if out_cell and not m.placeholder(None, out_cell):
-        outcome = m.outcome_values.get(tm.fold(out_cell)) or parse_outcome(out_cell)
+        outcome = m.outcome_values.get(tm.fold(out_cell)) or tm.parse_outcome(out_cell)
         if outcome is None:
             errors.append({"field": out_col, "code": "invalid_outcome",
                            "message": f"{out_col}: " + msg("invalid_outcome", lang, value=row.get(m.outcome))})
@@ -319,7 +307,7 @@ def import_trials(session: Session, text: str, schema: profile_schema.Schema, op
                   lang: str = "en", now: datetime | None = None) -> ImportReport:
     """Import trials from CSV text: each row whole or to the dead-letter store, so training can use
     them (rows with an outcome) and scoring can rank them (open rows)."""
-    from . import leakage
+    from ...scoring import leakage
 
     now = now or datetime.now(timezone.utc)
     sha = opts.file_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -390,7 +378,7 @@ def import_trials(session: Session, text: str, schema: profile_schema.Schema, op
         "markets": dict(sorted(markets.items())),
         "mapping": Path(opts.mapping_file).name if opts.mapping_file else None})
     if touched:  # the imported shops' shop_state rows, once for the file
-        from ..operations.shop_state import refresh_states
+        from ..shop_state import refresh_states
 
         refresh_states(session, touched, now=now)
     return report
@@ -409,7 +397,7 @@ def replay_dead_letter(session: Session, dl: DeadLetter) -> None:
                         touched=touched, mapping=mapping)
     if errors:
         raise ValidationFailed(errors)
-    from ..operations.shop_state import refresh_states
+    from ..shop_state import refresh_states
 
     refresh_states(session, touched)
 

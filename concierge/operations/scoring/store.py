@@ -15,9 +15,9 @@ import skops.io as sio
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..errors import NotFound
-from ..models import ModelVersion
-from .model import Bundle
+from ...errors import NotFound
+from ...models import ModelVersion
+from ...scoring.model import Bundle
 
 # Every type a bundle may contain beyond skops' defaults (numpy, builtins): exactly these.
 TRUSTED = [

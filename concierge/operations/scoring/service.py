@@ -15,16 +15,16 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ..errors import ConciergeError, NotFound
-from ..models import DemoTruth, ModelVersion, Score, Shop
-from ..operations.shops import resolve_shop
+from ...errors import ConciergeError, NotFound
+from ...models import DemoTruth, ModelVersion, Score, Shop
+from ...scoring.features import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY, FeatureSpace, snapshot_time
+from ...scoring.metrics import bootstrap, probability_metrics, qini_coefficient, ece
+from ...scoring.model import Bundle, Scorer
+from ...scoring.reasons import LANGUAGES, localized
+from ...scoring.train import NotEnoughData, out_of_time_split, row_age, train, trial_groups
+from ..shops import resolve_shop
 from . import store
 from .data import data_clock, finished_trials, recorded_clock, snapshots_and_done
-from .features import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY, FeatureSpace, snapshot_time
-from .metrics import bootstrap, probability_metrics, qini_coefficient, ece
-from .model import Bundle, Scorer
-from .reasons import LANGUAGES, localized
-from .train import NotEnoughData, out_of_time_split, row_age, train, trial_groups
 
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, s
     loaded = finished_trials(session, snapshot_day=snapshot_day, schema=schema if text else None, as_of=as_of,
                              ages=days)
     from .importer import training_source
-    from .leakage import check_snapshots
+    from ...scoring.leakage import check_snapshots
 
     space = FeatureSpace.from_schema(schema)
     # leakage is judged once per trial, on its snapshot-day row (as with one snapshot day)
@@ -121,7 +121,7 @@ def score_shops(session: Session, shops: list[Shop], *, lang: str = "en", reason
     if values:
         session.execute(insert(Score), values)
         session.flush()
-        from ..operations.shop_state import refresh_states
+        from ..shop_state import refresh_states
 
         refresh_states(session, [v["shop_id"] for v in values], now=now)
     return out
@@ -228,7 +228,7 @@ def rescore_shops(session: Session, shop_ids: Iterable[int], *, now: datetime | 
     if stored:
         session.flush()
         if refresh:
-            from ..operations.shop_state import refresh_states
+            from ..shop_state import refresh_states
 
             refresh_states(session, scored, now=now)
     return stored
@@ -397,7 +397,7 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dic
         tr_all = [truth[ids[r.snapshot.shop]] for r in all_rows]
         chances, note = _policy_chances(session, all_rows, tr_all)
         if chances is not None:
-            from ..demo.generator import policy_oracle
+            from ...demo.generator import policy_oracle
 
             p_pol_all = np.array([policy_oracle(d.p_call, d.p_no_call, c) for d, c in zip(tr_all, chances)])
             p_pol = p_pol_all[head]
@@ -495,7 +495,7 @@ def _policy_chances(session: Session, rows: list[Any], truths: list[DemoTruth]) 
     """
     from sqlalchemy import func
 
-    from ..demo.generator import generate, policy_chances, population_today
+    from ...demo.generator import generate, policy_chances, population_today
 
     seeds = {d.seed for d in truths}
     if len(seeds) != 1:

@@ -21,14 +21,15 @@ from sqlalchemy.orm import Session
 
 import profile_schema
 
-from ..db import utcnow
-from ..models import Call, Shop, TrialEvent
-from ..models import Observation as ObservationRow
-from .features import NOT_FEATURE_SOURCES, TrialSnapshot, scoring_age, snapshot_ages, snapshot_time, take_snapshot
-from .outcome import DEFAULT_DECISION_WINDOW_DAYS, decision, decision_window  # noqa: F401 - their home is outcome
+from ...db import utcnow
+from ...models import Call, Shop, TrialEvent
+from ...models import Observation as ObservationRow
+from ...scoring.features import (NOT_FEATURE_SOURCES, TrialSnapshot, scoring_age, snapshot_ages, snapshot_time,
+                                take_snapshot)
+from ...scoring.outcome import DEFAULT_DECISION_WINDOW_DAYS, decision, decision_window  # noqa: F401 - their home is outcome
 
 if TYPE_CHECKING:  # train imports scikit-learn (seconds): only training needs it, not every importer of decision()
-    from .train import TrainingRow
+    from ...scoring.train import TrainingRow
 
 CHUNK = 2000
 
@@ -144,7 +145,7 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
     `recorded_by` the observations stored by then (a sealed test split, see
     `service.evaluate_model`).
     """
-    from .train import TrainingRow
+    from ...scoring.train import TrainingRow
 
     as_of = as_of or data_clock(session)
     days = sorted(set(int(a) for a in ages)) if ages else [int(snapshot_day)]
