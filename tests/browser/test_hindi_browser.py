@@ -106,13 +106,19 @@ def _assert_hindi_drawn_with_lohit(page, selector):
     return fonts
 
 
-def test_the_hindi_survey_on_a_phone(indian_shop, online_page, output_dir):
-    app, base, token = indian_shop
-    page = online_page
+def _in_hindi(page, width: int, height: int) -> list[str]:
+    """Ask for Hindi pages at width x height; the list collects the Content Security Policy complaints logged."""
     csp: list[str] = []
     page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
     page.set_extra_http_headers(HINDI)
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size({"width": width, "height": height})
+    return csp
+
+
+def test_the_hindi_survey_on_a_phone(indian_shop, online_page, output_dir):
+    app, base, token = indian_shop
+    page = online_page
+    csp = _in_hindi(page, 390, 844)
     page.goto(f"{base}/s/{token}")
     page.wait_for_function("document.fonts.status === 'loaded'")
     assert page.evaluate("document.documentElement.lang") == "hi"
@@ -135,10 +141,7 @@ def test_the_hindi_survey_on_a_phone(indian_shop, online_page, output_dir):
 def test_the_hindi_shop_page_and_its_picture(indian_shop, online_page, output_dir):
     app, base, _ = indian_shop
     page = online_page
-    csp: list[str] = []
-    page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
-    page.set_extra_http_headers(HINDI)
-    page.set_viewport_size({"width": 1200, "height": 900})
+    csp = _in_hindi(page, 1200, 900)
     page.goto(f"{base}/shops/in-1001")
     page.fill("#email", "ravi@example.com")
     page.fill("#password", PASSWORD)
