@@ -17,8 +17,8 @@ import profile_schema
 
 from concierge.scoring.features import DEFAULT_AGES, FeatureSpace, snapshot_time, take_snapshot
 from concierge.scoring.model import Scorer
-from concierge.scoring.synthetic import make_trials
-from concierge.scoring.train import TrainingRow, train
+from concierge.scoring.synthetic import make_trials, training_rows
+from concierge.scoring.train import train
 
 N_TRAIN, N_SCORE, N_ONE = 10_000, 100_000, 300
 
@@ -28,17 +28,6 @@ def snapshots(trials):
     ages = [DEFAULT_AGES[i % len(DEFAULT_AGES)] for i in range(len(trials))]
     return [take_snapshot(t.observations, shop=t.shop, market=t.market, as_of=snapshot_time(t.started_at, a),
                           trial_day=a) for t, a in zip(trials, ages)]
-
-
-def training_rows(trials):
-    rows = []
-    for t in trials:
-        for a in DEFAULT_AGES:
-            at = snapshot_time(t.started_at, a)
-            snap = take_snapshot(t.observations, shop=t.shop, market=t.market, as_of=at, trial_day=a)
-            rows.append(TrainingRow(snap, t.outcome, t.started_at, bool(t.call_at and t.call_at > at), t.holdout,
-                                    called_before=bool(t.call_at and t.call_at <= at)))
-    return rows
 
 
 def main() -> None:

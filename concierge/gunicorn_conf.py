@@ -28,18 +28,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+from concierge.config import _int_env
+
 
 def _whole(name: str, default: int, low: int, high: int) -> int:
-    raw = (os.environ.get(name) or "").strip()
-    if not raw:
-        return default
+    """concierge.config's whole-number setting; a bad value stops gunicorn with the same words."""
     try:
-        value = int(raw)
-    except ValueError:
-        raise SystemExit(f"{name} must be a whole number from {low} to {high}, not {raw!r}") from None
-    if not low <= value <= high:
-        raise SystemExit(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
-    return value
+        return _int_env(name, default, low, high)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def default_workers() -> int:

@@ -15,6 +15,9 @@ import numpy as np
 from locales import MARKET_CODES
 from profile_schema import Observation
 
+from .features import DEFAULT_AGES, snapshot_time, take_snapshot
+from .train import TrainingRow
+
 MARKETS = MARKET_CODES
 CURRENCY = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
 TYPES = ("new_brand", "offline_store", "online_store", "handmade", "reseller", "manufacturer")
@@ -96,3 +99,16 @@ def make_trials(n: int, *, seed: int = 0, start: datetime | None = None, months:
         outcome = int(rng.random() < (p1 if called else p0))
         out.append(SyntheticTrial(shop, market, began, tuple(obs), p0, p1, called, holdout, outcome, call_at))
     return out
+
+
+def training_rows(trials: list[SyntheticTrial], ages=DEFAULT_AGES) -> list[TrainingRow]:
+    """Training rows for synthetic trials: each trial snapshotted at every one of `ages` (the age a feature),
+    called before the snapshot or after it as its call time says."""
+    rows = []
+    for t in trials:
+        for a in ages:
+            at = snapshot_time(t.started_at, a)
+            snap = take_snapshot(t.observations, shop=t.shop, market=t.market, as_of=at, trial_day=a)
+            rows.append(TrainingRow(snap, t.outcome, t.started_at, bool(t.call_at and t.call_at > at), t.holdout,
+                                    called_before=bool(t.call_at and t.call_at <= at)))
+    return rows

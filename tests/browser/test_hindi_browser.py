@@ -106,14 +106,21 @@ def _assert_hindi_drawn_with_lohit(page, selector):
     return fonts
 
 
-def test_the_hindi_survey_on_a_phone(indian_shop, online_page, output_dir):
-    app, base, token = indian_shop
-    page = online_page
+def _open_in_hindi(page, url: str, width: int, height: int) -> list[str]:
+    """Open `url` asking for Hindi, at width x height; the list collects the Content Security Policy
+    complaints the page logs from now on."""
     csp: list[str] = []
     page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
     page.set_extra_http_headers(HINDI)
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{base}/s/{token}")
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(url)
+    return csp
+
+
+def test_the_hindi_survey_on_a_phone(indian_shop, online_page, output_dir):
+    _, base, token = indian_shop
+    page = online_page
+    csp = _open_in_hindi(page, f"{base}/s/{token}", 390, 844)
     page.wait_for_function("document.fonts.status === 'loaded'")
     assert page.evaluate("document.documentElement.lang") == "hi"
     assert page.evaluate("[...document.fonts].some(f => f.family.includes('Lohit Devanagari') && f.status === 'loaded')")
@@ -133,13 +140,9 @@ def test_the_hindi_survey_on_a_phone(indian_shop, online_page, output_dir):
 
 
 def test_the_hindi_shop_page_and_its_picture(indian_shop, online_page, output_dir):
-    app, base, _ = indian_shop
+    _, base, _ = indian_shop
     page = online_page
-    csp: list[str] = []
-    page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)
-    page.set_extra_http_headers(HINDI)
-    page.set_viewport_size({"width": 1200, "height": 900})
-    page.goto(f"{base}/shops/in-1001")
+    csp = _open_in_hindi(page, f"{base}/shops/in-1001", 1200, 900)
     page.fill("#email", "ravi@example.com")
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")

@@ -14,7 +14,7 @@ import pytest
 from concierge.scoring.features import (DEFAULT_AGES, FeatureSpace, scoring_age, snapshot_ages, snapshot_time,
                                         take_snapshot)
 from concierge.scoring.metrics import bootstrap
-from concierge.scoring.synthetic import make_trials
+from concierge.scoring.synthetic import make_trials, training_rows
 from concierge.scoring.train import TrainingRow, out_of_time_split, row_age, train, trial_groups
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -55,24 +55,13 @@ def test_the_cli_default_ages_are_the_scoring_default():
     assert tuple(_DEFAULT_AGES) == tuple(DEFAULT_AGES)
 
 
-def _age_rows(trials, ages=DEFAULT_AGES):
-    rows = []
-    for t in trials:
-        for a in ages:
-            at = snapshot_time(t.started_at, a)
-            snap = take_snapshot(t.observations, shop=t.shop, market=t.market, as_of=at, trial_day=a)
-            rows.append(TrainingRow(snap, t.outcome, t.started_at, bool(t.call_at and t.call_at > at), t.holdout,
-                                    called_before=bool(t.call_at and t.call_at <= at)))
-    return rows
-
-
 @pytest.mark.parametrize("months", [6, 1])
 def test_the_split_keeps_a_trials_snapshots_together(months):
     # months=1: one cohort, the split falls back to start time with random ties, row by row before
     trials = make_trials(300, seed=5, months=months, start=START)
     if months == 1:  # every trial starts at once: only the random tie-break decides
         trials = [dataclasses.replace(t, started_at=START) for t in trials]
-    rows = _age_rows(trials)
+    rows = training_rows(trials)
     tr, te, info = out_of_time_split(rows, seed=3)
     side = {}
     for i in tr:
@@ -102,7 +91,7 @@ def test_training_on_every_age_counts_trials_and_reports_each_age():
 
     space = FeatureSpace.from_schema(profile_schema.load_schema())
     trials = make_trials(350, seed=9, start=START)
-    rows = _age_rows(trials)
+    rows = training_rows(trials)
     bundle, card = train(rows, space, ages=DEFAULT_AGES, min_rows=200)
     assert card["snapshot_days"] == [0, 2, 4, 7, 10]
     assert bundle.snapshot_days == (0, 2, 4, 7, 10)
