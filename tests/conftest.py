@@ -10,10 +10,16 @@ from __future__ import annotations
 import os
 import uuid
 
-import pytest
-from hypothesis import HealthCheck, settings
+# One OpenMP/BLAS thread per test process, set before numpy or scikit-learn load their pools:
+# `make test` runs one process per core, and two processes each spinning two OpenMP threads
+# on two cores made a 2 s model fit take 160 s.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from tests.support import skip_or_fail
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from tests.support import skip_or_fail  # noqa: E402
 
 # CI explores the same examples every run (a red build must be reproducible); developers'
 # runs explore new random examples each time, where a fresh failure is a found bug.
