@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # fixtures are built once. TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= auto
 
-.PHONY: install demo serve test test-fast bench model-figures browser-deps clean help
+.PHONY: install demo serve test bench model-figures browser-deps clean help
 
 help:
 	@echo "make demo   - install, create the SQLite database, load demo data, serve http://127.0.0.1:5000"
