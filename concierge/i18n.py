@@ -188,7 +188,8 @@ def translations(lang: str | None):
 # What pybabel extracts (babel.cfg says the same for the command line).
 _YAML = "locales.babel_extract.extract_yaml_messages"  # babel.cfg sections cannot hold a colon
 #: The pure packages' message tables: English in the YAML, translations in the catalogs.
-MESSAGE_TABLES = ("profile_schema/messages.yaml", "locales/messages.yaml", "concierge/scoring/reasons.yaml")
+MESSAGE_TABLES = ("profile_schema/messages.yaml", "locales/messages.yaml", "concierge/scoring/reasons.yaml",
+                  "renderers/labels.yaml")
 _METHOD_MAP = [("concierge/**.py", "python"), ("audits/**.py", "python"), ("concierge/templates/**.html", "jinja2"),
                *((table, _YAML) for table in MESSAGE_TABLES)]
 _KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
