@@ -111,6 +111,13 @@ KINDS: dict[str, str] = {
     "callback": N_("Callback"),
 }
 
+#: Rule purposes as people read them (`concierge audits rules`): what consent a call needs.
+PURPOSES: dict[str, str] = {
+    "service": N_("service (about their own shop)"),
+    "commercial": N_("commercial (needs consent where the law asks)"),
+    "by_anchor": N_("set by each follow-up step"),
+}
+
 
 def error_text(code: str, params: Mapping[str, Any], gettext: Gettext | None = None) -> str:
     """The error ``code`` in the reader's language, with its field and value."""

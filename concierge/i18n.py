@@ -23,6 +23,7 @@ from locales import (
 #: The catalogs' languages: every language we speak but English, the source language of the catalogs.
 TRANSLATED: tuple[str, ...] = tuple(lang for lang in LANGUAGES if lang != DEFAULT_LANGUAGE)
 TRANSLATIONS_DIR = Path(__file__).with_name("translations")
+ROOT = Path(__file__).resolve().parent.parent  # where babel.cfg's paths start
 
 
 def base_language(lang: str | None) -> str | None:
@@ -94,17 +95,18 @@ def catalog_problems(lang: str, directory: Path | None = None) -> list[str]:
         if not msg.id:
             continue  # the header
         if msg.fuzzy:
-            problems.append(f"{lang}: fuzzy translation of {_show(msg.id)}")
+            problems.append(f"{lang}: fuzzy translation of {_show(msg.id, msg.context)}")
         strings = msg.string if isinstance(msg.string, (tuple, list)) else (msg.string,)
         if not all(s and s.strip() for s in strings):
-            problems.append(f"{lang}: no translation of {_show(msg.id)}")
+            problems.append(f"{lang}: no translation of {_show(msg.id, msg.context)}")
     if not problems:
         problems.extend(_stale_mo(lang, catalog, directory))
     return problems
 
 
-def _show(msgid: Any) -> str:
-    return repr(msgid[0] if isinstance(msgid, (tuple, list)) else msgid)
+def _show(msgid: Any, context: str | None = None) -> str:
+    text = repr(msgid[0] if isinstance(msgid, (tuple, list)) else msgid)
+    return f"{text} (context {context!r})" if context else text
 
 
 def _stale_mo(lang: str, catalog: Any, directory: Path | None) -> list[str]:
@@ -117,17 +119,24 @@ def _stale_mo(lang: str, catalog: Any, directory: Path | None) -> list[str]:
     for msg in catalog:
         if not msg.id:
             continue
+        prefix = f"{msg.context}\x04" if msg.context else ""
         if isinstance(msg.id, (tuple, list)):
             for i, s in enumerate(msg.string):
-                if compiled.get((msg.id[0], i)) != s:
+                if compiled.get((prefix + msg.id[0], i)) != s:
                     return [f"{lang}: {path.name} is out of date with the .po (run `concierge locales compile`)"]
-        elif compiled.get(msg.id) != msg.string:
+        elif compiled.get(prefix + msg.id) != msg.string:
             return [f"{lang}: {path.name} is out of date with the .po (run `concierge locales compile`)"]
     return []
 
 
 def catalog_message_ids(lang: str, directory: Path | None = None) -> set[str]:
     return {m.id if isinstance(m.id, str) else m.id[0] for m in _read_po(po_path(lang, directory)) if m.id}
+
+
+def catalog_message_keys(lang: str, directory: Path | None = None) -> set[tuple[str | None, str]]:
+    """Every (context, msgid) of `lang`'s catalog (context None for most messages)."""
+    return {(m.context, m.id if isinstance(m.id, str) else m.id[0])
+            for m in _read_po(po_path(lang, directory)) if m.id}
 
 
 def compile_catalogs(directory: Path | None = None, languages: Iterable[str] = TRANSLATED) -> list[Path]:
@@ -167,101 +176,94 @@ def schema_label_problems(schema: Any = None, languages: Iterable[str] = LANGUAG
 
 
 def translations(lang: str | None):
-    """The gettext catalog of `lang` outside a request (CLI, operations); English passes through."""
-    from babel.support import NullTranslations, Translations
+    """The gettext catalog of `lang` outside a request (CLI, operations); English passes through.
 
-    base = base_language(lang) or DEFAULT_LANGUAGE
-    if base == DEFAULT_LANGUAGE:
-        return NullTranslations()
-    # parsed once per process and catalog file (a page asked for it twice, 4 ms each), read only
-    try:
-        stamp = (TRANSLATIONS_DIR / base / "LC_MESSAGES" / "messages.mo").stat().st_mtime_ns
-    except OSError:
-        stamp = None
-    key = (str(TRANSLATIONS_DIR), base)
-    hit = _CATALOGS.get(key)
-    if hit is None or hit[0] != stamp:
-        hit = _CATALOGS[key] = (stamp, Translations.load(str(TRANSLATIONS_DIR), [base]))
-    return hit[1]
+    The same cache as the pure packages' message tables read (`locales.catalogs`): parsed once
+    per process and catalog file, read only."""
+    from locales.catalogs import translations as load
 
-
-_CATALOGS: dict[tuple[str, str], tuple[int | None, object]] = {}
+    return load(lang, TRANSLATIONS_DIR)
 
 
 # What pybabel extracts (babel.cfg says the same for the command line).
-_METHOD_MAP = [("concierge/**.py", "python"), ("audits/**.py", "python"), ("concierge/templates/**.html", "jinja2")]
+_YAML = "locales.babel_extract.extract_yaml_messages"  # babel.cfg sections cannot hold a colon
+#: The pure packages' message tables: English in the YAML, translations in the catalogs.
+MESSAGE_TABLES = ("profile_schema/messages.yaml", "locales/messages.yaml", "concierge/scoring/reasons.yaml",
+                  "renderers/labels.yaml")
+_METHOD_MAP = [("concierge/**.py", "python"), ("audits/**.py", "python"), ("concierge/templates/**.html", "jinja2"),
+               *((table, _YAML) for table in MESSAGE_TABLES)]
 _KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
              "lazy_ngettext": (1, 2), "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3)}
 
 
-def source_message_ids(root: Path | None = None) -> set[str]:
-    """Every message the code and templates pass to gettext today (what extraction would find)."""
+def source_entries(root: Path | None = None) -> dict[tuple[str | None, str], str | None]:
+    """Every message the code, templates and message tables use, as extraction finds it:
+    {(context, msgid): plural msgid, or None for a singular}; context is None but for the tables'."""
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
-    root = root or Path(__file__).resolve().parent.parent
+    root = root or ROOT
     keywords = {**DEFAULT_KEYWORDS, **_KEYWORDS}
-    ids = set()
-    for _file, _line, msg, _comments, _ctx in extract_from_dir(
-            str(root), _METHOD_MAP, keywords=keywords,
-            options_map={"concierge/templates/**.html": {"extensions": "jinja2.ext.do"}}):
-        ids.add(msg[0] if isinstance(msg, (tuple, list)) else msg)
-    ids.discard("")
-    return ids
-
-
-def untranslated_source_messages(lang: str, root: Path | None = None) -> list[str]:
-    """Messages in the code or templates that `lang`'s catalog lacks (run pybabel extract/update)."""
-    have = catalog_message_ids(lang)
-    return [f"{lang}: {m!r} is used in the code but missing from the catalog"
-            for m in sorted(source_message_ids(root) - have)]
-
-
-def source_messages(root: Path | None = None) -> dict[str, str | None]:
-    """Every message the code and templates use: {msgid: plural msgid, or None for a singular}."""
-    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
-
-    root = root or Path(__file__).resolve().parent.parent
-    keywords = {**DEFAULT_KEYWORDS, **_KEYWORDS}
-    found: dict[str, str | None] = {}
-    for _file, _line, msg, _comments, _ctx in extract_from_dir(
+    found: dict[tuple[str | None, str], str | None] = {}
+    for _file, _line, msg, _comments, ctx in extract_from_dir(
             str(root), _METHOD_MAP, keywords=keywords,
             options_map={"concierge/templates/**.html": {"extensions": "jinja2.ext.do"}}):
         if isinstance(msg, (tuple, list)):
             if msg[0]:
-                found[msg[0]] = msg[1] if len(msg) > 1 and msg[1] else found.get(msg[0])
+                key = (ctx, msg[0])
+                found[key] = msg[1] if len(msg) > 1 and msg[1] else found.get(key)
         elif msg:
-            found.setdefault(msg, None)
+            found.setdefault((ctx, msg), None)
     return found
+
+
+def source_message_ids(root: Path | None = None) -> set[str]:
+    """Every msgid the code, templates and message tables pass to gettext today."""
+    return {msgid for _ctx, msgid in source_entries(root)}
+
+
+def untranslated_source_messages(lang: str, root: Path | None = None,
+                                 directory: Path | None = None) -> list[str]:
+    """Messages in the code, templates or message tables that `lang`'s catalog lacks (by context
+    and msgid: a table's entry is not covered by the same English elsewhere)."""
+    have = catalog_message_keys(lang, directory)
+    missing = sorted(set(source_entries(root)) - have, key=lambda k: (k[0] or "", k[1]))
+    return [f"{lang}: {_show(m, ctx)} is used in the code but missing from the catalog" for ctx, m in missing]
+
+
+def source_messages(root: Path | None = None) -> dict[str, str | None]:
+    """Every message the code and templates use without a context: {msgid: plural msgid, or None}."""
+    return {msgid: plural for (ctx, msgid), plural in source_entries(root).items() if ctx is None}
 
 
 def merge_new_messages(translated: dict[str, dict[str, Any]] | None = None,
                        root: Path | None = None, directory: Path | None = None) -> dict[str, list[str]]:
     """Add the messages the code uses but a catalog lacks to each .po (keeping its order and
     style: no locations, no wrapping), with the translations given in ``translated``
-    ({lang: {msgid: msgstr, or a list of plural forms}}); returns what each catalog still lacks."""
+    ({lang: {msgid: msgstr, or a list of plural forms}}; a message with a context, as the message
+    tables' are, is given under the key ``(context, msgid)``); returns what each catalog still lacks."""
     import io
 
     from babel.messages.pofile import write_po
 
     missing: dict[str, list[str]] = {}
-    used = source_messages(root)
+    used = source_entries(root)
     for lang in TRANSLATED:
         path = po_path(lang, directory)
         catalog = _read_po(path)
         forms = catalog.num_plurals
         given = (translated or {}).get(lang, {})
-        for msgid in sorted(used):
-            plural = used[msgid]
+        for ctx, msgid in sorted(used, key=lambda k: (k[0] is not None, k[0] or "", k[1])):
+            plural = used[(ctx, msgid)]
             key = (msgid, plural) if plural else msgid
-            current = catalog.get(key)
-            text = given.get(msgid)
+            current = catalog.get(msgid, context=ctx)
+            text = given.get((ctx, msgid) if ctx else msgid)
             if plural:
                 text = tuple(text) if isinstance(text, (list, tuple)) and len(text) == forms else ("",) * forms
             elif not isinstance(text, str):
                 text = ""
             flags = ("python-format",) if "%(" in msgid else ()
             if current is None:
-                catalog.add(key, text, flags=flags)
+                catalog.add(key, text, flags=flags, context=ctx)
             elif not any(current.string if isinstance(current.string, tuple) else (current.string,)) and any(
                     text if isinstance(text, tuple) else (text,)):
                 current.string = text

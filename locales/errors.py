@@ -1,17 +1,17 @@
 """Validation errors that carry a stable code and speak the user's language.
 
 Codes are part of the public contract (forms, API and logs match on them); the
-wording lives in ``messages.yaml`` so translators can change it without code.
+English wording lives in ``messages.yaml``, its translations in the gettext catalogs
+(``locales.catalogs``), so translators see it with every other word of the UI.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
+from .catalogs import MessageTable
 from .languages import LANGUAGES, language_base
 
 #: Languages every message must exist in; others fall back to English.
@@ -19,10 +19,15 @@ MESSAGE_LANGUAGES = LANGUAGES
 
 
 @lru_cache(maxsize=1)
+def table() -> MessageTable:
+    """The messages: English in ``messages.yaml``, read once, lazily, so importing costs nothing."""
+    return MessageTable(Path(__file__).with_name("messages.yaml"))
+
+
 def messages() -> Mapping[str, Mapping[str, str]]:
-    """Load the message catalogue once, lazily, so importing costs nothing."""
-    text = resources.files("locales").joinpath("messages.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    """Every code's template in every language of MESSAGE_LANGUAGES (English where a catalog lacks one)."""
+    t = table()
+    return {code: {lang: t.text((code,), lang) for lang in MESSAGE_LANGUAGES} for code in t.data}
 
 
 def _base_language(lang: str | None) -> str:

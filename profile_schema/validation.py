@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
 from .observations import SOURCES
 from .schema import Question, Schema, _base_lang, evaluate_condition
@@ -26,9 +25,11 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u20
 
 
 @functools.lru_cache(maxsize=1)
-def _messages() -> dict[str, dict[str, str]]:
-    with open(Path(__file__).with_name("messages.yaml"), encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+def _table():
+    """The validation messages: English in messages.yaml, translations in the gettext catalogs."""
+    from locales.catalogs import MessageTable
+
+    return MessageTable(Path(__file__).with_name("messages.yaml"))
 
 
 class _Defaulting(dict):
@@ -40,10 +41,9 @@ class _Defaulting(dict):
 
 def message_for(code: str, lang: str | None = "en", **params: Any) -> str:
     """The message template for `code` in `lang` (falling back to English), filled in."""
-    templates = _messages().get(code)
-    if templates is None:
+    template = _table().text((code,), _base_lang(lang))
+    if template is None:
         return code
-    template = templates.get(_base_lang(lang)) or templates["en"]
     try:
         return template.format_map(_Defaulting(params))
     except (IndexError, ValueError):

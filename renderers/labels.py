@@ -1,4 +1,5 @@
-"""Labels in the consultant's language, read from ``labels.yaml`` (data, not code)."""
+"""Labels in the consultant's language: English in ``labels.yaml`` (data, not code), the
+translations in the gettext catalogs (read through ``locales.catalogs``)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,22 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from locales import LANGUAGES, language_or_default
-from locales.formatting import plural_category
+from locales.catalogs import MessageTable
 
 LANGS = LANGUAGES  # the labels exist in every interface language
 LABELS_FILE = Path(__file__).resolve().parent / "labels.yaml"
 
 
 @lru_cache(maxsize=1)
+def table() -> MessageTable:
+    """The labels table (its YAML parsed once)."""
+    return MessageTable(LABELS_FILE)
+
+
 def load_labels() -> dict[str, Any]:
-    """The parsed ``labels.yaml`` (cached)."""
-    with LABELS_FILE.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    """The parsed ``labels.yaml``: the English labels by section and key (plurals: {one, other})."""
+    return table().data
 
 
 @lru_cache(maxsize=64)
@@ -37,22 +40,20 @@ def humanize(key: str) -> str:
 @lru_cache(maxsize=8192)
 def label(section: str, key: str | None, lang: str, default: str | None = None) -> str:
     """The label of ``key`` in ``section`` for ``lang``; ``default`` or a humanized key."""
-    entry = load_labels().get(section, {}).get(key) if key is not None else None
-    if isinstance(entry, dict):
-        value = entry.get(norm_lang(lang)) or entry.get("en")
-        if isinstance(value, str):
-            return value
+    value = table().text((section, key), norm_lang(lang)) if key is not None else None
+    if value:
+        return value
     if default is not None:
         return default
     return humanize(key or "")
 
 
 def plural(section: str, key: str, lang: str, count: float, **fmt: Any) -> str:
-    """A plural-aware label chosen by ``count`` (CLDR rules), formatted with ``fmt``."""
-    lang = norm_lang(lang)
-    forms = load_labels()[section][key][lang]
-    category = plural_category(abs(count), lang)
-    template = forms.get(category) or forms["other"]
+    """A plural-aware label chosen by ``count`` (the catalog's plural rule; a fraction takes the
+    entry's fraction form, CLDR's ``other``), formatted with ``fmt``."""
+    template = table().plural((section, key), count, norm_lang(lang))
+    if template is None:
+        raise KeyError(f"{section}.{key} has no plural forms")
     return template.format(**fmt)
 
 

@@ -118,6 +118,8 @@ def worker_cmd(state: CliState, every_text: str, runs: int | None, as_json: bool
 @pass_state
 def rules_cmd(state: CliState, market: str | None, lang: str, as_json: bool) -> None:
     """Show the audit rules in force for each market (shipped files plus the manager's overrides)."""
+    from audits.messages import KINDS, PURPOSES
+
     from ..errors import ConciergeError
     from ..operations.audits import rules_as_dict
 
@@ -138,7 +140,8 @@ def rules_cmd(state: CliState, market: str | None, lang: str, as_json: bool) -> 
             trigger = ", ".join(f"{k}={v}" for k, v in r["trigger"].items() if k != "type")
             window = ", ".join(f"{k}={v}" for k, v in r["window"].items())
             gain = ", " + _("min gain %(gain)s") % {"gain": r["min_gain"]} if r["min_gain"] is not None else ""
-            click.echo(f"  {r['key']:<24} {r['kind']:<9} {r['purpose']:<10} {r['trigger']['type']}({trigger})  "
+            kind, purpose = _(KINDS.get(r["kind"], r["kind"])), _(PURPOSES.get(r["purpose"], r["purpose"]))
+            click.echo(f"  {r['key']:<24} {kind:<14} {purpose:<31} {r['trigger']['type']}({trigger})  "
                        + _("due within %(window)s") % {"window": window} + gain)
 
 

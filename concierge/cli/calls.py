@@ -30,8 +30,8 @@ def _call_answer(state: CliState, as_json: bool, lang: str, act) -> dict | None:
 
 
 def _call_text(c: dict) -> str:
-    """A planned call in a line, and its agenda a line an item."""
-    return "\n".join([f"{c['id']:>6}  {c['shop']:<14} {c['market']}  {c['status']:<9} {_local(c)} "
+    """A planned call in a line, and its agenda a line an item (its status in the reader's language)."""
+    return "\n".join([f"{c['id']:>6}  {c['shop']:<14} {c['market']}  {c['status_label']:<9} {_local(c)} "
                       f"{c['timezone']:<16} {c['kind_label']}: {c['why']}",
                       *(f"{'':>8}- {item}" for item in c["agenda"])])
 

@@ -1,4 +1,4 @@
-"""Reasons in words (en, pl, tr) and the path to subscribe, for one scored trial.
+"""Reasons in words (every UI language) and the path to subscribe, for one scored trial.
 
 A factor's effect is measured by occlusion: the calibrated probability minus the
 probability with that question set to its typical value (from the training data).
@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-import yaml
 
 from locales import LANGUAGES
+from locales.catalogs import MessageTable
 
 from .features import FeatureSpace, TrialSnapshot
 
@@ -23,9 +23,14 @@ _FILE = Path(__file__).with_name("reasons.yaml")
 
 
 @functools.lru_cache(maxsize=1)
+def table() -> MessageTable:
+    """The words: English in reasons.yaml, their translations in the gettext catalogs."""
+    return MessageTable(_FILE)
+
+
 def catalogue() -> dict[str, Any]:
-    with open(_FILE, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    """The English words of reasons.yaml by section and key (units: {one, other})."""
+    return table().data
 
 
 def lang_of(lang: str | None) -> str:
@@ -34,8 +39,10 @@ def lang_of(lang: str | None) -> str:
 
 
 def text(section: str, key: str, lang: str, **params: Any) -> str:
-    entry = catalogue()[section][key]
-    return (entry.get(lang) or entry["en"]).format(**params)
+    template = table().text((section, key), lang)
+    if template is None:
+        raise KeyError(f"{section}.{key}")
+    return template.format(**params)
 
 
 STANDS_OUT = 0.01   # a factor is given as a reason when it moves the chance by at least 1 pp
@@ -75,18 +82,16 @@ DURATIONS = ("minutes", "hours", "days", "weeks", "months", "years")
 
 def with_unit(v: float, unit: str | None, lang: str) -> str:
     """A number with its unit, in the language's style: "40 hours", "12 produktów", "85 %", "3 sipariş"."""
-    from locales.formatting import format_percent, plural_category
+    from locales.formatting import format_percent
 
     if unit in DURATIONS:
         return _duration(float(v), unit, lang)
     if unit == "percent":
         return format_percent(round(float(v)) / 100.0, lang)
     n = _fmt_number(v, lang)
-    forms = (catalogue().get("units") or {}).get(unit) if unit else None
-    if forms:
-        entry = forms.get(lang) or forms["en"]
-        category = plural_category(abs(float(v)) if float(v).is_integer() else 1.5, lang)
-        return (entry.get(category) or entry["other"]).format(n=n)
+    template = table().plural(("units", unit), float(v), lang) if unit else None
+    if template is not None:
+        return template.format(n=n)
     return f"{n} {unit}" if unit else n
 
 
@@ -220,9 +225,9 @@ def summary(p: float, base_rate: float | None, stands_out: bool, lang: str) -> s
 
 
 def action_text(space: FeatureSpace, key: str, lang: str) -> str:
-    acts = catalogue().get("actions", {})
-    if key in acts:
-        return acts[key].get(lang) or acts[key]["en"]
+    action = table().text(("actions", key), lang)
+    if action is not None:
+        return action
     return text("templates", "generic_action", lang, label=space.key_label(key, lang))
 
 

@@ -76,6 +76,22 @@ def test_callback_request_now_and_at_and_bad_input(cli_run, database):
     assert unknown.exit_code == 1 and json.loads(unknown.stdout)["error"] == "not_found"
 
 
+def test_the_call_list_and_the_rules_speak_hindi(cli_run, demo):
+    """Issue 15: `calls list --lang hi` printed each call's status code (planned, held_out) in English and
+    `audits rules --lang hi` the rules' kind and purpose; they come from the catalogs now."""
+    assert cli_run("audits", "plan", "--now", NOW, "--json").exit_code == 0
+    listed = json.loads(cli_run("calls", "list", "--lang", "hi", "--json").stdout)
+    lines = [line for line in cli_run("calls", "list", "--lang", "hi").stdout.splitlines()
+             if not line.startswith("        -")]
+    assert listed and len(lines) == len(listed)
+    for line, call in zip(lines, listed):
+        assert f" {call['status_label']} " in line and f" {call['status']} " not in line, line
+    assert not any(ch.isascii() and ch.isalpha() for c in listed for ch in c["status_label"])
+    rules = cli_run("audits", "rules", "--market", "IN", "--lang", "hi").stdout
+    assert "सलाह कॉल" in rules and "सेवा (उनकी अपनी शॉप के बारे में)" in rules
+    assert " audit " not in rules and " service " not in rules and "Advice" not in rules
+
+
 def test_rules_show_the_overrides_and_a_broken_file_names_the_field(cli_run, tmp_path):
     shown = json.loads(cli_run("audits", "rules", "--market", "tr", "--json").stdout)
     (tr,) = shown

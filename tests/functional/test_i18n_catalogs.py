@@ -150,3 +150,28 @@ def test_locales_show(market):
     assert data["code"] == market and data["currency"] == {"PL": "PLN", "TR": "TRY", "IN": "INR"}[market]
     r = CliRunner().invoke(cli, ["locales", "show", market])
     assert r.exit_code == 0 and data["timezone"] in r.output
+
+
+@pytest.mark.parametrize("table", i18n.MESSAGE_TABLES)
+def test_a_message_table_entry_without_its_hindi_translation_fails_the_completeness_checks(tmp_path, table):
+    """The pure packages' YAML tables are in the catalogs like any other word: drop the Hindi of one of
+    their entries from a copy of the catalogs, or blank it, and the checkers name it with its context."""
+    import re
+
+    from locales.catalogs import MessageTable
+
+    ctx, english = next(MessageTable(i18n.ROOT / table).messages())
+    msgid = english[0] if isinstance(english, tuple) else english
+    d = _copy_catalogs(tmp_path)
+    po = i18n.po_path("hi", d)
+    text = po.read_text(encoding="utf-8")
+    entry = re.compile(r'msgctxt "%s"\nmsgid "[^\n]*"\n(msgid_plural "[^\n]*"\n)?(msgstr(\[\d\])? "[^\n]+"\n)+' % re.escape(ctx))
+    assert len(entry.findall(text)) == 1, ctx
+    assert i18n.untranslated_source_messages("hi", directory=d) == []
+    po.write_text(entry.sub("", text), encoding="utf-8")
+    assert i18n.untranslated_source_messages("hi", directory=d) == [
+        f"hi: {msgid!r} (context {ctx!r}) is used in the code but missing from the catalog"]
+    blank = entry.sub(lambda m: m.group(0).split("msgstr")[0] + ("msgstr[0] \"\"\nmsgstr[1] \"\"\n" if m.group(1)
+                                                                  else 'msgstr ""\n'), text)
+    po.write_text(blank, encoding="utf-8")
+    assert f"hi: no translation of {msgid!r} (context {ctx!r})" in i18n.catalog_problems("hi", d)

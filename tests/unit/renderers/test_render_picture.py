@@ -222,10 +222,15 @@ def test_devanagari_provider_names_on_two_lines_do_not_overlap():
 def _english_words() -> set[str]:
     """Every English word of the picture's tables (labels.yaml, the samples' choice labels) whose
     Hindi differs: one of them on a Hindi picture is an English fallback."""
-    from renderers.labels import load_labels
+    from renderers.labels import table
     from renderers.samples import _COMMON
 
     words: set[str] = set()
+    for section, entries in table().data.items():
+        for key, en in entries.items():
+            pairs = [(en, table().text((section, key), "hi"))] if isinstance(en, str) else [
+                (en["one"], table().plural((section, key), 1, "hi")), (en["other"], table().plural((section, key), 5, "hi"))]
+            words.update(e.split("{")[0].strip() or e for e, hi in pairs if e != hi)
 
     def walk(node):
         if isinstance(node, dict) and "en" in node and "hi" in node:
@@ -237,7 +242,6 @@ def _english_words() -> set[str]:
             for value in node.values():
                 walk(value)
 
-    walk(load_labels())
     walk(_COMMON)
     return {w for w in words if len(w) > 2}
 

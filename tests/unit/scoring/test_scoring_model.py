@@ -105,12 +105,30 @@ def test_an_untrusted_type_is_refused():
         store.loads(data)
 
 
-def test_reasons_file_has_every_language():
-    cat = catalogue()
-    for section, entries in cat.items():
-        for key, texts in entries.items():
-            missing = [lang for lang in LANGUAGES if not str(texts.get(lang, "")).strip()]
-            assert not missing, f"{section}.{key} lacks {missing}"
+def test_reasons_file_holds_english_only():
+    """One home per word: reasons.yaml has the English, the gettext catalogs the translations."""
+    for section, entries in catalogue().items():
+        for key, text in entries.items():
+            assert isinstance(text, str) or set(text) == {"one", "other"}, f"{section}.{key}: {text!r}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_reasons_file_has_every_language(lang):
+    from concierge.scoring.reasons import table
+
+    assert table().missing(lang) == []
+
+
+@pytest.mark.parametrize("lang,v,expected", [
+    ("en", 1, "1 product"), ("en", 12, "12 products"), ("en", 12.5, "12.5 products"),
+    ("pl", 1, "1 produkt"), ("pl", 3, "3 produkty"), ("pl", 12, "12 produktów"), ("pl", 22, "22 produkty"),
+    ("pl", 12.5, "12,5 produktu"), ("tr", 1, "1 ürün"), ("tr", 12, "12 ürün"),
+    ("hi", 0, "0 उत्पाद"), ("hi", 1, "1 उत्पाद"), ("hi", 12, "12 उत्पाद")])
+def test_counts_take_the_plural_form_of_their_language(lang, v, expected):
+    """Plural pairs come from the catalogs by gettext's rule; a fraction takes its own form (CLDR other)."""
+    from concierge.scoring.reasons import with_unit
+
+    assert with_unit(v, "products", lang) == expected
 
 
 @pytest.mark.parametrize("lang,word,decimal", [("en", "chance", "."), ("pl", "szans", ","), ("tr", "şans", ",")])
