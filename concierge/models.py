@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import (
-    BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
+    BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -143,6 +143,14 @@ class User(Base):
     session_token: Mapped[Optional[str]] = mapped_column(String(64))
 
 
+def _shop_market(context: Any) -> str:
+    """`call.market` or `planned_call.market` when an insert does not give it: the shop's (one
+    lookup a row; the workday, the demo loader, the planner and the callback request give it, so
+    only hand-made rows pay for it)."""
+    shop_id = context.get_current_parameters()["shop_id"]
+    return context.connection.execute(text("SELECT market FROM shop WHERE id = :id"), {"id": shop_id}).scalar_one()
+
+
 class Call(Base):
     """A consultant's call with a merchant (onboarding, audit or follow-up)."""
 
@@ -150,6 +158,9 @@ class Call(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    # the shop's market, kept beside the call (it never changes), so the call log's figures per
+    # market (operations.callstats) need no join to every shop
+    market: Mapped[str] = mapped_column(String(8), default=_shop_market)
     actor: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), default="onboarding")  # onboarding | audit | followup
     called_at: Mapped[datetime] = mapped_column(index=True)  # the call log of a period (queue health, stats)
@@ -276,6 +287,9 @@ class PlannedCall(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id", ondelete="CASCADE"), index=True)
+    # the shop's market, kept beside the call (a shop's market never changes: operations.shops
+    # refuses it) so the queue's reads group open calls by market without joining every shop
+    market: Mapped[str] = mapped_column(String(8), default=_shop_market)
     kind: Mapped[str] = mapped_column(String(12))          # audit | followup | callback
     reason: Mapped[str] = mapped_column(String(80))        # what it is about (dedupe)
     rule: Mapped[str] = mapped_column(String(60))
@@ -315,6 +329,14 @@ class PlannedCall(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[Optional[datetime]]
 
+
+# The open calls by market, language and moment, with what the queue's health counts (the
+# dashboard's queue scan reads only this index on PostgreSQL; operations.reports.queue_health).
+_OPEN_STATUSES = ("planned", "snoozed", "claimed")  # audits.planner.OPEN_STATUSES (a test keeps them equal)
+Index("ix_planned_call_open_market", PlannedCall.market, PlannedCall.language, PlannedCall.scheduled_at,
+      postgresql_include=["due_from", "due_until", "status", "lease_until", "kind"],
+      postgresql_where=PlannedCall.status.in_(_OPEN_STATUSES),
+      sqlite_where=PlannedCall.status.in_(_OPEN_STATUSES))
 
 # The queue in claim order, open calls only: a claim (operations.workday.claim_next) walks it from
 # the top and stops at the first call it may take, instead of sorting every due call (PostgreSQL

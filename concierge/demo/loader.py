@@ -125,7 +125,7 @@ def load_population(
              "actor": b.actor, "observed_at": b.at, "recorded_at": now, "schema_version": schema.version,
              "submission_id": sid, "event_id": None}
             for (s, b, values), sid in zip(chunk, sub_ids) for key, value in values.items()))
-        calls = [{"shop_id": ids[s.platform_id], "actor": b.actor, "kind": "onboarding", "called_at": b.at,
+        calls = [{"shop_id": ids[s.platform_id], "market": s.market, "actor": b.actor, "kind": "onboarding", "called_at": b.at,
                   "reached": True, "submission_id": sid}
                  for (s, b, _), sid in zip(chunk, sub_ids) if b.source == "call"]
         if calls:

@@ -409,7 +409,7 @@ def _plan_chunk(session: Session, ids: list[int], changed: set[int], now: dateti
         result = plan(facts, rules, now, open_calls=open_rows.get(shop_id, ()), known=known.get(shop_id, ()))
         for f in result.create:
             new_calls.append({
-                "shop_id": shop_id, "kind": f.kind, "reason": f.reason, "rule": f.rule,
+                "shop_id": shop_id, "market": shop.market, "kind": f.kind, "reason": f.reason, "rule": f.rule,
                 "rules_version": f.rules_version, "occurrence": f.occurrence, "trigger": f.trigger,
                 "purpose": f.purpose, "status": "held_out" if held else "planned",
                 "open_key": None if held else f"{f.kind}:{f.reason}",
@@ -696,7 +696,8 @@ def request_callback(session: Session, shop: Shop | str, *, now: datetime | None
     rank = queue_context(session).rank(rules, "callback", facts.gain, shop.market, slot.at)
     call = PlannedCall(
         rank=rank, language=merchant_language(facts),
-        shop_id=shop.id, kind="callback", reason="callback", rule="callback", rules_version=rules.version,
+        shop_id=shop.id, market=shop.market, kind="callback", reason="callback", rule="callback",
+        rules_version=rules.version,
         occurrence=f"asked@{now.isoformat()}", trigger="callback", purpose="service", status="planned",
         open_key=OPEN_CALLBACK, due_from=slot.at, due_until=until, scheduled_at=slot.at,
         preference_met=slot.preference_met, params=params, agenda=agenda, holdout=False, note=text,

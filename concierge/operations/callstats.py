@@ -49,7 +49,7 @@ from audits import slots
 from audits.rules import load_rules
 
 from ..db import utcnow
-from ..models import Call, CallRating, Observation, PlannedCall, Shop, ShopState
+from ..models import Call, CallRating, Observation, PlannedCall, ShopState
 
 FCR_DAYS = 7
 #: A verdict is recorded only once the call's window ended at least this long before the recording
@@ -68,7 +68,9 @@ class _Tally:
     reached: int = 0
     handling_total: int = 0  # seconds, over handling_n attempts that went through a claim
     handling_n: int = 0
-    ratings: list[int] = field(default_factory=list)
+    ratings: int = 0
+    promoters: int = 0   # ratings of 9 or 10
+    detractors: int = 0  # ratings of 0 to 6
     callbacks: int = 0
     callbacks_in_target: int = 0
     waits: list[float] = field(default_factory=list)
@@ -76,9 +78,7 @@ class _Tally:
     resolved: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        n = len(self.ratings)
-        promoters = sum(1 for r in self.ratings if r >= 9)
-        detractors = sum(1 for r in self.ratings if r <= 6)
+        n, promoters, detractors = self.ratings, self.promoters, self.detractors
         return {
             "calls_handled": self.handled,
             "reached": self.reached,
@@ -282,15 +282,14 @@ def call_stats(session: Session, *, since: datetime | None = None, until: dateti
         return func.coalesce(func.sum(expr), 0)
 
     # per (market, consultant) in SQL: a few rows, however long the call log
-    query = (select(Shop.market, Call.actor, func.count(), total(case((Call.reached.is_(True), 1), else_=0)),
+    query = (select(Call.market, Call.actor, func.count(), total(case((Call.reached.is_(True), 1), else_=0)),
                     total(Call.handling_seconds), func.count(Call.handling_seconds),
                     total(case((_judged(judge_before), 1), else_=0)), total(resolved))
              .select_from(Call)
-             .join(Shop, Shop.id == Call.shop_id)
              .where(Call.called_at >= since, Call.called_at < until)
-             .group_by(Shop.market, Call.actor))
+             .group_by(Call.market, Call.actor))
     if market:
-        query = query.where(Shop.market == market)
+        query = query.where(Call.market == market)
     with _without_jit(session):
         groups = session.execute(query).all()
     for shop_market, actor, handled, reached, handling_total, handling_n, judged_n, resolved_n in groups:
@@ -301,20 +300,24 @@ def call_stats(session: Session, *, since: datetime | None = None, until: dateti
             t.handling_n += int(handling_n)
             t.judged += int(judged_n)
             t.resolved += int(resolved_n)
-    rated = (select(CallRating.score, Call.actor, Shop.market).join(Call, Call.id == CallRating.call_id)
-             .join(Shop, Shop.id == Call.shop_id)
-             .where(CallRating.created_at >= since, CallRating.created_at < until))
+    # tNPS in SQL too: per (market, consultant) the ratings, promoters (9-10) and detractors (0-6)
+    rated = (select(Call.market, Call.actor, func.count(), total(case((CallRating.score >= 9, 1), else_=0)),
+                    total(case((CallRating.score <= 6, 1), else_=0)))
+             .select_from(CallRating).join(Call, Call.id == CallRating.call_id)
+             .where(CallRating.created_at >= since, CallRating.created_at < until)
+             .group_by(Call.market, Call.actor))
     if market:
-        rated = rated.where(Shop.market == market)
-    for score, actor, shop_market in session.execute(rated):
+        rated = rated.where(Call.market == market)
+    for shop_market, actor, n, promoters, detractors in session.execute(rated):
         for t in tallies(shop_market, actor):
-            t.ratings.append(score)
-    asked = select(PlannedCall.id, PlannedCall.requested_at, PlannedCall.first_attempt_at, Shop.market,
-                   _first_actor()).join(
-        Shop, Shop.id == PlannedCall.shop_id).where(
+            t.ratings += int(n)
+            t.promoters += int(promoters)
+            t.detractors += int(detractors)
+    asked = select(PlannedCall.id, PlannedCall.requested_at, PlannedCall.first_attempt_at, PlannedCall.market,
+                   _first_actor()).where(
         PlannedCall.kind == "callback", PlannedCall.requested_at >= since, PlannedCall.requested_at < until)
     if market:
-        asked = asked.where(Shop.market == market)
+        asked = asked.where(PlannedCall.market == market)
     judged = []
     for pid, requested_at, first_attempt_at, shop_market, first in session.execute(asked):
         target = load_rules(shop_market).callbacks.target_minutes

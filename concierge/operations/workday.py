@@ -239,7 +239,7 @@ def complete_call(session: Session, user: User, call_id: Any, *, outcome: str, t
     before = call.status
     call.attempts += 1
     call.first_attempt_at = call.first_attempt_at or now
-    attempt = Call(shop_id=shop.id, actor=user.email, kind=call.kind if call.kind != "callback" else "followup",
+    attempt = Call(shop_id=shop.id, market=shop.market, actor=user.email, kind=call.kind if call.kind != "callback" else "followup",
                    called_at=now, reached=outcome in REACHED_OUTCOMES, planned_call_id=call.id, outcome=outcome,
                    note=text, handling_seconds=int((now - call.claimed_at).total_seconds()) if call.claimed_at else None)
     if answers and outcome in ("reached", "later", "not_interested"):
