@@ -56,3 +56,9 @@ def test_a_call_or_planned_call_inserted_without_a_market_takes_its_shops(sessio
 
 def test_the_open_market_index_covers_the_planners_open_statuses():
     assert tuple(models._OPEN_STATUSES) == tuple(OPEN_STATUSES)
+
+
+def test_the_needs_answers_index_holds_the_voices_facet():
+    from concierge.operations.reports.voice import FACET
+
+    assert models.NEEDS_ANSWERS == f"op = 'set' AND question LIKE '{FACET}.%'"

@@ -112,6 +112,9 @@ def _question_expr(names: dict[tuple[int, str], str]) -> tuple[Any, Any]:
     o = Observation
     recorded = sorted({k for _v, k in names})
     condition = o.question.in_(recorded)
+    if all(k.startswith(f"{FACET}.") for k in recorded):
+        # says what the partial index `ix_observation_needs_answers` holds, so PostgreSQL can use it
+        condition = and_(condition, o.question.like(f"{FACET}.%"))
     if all(k == current for (_v, k), current in names.items()):
         return condition, o.question
     key = case(*[(and_(o.schema_version == v, o.question == k), current) for (v, k), current in names.items()],
