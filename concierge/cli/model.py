@@ -5,15 +5,13 @@ import click
 
 from . import CliState, _, answer, answer_rows, echo_json, in_session, pass_state
 from ..errors import ConciergeError
+from ..scoring.ages import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY
 
 
 def _fail(exc: ConciergeError, as_json: bool) -> None:
     if as_json:
         echo_json(exc.as_dict())
     raise click.ClickException(str(exc))
-
-
-_DEFAULT_AGES = (0, 2, 4, 7, 10)  # scoring.features.DEFAULT_AGES (checked by a test; importing it loads numpy)
 
 
 def _parse_ages(value: str) -> list[int]:
@@ -33,9 +31,9 @@ def model_group() -> None:
 
 
 @model_group.command("train")
-@click.option("--snapshot-day", default=7, show_default=True, type=click.IntRange(0, 365),
+@click.option("--snapshot-day", default=DEFAULT_SNAPSHOT_DAY, show_default=True, type=click.IntRange(0, 365),
               help="Freeze each trial's features this many days after its start.")
-@click.option("--ages", default=",".join(str(a) for a in _DEFAULT_AGES), show_default=True,
+@click.option("--ages", default=",".join(str(a) for a in DEFAULT_AGES), show_default=True,
               callback=lambda _ctx, _param, value: _parse_ages(value),
               help="Snapshot every finished trial at these trial days (comma-separated), with the day as a "
                    "feature, so a young trial is scored at its own age; the snapshot day is always one of them.")

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 import profile_schema
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audits.facts import market_integration_gaps
@@ -20,23 +19,12 @@ from ..i18n import base_language, translations
 from ..models import Score, Shop
 from .planned_calls import next_call_line
 from .profiles import ShopView, last_call_at, load_profile, profile_changes, shop_view
+from .scoring.latest import latest_score
 from .shops import resolve_shop
 
 FORMATS = ("svg", "png")
 LAYOUTS = ("wide", "narrow")  # 1200 x 760 for screens; 400 wide, one column, for phones
 MIME = {"svg": "image/svg+xml", "png": "image/png"}
-
-
-def latest_score(session: Session, shop: Shop, lang: str | None = None) -> Score | None:
-    """The most recent stored score of the shop, if the scoring engine has made one.
-
-    Only reads: the score's texts are stored in every UI language when it is made, and
-    `score_info(score, lang)` picks the reader's (`lang` is accepted for callers that pass
-    it and changes nothing here). A score is made again when the shop's answers change
-    (`operations.scoring.service.rescore_shops`), never when it is read.
-    """
-    return session.scalars(select(Score).where(Score.shop_id == shop.id)
-                           .order_by(Score.scored_at.desc(), Score.id.desc()).limit(1)).first()
 
 
 def score_info(score: Score | None, lang: str | None = None) -> dict[str, Any] | None:
@@ -126,7 +114,8 @@ def picture_input(session: Session, shop: Shop | str, *, lang: str = "en",
     else:
         changes = profile_changes(session, shop, since)
     if score is _LATEST:
-        score = latest_score(session, shop)
+        hit = latest_score(session, shop)
+        score = hit[0] if hit else None
     return picture_input_from_profile(
         profile, score=score_info(score, lang), changes=changes,
         next_step=next_best_step(profile, lang) if next_step is _LATEST else next_step, last_contact=last,
@@ -162,5 +151,5 @@ def etag_for(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-__all__ = ["FORMATS", "LAYOUTS", "MIME", "etag_for", "last_call_at", "latest_score", "next_best_step",
+__all__ = ["FORMATS", "LAYOUTS", "MIME", "etag_for", "last_call_at", "next_best_step",
            "picture_input", "score_info", "shop_picture", "load_profile"]

@@ -31,12 +31,7 @@ import profile_schema
 from locales import LANGUAGES, MARKET_CODES
 from profile_schema import Observation, Schema
 
-DEFAULT_SNAPSHOT_DAY = 7
-# Training snapshots every finished trial at these trial ages (days since the start), with
-# the age as a feature (`activity.trial_day`), so a trial is scored on what was known at its
-# own age; `concierge model train --ages` changes them. The headline figures stay on
-# DEFAULT_SNAPSHOT_DAY, which is always one of the ages.
-DEFAULT_AGES = (0, 2, 4, 7, 10)
+from .ages import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY  # noqa: F401 (their home is ages, numpy-free)
 MARKETS = MARKET_CODES
 # Known after the trial ends (or the outcome itself): never features.
 EXCLUDED_QUESTIONS = frozenset({"trial.outcome", "trial.plan"})

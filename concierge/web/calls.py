@@ -59,6 +59,7 @@ from ..operations import pictures
 from ..operations.audits import CALLBACK_HORIZON_DAYS, MAX_NOTE, get_call, shop_contact
 from ..operations.planned_calls import describe_call, short_moment
 from ..operations.profiles import CallScreenView, call_screen_view, observations_newer_than, shop_observations
+from ..operations.scoring.latest import latest_score
 from ..operations.survey_links import applies
 from ..operations.workday import (
     ClaimLost,
@@ -267,8 +268,8 @@ def _observation_row(o: profile_schema.Observation, schema, market: str, lang: s
 def _score_view(shop: Shop, lang: str) -> dict[str, Any] | None:
     """The latest stored score (made again by `record_answers` when a model is active): the chance,
     its reasons (up and down, in the reader's language when stored so) and the path to subscribe."""
-    score = pictures.latest_score(get_session(), shop)
-    info = pictures.score_info(score, lang)
+    hit = latest_score(get_session(), shop)
+    info = pictures.score_info(hit[0] if hit else None, lang)
     if info is None:
         return None
     reasons: list[dict[str, str]] = []

@@ -171,3 +171,22 @@ def test_the_scoring_guard_sees_relative_and_nested_imports(tmp_path):
                    "    import sqlalchemy\n    from concierge.models import Shop\n    from concierge.scoring import model\n")
     assert _scoring_offences(bad) == ["bad.py:5 imports concierge.db", "bad.py:6 imports sqlalchemy",
                                       "bad.py:7 imports concierge.models"]
+
+
+def test_each_operation_name_is_defined_once():
+    """One name per thing: a public function of the operations is defined in one module (another
+    may re-export it), so `latest_score` cannot again mean two things with two return types."""
+    import ast
+
+    seen: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "concierge" / "operations").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                seen.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    # one contract each, met per module: a report's build(session, lang=, market=, now=), each
+    # channel's replay of its dead letters, a module's message(code, lang), and the two ways to
+    # sign in (tokens.authenticate: an API token; users.authenticate: a password)
+    interfaces = {"build", "replay_dead_letter", "message", "authenticate"}
+    assert seen["latest_score"] == ["concierge/operations/scoring/latest.py"]
+    twice = {name: where for name, where in seen.items() if len(where) > 1 and name not in interfaces}
+    assert not twice, twice

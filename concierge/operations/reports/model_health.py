@@ -226,7 +226,7 @@ def trained_at(created_at: datetime, card: Any) -> datetime:
     return created_at
 
 
-def active_model(session: Session) -> Active | None:
+def _active_summary(session: Session) -> Active | None:
     """The active version's id, name and training time (its artifact is never read here)."""
     row = session.execute(select(ModelVersion.id, ModelVersion.version, ModelVersion.created_at, ModelVersion.card)
                           .where(ModelVersion.active.is_(True)).order_by(ModelVersion.id.desc()).limit(1)).first()
@@ -310,7 +310,7 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime,
     """Model health: the active model's calibration and ranking on the trials closed since it was trained."""
     _ = translations(lang).gettext
     threshold = calibration_drift_ece() if drift_ece is None else float(drift_ece)
-    model = active_model(session)
+    model = _active_summary(session)
     warnings: list[str] = []
     scope = _("Trials count when their outcome came after the active model was trained and is final: the "
               "market's decision window (days after the trial end: %(windows)s) has closed, "

@@ -21,6 +21,7 @@ from ...scoring.features import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY, FeatureSpace
 from ...scoring.metrics import bootstrap, probability_metrics, qini_coefficient, ece
 from ...scoring.model import Bundle, Scorer
 from ...scoring.reasons import LANGUAGES, localized
+from .latest import latest_score  # noqa: F401 (its home is latest; callers of service keep it)
 from ...scoring.train import NotEnoughData, out_of_time_split, row_age, train, trial_groups
 from ..shops import resolve_shop
 from . import store
@@ -258,15 +259,6 @@ def _comparable(details: dict[str, Any]) -> Any:
 
     rest = {k: v for k, v in details.items() if k not in ("snapshot_at", "lang")}
     return json.dumps(rest, sort_keys=True, default=str)
-
-
-def latest_score(session: Session, shop: Shop | str) -> tuple[Score, ModelVersion] | None:
-    """The shop's most recent stored score and the version that made it."""
-    shop = resolve_shop(session, shop)
-    hit = session.execute(select(Score, ModelVersion).join(ModelVersion, Score.model_version_id == ModelVersion.id)
-                          .where(Score.shop_id == shop.id).order_by(Score.scored_at.desc(), Score.id.desc())
-                          .limit(1)).first()
-    return None if hit is None else (hit[0], hit[1])
 
 
 def score_as_dict(score: Score, version: ModelVersion, shop: Shop, lang: str | None = None) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from concierge.scoring.features import (DEFAULT_AGES, FeatureSpace, scoring_age, snapshot_ages, snapshot_time,
-                                        take_snapshot)
+from concierge.scoring.features import (DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY, FeatureSpace, scoring_age, snapshot_ages,
+                                        snapshot_time, take_snapshot)
 from concierge.scoring.metrics import bootstrap
 from concierge.scoring.synthetic import make_trials, training_rows
 from concierge.scoring.train import TrainingRow, out_of_time_split, row_age, train, trial_groups
@@ -49,10 +49,15 @@ def test_the_age_is_a_feature_and_nan_when_unknown():
     assert np.isnan(space.transform([take_snapshot([], shop="x", market="PL", as_of=START)])[0, i])
 
 
-def test_the_cli_default_ages_are_the_scoring_default():
-    from concierge.cli.model import _DEFAULT_AGES
+def test_the_cli_offers_the_scoring_default_ages_without_loading_numpy():
+    import subprocess
+    import sys
 
-    assert tuple(_DEFAULT_AGES) == tuple(DEFAULT_AGES)
+    code = ("import sys; from concierge.cli.model import model_group as g; "
+            "o = {p.name: p.default for p in g.commands['train'].params}; "
+            "print(o['ages'], o['snapshot_day'], 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [",".join(map(str, DEFAULT_AGES)), str(DEFAULT_SNAPSHOT_DAY), "False"]
 
 
 @pytest.mark.parametrize("months", [6, 1])
