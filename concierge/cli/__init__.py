@@ -172,27 +172,30 @@ _register()
 
 
 def main() -> None:  # console script entry point
-    """Run the CLI; a database without tables or a broken market override file gets advice, not a traceback."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    """Run the CLI; a database without tables or a broken market override file gets advice, not a traceback.
 
-    from locales import MarketDataError
-
+    The error classes are looked up only once something failed, and only in modules the command
+    loaded (an error of a library that was never imported cannot have happened), so `--help`
+    does not pay for importing SQLAlchemy."""
     try:
         cli(prog_name="concierge", standalone_mode=True)
-    except MarketDataError as exc:
-        source = os.environ.get("CONCIERGE_MARKET_OVERRIDES")
-        if source:
-            text = _("Error: the market override file %(file)s (CONCIERGE_MARKET_OVERRIDES) is not valid: %(problem)s")
-        else:
-            text = _("Error: the market data is not valid: %(problem)s")
-        click.echo(text % {"file": source, "problem": exc}, err=True)
-        sys.exit(2)
-    except (OperationalError, ProgrammingError) as exc:
-        message = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
-        if "no such table" in message or "does not exist" in message:
-            click.echo(_("Error: the database has no Concierge tables yet (%(problem)s).\nRun `concierge init` first.") % {
-                "problem": message.splitlines()[0]}, err=True)
+    except Exception as exc:
+        locales_mod, sa_exc = sys.modules.get("locales"), sys.modules.get("sqlalchemy.exc")
+        if locales_mod is not None and isinstance(exc, locales_mod.MarketDataError):
+            source = os.environ.get("CONCIERGE_MARKET_OVERRIDES")
+            if source:
+                text = _("Error: the market override file %(file)s (CONCIERGE_MARKET_OVERRIDES) is not valid: "
+                         "%(problem)s")
+            else:
+                text = _("Error: the market data is not valid: %(problem)s")
+            click.echo(text % {"file": source, "problem": exc}, err=True)
             sys.exit(2)
+        if sa_exc is not None and isinstance(exc, (sa_exc.OperationalError, sa_exc.ProgrammingError)):
+            message = str(exc.orig) if getattr(exc, "orig", None) else str(exc)
+            if "no such table" in message or "does not exist" in message:
+                click.echo(_("Error: the database has no Concierge tables yet (%(problem)s).\nRun `concierge init` "
+                             "first.") % {"problem": message.splitlines()[0]}, err=True)
+                sys.exit(2)
         raise
 
 
