@@ -269,7 +269,8 @@ def _score_view(shop: Shop, lang: str) -> dict[str, Any] | None:
     """The latest stored score (made again by `record_answers` when a model is active): the chance,
     its reasons (up and down, in the reader's language when stored so) and the path to subscribe."""
     hit = latest_score(get_session(), shop)
-    info = pictures.score_info(hit[0] if hit else None, lang)
+    score = hit[0] if hit else None
+    info = pictures.score_info(score, lang)
     if info is None:
         return None
     reasons: list[dict[str, str]] = []
