@@ -91,6 +91,9 @@ def register(app: Flask) -> None:
     _unless_set(app, "SESSION_COOKIE_SECURE", False, os.environ.get("CONCIERGE_SECURE_COOKIES") == "1")
     _unless_set(app, "SESSION_COOKIE_NAME", "session", "concierge_session")
     _unless_set(app, "PERMANENT_SESSION_LIFETIME", timedelta(days=31), timedelta(hours=12))
+    # the cookie is signed again when the session changes, and for a logged-in user at most every
+    # auth.SESSION_RENEW_SECONDS (auth.load_logged_in_user), not on every response
+    _unless_set(app, "SESSION_REFRESH_EACH_REQUEST", True, False)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
 
     Babel(app, locale_selector=_select_locale)

@@ -171,3 +171,47 @@ def test_personal_pages_api_answers_and_exports_are_never_cached(app, client):
         assert r.headers["Cache-Control"] == "private, no-store", path
     for r in (api.get("/api/v1/shops"), api.get("/api/v1/shops/nope", headers=auth)):  # refusals too
         assert r.status_code in (401, 404) and r.headers["Cache-Control"] == "private, no-store"
+
+
+def _sets_cookie(response) -> bool:
+    return any(h.startswith(f"{COOKIE}=") for h in response.headers.getlist("Set-Cookie"))
+
+
+def test_the_cookie_is_signed_again_every_few_minutes_not_on_every_response(app, client):
+    from concierge.web.auth import SESSION_RENEW_SECONDS
+
+    make_user(app)
+    login(client)
+    client.get("/")  # the first request after the login stamps the session
+    r = client.get("/")
+    assert r.status_code == 200 and not _sets_cookie(r)
+    with client.session_transaction() as s:  # the last renewal was longer ago than the interval
+        s["seen"] -= SESSION_RENEW_SECONDS + 1
+    r = client.get("/")
+    assert r.status_code == 200 and _sets_cookie(r)
+    assert not _sets_cookie(client.get("/"))
+    anonymous = app.test_client()
+    assert not _sets_cookie(anonymous.get("/"))  # sent to the login page, with no session to keep
+
+
+def test_a_session_idle_longer_than_its_lifetime_ends(app, client, monkeypatch):
+    """The signature's timestamp still bounds the session: a cookie last signed 12 h ago is refused."""
+    import itsdangerous.timed
+
+    make_user(app)
+    login(client)
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as s:
+        data = dict(s)
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    real = itsdangerous.timed.TimestampSigner.get_timestamp
+    monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp",
+                        lambda self: int(real(self) - lifetime - 60))
+    old = app.session_interface.get_signing_serializer(app).dumps(data)
+    monkeypatch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", real)
+    other = app.test_client()
+    other.set_cookie(COOKIE, old)
+    assert_sent_to_login(other)
+    fresh = app.test_client()
+    fresh.set_cookie(COOKIE, app.session_interface.get_signing_serializer(app).dumps(data))
+    assert fresh.get("/").status_code == 200  # the same session signed now is served: the age decided
