@@ -59,6 +59,25 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@contextlib.contextmanager
+def server_settings(session: Session, **settings: str) -> Iterator[None]:
+    """PostgreSQL: these run-time settings (`set_config(name, value, true)`: transaction-local) for
+    the statements run inside, put back afterwards; nothing on other databases. After an error the
+    transaction is aborted and its rollback undoes them."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    from sqlalchemy import text
+
+    previous = {name: session.execute(text("SELECT current_setting(:n)"), {"n": name}).scalar_one()
+                for name in settings}
+    for name, value in settings.items():
+        session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+    yield
+    for name, value in previous.items():
+        session.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
