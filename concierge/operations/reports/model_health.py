@@ -48,7 +48,7 @@ MIN_CELL = 50
 #: A reliability bin with fewer trials than this is greyed (its interval says how little it shows).
 MIN_BIN = 20
 BINS = 10
-CLOSED = ("converted", "not_converted")
+CLOSED = ("converted", "not_converted")  # models.CLOSED_OUTCOMES indexes these (a test keeps them equal)
 #: Shops per query when a score at the decision is looked up in the score table.
 LOOKUP_CHUNK = 2000
 

@@ -1,5 +1,6 @@
-"""Migration 0019 gives every call and planned call its shop's market, and the open-call statuses
-it indexes are the planner's."""
+"""Migrations 0019-0021: every call and planned call gets its shop's market, and the partial
+indexes hold what their readers ask for (the planner's open statuses, the voice's facet, model
+health's closed outcomes)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -62,3 +63,9 @@ def test_the_needs_answers_index_holds_the_voices_facet():
     from concierge.operations.reports.voice import FACET
 
     assert models.NEEDS_ANSWERS == f"op = 'set' AND question LIKE '{FACET}.%'"
+
+
+def test_the_closed_trials_index_holds_model_healths_closed_outcomes():
+    from concierge.operations.reports.model_health import CLOSED
+
+    assert tuple(models.CLOSED_OUTCOMES) == tuple(CLOSED)
