@@ -461,8 +461,9 @@ def train_deliberating(rows: Sequence[TrainingRow], space: FeatureSpace, *, test
     rows. With at least `min_rows` training trials and `min_each` of each label: a
     ConversionModel (gradient boosting, sigmoid calibration: isotonic needs thousands of
     rows); else the base rate per market (a market's positives over its trials, shrunk
-    towards the overall rate with weight 20 as the fallback does), overall for a market not
-    seen. Without a training row: no part (None; block method "none"). The card block: rows,
+    towards the overall rate with weight 20 as the fallback does; the overall rate is
+    (positives + 0.5) / (trials + 1), never a certain 0 or 1), overall for a market not seen.
+    Without a training row: no part (None; block method "none"). The card block: rows,
     positives, method, and the test figures.
     """
     from .model import compute_threads, deliberating_proba
@@ -476,7 +477,9 @@ def train_deliberating(rows: Sequence[TrainingRow], space: FeatureSpace, *, test
     X, y = X_all[tr], y_all[tr]
     markets = [markets_all[i] for i in tr]
     n, pos = int(len(tr)), int(y.sum())
-    overall = float(y.mean()) if n else (float(y_all.mean()) if len(y_all) else 0.0)
+    # never a certain 0 or 1 (no deliberating trial has bought yet is not "none ever will"):
+    # the overall rate with Jeffreys' half a trial of each outcome added
+    overall = (pos + 0.5) / (n + 1.0)
     shrink = 20.0
     rates = {}
     for m in sorted(set(markets)):

@@ -121,7 +121,7 @@ def test_too_few_rows_or_buyers_give_the_base_rate_per_market(space, n, positive
     part, block = train_deliberating(rows, space, random_state=0)
     assert part["method"] == block["method"] == "base_rate" and part["model"] is None
     assert block["rows"] == {"train": n, "test": 0} and block["metrics"] is None
-    overall = positives / n
+    overall = (positives + 0.5) / (n + 1)  # Jeffreys: never a certain 0
     assert part["base_rate"] == pytest.approx(overall, abs=1e-6)
     for m in ("PL", "TR", "IN"):
         mine = [r.outcome for r in rows if r.snapshot.market == m]
@@ -137,6 +137,13 @@ def test_too_few_rows_or_buyers_give_the_base_rate_per_market(space, n, positive
     # a market it has never seen gets the overall rate
     other = take_snapshot([], shop="x", market="DE", as_of=END, trial_day=14)
     assert DeliberatingScorer(bundle).predict(space.transform([other]), ["DE"])[0] == pytest.approx(part["base_rate"])
+
+
+def test_no_buyer_yet_is_not_a_certain_zero(space):
+    rows = end_rows(make_trials(50, seed=44, months=2), outcome=lambda k, t: 0)
+    part, _ = train_deliberating(rows, space)
+    assert part["method"] == "base_rate" and part["base_rate"] == pytest.approx(0.5 / 51, abs=1e-6)
+    assert all(0 < r < 0.02 for r in part["base_rates"].values())
 
 
 def test_no_row_gives_no_part(space):
