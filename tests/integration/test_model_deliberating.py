@@ -146,3 +146,20 @@ def test_a_get_of_a_deliberating_score_gives_its_phase_and_writes_nothing(databa
     assert body["phase"] == "deliberating" and body["uplift"] is None and body["current"] is True
     assert body["deliberating"]["text"].startswith("Deneme satın alma olmadan sona erdi")
     assert seen.writes == []
+
+
+def test_the_planners_rescoring_takes_deliberating_trials_too(database, trained):
+    from concierge.operations.audits import _rescore_stale
+
+    with database.sessionmaker() as s:
+        shops = list(s.scalars(select(Shop).order_by(Shop.id)))
+        pl = next(x for x in shops if x.market == "PL" and x.outcome == "not_converted"
+                  and NOW - timedelta(days=40) <= x.trial_ends_at <= NOW - timedelta(days=20))
+        tr = next(x for x in shops if x.market == "TR" and x.outcome == "not_converted"
+                  and NOW - timedelta(days=40) <= x.trial_ends_at <= NOW - timedelta(days=20))
+        assert not s.scalars(select(Score).where(Score.shop_id.in_([pl.id, tr.id]))).all()
+        # both changed and never scored: the deliberating one is scored, the decided one is not
+        assert _rescore_stale(s, {pl.id, tr.id}, NOW) == 1
+        s.commit()
+        stored = s.scalars(select(Score).where(Score.shop_id.in_([pl.id, tr.id]))).all()
+        assert [(x.shop_id, x.details["phase"]) for x in stored] == [(pl.id, "deliberating")]
