@@ -75,7 +75,18 @@ def post_score(shop: str):
 
 
 _SCORE_RESPONSE = {"type": "object", "required": [
-    "shop", "probability", "uplift", "model_version", "scored_at", "lang", "reasons", "path", "fallback", "current"]}
+    "shop", "probability", "uplift", "model_version", "scored_at", "lang", "reasons", "path", "fallback", "current"],
+    "properties": {
+        "phase": {"type": "string", "enum": ["trial", "deliberating"],
+                  "description": "What scored the shop: `trial`, the trial model (a trial in progress, or any shop "
+                                 "when the model has no deliberating part); `deliberating`, the deliberating part "
+                                 "(the trial ended without a purchase and its market's decision window is open; "
+                                 "`uplift` is then null). Absent from scores stored before phases"},
+        "deliberating": {"type": ["object", "null"],
+                         "description": "Only with phase `deliberating`: `trial_ended_at`, `days_left` and "
+                                        "`window_days` of the decision window, `method` (`model` or `base_rate`) "
+                                        "and `text`, the days-left sentence in `lang`"},
+    }}
 _SHOP = {"name": "shop", "in": "path", "required": True, "schema": {"type": "string"}}
 _LANG = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": list(LANGS)},
          "description": "Language of the reasons, the path and the history line"}

@@ -86,6 +86,10 @@ def _echo_card(version: str, card: dict, active: bool) -> None:
         mm = v.get("metrics") or {}
         click.echo(f"  {mk}: train {v['train_rows']}, test {v['test_rows']}, AUC {mm.get('auc')}, "
                    f"ECE {mm.get('ece')}{' (fallback model)' if v['fallback'] else ''}")
+    from ..scoring.train import deliberating_lines
+
+    for line in deliberating_lines(card.get("deliberating")):
+        click.echo(line)
     if (card.get("fallback") or {}).get("whole_model"):
         click.echo(_("Too little history: the whole model is the documented fallback."))
     for f in (card.get("source") or {}).get("imports") or []:
@@ -170,6 +174,12 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
             click.echo(f"  trial day {band}: {b['n']} trials, AUC {b['auc']}, ECE {b['ece']}{extra}")
     if ev.get("age_note"):
         click.echo(f"  ({ev['age_note']})")
+    d = ev.get("deliberating")
+    if d:
+        click.echo(f"Deliberating trials ({d.get('method')}): {d['n']} test trials, {d['positives']} bought in the "
+                   f"window, AUC {d.get('auc')} {d.get('auc_ci') or ''}, ECE {d.get('ece')} {d.get('ece_ci') or ''}")
+    elif ev.get("deliberating_note"):
+        click.echo(ev["deliberating_note"])
     for k, v in ev["checks"].items():
         click.echo(f"  {k}: {v}")
 

@@ -33,7 +33,8 @@ def score_cmd(state: CliState, shop: str | None, all_open: bool, lang: str, as_j
         if as_json:
             echo_json({"scored": len(result),
                        "model_version": result[0]["model_version"] if result else None,
-                       "scores": [{k: r[k] for k in ("shop", "market", "probability", "uplift")} for r in result]})
+                       "scores": [{**{k: r[k] for k in ("shop", "market", "probability", "uplift")},
+                                   "phase": r.get("phase")} for r in result]})
             return
         click.echo(ngettext("%(num)d open trials scored; call queue by expected gain from a call:",
                             "%(num)d open trials scored; call queue by expected gain from a call:",
@@ -50,6 +51,8 @@ def score_cmd(state: CliState, shop: str | None, all_open: bool, lang: str, as_j
     click.echo(_("%(shop)s: %(percent).1f%% likely to subscribe; a call: %(gain)s (model %(model)s)") % {
         "shop": result["shop"], "percent": result["probability"] * 100, "gain": up, "model": result["model_version"]})
     click.echo(result["history"])
+    if result.get("deliberating"):
+        click.echo(result["deliberating"]["text"])
     if result.get("fallback"):
         click.echo(result["fallback"]["message"])
     if result.get("summary"):

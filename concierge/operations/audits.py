@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import locales
@@ -339,7 +339,7 @@ def plan_calls(session: Session, *, now: datetime | None = None, full: bool = Fa
 
 
 def _rescore_stale(session: Session, changed: set[int], now: datetime) -> int:
-    """Score again the changed open trials whose answers are newer than their score.
+    """Score again the changed open trials (deliberating ones too) whose answers are newer than their score.
 
     Answers recorded one shop at a time (a form, the CLI, a survey, a call) are scored in
     the same request; files of events, imports and the demo are not, so their shops are
@@ -350,6 +350,15 @@ def _rescore_stale(session: Session, changed: set[int], now: datetime) -> int:
 
     if not changed or session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True)).limit(1)) is None:
         return 0
+    from .scoring import store
+    from .scoring.service import open_trials as scorable
+
+    try:  # deliberating trials (ended, decision window open) too, when the model has a part for them
+        with_deliberating = store.active_model(session).bundle.deliberating is not None
+    except SQLAlchemyError:
+        raise
+    except Exception:  # noqa: BLE001 - a model that cannot be loaded: rescore_shops logs it and keeps the scores
+        with_deliberating = False
     stale: list[int] = []
     ids = sorted(changed)
     for i in range(0, len(ids), _CHUNK):
@@ -358,7 +367,7 @@ def _rescore_stale(session: Session, changed: set[int], now: datetime) -> int:
                                         .where(Observation.shop_id.in_(part)).group_by(Observation.shop_id)).all())
         scored = dict(session.execute(select(Score.shop_id, func.max(Score.scored_at))
                                       .where(Score.shop_id.in_(part)).group_by(Score.shop_id)).all())
-        open_trials = set(session.scalars(select(Shop.id).where(Shop.id.in_(part), Shop.outcome.is_(None))))
+        open_trials = {x.id for x in scorable(session, now, deliberating_too=with_deliberating, ids=part)}
         stale += [sid for sid in part if sid in open_trials and sid in answered
                   and (sid not in scored or answered[sid] > scored[sid])]
     return rescore_shops(session, stale, now=now) if stale else 0

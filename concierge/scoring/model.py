@@ -38,6 +38,10 @@ class Bundle:
     snapshot_days: tuple[int, ...] | None = None
     background_ages: np.ndarray | None = None
     reference_by_age: np.ndarray | None = None
+    # the deliberating part (`train.train_deliberating`): scores trials that ended without a
+    # purchase while their market's decision window is open; None in bundles from before it
+    # (such trials are then scored by the trial model, as before)
+    deliberating: dict[str, Any] | None = None
 
     def to_state(self) -> dict[str, Any]:
         return {"format": 1, "space": self.space.to_dict(), "conversion": self.conversion,
@@ -47,7 +51,8 @@ class Bundle:
                 "schema_yaml": self.schema_yaml, "background": self.background,
                 "base_rate": None if self.base_rate is None else float(self.base_rate),
                 "snapshot_days": None if self.snapshot_days is None else [int(a) for a in self.snapshot_days],
-                "background_ages": self.background_ages, "reference_by_age": self.reference_by_age}
+                "background_ages": self.background_ages, "reference_by_age": self.reference_by_age,
+                "deliberating": None if self.deliberating is None else dict(self.deliberating)}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "Bundle":
@@ -61,7 +66,8 @@ class Bundle:
                    base_rate=state.get("base_rate"),
                    snapshot_days=None if state.get("snapshot_days") is None else tuple(int(a) for a in state["snapshot_days"]),
                    background_ages=None if state.get("background_ages") is None else np.asarray(state["background_ages"], dtype=int),
-                   reference_by_age=None if state.get("reference_by_age") is None else np.asarray(state["reference_by_age"], dtype=float))
+                   reference_by_age=None if state.get("reference_by_age") is None else np.asarray(state["reference_by_age"], dtype=float),
+                   deliberating=None if state.get("deliberating") is None else dict(state["deliberating"]))
 
     def age_rows(self, trial_day: float | None) -> tuple[np.ndarray | None, np.ndarray]:
         """The reasons' background rows and typical values for a trial of this age (the nearest
@@ -310,6 +316,53 @@ class Scorer:
                              for lg in _languages(languages)}
         if own is not None:
             out["_p"] = own
+        return out
+
+
+def deliberating_proba(part: dict[str, Any], X: np.ndarray, markets: Sequence[str | None]) -> np.ndarray:
+    """The deliberating part's chances: its model's, or its market's base rate (the overall one
+    for a market it has no rate for)."""
+    if part.get("method") == "model" and part.get("model") is not None:
+        with compute_threads():
+            return _proba(part["model"], X)
+    rates = part.get("base_rates") or {}
+    overall = float(part.get("base_rate") or 0.0)
+    return np.array([float(rates.get(m or "", overall)) for m in markets], dtype=float)
+
+
+class DeliberatingScorer(Scorer):
+    """Scores deliberating trials (ended without a purchase, decision window open) with the
+    bundle's deliberating part; reasons and path are measured the same way, against the part's
+    own background rows. No uplift: the uplift model learned calls made during the trial."""
+
+    def __init__(self, bundle: Bundle):
+        part = bundle.deliberating
+        if part is None:
+            raise ValueError("this model has no deliberating part")
+        import dataclasses
+
+        view = dataclasses.replace(
+            bundle, uplift=None, kind="conversion", fallback_markets={}, snapshot_days=None,
+            background_ages=None, reference_by_age=None,
+            background=None if part.get("background") is None else np.asarray(part["background"], dtype=float),
+            reference=np.asarray(part["reference"], dtype=float) if part.get("reference") is not None
+            else bundle.reference,
+            base_rate=part.get("base_rate"), trained_rows=int(part.get("rows") or 0))
+        super().__init__(view)
+        self.part = part
+
+    def predict(self, X: np.ndarray, markets: Sequence[str | None]) -> np.ndarray:
+        return deliberating_proba(self.part, X, markets)
+
+    def _honesty(self, market: str | None, lang: str) -> dict[str, Any]:
+        out = super()._honesty(market, lang)
+        out["fallback"] = None
+        if self.part.get("method") != "model":  # the base rate: say so, as the trial model's fallback does
+            lang = R.lang_of(lang)
+            rows = int(self.part.get("rows") or 0)
+            out["fallback"] = {"model": "base_rate", "market_rows": rows,
+                               "message": R.text("templates", "fallback_all", lang, rows=rows,
+                                                 model=R.text("models", "base_rate", lang))}
         return out
 
 

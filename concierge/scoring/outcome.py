@@ -35,3 +35,34 @@ def decision(market: str | None, outcome: str | None, outcome_at: datetime | Non
     if trial_ends_at is not None:
         return False, trial_ends_at + decision_window(market)
     return False, outcome_at if outcome is not None else None
+
+
+def bought_by_end(outcome: str | None, outcome_at: datetime | None, trial_ends_at: datetime | None) -> bool:
+    """It bought during the trial (no later than its end); a purchase without a time counts as such."""
+    return outcome == "converted" and (outcome_at is None or trial_ends_at is None or outcome_at <= trial_ends_at)
+
+
+def deliberating(market: str | None, trial_ends_at: datetime | None, outcome: str | None,
+                 outcome_at: datetime | None, now: datetime) -> bool:
+    """The trial has ended without a purchase and its market's decision window is still open.
+
+    Ended: `now` is at or after its end. Not bought by its end, and not bought since (a
+    purchase dated after `now` is not known yet). Not decided: `now` is before the end of
+    the decision window (`decision`'s decided-at for a trial that has not bought). Such a
+    merchant is deliberating: a call may still win them (the deliberating model scores them).
+    A trial without an end date is never deliberating.
+    """
+    if trial_ends_at is None or now < trial_ends_at:
+        return False
+    if bought_by_end(outcome, outcome_at, trial_ends_at):
+        return False
+    if outcome == "converted" and outcome_at is not None and outcome_at <= now:
+        return False  # bought after the end: decided (inside the window or not)
+    _, decided_at = decision(market, None, None, trial_ends_at)
+    return now < decided_at
+
+
+def days_left(market: str | None, trial_ends_at: datetime, now: datetime) -> int:
+    """Whole days (rounded up) until the decision window closes; 0 once it has."""
+    left = (trial_ends_at + decision_window(market) - now).total_seconds()
+    return max(0, int(-(-left // 86400)))

@@ -286,6 +286,9 @@ def localized(details: Mapping[str, Any] | None, lang: str | None) -> dict[str, 
         out["history"] = chosen["history"]
     if chosen.get("summary") is not None and "summary" in out:
         out["summary"] = chosen["summary"]
+    deliberating = out.get("deliberating")
+    if isinstance(deliberating, Mapping) and chosen.get("deliberating"):
+        out["deliberating"] = {**deliberating, "text": chosen["deliberating"]}
     fallback = out.get("fallback")
     if isinstance(fallback, Mapping) and chosen.get("fallback"):
         out["fallback"] = {**fallback, "message": chosen["fallback"]}

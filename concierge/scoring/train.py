@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 import numpy as np
 
@@ -432,7 +432,99 @@ def card_markdown(card: dict[str, Any]) -> str:
         for age, v in card["by_age"].items():
             mm = v.get("metrics") or {}
             lines.append(f"| {age} | {v['train_rows']} | {v['test_rows']} | {mm.get('auc')} | {mm.get('ece')} |")
+    if card.get("deliberating"):
+        lines += ["", *("- " + x for x in deliberating_lines(card["deliberating"]))]
     if card.get("uplift"):
         lines += ["", f"Uplift (test): Qini {card['uplift']['qini_model']} by uplift, "
                       f"{card['uplift']['qini_by_likelihood']} by likelihood"]
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ deliberating trials
+#
+# Issue 14, item 2: a trial that ended without a purchase while its market's decision window
+# is open (Polish merchants deliberate for weeks) is scored by a model of its own, learned
+# from finished trials that had not bought by their trial end, each frozen at its end; the
+# label is "bought within the window". See docs/model.md, "Deliberating trials".
+
+DELIBERATING_MIN_ROWS = 200       # below this many training trials (or this many of either label)
+DELIBERATING_MIN_EACH = 20        # the part is the per-market base rate, not a model
+
+
+def train_deliberating(rows: Sequence[TrainingRow], space: FeatureSpace, *, test_trials: Collection[str] = (),
+                       random_state: int = 0, min_rows: int = DELIBERATING_MIN_ROWS,
+                       min_each: int = DELIBERATING_MIN_EACH) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The bundle's deliberating part and its card block, from `data.deliberating_trials` rows.
+
+    The split is the main model's sealed one: a row whose trial is in `test_trials` (the card's
+    `split.test_trial_ids`) is a test row, every other row trains; nothing is chosen by the test
+    rows. With at least `min_rows` training trials and `min_each` of each label: a
+    ConversionModel (gradient boosting, sigmoid calibration: isotonic needs thousands of
+    rows); else the base rate per market (a market's positives over its trials, shrunk
+    towards the overall rate with weight 20 as the fallback does; the overall rate is
+    (positives + 0.5) / (trials + 1), never a certain 0 or 1), overall for a market not seen.
+    Without a training row: no part (None; block method "none"). The card block: rows,
+    positives, method, and the test figures.
+    """
+    from .model import compute_threads, deliberating_proba
+
+    test = set(str(t) for t in test_trials)
+    is_test = np.array([r.trial in test for r in rows], dtype=bool)
+    X_all = space.transform([r.snapshot for r in rows]) if rows else np.zeros((0, len(space.columns)))
+    y_all = np.array([int(r.outcome) for r in rows], dtype=int)
+    markets_all = [r.snapshot.market or "" for r in rows]
+    tr, te = np.where(~is_test)[0], np.where(is_test)[0]
+    X, y = X_all[tr], y_all[tr]
+    markets = [markets_all[i] for i in tr]
+    n, pos = int(len(tr)), int(y.sum())
+    # never a certain 0 or 1 (no deliberating trial has bought yet is not "none ever will"):
+    # the overall rate with Jeffreys' half a trial of each outcome added
+    overall = (pos + 0.5) / (n + 1.0)
+    shrink = 20.0
+    rates = {}
+    for m in sorted(set(markets)):
+        mask = np.array([x == m for x in markets], dtype=bool)
+        rates[m] = round((float(y[mask].sum()) + shrink * overall) / (float(mask.sum()) + shrink), 6)
+    part: dict[str, Any] = {"method": "base_rate", "model": None, "base_rates": rates,
+                            "base_rate": round(overall, 6), "rows": n, "positives": pos,
+                            "trial_days": sorted({row_age(r, 0) for r in rows}), "background": None,
+                            "reference": reference_row(space, X) if n else None}
+    if n >= min_rows and min(pos, n - pos) >= min_each:
+        est = ConversionModel(max_iter=150, learning_rate=0.06, max_leaf_nodes=7, min_samples_leaf=40,
+                              max_features=0.5, calibration="sigmoid", random_state=random_state)
+        with compute_threads():
+            est.fit(X, y)
+        part["method"], part["model"] = "model", est
+    if n == 0:  # nothing to learn from: no part, such trials keep being scored by the trial model
+        return None, {"method": "none", "rows": {"train": 0, "test": int(len(te))},
+                      "positives": {"train": 0, "test": int(y_all[te].sum()) if len(te) else 0},
+                      "metrics": None}
+    p_train = deliberating_proba(part, X, markets)
+    if part["method"] == "model":
+        part["background"] = background_rows(X, p_train)
+    block: dict[str, Any] = {
+        "method": part["method"], "rows": {"train": n, "test": int(len(te))},
+        "positives": {"train": pos, "test": int(y_all[te].sum()) if len(te) else 0},
+        "base_rate": part["base_rate"], "base_rates": rates,
+        "calibration": getattr(part["model"], "calibration_method_", None),
+        "trial_days": part["trial_days"],
+        "rule": f"a model (gradient boosting, sigmoid calibration) from {min_rows} training trials and "
+                f"{min_each} of each outcome; else the base rate per market",
+        "metrics": None,
+    }
+    if len(te):
+        p_te = deliberating_proba(part, X_all[te], [markets_all[i] for i in te])
+        block["metrics"] = probability_metrics(y_all[te], p_te, base_rate=overall)
+    return part, block
+
+
+def deliberating_lines(block: dict[str, Any] | None) -> list[str]:
+    """The card's deliberating block in words (`model show`); nothing for a card without one."""
+    if not block:
+        return []
+    m = block.get("metrics") or {}
+    rows, pos = block.get("rows") or {}, block.get("positives") or {}
+    return [f"Deliberating trials (ended without a purchase, decision window open): {block.get('method')}"
+            f" (calibration {block.get('calibration')}), train {rows.get('train')} trials "
+            f"({pos.get('train')} bought in the window), test {rows.get('test')} ({pos.get('test')}): "
+            f"AUC {m.get('auc')}, ECE {m.get('ece')}, Brier {m.get('brier')}"]

@@ -80,8 +80,10 @@ def test_a_young_trial_is_scored_at_its_own_age(database, db_url):
     young = make_trials(2, seed=33, months=1, start=now - timedelta(days=3, hours=6))
     with database.sessionmaker() as s:
         for t, began in zip(young, (now - timedelta(days=3, hours=6), now - timedelta(days=20))):
+            # a 30-day trial: the twenty-day-old one is still in its trial (a 14-day one would have
+            # ended six days ago without a purchase: deliberating, scored by the deliberating part)
             shop = Shop(platform_id=t.shop, market=t.market, trial_started_at=began,
-                        trial_ends_at=began + timedelta(days=14))
+                        trial_ends_at=began + timedelta(days=30))
             s.add(shop)
         s.commit()
         shops = list(s.scalars(select(Shop).where(Shop.platform_id.in_([t.shop for t in young])).order_by(Shop.id)))

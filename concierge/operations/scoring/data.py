@@ -26,7 +26,8 @@ from ...models import Call, Shop, TrialEvent
 from ...models import Observation as ObservationRow
 from ...scoring.features import (NOT_FEATURE_SOURCES, TrialSnapshot, scoring_age, snapshot_ages, snapshot_time,
                                 take_snapshot)
-from ...scoring.outcome import DEFAULT_DECISION_WINDOW_DAYS, decision, decision_window  # noqa: F401 - their home is outcome
+from ...scoring.outcome import (DEFAULT_DECISION_WINDOW_DAYS, bought_by_end, decision,  # noqa: F401 - their home is outcome
+                                decision_window)
 
 if TYPE_CHECKING:  # train imports scikit-learn (seconds): only training needs it, not every importer of decision()
     from ...scoring.train import TrainingRow
@@ -87,7 +88,7 @@ def snapshots_for(session: Session, shops: Sequence[Shop], *, snapshot_day: int,
 
 def snapshots_and_done(session: Session, shops: Sequence[Shop], *, snapshot_day: int,
                        schema: profile_schema.Schema | None = None, now: datetime | None = None,
-                       ages: Sequence[int] | None = None,
+                       ages: Sequence[int] | None = None, ended: Collection[int] = (),
                        ) -> tuple[list[TrialSnapshot], list[frozenset[str]]]:
     """Each shop's snapshot, and what the shop has done by now that its snapshot does not show.
 
@@ -95,13 +96,17 @@ def snapshots_and_done(session: Session, shops: Sequence[Shop], *, snapshot_day:
     the snapshot day; a checklist item done since, or told us on a call, is still done:
     the path to subscribe must not propose it. The second list holds, per shop, the yes/no
     questions answered "yes" in the whole profile up to `now`, when something was left out
-    of the snapshot (else an empty set: the snapshot already says it all).
+    of the snapshot (else an empty set: the snapshot already says it all). A shop whose id is
+    in `ended` (a deliberating trial) is snapshotted at its trial end, aged its trial's length,
+    as the deliberating model's rows are (`deliberating_trials`).
     """
     obs = _observations(session, shops)
     snaps, done = [], []
     for s in shops:
         age = None
-        if ages:
+        if s.id in ended and s.trial_started_at is not None and s.trial_ends_at is not None:
+            at, age = s.trial_ends_at, trial_length_days(s.trial_started_at, s.trial_ends_at)
+        elif ages:
             # a model trained on several ages: the trial at its real age now, capped at the largest
             at, age = scoring_age(s.trial_started_at, now or datetime.now().astimezone(), ages)
         else:  # a model of one snapshot day (stored before trial ages)
@@ -186,3 +191,62 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
 
 def _converted_in_window(s: Shop) -> bool:
     return decision(s.market, s.outcome, s.outcome_at, s.trial_ends_at)[0]
+
+
+def trial_length_days(started_at: datetime, trial_ends_at: datetime) -> int:
+    """The trial's length in whole days: the age of its snapshot at the trial end."""
+    return max(0, int((trial_ends_at - started_at).total_seconds() // 86400))
+
+
+def deliberating_trials(session: Session, *, schema: profile_schema.Schema | None = None,
+                        as_of: datetime | None = None, only: Collection[str] | None = None,
+                        recorded_by: datetime | None = None) -> LoadedTrials:
+    """Finished trials that had not bought by their trial end, frozen at that end: the deliberating
+    model's rows (issue 14, item 2).
+
+    The same finished trials as `finished_trials` (the decision window closed by `as_of`, the
+    data clock; `only` and `recorded_by` as there), less those that bought during the trial
+    (or without a purchase time: when they bought is not known). One row per trial: its
+    snapshot at the trial end (`take_snapshot`, call answers left out), `trial_day` = the
+    trial's length in days; label 1 when it bought within the decision window after the end.
+    A row is never `treated` (the uplift model is not learned from these rows); `called_before`
+    says a call came during the trial. `skipped` counts, besides `finished_trials`' reasons,
+    `bought_by_end` and `no_trial_end`.
+    """
+    from ...scoring.train import TrainingRow
+
+    as_of = as_of or data_clock(session)
+    shops = list(session.scalars(select(Shop).where(Shop.outcome.is_not(None)).order_by(Shop.id)))
+    if only is not None:
+        keep = set(only)
+        shops = [s for s in shops if s.platform_id in keep]
+    skipped = {"no_trial_start": 0, "no_trial_end": 0, "unknown_outcome": 0, "bought_by_end": 0,
+               "outcome_window_open": 0}
+    usable = []
+    for s in shops:
+        if s.trial_started_at is None:
+            skipped["no_trial_start"] += 1
+        elif s.trial_ends_at is None or s.trial_ends_at < s.trial_started_at:
+            skipped["no_trial_end"] += 1
+        elif s.outcome not in ("converted", "not_converted"):
+            skipped["unknown_outcome"] += 1
+        elif bought_by_end(s.outcome, s.outcome_at, s.trial_ends_at):
+            skipped["bought_by_end"] += 1
+        elif s.trial_ends_at + decision_window(s.market) > as_of:
+            skipped["outcome_window_open"] += 1
+        else:
+            usable.append(s)
+    rows: list[TrainingRow] = []
+    for k in range(0, len(usable), CHUNK):
+        part = usable[k:k + CHUNK]
+        obs = _observations(session, part, recorded_by)
+        calls = _calls(session, part)
+        for s in part:
+            mine, called = obs.get(s.id, []), calls.get(s.id, [])
+            at = s.trial_ends_at
+            snap = take_snapshot(mine, shop=s.platform_id, market=s.market, as_of=at, schema=schema,
+                                 trial_day=trial_length_days(s.trial_started_at, at))
+            call_times = called + [o.observed_at for o in mine if o.source == "call"]
+            rows.append(TrainingRow(snap, 1 if _converted_in_window(s) else 0, s.trial_started_at, False,
+                                    bool(s.holdout), called_before=any(t <= at for t in call_times)))
+    return LoadedTrials(rows, skipped)

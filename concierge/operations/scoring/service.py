@@ -19,13 +19,15 @@ from ...errors import ConciergeError, NotFound
 from ...models import DemoTruth, ModelVersion, Score, Shop
 from ...scoring.features import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY, FeatureSpace, snapshot_time
 from ...scoring.metrics import bootstrap, probability_metrics, qini_coefficient, ece
-from ...scoring.model import Bundle, Scorer
+from ...scoring.model import Bundle, DeliberatingScorer, Scorer
+from ...scoring.outcome import days_left, decision_window, deliberating
 from ...scoring.reasons import LANGUAGES, localized
+from ...scoring import reasons as R
+from ...scoring.train import NotEnoughData, out_of_time_split, row_age, train, train_deliberating, trial_groups
 from .latest import latest_score  # noqa: F401 (its home is latest; callers of service keep it)
-from ...scoring.train import NotEnoughData, out_of_time_split, row_age, train, trial_groups
 from ..shops import resolve_shop
 from . import store
-from .data import data_clock, finished_trials, recorded_clock, snapshots_and_done
+from .data import data_clock, deliberating_trials, finished_trials, recorded_clock, snapshots_and_done
 
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,12 @@ def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, s
     except NotEnoughData as exc:
         raise TrainingFailed(f"{exc} (skipped: {loaded.skipped})") from None
     card["rows"]["skipped"] = loaded.skipped
+    # the deliberating part: trials that ended without a purchase, frozen at their end, on the
+    # same sealed split (a trial in the main model's test split is a test row here too)
+    delib = deliberating_trials(session, schema=schema if text else None, as_of=as_of)
+    bundle.deliberating, card["deliberating"] = train_deliberating(
+        delib.rows, space, test_trials=card["split"]["test_trial_ids"], random_state=random_state)
+    card["deliberating"]["skipped"] = delib.skipped
     card["split"]["data_clock"] = as_of.isoformat()
     card["split"]["recorded_clock"] = recorded.isoformat() if recorded else None
     card["schema"] = {"file": str(schema_file) if schema_file else None, "version": schema.version}
@@ -128,11 +136,53 @@ def score_shops(session: Session, shops: list[Shop], *, lang: str = "en", reason
     return out
 
 
+def is_deliberating(shop: Shop, now: datetime) -> bool:
+    """The trial ended without a purchase and its market's decision window is open (`outcome.deliberating`)."""
+    return deliberating(shop.market, shop.trial_ends_at, shop.outcome, shop.outcome_at, now)
+
+
 def _results(session: Session, shops: list[Shop], bundle: Bundle, scorer: Scorer, *, lang: str, reasons: bool,
              now: datetime) -> tuple[list[Any], list[Any]]:
+    """Score results and snapshots in the order of `shops`; each result's details name its `phase`.
+
+    A deliberating trial (`is_deliberating`) is scored by the bundle's deliberating part on its
+    snapshot at the trial end, with a line on the days left to decide in every language; every
+    other shop by the trial model (phase "trial"), as is every shop when the bundle has no
+    deliberating part (a model from before it).
+    """
+    ended = {s.id for s in shops if bundle.deliberating is not None and is_deliberating(s, now)}
     snaps, done = snapshots_and_done(session, shops, snapshot_day=bundle.snapshot_day,
-                                     schema=bundle_schema(bundle), now=now, ages=bundle.snapshot_days)
-    return scorer.score_many(snaps, lang=lang, reasons=reasons, languages=LANGUAGES, done=done), snaps
+                                     schema=bundle_schema(bundle), now=now, ages=bundle.snapshot_days, ended=ended)
+    results: list[Any] = [None] * len(shops)
+    for phase, pick, sc in (("trial", lambda s: s.id not in ended, scorer),
+                            ("deliberating", lambda s: s.id in ended, None)):
+        idx = [i for i, s in enumerate(shops) if pick(s)]
+        if not idx:
+            continue
+        sc = sc or DeliberatingScorer(bundle)
+        got = sc.score_many([snaps[i] for i in idx], lang=lang, reasons=reasons, languages=LANGUAGES,
+                            done=[done[i] for i in idx])
+        for i, r in zip(idx, got):
+            r.details["phase"] = phase
+            if phase == "deliberating":
+                _deliberating_details(r.details, shops[i], now, lang)
+            results[i] = r
+    return results, snaps
+
+
+def _deliberating_details(details: dict[str, Any], shop: Shop, now: datetime, lang: str) -> None:
+    """The days left in the decision window and their sentence, in `lang` and in every UI language."""
+    left = days_left(shop.market, shop.trial_ends_at, now)
+
+    def words(lg: str) -> str:
+        return R.text("templates", "deliberating", lg, days=R.with_unit(left, "days", lg))
+
+    details["deliberating"] = {"trial_ended_at": shop.trial_ends_at.isoformat(), "days_left": left,
+                               "window_days": decision_window(shop.market).days,
+                               "method": (details.get("fallback") or {}).get("model") or "model",
+                               "text": words(R.lang_of(lang))}
+    for lg, t in (details.get("texts") or {}).items():
+        t["deliberating"] = words(lg)
 
 
 def _details(result: Any, snap: Any, lang: str) -> dict[str, Any]:
@@ -154,10 +204,46 @@ def score_shop(session: Session, shop: Shop | str, *, lang: str = "en", now: dat
 
 def score_open(session: Session, *, lang: str = "en", reasons: bool = True,
                now: datetime | None = None) -> list[dict[str, Any]]:
-    """Score every open trial, ordered by the expected gain of a call (then likelihood): the call queue."""
-    shops = list(session.scalars(select(Shop).where(Shop.outcome.is_(None)).order_by(Shop.id)))
+    """Score every open trial, ordered by the expected gain of a call (then likelihood): the call queue.
+
+    Open: no outcome yet, or deliberating (ended without a purchase, the decision window
+    open) when the active model has a deliberating part to score it; such a trial has no
+    uplift (the uplift model learned calls during the trial), so it follows the trials that have.
+    """
+    now = now or datetime.now(timezone.utc)
+    bundle = store.active_model(session).bundle
+    shops = open_trials(session, now, deliberating_too=bundle.deliberating is not None)
     out = score_shops(session, shops, lang=lang, reasons=reasons, now=now)
     out.sort(key=lambda s: (-(s["uplift"] if s["uplift"] is not None else -1.0), -s["probability"], s["shop"]))
+    return out
+
+
+def open_trials(session: Session, now: datetime, *, deliberating_too: bool = True,
+                ids: Iterable[int] | None = None) -> list[Shop]:
+    """The trials a score is for: no outcome yet, and (`deliberating_too`) the deliberating ones.
+
+    SQL narrows the ended trials to those without a purchase by `now` inside the longest
+    decision window; the one rule (`outcome.deliberating`) decides. `ids` limits to these shops.
+    """
+    from sqlalchemy import and_, or_
+
+    from locales import MARKET_CODES
+
+    longest = max([decision_window(m) for m in MARKET_CODES] + [decision_window(None)])
+    cond = Shop.outcome.is_(None)
+    if deliberating_too:
+        cond = or_(cond, and_(Shop.trial_ends_at.is_not(None), Shop.trial_ends_at <= now,
+                              Shop.trial_ends_at > now - longest,
+                              or_(Shop.outcome != "converted", Shop.outcome_at > now)))
+    q = select(Shop).where(cond).order_by(Shop.id)
+    if ids is None:
+        chunks = [q]
+    else:
+        wanted = sorted({int(i) for i in ids})
+        chunks = [q.where(Shop.id.in_(wanted[k:k + RESCORE_CHUNK])) for k in range(0, len(wanted), RESCORE_CHUNK)]
+    out = []
+    for part in chunks:
+        out += [s for s in session.scalars(part) if s.outcome is None or is_deliberating(s, now)]
     return out
 
 
@@ -409,6 +495,9 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dic
         out["gaps_policy"] = _gaps(y, p, p_pol, n_boot, seed, model="model")
     out["by_age_band"], out["age_note"] = _age_bands(all_rows, y_all, p_all, p_pol_all, bundle.snapshot_day,
                                                      n_boot=n_boot, seed=seed)
+    out["deliberating"], note = _deliberating_block(session, bundle, card, n_boot=n_boot, seed=seed)
+    if note:
+        out["deliberating_note"] = note
     q: dict[str, Any] = {}
     if t.any() and (~t).any():
         def qini(score):
@@ -425,6 +514,45 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dic
     out["uplift"] = q or None
     out["checks"] = _checks(out)
     return out
+
+
+def _deliberating_block(session: Session, bundle: Bundle, card: dict[str, Any], *, n_boot: int = 0,
+                        seed: int = 0) -> tuple[dict[str, Any] | None, str | None]:
+    """The deliberating part on the sealed test trials that had not bought by their trial end.
+
+    The same trials the card sealed (`split.test_trial_ids`), built at the stored data clock
+    from what was stored by then, each at its trial end (`data.deliberating_trials`). None, with
+    a note, for a model without a deliberating part or a card without a sealed split.
+    """
+    from ...scoring.model import deliberating_proba
+
+    stored = card.get("split") or {}
+    ids = stored.get("test_trial_ids")
+    if bundle.deliberating is None:
+        return None, "this model has no deliberating part (trained before it, or no trial ended without a purchase)"
+    if ids is None:
+        return None, "the card does not seal its test split: no deliberating figures"
+    clock, recorded = stored.get("data_clock"), stored.get("recorded_clock")
+    loaded = deliberating_trials(session, schema=bundle_schema(bundle), only=ids,
+                                 as_of=datetime.fromisoformat(clock) if clock else None,
+                                 recorded_by=datetime.fromisoformat(recorded) if recorded else None)
+    rows = loaded.rows
+    y = np.array([r.outcome for r in rows], dtype=int)
+    block: dict[str, Any] = {"method": bundle.deliberating.get("method"), "n": len(rows), "positives": int(y.sum()),
+                             "auc": None, "auc_ci": None, "ece": None, "ece_ci": None, "brier": None}
+    if not rows:
+        return block, "no sealed test trial ended without a purchase"
+    X = bundle.space.transform([r.snapshot for r in rows])
+    p = deliberating_proba(bundle.deliberating, X, [r.snapshot.market for r in rows])
+    m = probability_metrics(y, p)
+    block.update(auc=m.get("auc"), ece=m.get("ece"), brier=m.get("brier"), prevalence=m.get("prevalence"))
+    if n_boot:
+        from sklearn.metrics import roc_auc_score
+
+        if block["auc"] is not None:
+            block["auc_ci"] = bootstrap(lambda a, b: roc_auc_score(a, b), [y, p], n_boot=n_boot, seed=seed)
+        block["ece_ci"] = bootstrap(lambda a, b: ece(a, b), [y, p], n_boot=n_boot, seed=seed)
+    return block, None
 
 
 AGE_BANDS = (("0-2", 0, 2), ("3-6", 3, 6), ("7+", 7, None))
