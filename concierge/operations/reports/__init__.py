@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from audits.messages import N_
 
-from ...db import server_settings
 from ...i18n import translations
 from ...reporting import Report
 
@@ -82,6 +81,8 @@ def build_report(session: Session, key: str, *, lang: str = "en", market: str | 
     if settings:
         takes = inspect.signature(module.build).parameters
         params = {**{k: v for k, v in settings.items() if k in takes}, **params}
+    from ...db import server_settings  # here, not at the top: the CLI's --help reads REPORTS without SQLAlchemy
+
     with server_settings(session, work_mem=REPORT_WORK_MEM):
         report: Report = module.build(session, lang=lang, market=market.upper() if market else None, now=now,
                                       **params)
