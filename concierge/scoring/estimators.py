@@ -72,26 +72,34 @@ class _Trees:
         offset = np.repeat(starts, sizes)
         leaf = allnodes["is_leaf"].astype(bool)
         ids = np.arange(len(allnodes), dtype=np.intp)
-        # a leaf's children are itself: the walk may take more steps than its depth
+        # the walk's state is a node's slot, 2 * its index; a node's slot + 1 if the row goes
+        # right gives its child's slot. A leaf's children are itself: the walk may take more
+        # steps than the leaf's depth.
         left = np.where(leaf, ids, allnodes["left"].astype(np.intp) + offset)
         right = np.where(leaf, ids, allnodes["right"].astype(np.intp) + offset)
-        self.child = np.stack([left, right], axis=1).ravel()
-        # a node that sends missing values left reads the column from a copy where they are
-        # -inf (always <= its threshold); the others read NaN (never <=: right)
+        self.child = 2 * np.stack([left, right], axis=1).ravel()
+        # right when value > threshold, i.e. not value <= threshold, as scikit-learn tests: a node
+        # that sends missing values left reads its column from a copy where they are -inf (never
+        # greater), the others from a copy where they are +inf, greater than any threshold once
+        # an infinite threshold (a split of the missing values from all others) is the largest float
         mgl = allnodes["missing_go_to_left"].astype(bool)
-        self.feature = np.where(leaf, 0, allnodes["feature_idx"].astype(np.intp) + np.where(mgl, self.n_features, 0))
-        self.threshold = np.where(leaf, 0.0, allnodes["num_threshold"].astype(np.float64))
-        self.value = allnodes["value"].astype(np.float64)
-        self.is_leaf = leaf
-        self.roots = starts
+        feature = np.where(leaf, 0, allnodes["feature_idx"].astype(np.intp) + np.where(mgl, self.n_features, 0))
+        threshold = np.where(leaf, 0.0, np.minimum(allnodes["num_threshold"].astype(np.float64), np.finfo(np.float64).max))
+        self.feature, self.threshold = np.repeat(feature, 2), np.repeat(threshold, 2)
+        self.value = np.repeat(allnodes["value"].astype(np.float64), 2)
+        self.is_leaf = np.repeat(leaf, 2)
+        self.roots = 2 * starts
         self.depth = int(max((int(nd["depth"].max()) for nd in nodes), default=0))
 
     @classmethod
     def usable(cls, est) -> bool:
         try:
+            nodes = [p.nodes for it in est._predictors for p in it]
             return (int(est.n_trees_per_iteration_) == 1 and not getattr(est, "_in_fit", False)
                     and est.is_categorical_ is None and np.shape(est._baseline_prediction) == (1, 1)
-                    and all(not p.nodes["is_categorical"].any() for it in est._predictors for p in it))
+                    and all(not nd["is_categorical"].any() for nd in nodes)
+                    # thresholds are finite or +inf (never NaN or -inf), as the walk assumes
+                    and all((nd["num_threshold"][~nd["is_leaf"].astype(bool)] > -np.inf).all() for nd in nodes))
         except AttributeError:
             return False
 
@@ -104,7 +112,7 @@ class _Trees:
         acc = np.zeros(n) + self.baseline[0, 0]
         if n == 0 or not self.predictors:
             return acc
-        if n > SMALL_BATCH:
+        if n > SMALL_BATCH or np.isinf(X).any():  # (an infinite value: scikit-learn's own walk)
             threads = self._threads()
             for start in range(0, n, CHUNK_ROWS):
                 part, out = X[start:start + CHUNK_ROWS], acc[start:start + CHUNK_ROWS]
@@ -113,18 +121,18 @@ class _Trees:
             return acc
         nf = self.n_features
         wide = np.empty((n, 2 * nf))
-        wide[:, :nf] = X
-        wide[:, nf:] = np.where(np.isnan(X), -np.inf, X)
+        missing = np.isnan(X)
+        wide[:, :nf] = np.where(missing, np.inf, X)
+        wide[:, nf:] = np.where(missing, -np.inf, X)
         flat = wide.ravel()
         rows = (np.arange(n, dtype=np.intp) * (2 * nf))[:, None]
-        node = np.repeat(self.roots[None, :], n, axis=0)
+        slot = np.repeat(self.roots[None, :], n, axis=0)
         for step in range(self.depth):
-            go_left = flat[rows + self.feature[node]] <= self.threshold[node]
-            node = self.child[2 * node + ~go_left]
-            if step >= 3 and self.is_leaf[node].all():
+            slot = self.child[slot + (flat[rows + self.feature[slot]] > self.threshold[slot])]
+            if step >= 3 and self.is_leaf[slot].all():
                 break
         # added one tree after another, as scikit-learn does (a running sum, not a pairwise one)
-        return np.cumsum(np.concatenate([acc[:, None], self.value[node]], axis=1), axis=1)[:, -1]
+        return np.cumsum(np.concatenate([acc[:, None], self.value[slot]], axis=1), axis=1)[:, -1]
 
 
 _TREES: "weakref.WeakKeyDictionary[object, _Trees | None]" = weakref.WeakKeyDictionary()
