@@ -135,19 +135,22 @@ class _Trees:
         return np.cumsum(np.concatenate([acc[:, None], self.value[slot]], axis=1), axis=1)[:, -1]
 
 
-_TREES: "weakref.WeakKeyDictionary[object, _Trees | None]" = weakref.WeakKeyDictionary()
+# model -> (its list of trees when the walk was made, that list's length, the walk or None)
+_TREES: "weakref.WeakKeyDictionary[object, tuple[object, int, _Trees | None]]" = weakref.WeakKeyDictionary()
 
 
 def trees_of(est) -> _Trees | None:
-    """The fast walk of a fitted HistGradientBoosting model (kept while the model lives), or None."""
+    """The fast walk of a fitted HistGradientBoosting model (kept while the model lives and is
+    not fitted again), or None."""
+    source = getattr(est, "_predictors", None)
     try:
-        return _TREES[est]
-    except KeyError:
-        pass
-    except TypeError:
+        hit = _TREES.get(est)
+    except TypeError:  # not weakly referable
         return None
-    trees = _Trees(est) if _Trees.usable(est) else None
-    _TREES[est] = trees
+    if hit is not None and hit[0] is source and hit[1] == len(source or ()):
+        return hit[2]
+    trees = _Trees(est) if source is not None and _Trees.usable(est) else None
+    _TREES[est] = (source, len(source or ()), trees)
     return trees
 
 

@@ -268,3 +268,15 @@ def test_many_scores_with_texts_in_every_language_are_the_reference_s(scored):
     assert [r.uplift for r in plain] == list(ref.predict_uplift(bundle.space.transform(big)))
     assert [r.probability for r in plain[:len(snaps)]] == [r.probability for r in a]
     assert X.shape[0] == len(snaps)
+
+
+def test_a_model_fitted_again_is_walked_anew():
+    X, y = _hgb_data(n=1000, seed=4)
+    est = HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(X, y)
+    first = E.trees_of(est)
+    est.set_params(max_iter=25).fit(X[::-1], y[::-1])
+    again = E.trees_of(est)
+    assert again is not first and len(again.predictors) == 25
+    assert np.array_equal(again.raw(X[:40]), est._raw_predict(X[:40])[:, 0])
+    est.set_params(warm_start=True, max_iter=30).fit(X[::-1], y[::-1])  # trees added to the same list
+    assert np.array_equal(E.trees_of(est).raw(X[:40]), est._raw_predict(X[:40])[:, 0])
