@@ -20,6 +20,7 @@ Pure: no Flask, no import of ``concierge``; the catalogs are read from their dir
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -36,6 +37,7 @@ FRACTION = "#fraction"
 
 _LOCK = threading.Lock()
 _CATALOGS: dict[tuple[str, str], tuple[int | None, Any]] = {}
+_MO_FILES: dict[tuple[Any, str], tuple[str, str]] = {}  # (directory, language) -> (folder, .mo file)
 
 
 def translations(lang: str | None, directory: Path | str | None = None):
@@ -48,12 +50,16 @@ def translations(lang: str | None, directory: Path | str | None = None):
     base = supported_language(lang) or DEFAULT_LANGUAGE
     if base == DEFAULT_LANGUAGE:
         return NullTranslations()
-    root = Path(directory) if directory is not None else CATALOG_DIR
+    folder = directory if directory is not None else CATALOG_DIR
+    where = _MO_FILES.get((folder, base))
+    if where is None:  # the file's name is made once: a score's reasons look a catalog up ~20 times
+        root = Path(folder)
+        where = _MO_FILES[folder, base] = (str(root), str(root / base / "LC_MESSAGES" / "messages.mo"))
     try:
-        stamp = (root / base / "LC_MESSAGES" / "messages.mo").stat().st_mtime_ns
+        stamp = os.stat(where[1]).st_mtime_ns
     except OSError:
         stamp = None
-    key = (str(root), base)
+    key = (where[0], base)
     hit = _CATALOGS.get(key)
     if hit is None or hit[0] != stamp:
         with _LOCK:

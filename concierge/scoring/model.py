@@ -122,6 +122,22 @@ class Scorer:
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
         self.space = bundle.space
+        # per question: its columns (a slice when they are side by side, as from_schema makes
+        # them) and a column-to-question matrix, so that `explain` finds the background rows
+        # that differ from a trial in each question with one product instead of a loop
+        space = self.space
+        self._groups = [(k, slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[-1] + 1)) else np.asarray(idx))
+                        for k, idx in space.groups.items()]
+        self._member = np.zeros((len(space.columns), len(self._groups)))
+        for g, idx in enumerate(space.groups.values()):
+            self._member[idx, g] = 1.0
+        self._by_market: dict[str | None, tuple[list[int], int]] = {}
+
+    def _checklist(self, market: str | None) -> tuple[list[int], int]:
+        """The market's actionable columns and launch-checklist size (computed once per market)."""
+        if market not in self._by_market:
+            self._by_market[market] = (self.space.actionable(market), self.space.checklist_size(market))
+        return self._by_market[market]
 
     def _uses_fallback(self, markets: Sequence[str | None]) -> np.ndarray:
         fb = self.bundle.fallback_markets
@@ -212,6 +228,30 @@ class Scorer:
             out["fallback"] = None
         return out
 
+    def _swaps(self, row: np.ndarray, base: np.ndarray, hidden: Collection[str]) -> tuple[list[str], list[list[Any]]]:
+        """Per question (in the space's order, `hidden` left out) whose value in some background
+        rows differs from the row's: its distinct other values in order of first appearance,
+        each [values, how many background rows hold it]."""
+        keys: list[str] = []
+        swaps: list[list[Any]] = []
+        # background rows x questions: does the row hold another value of that question?
+        differs = (~((base == row) | (np.isnan(base) & np.isnan(row)))) @ self._member > 0
+        tagged = np.where(np.isnan(base), -1e300, base)  # a value's identity, NaN included
+        for g in np.flatnonzero(differs.any(axis=0)):
+            k, sel = self._groups[g]
+            if k in hidden:
+                continue
+            seen: dict[bytes, list[Any]] = {}
+            for j in np.flatnonzero(differs[:, g]):
+                tag = tagged[j, sel].tobytes()
+                if tag in seen:
+                    seen[tag][1] += 1
+                else:
+                    seen[tag] = [base[j, sel], 1]
+            keys.append(k)
+            swaps.append(list(seen.values()))
+        return keys, swaps
+
     def explain(self, row: np.ndarray, snap: TrialSnapshot, p: float | None, *, lang: str = "en",
                 top: int = 3, path: int = 3, languages: Sequence[str] | None = None,
                 done: Collection[str] = ()) -> dict[str, Any]:
@@ -233,24 +273,9 @@ class Scorer:
         k_base = len(base)
         # per question, the distinct background values other than the row's own, with how many
         # background rows hold each: one prediction per distinct value (a row's own value gives p)
-        keys, swaps = [], []
-        for k, idx in space.groups.items():
-            if k in hidden:
-                continue
-            own, sub = row[idx], base[:, idx]
-            other = ~np.all((sub == own) | (np.isnan(sub) & np.isnan(own)), axis=1)
-            if not other.any():
-                continue
-            seen: dict[bytes, list[Any]] = {}
-            for vals in sub[other]:
-                tag = np.where(np.isnan(vals), -1e300, vals).tobytes()
-                if tag in seen:
-                    seen[tag][1] += 1
-                else:
-                    seen[tag] = [vals, 1]
-            keys.append(k)
-            swaps.append(list(seen.values()))
-        actions = [i for i in space.actionable(snap.market) if row[i] != 1.0 and space.columns[i].key not in done]
+        keys, swaps = self._swaps(row, base, hidden)
+        actionable, checklist = self._checklist(snap.market)
+        actions = [i for i in actionable if row[i] != 1.0 and space.columns[i].key not in done]
         first = sum(len(v) for v in swaps)
         n = first + len(actions)
         own = None
@@ -269,7 +294,7 @@ class Scorer:
                     variants[r, idx] = vals
                     r += 1
             ready = space.index.get("activity.readiness_percent")
-            step = 100.0 / max(1, space.checklist_size(snap.market))
+            step = 100.0 / max(1, checklist)
             for r, i in enumerate(actions, start=first):
                 variants[r, i] = 1.0
                 if ready is not None and not np.isnan(row[ready]):
