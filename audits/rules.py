@@ -20,6 +20,8 @@ from locales.market import Market, deep_merge
 
 from .messages import Gettext, error_text
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader (~10x faster) when built with it
+
 __all__ = ["KINDS", "PURPOSES", "TRIGGERS", "AuditError", "Window", "Trigger", "Rule", "CallbackPolicy",
            "QueuePolicy", "RuleSet", "load_rules", "build_rules"]
 
@@ -130,7 +132,7 @@ def _read(name: str) -> dict[str, Any]:
     path = resources.files("audits.rule_files").joinpath(name)
     if not path.is_file():
         return {}
-    return yaml.safe_load(path.read_text("utf-8")) or {}
+    return yaml.load(path.read_text("utf-8"), Loader=_FAST_LOADER) or {}
 
 
 def _int(value: Any, where: str, low: int, high: int) -> int:

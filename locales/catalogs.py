@@ -29,6 +29,8 @@ import yaml
 
 from .languages import DEFAULT_LANGUAGE, supported_language
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader (~10x faster) when built with it
+
 #: Where the compiled catalogs live (the ``concierge`` distribution ships them beside this package).
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "concierge" / "translations"
 #: A plural entry of a table: a mapping of exactly these English forms.
@@ -107,7 +109,7 @@ class MessageTable:
     @functools.cached_property
     def data(self) -> dict[str, Any]:
         with open(self.path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh) or {}
+            return yaml.load(fh, Loader=_FAST_LOADER) or {}
 
     def entry(self, *keys: str) -> Any:
         """The English text (or {one, other}) at ``keys``; None when the table has none."""

@@ -24,6 +24,8 @@ from .conditions import evaluate, validate_condition
 from .errors import InvalidValue, UnknownMarket
 from .languages import DEFAULT_LANGUAGE, language_or_default, supported_language
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader (~10x faster) when built with it
+
 __all__ = [
     "MARKET_CODES", "MARKETS", "OVERRIDES_ENV", "Market", "TimeWindow", "HolidayRules", "HolidayOverride",
     "CallingRules", "Integration", "ExpectedIntegration", "LegalItem", "FollowUpStep", "FollowUpPolicy",
@@ -486,7 +488,7 @@ def _choice(value: str, allowed: tuple[str, ...], where: str) -> str:
 
 def _read_package_yaml(name: str) -> dict[str, Any]:
     text = resources.files("locales.markets").joinpath(name).read_text("utf-8")
-    return yaml.safe_load(text) or {}
+    return yaml.load(text, Loader=_FAST_LOADER) or {}
 
 
 def read_overrides(path: str | os.PathLike[str]) -> dict[str, Any]:

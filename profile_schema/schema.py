@@ -10,6 +10,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader (~10x faster) when built with it
+
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 QUESTION_TYPES = (
     "single_choice", "multi_choice", "yes_no", "number", "money", "scale",
@@ -535,7 +537,7 @@ def load_schema_file(path: str | Path) -> Schema:
     """Read and check one schema file; any mistake in it is a SchemaError naming the file."""
     with open(path, encoding="utf-8") as fh:
         try:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_FAST_LOADER)
         except yaml.YAMLError as exc:
             raise SchemaError(f"{path}: not valid YAML: {exc}") from None
     try:
