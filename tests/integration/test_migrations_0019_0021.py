@@ -69,3 +69,22 @@ def test_the_closed_trials_index_holds_model_healths_closed_outcomes():
     from concierge.operations.reports.model_health import CLOSED
 
     assert tuple(models.CLOSED_OUTCOMES) == tuple(CLOSED)
+
+
+def test_every_needs_answer_fits_in_the_covering_index():
+    """`ix_observation_needs_answers` holds each needs answer's value, and a PostgreSQL index row
+    may not pass ~2.7 kB: every needs question's largest valid answer must stay far below (a long
+    free-text question in this facet would make its answers fail to store, so it fails here first)."""
+    from profile_schema.schema import load_registry
+
+    for schema in load_registry().versions.values():  # every version: old answers stay in the table
+        for key, q in schema.questions.items():
+            if not key.startswith("needs."):
+                continue
+            if q.type == "text":
+                largest = 4 * q.max_length + 16  # four UTF-8 bytes a character at most, plus JSON
+            elif q.choices:
+                largest = sum(len(c.encode()) + 4 for c in q.choices) + 16  # every choice at once
+            else:
+                largest = 64  # a number, a date, yes/no
+            assert largest <= 2000, (schema.version, key, largest)
