@@ -94,6 +94,9 @@ AGENDA: dict[str, str] = {
     "activity": N_("Ask what stopped them, and plan the next hour of work together"),
 }
 
+#: Statuses in which a call still waits to be made (claimed: a consultant is on it).
+OPEN_STATUSES = ("planned", "snoozed", "claimed")
+
 #: Status names as people read them.
 STATUSES: dict[str, str] = {
     "planned": N_("planned"),

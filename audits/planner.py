@@ -25,13 +25,12 @@ from locales.calendar import add_business_days
 from . import slots
 from .agenda import AgendaItem, build_agenda
 from .facts import ShopFacts
+from .messages import OPEN_STATUSES  # re-exported: its home is messages (cheap to import)
 from .rules import Rule, RuleSet, Window
 
 __all__ = ["OPEN_STATUSES", "Firing", "OpenCall", "Plan", "phase", "plan", "contact_for", "due_until",
            "PLAN_AHEAD"]
 
-#: Statuses in which a call still waits to be made (claimed: a consultant is on it).
-OPEN_STATUSES = ("planned", "snoozed", "claimed")
 #: How far ahead a time-based call is planned, so the shop page can show what comes next.
 PLAN_AHEAD = timedelta(days=21)
 #: Longer than any due window a rule may have (60 business days with holidays).

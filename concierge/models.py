@@ -9,6 +9,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from audits.messages import OPEN_STATUSES
+
 from .db import Base, JSONType, utcnow
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -342,11 +344,10 @@ class PlannedCall(Base):
 
 # The open calls by market, language and moment, with what the queue's health counts (the
 # dashboard's queue scan reads only this index on PostgreSQL; operations.reports.queue_health).
-_OPEN_STATUSES = ("planned", "snoozed", "claimed")  # audits.planner.OPEN_STATUSES (a test keeps them equal)
 Index("ix_planned_call_open_market", PlannedCall.market, PlannedCall.language, PlannedCall.scheduled_at,
       postgresql_include=["due_from", "due_until", "status", "lease_until", "kind"],
-      postgresql_where=PlannedCall.status.in_(_OPEN_STATUSES),
-      sqlite_where=PlannedCall.status.in_(_OPEN_STATUSES))
+      postgresql_where=PlannedCall.status.in_(OPEN_STATUSES),
+      sqlite_where=PlannedCall.status.in_(OPEN_STATUSES))
 
 # The queue in claim order, open calls only: a claim (operations.workday.claim_next) walks it from
 # the top and stops at the first call it may take, instead of sorting every due call (PostgreSQL

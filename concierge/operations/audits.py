@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 import locales
 import profile_schema
 from audits import slots
-from audits.agenda import build_agenda, render_agenda, render_cancel_reason, render_reason
+from audits.agenda import build_agenda, render_agenda, render_cancel_reason
 from audits.facts import FACTS_VERSION, ShopFacts, shop_facts
 from audits.messages import KINDS, STATUSES, error_text
 from audits.planner import OPEN_STATUSES, OpenCall, contact_for, due_until, plan
@@ -43,6 +43,7 @@ from ..models import (
 from .callstats import forget_fcr_verdicts, record_fcr_verdicts
 from .contact_preferences import parse_days
 from .shop_state import refresh_states
+from .planned_calls import call_reason, next_call  # noqa: F401 (next_call: its home is planned_calls)
 from .profiles import observations_by_shop
 from .shops import resolve_shop
 
@@ -771,14 +772,6 @@ def list_calls(session: Session, *, shop: Shop | str | None = None, status: str 
     return list(session.execute(q.order_by(*order).limit(limit)).tuples())
 
 
-def next_call(session: Session, shop: Shop) -> PlannedCall | None:
-    """The shop's next open call: a callback first, else the soonest."""
-    return session.scalar(select(PlannedCall)
-                          .where(PlannedCall.shop_id == shop.id, PlannedCall.status.in_(OPEN_STATUSES))
-                          .order_by(PlannedCall.kind != "callback", PlannedCall.scheduled_at, PlannedCall.id)
-                          .limit(1))
-
-
 def call_history(session: Session, call: PlannedCall) -> list[PlannedCallEvent]:
     return list(session.scalars(select(PlannedCallEvent).where(PlannedCallEvent.call_id == call.id)
                                 .order_by(PlannedCallEvent.at, PlannedCallEvent.id)))
@@ -795,7 +788,7 @@ def call_as_dict(call: PlannedCall, shop: Shop, *, lang: str = "en",
         "kind_label": t(KINDS.get(call.kind, call.kind)), "reason": call.reason, "rule": call.rule,
         "rules_version": call.rules_version, "occurrence": call.occurrence, "purpose": call.purpose,
         "status": call.status, "status_label": t(STATUSES.get(call.status, call.status)),
-        "why": render_reason(call.trigger, call.params, market=shop.market, lang=lang, gettext=t),
+        "why": call_reason(call, shop, lang),
         "scheduled_at": call.scheduled_at.isoformat(), "scheduled_local": local.isoformat(),
         "timezone": m.timezone, "due_from": call.due_from.isoformat(), "due_until": call.due_until.isoformat(),
         "preference_met": call.preference_met, "holdout": call.holdout,

@@ -185,7 +185,7 @@ def set_preferences(session: Session, shop: Shop, raw: Mapping[str, Any], *, act
 def consultant_first_name(session: Session, shop: Shop) -> str | None:
     """The first name of the merchant's consultant: who holds their next call, else who last
     reached them, else who sent them the survey link; None when that is not a known user."""
-    from .audits import next_call
+    from .planned_calls import next_call
 
     candidates: list[Any] = []
     call = next_call(session, shop)
@@ -217,7 +217,7 @@ class NextStep:
 
 def next_step(session: Session, shop: Shop) -> NextStep:
     """The consultant's first name, the next call and the merchant's wishes. Writes nothing."""
-    from .audits import next_call
+    from .planned_calls import next_call
 
     call = next_call(session, shop)
     at = call.scheduled_at if call is not None else None

@@ -11,14 +11,35 @@ from datetime import datetime
 from typing import Any
 
 from babel import Locale, dates
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import locales
 from locales.formatting import babel_locale, format_date, format_time
 
+from audits.agenda import render_reason
+from audits.messages import OPEN_STATUSES
+
+from ..i18n import translations
 from ..models import PlannedCall, Shop
-from .audits import call_as_dict, callback_moved, list_calls, next_call, open_callback, request_callback  # noqa: F401
 from .shops import resolve_shop
+
+# `operations.audits` (the planner, the calling-time rules) is imported inside the functions that
+# need it: the picture's next-call line does not, and a CLI `render` should not pay for it.
+
+
+def next_call(session: Session, shop: Shop) -> PlannedCall | None:
+    """The shop's next open call: a callback first, else the soonest."""
+    return session.scalar(select(PlannedCall)
+                          .where(PlannedCall.shop_id == shop.id, PlannedCall.status.in_(OPEN_STATUSES))
+                          .order_by(PlannedCall.kind != "callback", PlannedCall.scheduled_at, PlannedCall.id)
+                          .limit(1))
+
+
+def call_reason(call: PlannedCall, shop: Shop, lang: str) -> str:
+    """Why the call is planned, in the reader's language (`call_as_dict`'s ``why``)."""
+    return render_reason(call.trigger, call.params, market=shop.market, lang=lang,
+                         gettext=translations(lang).gettext)
 
 
 
@@ -46,6 +67,8 @@ def short_moment(value: datetime, lang: str, market: str) -> str:
 
 def describe_call(call: PlannedCall, shop: Shop, lang: str) -> dict[str, Any]:
     """`call_as_dict` plus `when` (reader's language, merchant's time) and `moved` for callbacks."""
+    from .audits import call_as_dict
+
     data = call_as_dict(call, shop, lang=lang)
     data["when"] = local_moment(call.scheduled_at, lang, shop.market)
     data.setdefault("moved", False)
@@ -54,6 +77,8 @@ def describe_call(call: PlannedCall, shop: Shop, lang: str) -> dict[str, Any]:
 
 def open_calls(session: Session, shop: Shop, lang: str) -> list[dict[str, Any]]:
     """The shop's open calls (planned or snoozed), the next one first: callbacks, then by time."""
+    from .audits import list_calls
+
     return [describe_call(c, s, lang) for c, s in list_calls(session, shop=shop, status="open", lang=lang)]
 
 
@@ -65,7 +90,7 @@ def next_call_line(session: Session, shop: Shop, lang: str) -> str | None:
 
 def call_line(call: PlannedCall, shop: Shop, lang: str, why: str | None = None) -> str:
     """One call as the picture's line (`why`: its reason in `lang`, when already written)."""
-    why = call_as_dict(call, shop, lang=lang)["why"] if why is None else why
+    why = call_reason(call, shop, lang) if why is None else why
     return f"{short_moment(call.scheduled_at, lang, shop.market)} · {why}"
 
 
@@ -73,6 +98,8 @@ def ask_for_callback(session: Session, shop: Shop | str, *, at: Any = None, note
                      via: str, actor: str, lang: str = "en",
                      now: datetime | None = None) -> tuple[PlannedCall, Shop, bool]:
     """`request_callback`, and whether it made a new callback (False: the open one was moved)."""
+    from .audits import open_callback, request_callback
+
     shop = resolve_shop(session, shop, lang=lang)
     created = open_callback(session, shop) is None
     call = request_callback(session, shop, at=at, note=note, via=via, actor=actor, lang=lang, now=now)

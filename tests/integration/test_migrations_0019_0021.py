@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, select, text
 
-from audits.planner import OPEN_STATUSES
 from concierge import models
 from concierge.models import Call, PlannedCall, Shop
 from tests.support import migrate_across
@@ -53,10 +52,6 @@ def test_a_call_or_planned_call_inserted_without_a_market_takes_its_shops(sessio
     session.add(call)
     session.flush()
     assert (session.get(PlannedCall, cid).market, call.market) == ("TR", "TR")
-
-
-def test_the_open_market_index_covers_the_planners_open_statuses():
-    assert tuple(models._OPEN_STATUSES) == tuple(OPEN_STATUSES)
 
 
 def test_the_needs_answers_index_holds_the_voices_facet():
