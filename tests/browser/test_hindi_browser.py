@@ -133,7 +133,8 @@ def test_the_hindi_survey_on_a_phone(indian_shop, online_page, output_dir):
     page.screenshot(path=str(output_dir / "hindi-survey-390-top.png"))
     # the switcher: the market's two languages first; English in one tap
     assert page.eval_on_selector_all(".langs a", "as => as.map(a => a.lang)")[:2] == ["en", "hi"]
-    page.click(".langs a[lang=en]")
+    with page.expect_navigation():  # the click loads a new page; reading it sooner finds no document
+        page.click(".langs a[lang=en]")
     assert page.evaluate("document.documentElement.lang") == "en"
     assert csp == [], csp
     assert heading
