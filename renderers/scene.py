@@ -12,26 +12,42 @@ gap lengths (SVG ``stroke-dasharray``); None draws a solid stroke.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Union
 
 Anchor = Literal["start", "middle", "end"]
 Weight = Literal["normal", "bold"]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Painted:
+    """The paint of a filled, outlined shape (Rect, Circle), given by keyword after its geometry.
+
+    ``fill`` None leaves the inside empty; ``stroke`` None draws no outline.
+    """
+
+    fill: str | None = None
+    stroke: str | None = None
+    stroke_width: float = 1.0
+    dash: tuple[float, ...] | None = None
+
+
 @dataclass(frozen=True, slots=True)
-class Rect:
-    """An axis-aligned rectangle; ``rx`` > 0 rounds its corners."""
+class Rect(Painted):
+    """An axis-aligned rectangle; ``rx`` > 0 (by keyword, like the paint) rounds its corners."""
 
     x: float
     y: float
     w: float
     h: float
-    fill: str | None = None
-    stroke: str | None = None
-    stroke_width: float = 1.0
-    dash: tuple[float, ...] | None = None
-    rx: float = 0.0
+    rx: float = field(default=0.0, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Circle(Painted):
+    cx: float
+    cy: float
+    r: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,17 +57,6 @@ class Line:
     x2: float
     y2: float
     stroke: str = "#000000"
-    stroke_width: float = 1.0
-    dash: tuple[float, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Circle:
-    cx: float
-    cy: float
-    r: float
-    fill: str | None = None
-    stroke: str | None = None
     stroke_width: float = 1.0
     dash: tuple[float, ...] | None = None
 
