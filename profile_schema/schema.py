@@ -46,7 +46,7 @@ class Choice:
         return self.asks.get(_base_lang(lang)) or self.asks.get("en") or self.label(lang)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Question:
     """One question of the interview, with everything needed to ask, check and show it."""
 
