@@ -38,7 +38,7 @@ _LONGEST_WINDOW = timedelta(days=120)
 UTC = timezone.utc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Firing:
     """One planned call the store should create."""
 
@@ -55,7 +55,7 @@ class Firing:
     params: Mapping[str, Any]
     agenda: tuple[AgendaItem, ...]
     rules_version: int
-    gain: float | None = None
+    gain: float | None   # the model's expected gain from a call (ShopFacts.gain); None: not scored
 
 
 @dataclass(frozen=True)

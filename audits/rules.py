@@ -79,7 +79,7 @@ class Trigger:
         return self.params.get(name, default)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rule:
     """One audit rule: a trigger, a due window, and what kind of call it plans."""
 
@@ -91,7 +91,7 @@ class Rule:
     min_gain: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CallbackPolicy:
     """How merchant-requested calls are served: due window, service-level target, slots offered."""
 
@@ -101,7 +101,7 @@ class CallbackPolicy:
     offered_slots: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QueuePolicy:
     """How calls are retried and ordered (the priors the call log replaces as it grows)."""
 
@@ -113,7 +113,7 @@ class QueuePolicy:
     handling_minutes: Mapping[str, int] = field(default_factory=lambda: {"audit": 12, "followup": 8, "callback": 10})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RuleSet:
     """A market's rules after merging, with the version every planned call records."""
 
