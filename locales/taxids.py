@@ -58,7 +58,7 @@ TAX_ID_KINDS: Mapping[str, TaxIdKind] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TaxId:
     """A validated identifier: store ``compact``, show ``display``; ``info`` is what it encodes."""
 
