@@ -411,6 +411,12 @@ def bench(args) -> tuple[list[tuple[str, str]], list[dict], list[str]]:
         r = client.post("/login", data={"email": "manager@example.com", "password": PASSWORD,
                                         **({"csrf_token": token} if token else {})})
         assert r.status_code in (302, 303), r.status_code
+        try:  # what a gunicorn worker does once its app is built (imports, gc.freeze)
+            from concierge.gunicorn_conf import settle_worker
+        except ImportError:
+            settle_worker = None
+        if settle_worker is not None:
+            settle_worker()
         app_db = app.extensions["concierge.db"]
         timer = SqlTimer(app_db.engine)
         has_pages = "/dashboard/<key>" in rules
