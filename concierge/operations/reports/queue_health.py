@@ -26,6 +26,7 @@ from sqlalchemy import Date, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 import locales
+from audits.messages import N_
 from audits.planner import OPEN_STATUSES
 from audits.rules import load_rules
 from locales.formatting import format_date
@@ -44,11 +45,16 @@ UTC = timezone.utc
 STATS_DAYS = 30
 #: How far ahead the capacity table looks, in days (today included).
 HORIZON_DAYS = 28
-#: The call-log figures both tables show: (key in call_stats' rows, column key).
-_STATS = (("calls_handled", "calls_handled"), ("reach_rate", "reach_rate"),
-          ("average_handling_minutes", "handling_minutes"), ("callbacks", "callbacks"),
-          ("callback_service_level", "callback_service_level"), ("ratings", "ratings"), ("tnps", "tnps"),
-          ("fcr_judged", "fcr_judged"), ("first_contact_resolution", "first_contact_resolution"))
+#: The call-log figures both tables show: (key in call_stats' rows, column key, label msgid, kind).
+_STATS = (("calls_handled", "calls_handled", N_("Calls handled"), "int"),
+          ("reach_rate", "reach_rate", N_("Reach rate"), "rate"),
+          ("average_handling_minutes", "handling_minutes", N_("Average handling (minutes)"), "float"),
+          ("callbacks", "callbacks", N_("Callbacks judged"), "int"),
+          ("callback_service_level", "callback_service_level", N_("Callback service level"), "rate"),
+          ("ratings", "ratings", N_("Ratings"), "int"),
+          ("tnps", "tnps", N_("tNPS"), "float"),
+          ("fcr_judged", "fcr_judged", N_("Calls judged for FCR"), "int"),
+          ("first_contact_resolution", "first_contact_resolution", N_("First-contact resolution"), "rate"))
 
 
 def _markets(market: str | None) -> tuple[str, ...]:
@@ -104,22 +110,12 @@ def _queue_scan(session: Session, now: datetime, markets: tuple[str, ...]
 
 
 def _stats_fields(stats: dict[str, Any]) -> dict[str, Any]:
-    return {col: stats.get(key) for key, col in _STATS}
+    return {col: stats.get(key) for key, col, _label, _kind in _STATS}
 
 
 def _stats_columns(_: Any) -> list[Column]:
     """The call-log columns, labelled with the reader's catalog ``_``."""
-    return [
-        Column("calls_handled", _("Calls handled"), "int"),
-        Column("reach_rate", _("Reach rate"), "rate"),
-        Column("handling_minutes", _("Average handling (minutes)"), "float"),
-        Column("callbacks", _("Callbacks judged"), "int"),
-        Column("callback_service_level", _("Callback service level"), "rate"),
-        Column("ratings", _("Ratings"), "int"),
-        Column("tnps", _("tNPS"), "float"),
-        Column("fcr_judged", _("Calls judged for FCR"), "int"),
-        Column("first_contact_resolution", _("First-contact resolution"), "rate"),
-    ]
+    return [Column(col, _(label), kind) for _key, col, label, kind in _STATS]
 
 
 def _day_edges(markets: tuple[str, ...], today: date) -> dict[str, list[datetime]]:
