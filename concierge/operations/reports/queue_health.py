@@ -113,6 +113,11 @@ def _stats_fields(stats: dict[str, Any]) -> dict[str, Any]:
     return {col: stats.get(key) for key, col, _label, _kind in _STATS}
 
 
+def _summary_row(scope: str, queue: dict[str, int], stats: dict[str, Any], target: float | None) -> dict[str, Any]:
+    """A summary row: a market's (or the team's) queue counts, call-log figures and callback target."""
+    return {"market": scope, **queue, **_stats_fields(stats), "callback_target": target}
+
+
 def _stats_columns(_: Any) -> list[Column]:
     """The call-log columns, labelled with the reader's catalog ``_``."""
     return [Column(col, _(label), kind) for _key, col, label, kind in _STATS]
@@ -171,12 +176,11 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime,
         call_stats(session, since=since, until=now, now=now, market=market, by_market=True)
     for m in markets:
         stats = team_stats.get("markets", {}).get(m, {"team": {}})
-        summary_rows.append({"market": label("markets", m, lang), **counts[m], **_stats_fields(stats["team"]),
-                             "callback_target": load_rules(m).callbacks.target_share})
+        summary_rows.append(_summary_row(label("markets", m, lang), counts[m], stats["team"],
+                                         load_rules(m).callbacks.target_share))
     if market is None:
         totals = {k: sum(counts[m][k] for m in markets) for k in ("due_now", "overdue", "claimed", "callbacks_waiting")}
-        summary_rows.append({"market": _("All markets"), **totals, **_stats_fields(team_stats["team"]),
-                             "callback_target": None})
+        summary_rows.append(_summary_row(_("All markets"), totals, team_stats["team"], None))
     summary = Table(
         key="summary", title=_("Queue health"),
         definition=_("Open calls are planned, snoozed or claimed (held-out calls are never made). Due now: open "
