@@ -155,15 +155,9 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
         total.merge(cell)
         if cell.trials > cell.scored:
             unscored_by_market[m] = cell.trials - cell.scored
-        iv = cell.interval()
-        open_rows.append({"market": m, "open": cell.trials, "scored": cell.scored,
-                          "unscored": cell.trials - cell.scored, "expected": iv.estimate, "low": iv.low,
-                          "high": iv.high, "_drill": sql.drill(market=m, outcome="open")})
+        open_rows.append(_open_row(m, cell, sql.drill(market=m, outcome="open")))
     if not market:
-        iv = total.interval()
-        open_rows.append({"market": _("All markets"), "open": total.trials, "scored": total.scored,
-                          "unscored": total.trials - total.scored, "expected": iv.estimate, "low": iv.low,
-                          "high": iv.high, "_drill": sql.drill(outcome="open")})
+        open_rows.append(_open_row(_("All markets"), total, sql.drill(outcome="open")))
     notes = [assumption]
     if unscored_by_market:
         notes.append(_("Open trials without a score are not in the sums: %(list)s. They are counted in "
@@ -184,10 +178,8 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
                      "without a score are counted apart, never guessed."),
         columns=[Column("market", _("Market")), Column("open", _("Open trials"), "int"),
                  Column("scored", _("Scored"), "int"), Column("unscored", _("Not scored"), "int"),
-                 Column("expected", _("Expected conversions"), "float"),
-                 Column("low", _("Low (95%)"), "float"), Column("high", _("High (95%)"), "float")],
-        rows=open_rows, plot={"kind": "bars", "x": "market", "y": "expected", "low": "low", "high": "high",
-                              "format": "number"},
+                 *_interval_columns(_, _("Expected conversions"))],
+        rows=open_rows, plot=_interval_plot("market"),
         notes=notes)
 
     # ---- past forecasts: the whole months before this one (every trial in them has ended)
@@ -228,12 +220,28 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
                      "Inside: whether that count fell within the interval."),
         columns=[Column("month", _("Month of trial end")), Column("ended", _("Trials ended"), "int"),
                  Column("no_outcome", _("No outcome yet"), "int"), Column("scored", _("Scored"), "int"),
-                 Column("expected", _("Forecast conversions"), "float"),
-                 Column("low", _("Low (95%)"), "float"), Column("high", _("High (95%)"), "float"),
+                 *_interval_columns(_, _("Forecast conversions")),
                  Column("converted", _("Converted"), "int"), Column("inside", _("Inside the interval"), "bool"),
                  Column("in_window", _("Still in their decision window"), "int")],
-        rows=past_rows, plot={"kind": "bars", "x": "month", "y": "expected", "low": "low", "high": "high",
-                              "reference": "converted", "format": "number"},
+        rows=past_rows, plot=_interval_plot("month", reference="converted"),
         notes=past_notes)
     return Report(key="forecast", title=report_title("forecast", lang), tables=[expected, past],
                   params={"months": months})
+
+
+def _open_row(scope: str, cell: Sums, drill: dict[str, Any]) -> dict[str, Any]:
+    """A row of the open trials' table: a market's (or all markets') trials and their forecast."""
+    iv = cell.interval()
+    return {"market": scope, "open": cell.trials, "scored": cell.scored, "unscored": cell.trials - cell.scored,
+            "expected": iv.estimate, "low": iv.low, "high": iv.high, "_drill": drill}
+
+
+def _interval_columns(_: Any, expected: str) -> list[Column]:
+    """The forecast and its 95% prediction interval, as both tables show them (``expected``: the sum's label)."""
+    return [Column("expected", expected, "float"), Column("low", _("Low (95%)"), "float"),
+            Column("high", _("High (95%)"), "float")]
+
+
+def _interval_plot(x: str, **more: str) -> dict[str, Any]:
+    """Both tables' chart: the forecast per ``x`` as bars with its interval (``more``: e.g. a reference)."""
+    return {"kind": "bars", "x": x, "y": "expected", "low": "low", "high": "high", **more, "format": "number"}
