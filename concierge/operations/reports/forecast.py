@@ -14,7 +14,7 @@ after its decision has its score then looked up in the score table (`model_healt
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -42,17 +42,16 @@ MAX_MONTHS = 36
 
 @dataclass
 class Sums:
-    """Trials and the sums a forecast needs: how many are scored, the sum of their p and of p(1-p),
-    their conversions; and how many are still in their window, have no outcome, or an older model's score."""
+    """A cell's trials, and the sums a forecast needs over those of them that are scored (`interval`)."""
 
     trials: int = 0
-    scored: int = 0
-    mean: float = 0.0
-    variance: float = 0.0
-    converted: int = 0
-    pending: int = 0
-    no_outcome: int = 0
-    other_model: int = 0
+    scored: int = 0  # trials with a probability: the sums below are over these
+    mean: float = 0.0  # the sum of their p: the expected conversions
+    variance: float = 0.0  # the sum of p(1 - p)
+    converted: int = 0  # the scored trials that converted
+    pending: int = 0  # decided trials still inside their market's decision window
+    no_outcome: int = 0  # trials with no outcome yet
+    other_model: int = 0  # probabilities made by another model version than the active one
 
     def add(self, p: float, converted: int = 0) -> None:
         self.scored += 1
@@ -61,8 +60,8 @@ class Sums:
         self.converted += converted
 
     def merge(self, other: "Sums") -> None:
-        for k in ("trials", "scored", "mean", "variance", "converted", "pending", "no_outcome", "other_model"):
-            setattr(self, k, getattr(self, k) + getattr(other, k))
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def interval(self) -> Interval:
         return sum_of_bernoulli_moments(self.scored, self.mean, self.variance)
