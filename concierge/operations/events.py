@@ -87,12 +87,12 @@ class EventOutcome:
 class IngestSummary:
     """Counts for a run, plus the rejected events (the `ingest events --json` contract)."""
 
-    total: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    observations: int = 0
-    shops_created: int = 0
+    total: int = 0  # every event given, whatever became of it
+    stored: int = 0  # new events, applied to their shop
+    duplicates: int = 0  # already stored with the same id and body: not applied again
+    rejected: int = 0  # malformed, conflicting or invalid (each dead-lettered unless dead_letters=False)
+    observations: int = 0  # the profile observations the stored events added
+    shops_created: int = 0  # shops new to the database, made by the event that starts their trial
     outcomes: list[EventOutcome] = field(default_factory=list)  # rejected ones, or all with keep_all
 
     def as_dict(self) -> dict[str, Any]:

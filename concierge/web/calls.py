@@ -161,13 +161,14 @@ def _upcoming(session, user: User, now: datetime, lang: str) -> list[dict[str, A
     if langs is not None:
         q = q.where(or_(PlannedCall.language.is_(None), PlannedCall.language.in_(langs)))
     q = q.order_by(PlannedCall.kind != "callback", PlannedCall.scheduled_at, PlannedCall.id).limit(DUE_LIMIT)
-    out = []
-    for call, shop in session.execute(q).tuples():
-        data = describe_call(call, shop, lang)
-        data["shop_name"] = shop.name or shop.platform_id
-        data["due"] = call.scheduled_at <= now and call.due_from <= now
-        out.append(data)
-    return out
+    return [_listed(call, shop, lang, due=call.scheduled_at <= now and call.due_from <= now)
+            for call, shop in session.execute(q).tuples()]
+
+
+def _listed(call: PlannedCall, shop: Shop, lang: str, **extra: Any) -> dict[str, Any]:
+    """A call as the calls page lists it (a claim or an upcoming call): `describe_call`, the shop's
+    name (its platform id when it has none) and ``extra``."""
+    return {**describe_call(call, shop, lang), "shop_name": shop.name or shop.platform_id, **extra}
 
 
 @bp.get("/calls")
@@ -180,10 +181,7 @@ def my_calls_page():
     claims = []
     for call in my_calls(session, g.user, now=now):
         shop = session.get(Shop, call.shop_id)
-        data = describe_call(call, shop, lang)
-        data["shop_name"] = shop.name or shop.platform_id
-        data["lease"] = _lease_text(call, shop, now, lang)
-        claims.append(data)
+        claims.append(_listed(call, shop, lang, lease=_lease_text(call, shop, now, lang)))
     return render_template("calls.html", claims=claims, upcoming=_upcoming(session, g.user, now, lang),
                            max_open=current_app.config["MAX_OPEN_CLAIMS"],
                            languages=call_languages(g.user))

@@ -14,7 +14,7 @@ after its decision has its score then looked up in the score table (`model_healt
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -42,17 +42,16 @@ MAX_MONTHS = 36
 
 @dataclass
 class Sums:
-    """Trials and the sums a forecast needs: how many are scored, the sum of their p and of p(1-p),
-    their conversions; and how many are still in their window, have no outcome, or an older model's score."""
+    """A cell's trials, and the sums a forecast needs over those of them that are scored (`interval`)."""
 
     trials: int = 0
-    scored: int = 0
-    mean: float = 0.0
-    variance: float = 0.0
-    converted: int = 0
-    pending: int = 0
-    no_outcome: int = 0
-    other_model: int = 0
+    scored: int = 0  # trials with a probability: the sums below are over these
+    mean: float = 0.0  # the sum of their p: the expected conversions
+    variance: float = 0.0  # the sum of p(1 - p)
+    converted: int = 0  # the scored trials that converted
+    pending: int = 0  # decided trials still inside their market's decision window
+    no_outcome: int = 0  # trials with no outcome yet
+    other_model: int = 0  # probabilities made by another model version than the active one
 
     def add(self, p: float, converted: int = 0) -> None:
         self.scored += 1
@@ -61,8 +60,8 @@ class Sums:
         self.converted += converted
 
     def merge(self, other: "Sums") -> None:
-        for k in ("trials", "scored", "mean", "variance", "converted", "pending", "no_outcome", "other_model"):
-            setattr(self, k, getattr(self, k) + getattr(other, k))
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def interval(self) -> Interval:
         return sum_of_bernoulli_moments(self.scored, self.mean, self.variance)
@@ -155,15 +154,9 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
         total.merge(cell)
         if cell.trials > cell.scored:
             unscored_by_market[m] = cell.trials - cell.scored
-        iv = cell.interval()
-        open_rows.append({"market": m, "open": cell.trials, "scored": cell.scored,
-                          "unscored": cell.trials - cell.scored, "expected": iv.estimate, "low": iv.low,
-                          "high": iv.high, "_drill": sql.drill(market=m, outcome="open")})
+        open_rows.append(_open_row(m, cell, sql.drill(market=m, outcome="open")))
     if not market:
-        iv = total.interval()
-        open_rows.append({"market": _("All markets"), "open": total.trials, "scored": total.scored,
-                          "unscored": total.trials - total.scored, "expected": iv.estimate, "low": iv.low,
-                          "high": iv.high, "_drill": sql.drill(outcome="open")})
+        open_rows.append(_open_row(_("All markets"), total, sql.drill(outcome="open")))
     notes = [assumption]
     if unscored_by_market:
         notes.append(_("Open trials without a score are not in the sums: %(list)s. They are counted in "
@@ -184,10 +177,8 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
                      "without a score are counted apart, never guessed."),
         columns=[Column("market", _("Market")), Column("open", _("Open trials"), "int"),
                  Column("scored", _("Scored"), "int"), Column("unscored", _("Not scored"), "int"),
-                 Column("expected", _("Expected conversions"), "float"),
-                 Column("low", _("Low (95%)"), "float"), Column("high", _("High (95%)"), "float")],
-        rows=open_rows, plot={"kind": "bars", "x": "market", "y": "expected", "low": "low", "high": "high",
-                              "format": "number"},
+                 *_interval_columns(_, _("Expected conversions"))],
+        rows=open_rows, plot=_interval_plot("market"),
         notes=notes)
 
     # ---- past forecasts: the whole months before this one (every trial in them has ended)
@@ -228,12 +219,28 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime, mon
                      "Inside: whether that count fell within the interval."),
         columns=[Column("month", _("Month of trial end")), Column("ended", _("Trials ended"), "int"),
                  Column("no_outcome", _("No outcome yet"), "int"), Column("scored", _("Scored"), "int"),
-                 Column("expected", _("Forecast conversions"), "float"),
-                 Column("low", _("Low (95%)"), "float"), Column("high", _("High (95%)"), "float"),
+                 *_interval_columns(_, _("Forecast conversions")),
                  Column("converted", _("Converted"), "int"), Column("inside", _("Inside the interval"), "bool"),
                  Column("in_window", _("Still in their decision window"), "int")],
-        rows=past_rows, plot={"kind": "bars", "x": "month", "y": "expected", "low": "low", "high": "high",
-                              "reference": "converted", "format": "number"},
+        rows=past_rows, plot=_interval_plot("month", reference="converted"),
         notes=past_notes)
     return Report(key="forecast", title=report_title("forecast", lang), tables=[expected, past],
                   params={"months": months})
+
+
+def _open_row(scope: str, cell: Sums, drill: dict[str, Any]) -> dict[str, Any]:
+    """A row of the open trials' table: a market's (or all markets') trials and their forecast."""
+    iv = cell.interval()
+    return {"market": scope, "open": cell.trials, "scored": cell.scored, "unscored": cell.trials - cell.scored,
+            "expected": iv.estimate, "low": iv.low, "high": iv.high, "_drill": drill}
+
+
+def _interval_columns(_: Any, expected: str) -> list[Column]:
+    """The forecast and its 95% prediction interval, as both tables show them (``expected``: the sum's label)."""
+    return [Column("expected", expected, "float"), Column("low", _("Low (95%)"), "float"),
+            Column("high", _("High (95%)"), "float")]
+
+
+def _interval_plot(x: str, **more: str) -> dict[str, Any]:
+    """Both tables' chart: the forecast per ``x`` as bars with its interval (``more``: e.g. a reference)."""
+    return {"kind": "bars", "x": x, "y": "expected", "low": "low", "high": "high", **more, "format": "number"}

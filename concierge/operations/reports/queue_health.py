@@ -26,6 +26,7 @@ from sqlalchemy import Date, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 import locales
+from audits.messages import N_
 from audits.planner import OPEN_STATUSES
 from audits.rules import load_rules
 from locales.formatting import format_date
@@ -44,11 +45,16 @@ UTC = timezone.utc
 STATS_DAYS = 30
 #: How far ahead the capacity table looks, in days (today included).
 HORIZON_DAYS = 28
-#: The call-log figures both tables show: (key in call_stats' rows, column key).
-_STATS = (("calls_handled", "calls_handled"), ("reach_rate", "reach_rate"),
-          ("average_handling_minutes", "handling_minutes"), ("callbacks", "callbacks"),
-          ("callback_service_level", "callback_service_level"), ("ratings", "ratings"), ("tnps", "tnps"),
-          ("fcr_judged", "fcr_judged"), ("first_contact_resolution", "first_contact_resolution"))
+#: The call-log figures both tables show: (key in call_stats' rows, column key, label msgid, kind).
+_STATS = (("calls_handled", "calls_handled", N_("Calls handled"), "int"),
+          ("reach_rate", "reach_rate", N_("Reach rate"), "rate"),
+          ("average_handling_minutes", "handling_minutes", N_("Average handling (minutes)"), "float"),
+          ("callbacks", "callbacks", N_("Callbacks judged"), "int"),
+          ("callback_service_level", "callback_service_level", N_("Callback service level"), "rate"),
+          ("ratings", "ratings", N_("Ratings"), "int"),
+          ("tnps", "tnps", N_("tNPS"), "float"),
+          ("fcr_judged", "fcr_judged", N_("Calls judged for FCR"), "int"),
+          ("first_contact_resolution", "first_contact_resolution", N_("First-contact resolution"), "rate"))
 
 
 def _markets(market: str | None) -> tuple[str, ...]:
@@ -104,22 +110,17 @@ def _queue_scan(session: Session, now: datetime, markets: tuple[str, ...]
 
 
 def _stats_fields(stats: dict[str, Any]) -> dict[str, Any]:
-    return {col: stats.get(key) for key, col in _STATS}
+    return {col: stats.get(key) for key, col, _label, _kind in _STATS}
+
+
+def _summary_row(scope: str, queue: dict[str, int], stats: dict[str, Any], target: float | None) -> dict[str, Any]:
+    """A summary row: a market's (or the team's) queue counts, call-log figures and callback target."""
+    return {"market": scope, **queue, **_stats_fields(stats), "callback_target": target}
 
 
 def _stats_columns(_: Any) -> list[Column]:
     """The call-log columns, labelled with the reader's catalog ``_``."""
-    return [
-        Column("calls_handled", _("Calls handled"), "int"),
-        Column("reach_rate", _("Reach rate"), "rate"),
-        Column("handling_minutes", _("Average handling (minutes)"), "float"),
-        Column("callbacks", _("Callbacks judged"), "int"),
-        Column("callback_service_level", _("Callback service level"), "rate"),
-        Column("ratings", _("Ratings"), "int"),
-        Column("tnps", _("tNPS"), "float"),
-        Column("fcr_judged", _("Calls judged for FCR"), "int"),
-        Column("first_contact_resolution", _("First-contact resolution"), "rate"),
-    ]
+    return [Column(col, _(label), kind) for _key, col, label, kind in _STATS]
 
 
 def _day_edges(markets: tuple[str, ...], today: date) -> dict[str, list[datetime]]:
@@ -175,12 +176,11 @@ def build(session: Session, *, lang: str, market: str | None, now: datetime,
         call_stats(session, since=since, until=now, now=now, market=market, by_market=True)
     for m in markets:
         stats = team_stats.get("markets", {}).get(m, {"team": {}})
-        summary_rows.append({"market": label("markets", m, lang), **counts[m], **_stats_fields(stats["team"]),
-                             "callback_target": load_rules(m).callbacks.target_share})
+        summary_rows.append(_summary_row(label("markets", m, lang), counts[m], stats["team"],
+                                         load_rules(m).callbacks.target_share))
     if market is None:
         totals = {k: sum(counts[m][k] for m in markets) for k in ("due_now", "overdue", "claimed", "callbacks_waiting")}
-        summary_rows.append({"market": _("All markets"), **totals, **_stats_fields(team_stats["team"]),
-                             "callback_target": None})
+        summary_rows.append(_summary_row(_("All markets"), totals, team_stats["team"], None))
     summary = Table(
         key="summary", title=_("Queue health"),
         definition=_("Open calls are planned, snoozed or claimed (held-out calls are never made). Due now: open "
