@@ -190,80 +190,95 @@ def _owner(rnd: random.Random, market: str) -> tuple[str, str]:
     return first, last
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Persona:
+    """How a persona's first answers are drawn, field by field in this order (the order of the
+    draws fixes a seed's data). A list: one of its items (`rnd.choice`: an item listed twice is
+    twice as likely); a (low, high) pair: a whole number from low to high (`rnd.randint`);
+    anything else: that answer itself, nothing drawn."""
+
+    life_situation: list[str]
+    hours: list[int] | tuple[int, int]
+    sold_before: float | bool  # the chance of having sold before (`r() < chance`), or True: all have
+    years: Any  # years of selling, for those who sold before (else None)
+    # where those who sold before sell (else nowhere): all on `platforms`, then a sample of
+    # `other_platforms` = (pool, fewest, most), as many as a whole number from fewest to most
+    platforms: tuple[str, ...] = ()
+    other_platforms: tuple[list[str], int, int] | None = None
+    tech: list[int]
+    type: list[str] | str
+    catalogue: tuple[int, int]
+    band: list[int] | int
+
+
+_PERSONAS = {
+    "first_steps": _Persona(
+        life_situation=["parental_leave", "parental_leave", "employed_full_time", "student", "between_jobs"],
+        hours=[2, 3, 4, 4, 5, 6, 8, 10, 12, 15], sold_before=0.15, years=0.5, platforms=("social_media",),
+        tech=[1, 2, 2, 3], type=["new_brand", "handmade", "handmade"], catalogue=(3, 40), band=0),
+    "side_project": _Persona(
+        life_situation=["employed_full_time", "employed_full_time", "employed_part_time", "student"],
+        hours=(6, 20), sold_before=True, years=[1, 1.5, 2, 3],
+        other_platforms=(["social_media", "etsy", "own_website"], 1, 2),
+        tech=[3, 3, 4], type=["handmade", "new_brand", "reseller"], catalogue=(10, 120), band=[0, 1]),
+    "offline_to_online": _Persona(
+        life_situation=["business_owner", "business_owner", "self_employed"],
+        hours=(8, 30), sold_before=0.3, years=[0.5, 1], platforms=("social_media",),
+        tech=[1, 2, 2, 3, 3, 4], type="offline_store", catalogue=(20, 400), band=[1, 1, 2]),
+    "marketplace_seller": _Persona(
+        life_situation=["self_employed", "self_employed", "employed_part_time"],
+        hours=(15, 38), sold_before=True, years=[1, 2, 3, 4, 6],
+        platforms=("marketplace",), other_platforms=(["social_media", "own_website", "woocommerce"], 0, 1),
+        tech=[3, 4, 4], type=["reseller", "new_brand", "manufacturer"], catalogue=(30, 1500), band=[1, 2, 2, 3]),
+    "global_seller": _Persona(
+        life_situation=["self_employed", "self_employed", "employed_part_time"],
+        hours=(15, 38), sold_before=True, years=[1, 2, 3, 5],
+        other_platforms=(["etsy", "shopify", "own_website", "social_media"], 1, 2),
+        tech=[3, 4, 4, 5], type=["handmade", "new_brand", "manufacturer"], catalogue=(15, 500), band=[1, 2, 2, 3]),
+    "ecommerce_pro": _Persona(
+        life_situation=["self_employed", "business_owner", "employed_full_time"],
+        hours=(40, 60), sold_before=True, years=(3, 12),
+        other_platforms=(["shopify", "woocommerce", "prestashop", "marketplace", "own_website"], 2, 3),
+        tech=[4, 5, 5], type=["online_store", "manufacturer", "reseller", "new_brand"], catalogue=(200, 5000),
+        band=[3, 3, 4]),
+    "growing_seller": _Persona(
+        life_situation=["self_employed", "employed_part_time", "self_employed"],
+        hours=(21, 38), sold_before=True, years=[1, 2, 3, 4],
+        other_platforms=(["social_media", "woocommerce", "own_website", "etsy"], 1, 2),
+        tech=[3, 3, 4], type=["new_brand", "online_store", "reseller", "handmade"], catalogue=(20, 600),
+        band=[1, 2, 2]),
+}
+
+
+def _draw(rnd: random.Random, how: Any) -> Any:
+    """One of a list's items, a whole number in a (low, high) pair, or `how` itself (nothing drawn)."""
+    if isinstance(how, list):
+        return rnd.choice(how)
+    if isinstance(how, tuple):
+        return rnd.randint(*how)
+    return how
+
+
 def _persona_attributes(rnd: random.Random, market: str, persona: str) -> dict[str, Any]:
     """Answers consistent with who the merchant is."""
     r = rnd.random
+    p = _PERSONAS.get(persona, _PERSONAS["growing_seller"])
     a: dict[str, Any] = {}
-    if persona == "first_steps":
-        a["life_situation"] = rnd.choice(["parental_leave", "parental_leave", "employed_full_time", "student", "between_jobs"])
-        a["hours"] = rnd.choice([2, 3, 4, 4, 5, 6, 8, 10, 12, 15])
-        a["sold_before"] = r() < 0.15
-        a["years"] = 0.5 if a["sold_before"] else None
-        a["platforms"] = ["social_media"] if a["sold_before"] else []
-        a["tech"] = rnd.choice([1, 2, 2, 3])
-        a["type"] = rnd.choice(["new_brand", "handmade", "handmade"])
-        a["catalogue"] = rnd.randint(3, 40)
-        a["band"] = 0
-    elif persona == "side_project":
-        a["life_situation"] = rnd.choice(["employed_full_time", "employed_full_time", "employed_part_time", "student"])
-        a["hours"] = rnd.randint(6, 20)
-        a["sold_before"] = True
-        a["years"] = rnd.choice([1, 1.5, 2, 3])
-        a["platforms"] = rnd.sample(["social_media", "etsy", "own_website"], rnd.randint(1, 2))
-        a["tech"] = rnd.choice([3, 3, 4])
-        a["type"] = rnd.choice(["handmade", "new_brand", "reseller"])
-        a["catalogue"] = rnd.randint(10, 120)
-        a["band"] = rnd.choice([0, 1])
-    elif persona == "offline_to_online":
-        a["life_situation"] = rnd.choice(["business_owner", "business_owner", "self_employed"])
-        a["hours"] = rnd.randint(8, 30)
-        a["sold_before"] = r() < 0.3
-        a["years"] = rnd.choice([0.5, 1]) if a["sold_before"] else None
-        a["platforms"] = ["social_media"] if a["sold_before"] else []
-        a["tech"] = rnd.choice([1, 2, 2, 3, 3, 4])
-        a["type"] = "offline_store"
-        a["catalogue"] = rnd.randint(20, 400)
-        a["band"] = rnd.choice([1, 1, 2])
-    elif persona == "marketplace_seller":
-        a["life_situation"] = rnd.choice(["self_employed", "self_employed", "employed_part_time"])
-        a["hours"] = rnd.randint(15, 38)
-        a["sold_before"] = True
-        a["years"] = rnd.choice([1, 2, 3, 4, 6])
-        a["platforms"] = ["marketplace"] + rnd.sample(["social_media", "own_website", "woocommerce"], rnd.randint(0, 1))
-        a["tech"] = rnd.choice([3, 4, 4])
-        a["type"] = rnd.choice(["reseller", "new_brand", "manufacturer"])
-        a["catalogue"] = rnd.randint(30, 1500)
-        a["band"] = rnd.choice([1, 2, 2, 3])
-    elif persona == "global_seller":
-        a["life_situation"] = rnd.choice(["self_employed", "self_employed", "employed_part_time"])
-        a["hours"] = rnd.randint(15, 38)
-        a["sold_before"] = True
-        a["years"] = rnd.choice([1, 2, 3, 5])
-        a["platforms"] = rnd.sample(["etsy", "shopify", "own_website", "social_media"], rnd.randint(1, 2))
-        a["tech"] = rnd.choice([3, 4, 4, 5])
-        a["type"] = rnd.choice(["handmade", "new_brand", "manufacturer"])
-        a["catalogue"] = rnd.randint(15, 500)
-        a["band"] = rnd.choice([1, 2, 2, 3])
-    elif persona == "ecommerce_pro":
-        a["life_situation"] = rnd.choice(["self_employed", "business_owner", "employed_full_time"])
-        a["hours"] = rnd.randint(40, 60)
-        a["sold_before"] = True
-        a["years"] = rnd.randint(3, 12)
-        a["platforms"] = rnd.sample(["shopify", "woocommerce", "prestashop", "marketplace", "own_website"], rnd.randint(2, 3))
-        a["tech"] = rnd.choice([4, 5, 5])
-        a["type"] = rnd.choice(["online_store", "manufacturer", "reseller", "new_brand"])
-        a["catalogue"] = rnd.randint(200, 5000)
-        a["band"] = rnd.choice([3, 3, 4])
-    else:  # growing_seller
-        a["life_situation"] = rnd.choice(["self_employed", "employed_part_time", "self_employed"])
-        a["hours"] = rnd.randint(21, 38)
-        a["sold_before"] = True
-        a["years"] = rnd.choice([1, 2, 3, 4])
-        a["platforms"] = rnd.sample(["social_media", "woocommerce", "own_website", "etsy"], rnd.randint(1, 2))
-        a["tech"] = rnd.choice([3, 3, 4])
-        a["type"] = rnd.choice(["new_brand", "online_store", "reseller", "handmade"])
-        a["catalogue"] = rnd.randint(20, 600)
-        a["band"] = rnd.choice([1, 2, 2])
+    a["life_situation"] = rnd.choice(p.life_situation)
+    a["hours"] = _draw(rnd, p.hours)
+    a["sold_before"] = p.sold_before is True or r() < p.sold_before
+    a["years"] = _draw(rnd, p.years) if a["sold_before"] else None
+    platforms: list[str] = []
+    if a["sold_before"]:
+        platforms = list(p.platforms)
+        if p.other_platforms:
+            pool, fewest, most = p.other_platforms
+            platforms += rnd.sample(pool, rnd.randint(fewest, most))
+    a["platforms"] = platforms
+    a["tech"] = rnd.choice(p.tech)
+    a["type"] = _draw(rnd, p.type)
+    a["catalogue"] = rnd.randint(*p.catalogue)
+    a["band"] = _draw(rnd, p.band)
     abroad_base = {"PL": 0.05, "TR": 0.07, "IN": 0.22}[market]
     a["sells_abroad"] = persona == "global_seller" or (persona not in ("first_steps", "offline_to_online") and r() < abroad_base)
     a["on_marketplace"] = persona == "marketplace_seller" or (persona == "ecommerce_pro" and r() < 0.5)

@@ -193,15 +193,39 @@ def _hgb(est, n_rows: int, floor: int = 1) -> HistGradientBoostingClassifier:
     )
 
 
-class _BinaryTags:
+def _keep_params(est, params: dict) -> None:
+    """Store `__init__`'s arguments (its `locals()`) as attributes of the same names, as
+    scikit-learn's convention asks of `__init__` (no logic, no validation: `fit` checks)."""
+    for name, value in params.items():
+        if name != "self":
+            setattr(est, name, value)
+
+
+class _BinaryClassifier(ClassifierMixin, BaseEstimator):
+    """What the binary classifiers here share: NaN allowed in X, `predict` from `predict_proba`."""
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.classifier_tags.multi_class = False
         return tags
 
+    def _fit_data(self, X, y):
+        """X and y checked for `fit` (NaN allowed, y binary), and y's classes."""
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        return X, y, _check_binary(y)
 
-def _check_binary(est, y) -> np.ndarray:
+    def _rows(self, X):
+        """X checked for a prediction by the fitted model."""
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+
+    def predict(self, X):
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _check_binary(y) -> np.ndarray:
     check_classification_targets(y)
     y_type = type_of_target(y, input_name="y")
     if y_type not in ("binary", "unknown") and len(np.unique(y)) > 1:
@@ -209,27 +233,17 @@ def _check_binary(est, y) -> np.ndarray:
     return np.unique(y)
 
 
-class BoostedBag(_BinaryTags, ClassifierMixin, BaseEstimator):
+class BoostedBag(_BinaryClassifier):
     """The average of `bag` boosted models, each with its own seed (its column samples and,
     with `early_stopping`, its own held-out tenth at which it stops adding trees)."""
 
     def __init__(self, bag=5, max_iter=600, learning_rate=0.03, max_leaf_nodes=8, min_samples_leaf=40,
                  l2_regularization=1.0, max_features=0.3, early_stopping=True, early_stopping_min_rows=2000,
                  random_state=None):
-        self.bag = bag
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_samples_leaf = min_samples_leaf
-        self.l2_regularization = l2_regularization
-        self.max_features = max_features
-        self.early_stopping = early_stopping
-        self.early_stopping_min_rows = early_stopping_min_rows
-        self.random_state = random_state
+        _keep_params(self, locals())
 
     def fit(self, X, y):
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
-        self.classes_ = _check_binary(self, y)
+        X, y, self.classes_ = self._fit_data(X, y)
         n = X.shape[0]
         stop = bool(self.early_stopping) and n >= self.early_stopping_min_rows
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=max(1, int(self.bag)))
@@ -245,16 +259,11 @@ class BoostedBag(_BinaryTags, ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        X = self._rows(X)
         return np.mean([e.predict_proba(X) for e in self.estimators_], axis=0)
 
-    def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
-
-class ConversionModel(_BinaryTags, ClassifierMixin, BaseEstimator):
+class ConversionModel(_BinaryClassifier):
     """Calibrated gradient boosting: the likelihood that a trial subscribes.
 
     `bag=1` (the default): one boosted model of `max_iter` trees. `bag > 1`: a `BoostedBag`
@@ -264,23 +273,12 @@ class ConversionModel(_BinaryTags, ClassifierMixin, BaseEstimator):
     def __init__(self, max_iter=200, learning_rate=0.06, max_leaf_nodes=15, min_samples_leaf=40,
                  l2_regularization=1.0, max_features=1.0, calibration="auto", isotonic_min_rows=5000, cv=3,
                  bag=1, random_state=None):
-        self.bag = bag
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_samples_leaf = min_samples_leaf
-        self.l2_regularization = l2_regularization
-        self.max_features = max_features
-        self.calibration = calibration
-        self.isotonic_min_rows = isotonic_min_rows
-        self.cv = cv
-        self.random_state = random_state
+        _keep_params(self, locals())
 
     def fit(self, X, y, groups=None):
         """`groups`: one id per row naming its trial, when a trial gives several rows (one per
         age): the calibration's cross-validation folds then keep a trial's rows together."""
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
-        self.classes_ = _check_binary(self, y)
+        X, y, self.classes_ = self._fit_data(X, y)
         if len(self.classes_) < 2:
             raise ValueError("ConversionModel needs both outcomes (1 class in the data): "
                              "use FallbackModel for a single class")
@@ -321,29 +319,19 @@ class ConversionModel(_BinaryTags, ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        X = self._rows(X)
         fast = _calibrated_proba(self.model_, X)
         return fast if fast is not None else self.model_.predict_proba(X)
 
-    def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
-
-class FallbackModel(_BinaryTags, ClassifierMixin, BaseEstimator):
+class FallbackModel(_BinaryClassifier):
     """Too little history: regularised logistic regression, or a Beta-shrunk base rate."""
 
     def __init__(self, C=0.3, min_rows=30, prior=0.5, prior_strength=20.0, classes=None):
-        self.C = C
-        self.min_rows = min_rows
-        self.prior = prior
-        self.prior_strength = prior_strength
-        self.classes = classes
+        _keep_params(self, locals())
 
     def fit(self, X, y):
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
-        seen = _check_binary(self, y)
+        X, y, seen = self._fit_data(X, y)
         self.classes_ = np.asarray(self.classes) if self.classes is not None else seen
         if len(self.classes_) > 2:
             raise ValueError("FallbackModel is a binary classifier")
@@ -365,8 +353,7 @@ class FallbackModel(_BinaryTags, ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        X = self._rows(X)
         if self.model_ is not None:
             return self.model_.predict_proba(X)
         if len(self.classes_) == 1:
@@ -374,12 +361,8 @@ class FallbackModel(_BinaryTags, ClassifierMixin, BaseEstimator):
         p = np.full(X.shape[0], self.base_rate_)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
-
-class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
+class UpliftModel(_BinaryClassifier):
     """P(subscribe | call) and P(subscribe | no call) per trial, and the gain from a call.
 
     `fit(X, y, treatment)`; without `treatment` nobody was called and the uplift is 0.
@@ -401,25 +384,7 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
                  response_l2_regularization=1.0, response_max_features=0.3, response_bag=5,
                  uplift_from="response", distill_max_iter=100, distill_learning_rate=0.1,
                  distill_max_leaf_nodes=15, random_state=None):
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.max_leaf_nodes = max_leaf_nodes
-        self.min_samples_leaf = min_samples_leaf
-        self.l2_regularization = l2_regularization
-        self.max_features = max_features
-        self.response_max_iter = response_max_iter
-        self.response_learning_rate = response_learning_rate
-        self.response_max_leaf_nodes = response_max_leaf_nodes
-        self.response_l2_regularization = response_l2_regularization
-        self.response_max_features = response_max_features
-        self.response_bag = response_bag
-        self.uplift_from = uplift_from
-        self.distill_max_iter = distill_max_iter
-        self.distill_learning_rate = distill_learning_rate
-        self.distill_max_leaf_nodes = distill_max_leaf_nodes
-        self.min_arm_rows = min_arm_rows
-        self.shrink_rows = shrink_rows
-        self.random_state = random_state
+        _keep_params(self, locals())
 
     def _arm(self, X, y):
         if len(np.unique(y)) < 2:
@@ -435,8 +400,7 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
     def fit(self, X, y, treatment=None, groups=None):
         """`groups`: one id per row naming its trial, when a trial gives several rows (one per
         age): the arms' sizes (`min_arm_rows`, `shrink_rows`) then count trials, not rows."""
-        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
-        self.classes_ = _check_binary(self, y)
+        X, y, self.classes_ = self._fit_data(X, y)
         t = np.zeros(X.shape[0], dtype=bool) if treatment is None else np.asarray(treatment).astype(bool)
         if t.shape[0] != X.shape[0]:
             raise ValueError("treatment must have one flag per row")
@@ -525,22 +489,16 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
         return proba[:, -1] if proba.shape[1] == 2 else np.full(X.shape[0], default)
 
     def predict_proba(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        X = self._rows(X)
         if len(self.classes_) == 1:
             return np.ones((X.shape[0], 1))
         p = self._response(X, False) if getattr(self, "response_", None) is not None \
             else self._p(self.control_, X, self.control_rate_)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X):
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
     def predict_arms(self, X):
         """(P(subscribe | no call), P(subscribe | call)) per row: the response model, else the two arms."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        X = self._rows(X)
         if getattr(self, "response_", None) is not None:
             return self._response(X, False), self._response(X, True)
         return self._t_arms(X)
@@ -558,8 +516,7 @@ class UpliftModel(_BinaryTags, ClassifierMixin, BaseEstimator):
         towards the average difference by m / (m + shrink_rows), m = the smaller arm's
         rows: the order of the call queue is unchanged, its size is honest.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
+        X = self._rows(X)
         if getattr(self, "uplift_", None) is not None:
             average = self.uplift_mean_
             trees = trees_of(self.uplift_)

@@ -274,44 +274,19 @@ class FeatureSpace:
                     if unknown is not None:
                         row[unknown] = 1.0
                 else:
-                    i = choices.get(v) if isinstance(v, str) else None
-                    if i is not None:
-                        row[i] = 1.0
-                    elif other is not None:
-                        row[other] = 1.0  # an unseen category: counted, never an error
+                    _mark_choice(row, choices, other, v)
             elif how == "multi":
-                choices, answered = arg
                 v = values.get(key)
                 if v is not None:
-                    if answered is not None:
-                        row[answered] = 1.0
-                    for item in (v if isinstance(v, (list, tuple)) else [v]):
-                        i = choices.get(item) if isinstance(item, str) else None
-                        if i is not None:
-                            row[i] = 1.0
+                    _mark_choices(row, *arg, v)
             elif how == "bool":
                 v = values.get(key)
                 row[arg] = np.nan if v is None else (1.0 if v is True else 0.0)
-            elif how == "number":
+            elif how in _MEASURES:
                 i, miss = arg
-                v = values.get(key)
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-                    row[i] = float(v)
-                else:
-                    row[i] = np.nan
-                    if miss is not None:
-                        row[miss] = 1.0
-            elif how == "money":
-                i, miss = arg
-                x = money_to_log_eur(values.get(key))
+                x = _MEASURES[how](values.get(key), snap.as_of)
                 row[i] = np.nan if x is None else x
                 if x is None and miss is not None:
-                    row[miss] = 1.0
-            elif how == "date":
-                i, miss = arg
-                d = _days_until(values.get(key), snap.as_of)
-                row[i] = np.nan if d is None else d
-                if d is None and miss is not None:
                     row[miss] = 1.0
             elif how == "answered":
                 v = values.get(key)
@@ -321,11 +296,7 @@ class FeatureSpace:
                 row[arg] = np.nan if v is None else float(v)
             elif how == "market":
                 choices, other, _unknown = arg
-                i = choices.get(snap.market)
-                if i is not None:
-                    row[i] = 1.0
-                elif other is not None:
-                    row[other] = 1.0
+                _mark_choice(row, choices, other, snap.market)
 
     def transform(self, snapshots: Sequence[TrialSnapshot]) -> np.ndarray:
         """The feature matrix for many snapshots (float64, NaN = missing).
@@ -352,39 +323,16 @@ class FeatureSpace:
                     choices, other, unknown = arg
                     if unknown is not None:
                         row[unknown] = 0.0
-                    i = choices.get(v) if isinstance(v, str) else None
-                    if i is not None:
-                        row[i] = 1.0
-                    elif other is not None:
-                        row[other] = 1.0
+                    _mark_choice(row, choices, other, v)
                 elif how == "multi":
-                    choices, answered = arg
-                    if answered is not None:
-                        row[answered] = 1.0
-                    for item in (v if isinstance(v, (list, tuple)) else [v]):
-                        i = choices.get(item) if isinstance(item, str) else None
-                        if i is not None:
-                            row[i] = 1.0
+                    _mark_choices(row, *arg, v)
                 elif how == "bool":
                     row[arg] = 1.0 if v is True else 0.0
-                elif how == "number":
-                    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-                        i, miss = arg
-                        row[i] = float(v)
-                        if miss is not None:
-                            row[miss] = 0.0
-                elif how == "money":
-                    x = money_to_log_eur(v)
+                elif how in _MEASURES:
+                    x = _MEASURES[how](v, snap.as_of)
                     if x is not None:
                         i, miss = arg
                         row[i] = x
-                        if miss is not None:
-                            row[miss] = 0.0
-                elif how == "date":
-                    d = _days_until(v, snap.as_of)
-                    if d is not None:
-                        i, miss = arg
-                        row[i] = d
                         if miss is not None:
                             row[miss] = 0.0
                 elif how == "answered":
@@ -455,6 +403,33 @@ def _activity(snap: TrialSnapshot, key: str) -> float | None:
     return None
 
 
+def _mark_choice(row: np.ndarray, choices: Mapping[str, int], other: int | None, v: Any) -> None:
+    """A single choice: its column set to 1, or the "other" column for an unseen one (counted, never an error)."""
+    i = choices.get(v) if isinstance(v, str) else None
+    if i is not None:
+        row[i] = 1.0
+    elif other is not None:
+        row[other] = 1.0
+
+
+def _mark_choices(row: np.ndarray, choices: Mapping[str, int], answered: int | None, v: Any) -> None:
+    """A multiple-choice answer (a list, or one item): its "answered" column and the column of
+    each known choice set to 1."""
+    if answered is not None:
+        row[answered] = 1.0
+    for item in (v if isinstance(v, (list, tuple)) else [v]):
+        i = choices.get(item) if isinstance(item, str) else None
+        if i is not None:
+            row[i] = 1.0
+
+
+def _number(value: Any) -> float | None:
+    """A finite number (not a bool) as a float; None otherwise."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
 def money_to_log_eur(value: Any) -> float | None:
     """log(1 + amount in EUR); None when missing or in a currency we cannot convert."""
     if not isinstance(value, Mapping):
@@ -474,3 +449,9 @@ def _days_until(value: Any, as_of: datetime | None) -> float | None:
     except ValueError:
         return None
     return float((d - as_of.date()).days)
+
+
+# the value column of a number, money or date question, read from the answer and the snapshot's
+# moment (None: missing or unreadable, the column NaN and its ":missing" column 1)
+_MEASURES = {"number": lambda value, as_of: _number(value), "money": lambda value, as_of: money_to_log_eur(value),
+             "date": _days_until}

@@ -26,8 +26,11 @@ READY = ("readiness.store_details", "readiness.theme_published", "readiness.prod
          "readiness.domain_connected")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SyntheticTrial:
+    """A trial with its truth: the chance to subscribe without a call (`p_no_call`) and with one
+    (`p_call`), whether it was called (when: `call_at`) or held out, and the outcome drawn."""
+
     shop: str
     market: str
     started_at: datetime
@@ -97,7 +100,9 @@ def make_trials(n: int, *, seed: int = 0, start: datetime | None = None, months:
         if called:
             obs.append(Observation(shop, "needs.preferred_contact", "phone", "call", "consultant", call_at))
         outcome = int(rng.random() < (p1 if called else p0))
-        out.append(SyntheticTrial(shop, market, began, tuple(obs), p0, p1, called, holdout, outcome, call_at))
+        out.append(SyntheticTrial(shop=shop, market=market, started_at=began, observations=tuple(obs),
+                                  p_no_call=p0, p_call=p1, called=called, holdout=holdout, outcome=outcome,
+                                  call_at=call_at))
     return out
 
 

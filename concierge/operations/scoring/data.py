@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Collection, Iterable, Iterator, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -154,13 +154,9 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
 
     as_of = as_of or data_clock(session)
     days = sorted(set(int(a) for a in ages)) if ages else [int(snapshot_day)]
-    shops = list(session.scalars(select(Shop).where(Shop.outcome.is_not(None)).order_by(Shop.id)))
-    if only is not None:
-        keep = set(only)
-        shops = [s for s in shops if s.platform_id in keep]
     skipped = {"no_trial_start": 0, "decided_before_snapshot": 0, "unknown_outcome": 0, "outcome_window_open": 0}
     usable = []
-    for s in shops:
+    for s in _decided_shops(session, only):
         if s.trial_started_at is None:
             skipped["no_trial_start"] += 1
         elif s.outcome not in ("converted", "not_converted"):
@@ -172,21 +168,37 @@ def finished_trials(session: Session, *, snapshot_day: int, schema: profile_sche
         else:
             usable.append(s)
     rows: list[TrainingRow] = []
-    for k in range(0, len(usable), CHUNK):
-        part = usable[k:k + CHUNK]
+    for s, mine, called in _with_history(session, usable, recorded_by):
+        outcome = 1 if _converted_in_window(s) else 0
+        call_times = called + [o.observed_at for o in mine if o.source == "call"]
+        for age in snapshot_ages(s.trial_started_at, s.outcome_at, days):
+            at = snapshot_time(s.trial_started_at, age)
+            snap = take_snapshot(mine, shop=s.platform_id, market=s.market, as_of=at, schema=schema,
+                                 trial_day=age)
+            rows.append(TrainingRow(snap, outcome, s.trial_started_at, treated(s, at, called, mine),
+                                    bool(s.holdout), called_before=any(t <= at for t in call_times)))
+    return LoadedTrials(rows, skipped)
+
+
+def _decided_shops(session: Session, only: Collection[str] | None) -> list[Shop]:
+    """The shops with an outcome, in id order; with `only`, those with these platform ids."""
+    shops = list(session.scalars(select(Shop).where(Shop.outcome.is_not(None)).order_by(Shop.id)))
+    if only is None:
+        return shops
+    keep = set(only)
+    return [s for s in shops if s.platform_id in keep]
+
+
+def _with_history(session: Session, shops: Sequence[Shop], recorded_by: datetime | None,
+                  ) -> Iterator[tuple[Shop, list[profile_schema.Observation], list[datetime]]]:
+    """Each shop in turn with its observations (those stored by `recorded_by`, when given) and
+    its call times, loaded `CHUNK` shops at a time."""
+    for k in range(0, len(shops), CHUNK):
+        part = shops[k:k + CHUNK]
         obs = _observations(session, part, recorded_by)
         calls = _calls(session, part)
         for s in part:
-            mine, called = obs.get(s.id, []), calls.get(s.id, [])
-            outcome = 1 if _converted_in_window(s) else 0
-            call_times = called + [o.observed_at for o in mine if o.source == "call"]
-            for age in snapshot_ages(s.trial_started_at, s.outcome_at, days):
-                at = snapshot_time(s.trial_started_at, age)
-                snap = take_snapshot(mine, shop=s.platform_id, market=s.market, as_of=at, schema=schema,
-                                     trial_day=age)
-                rows.append(TrainingRow(snap, outcome, s.trial_started_at, treated(s, at, called, mine),
-                                        bool(s.holdout), called_before=any(t <= at for t in call_times)))
-    return LoadedTrials(rows, skipped)
+            yield s, obs.get(s.id, []), calls.get(s.id, [])
 
 
 def _converted_in_window(s: Shop) -> bool:
@@ -216,14 +228,10 @@ def deliberating_trials(session: Session, *, schema: profile_schema.Schema | Non
     from ...scoring.train import TrainingRow
 
     as_of = as_of or data_clock(session)
-    shops = list(session.scalars(select(Shop).where(Shop.outcome.is_not(None)).order_by(Shop.id)))
-    if only is not None:
-        keep = set(only)
-        shops = [s for s in shops if s.platform_id in keep]
     skipped = {"no_trial_start": 0, "no_trial_end": 0, "unknown_outcome": 0, "bought_by_end": 0,
                "outcome_window_open": 0}
     usable = []
-    for s in shops:
+    for s in _decided_shops(session, only):
         if s.trial_started_at is None:
             skipped["no_trial_start"] += 1
         elif s.trial_ends_at is None or s.trial_ends_at < s.trial_started_at:
@@ -237,16 +245,11 @@ def deliberating_trials(session: Session, *, schema: profile_schema.Schema | Non
         else:
             usable.append(s)
     rows: list[TrainingRow] = []
-    for k in range(0, len(usable), CHUNK):
-        part = usable[k:k + CHUNK]
-        obs = _observations(session, part, recorded_by)
-        calls = _calls(session, part)
-        for s in part:
-            mine, called = obs.get(s.id, []), calls.get(s.id, [])
-            at = s.trial_ends_at
-            snap = take_snapshot(mine, shop=s.platform_id, market=s.market, as_of=at, schema=schema,
-                                 trial_day=trial_length_days(s.trial_started_at, at))
-            call_times = called + [o.observed_at for o in mine if o.source == "call"]
-            rows.append(TrainingRow(snap, 1 if _converted_in_window(s) else 0, s.trial_started_at, False,
-                                    bool(s.holdout), called_before=any(t <= at for t in call_times)))
+    for s, mine, called in _with_history(session, usable, recorded_by):
+        at = s.trial_ends_at
+        snap = take_snapshot(mine, shop=s.platform_id, market=s.market, as_of=at, schema=schema,
+                             trial_day=trial_length_days(s.trial_started_at, at))
+        call_times = called + [o.observed_at for o in mine if o.source == "call"]
+        rows.append(TrainingRow(snap, 1 if _converted_in_window(s) else 0, s.trial_started_at, False,
+                                bool(s.holdout), called_before=any(t <= at for t in call_times)))
     return LoadedTrials(rows, skipped)

@@ -126,8 +126,11 @@ def parse_start(raw: Any, fmt: str | None = None) -> datetime | None:
     return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImportOptions:
+    """How a file is imported: the command line's options (named only: most are column names, all
+    strings, which a positional call could silently swap)."""
+
     outcome: str | None = None
     date: str | None = None
     market: str | None = None
