@@ -151,6 +151,15 @@ def _lease_text(call: PlannedCall, shop: Shop, now: datetime, lang: str) -> str:
     return ngettext("until %(time)s (%(num)d minute left)", "until %(time)s (%(num)d minutes left)", left, time=until)
 
 
+def _claims(session, user: User, now: datetime, lang: str) -> list[dict[str, Any]]:
+    """The consultant's open claims, each with the time its lease runs out."""
+    out = []
+    for call in my_calls(session, user, now=now):
+        shop = session.get(Shop, call.shop_id)
+        out.append(_listed(call, shop, lang, lease=_lease_text(call, shop, now, lang)))
+    return out
+
+
 def _upcoming(session, user: User, now: datetime, lang: str) -> list[dict[str, Any]]:
     """The next calls in the consultant's languages (planned, or claimed with an expired lease):
     callbacks first, then by time. Read-only: no claim."""
@@ -175,14 +184,9 @@ def _listed(call: PlannedCall, shop: Shop, lang: str, **extra: Any) -> dict[str,
 @role_required("consultant")
 def my_calls_page():
     """The consultant's open claims, the button to claim the next call, and what is due next."""
-    session = get_session()
-    lang = current_lang()
-    now = clock()
-    claims = []
-    for call in my_calls(session, g.user, now=now):
-        shop = session.get(Shop, call.shop_id)
-        claims.append(_listed(call, shop, lang, lease=_lease_text(call, shop, now, lang)))
-    return render_template("calls.html", claims=claims, upcoming=_upcoming(session, g.user, now, lang),
+    session, lang, now = get_session(), current_lang(), clock()
+    return render_template("calls.html", claims=_claims(session, g.user, now, lang),
+                           upcoming=_upcoming(session, g.user, now, lang),
                            max_open=current_app.config["MAX_OPEN_CLAIMS"],
                            languages=call_languages(g.user))
 
