@@ -8,6 +8,7 @@ from ..errors import ValidationFailed
 from ..i18n import LANGUAGES, choose_language
 from ..operations import pictures
 from ..operations.shops import get_shop
+from ..web.views import add_picture_routes, picture_response
 from . import api_blueprint
 from .auth import require_token
 from .openapi import SHOP_PARAM
@@ -16,8 +17,6 @@ bp = api_blueprint("pictures", __name__)
 
 
 def _picture(shop: str, fmt: str):
-    from ..web.views import picture_response
-
     session = get_session()
     row = get_shop(session, shop)  # NotFound -> JSON 404 via the API error handler
     lang = request.args.get("lang")
@@ -32,20 +31,6 @@ def _picture(shop: str, fmt: str):
         raise ValidationFailed([{"field": "layout", "code": "invalid_layout",
                                  "message": "layout: must be wide or narrow"}])
     return picture_response(pictures.shop_picture(session, row, fmt=fmt, lang=lang, layout=layout), fmt)
-
-
-@bp.get("/shops/<shop>/picture.svg")
-@require_token
-def picture_svg(shop: str):
-    """Draw a shop's picture as SVG, so a CRM or chat tool can show it next to the contact."""
-    return _picture(shop, "svg")
-
-
-@bp.get("/shops/<shop>/picture.png")
-@require_token
-def picture_png(shop: str):
-    """Draw a shop's picture as PNG, for tools that cannot show SVG."""
-    return _picture(shop, "png")
 
 
 def _operation(fmt: str) -> dict:
@@ -75,5 +60,8 @@ def _operation(fmt: str) -> dict:
     }
 
 
-picture_svg.openapi = _operation("svg")  # type: ignore[attr-defined]
-picture_png.openapi = _operation("png")  # type: ignore[attr-defined]
+for _fmt, _view in add_picture_routes(bp, "/shops/<shop>/picture", require_token, _picture, {
+    "svg": "Draw a shop's picture as SVG, so a CRM or chat tool can show it next to the contact.",
+    "png": "Draw a shop's picture as PNG, for tools that cannot show SVG.",
+}).items():
+    _view.openapi = _operation(_fmt)  # type: ignore[attr-defined]
