@@ -17,7 +17,7 @@ from ..operations.audits import MAX_NOTE, call_as_dict
 from ..operations.workday import attempt_as_dict, claim_next, complete_call, find_user, rating_url, release_call
 from . import api_blueprint, optional_json_body, request_language
 from .auth import require_token
-from .openapi import _ACCEPT_LANGUAGE, _ref, json_body, json_content, json_response
+from .openapi import _ACCEPT_LANGUAGE, _ref, body_refusals, json_body, json_content, json_response, operation
 from ..ingest.schemas import request_body
 
 bp = api_blueprint("workday", __name__)
@@ -110,15 +110,12 @@ def _claim_operation(operation_id: str, *, summary: str, description: str | None
                      request: dict, example: dict, done: dict, not_found: str, conflict: str, invalid: str) -> dict:
     """A claim endpoint's OpenAPI operation: the call id in the path (when `on_a_call`) and Accept-Language,
     the checked body `request` with an example, then `done` (200) or the Error answer with these reasons."""
-    op = {"operationId": operation_id, "tags": ["calls"], "summary": summary}
-    if description:
-        op["description"] = description
-    op["parameters"] = [_CALL_ID, _ACCEPT_LANGUAGE] if on_a_call else [_ACCEPT_LANGUAGE]
-    op["requestBody"] = json_body(request["title"], example)
-    op["responses"] = {"200": done, "404": json_response(not_found), "409": json_response(conflict),
-                       "422": json_response(invalid), "400": json_response("The body is not JSON"),
-                       "415": json_response("The Content-Type is not application/json")}
-    return op
+    return operation(
+        operation_id, "calls", summary, description,
+        parameters=[_CALL_ID, _ACCEPT_LANGUAGE] if on_a_call else [_ACCEPT_LANGUAGE],
+        requestBody=json_body(request["title"], example),
+        responses={"200": done, "404": json_response(not_found), "409": json_response(conflict),
+                   "422": json_response(invalid), **body_refusals()})
 
 
 _CALL_RESPONSE = {"type": "object", "properties": {"call": {"oneOf": [_ref("PlannedCall"), {"type": "null"}]}}}
