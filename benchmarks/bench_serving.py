@@ -49,7 +49,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -278,13 +277,9 @@ class Server:
         raise SystemExit(f"{label} did not answer {health} in 90 s; see {self.errlog}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        from concierge.cli.core import stop_child
+
+        stop_child(self.proc, grace=40, group=True)
 
 
 def server_env(env: dict, redis_url: str | None) -> dict:

@@ -7,8 +7,7 @@ from typing import Any, Sequence
 class ConciergeError(Exception):
     """Base for expected, user-facing failures."""
 
-    status = 400
-    code = "error"
+    status, code = 400, "error"
 
     def as_dict(self) -> dict[str, Any]:
         return {"error": self.code, "message": str(self)}
@@ -17,8 +16,7 @@ class ConciergeError(Exception):
 class ValidationFailed(ConciergeError):
     """Input broke the schema's rules; `errors` name each field and the reason."""
 
-    status = 422
-    code = "validation_failed"
+    status, code = 422, "validation_failed"
 
     def __init__(self, errors: Sequence[Any], message: str = "The submission was not accepted"):
         super().__init__(message)
@@ -30,13 +28,15 @@ class ValidationFailed(ConciergeError):
 
 
 class NotFound(ConciergeError):
-    status = 404
-    code = "not_found"
+    """Something the request names does not exist (a shop, a call, a user, a model version...)."""
+
+    status, code = 404, "not_found"
 
 
 class Conflict(ConciergeError):
-    status = 409
-    code = "conflict"
+    """The request clashes with what is stored (an e-mail in use, a lost claim, an ambiguous token prefix...)."""
+
+    status, code = 409, "conflict"
 
 
 class BadMapping(ConciergeError):
@@ -48,8 +48,7 @@ class BadMapping(ConciergeError):
 class DuplicateSubmission(ConciergeError):
     """The same response (shop + reference) was stored already, possibly a moment ago."""
 
-    status = 200
-    code = "duplicate"
+    status, code = 200, "duplicate"
 
     def __init__(self, submission: Any):
         super().__init__("This response was stored already")
@@ -59,15 +58,13 @@ class DuplicateSubmission(ConciergeError):
 class UnsupportedMediaType(ValidationFailed):
     """A JSON endpoint was sent another Content-Type (415); `errors` name the header."""
 
-    status = 415
-    code = "unsupported_media_type"
+    status, code = 415, "unsupported_media_type"
 
 
 class BadParameter(ValidationFailed):
     """A path or query parameter (or form field) that cannot be used at all: NUL, lone surrogate (400)."""
 
-    status = 400
-    code = "bad_parameter"
+    status, code = 400, "bad_parameter"
 
 
 def body_rejection(status: int, errors: Sequence[Any], message: str | None = None) -> ValidationFailed:

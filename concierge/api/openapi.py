@@ -5,7 +5,8 @@ Request bodies come from `concierge.ingest.schemas.REQUEST_SCHEMAS` (the very di
 Paths come from the app's URL map: every rule under /api is listed, and one with no
 description here is reported by `undocumented_routes` (a test fails on it), so a new
 endpoint cannot ship undocumented. Describe a new endpoint with `document(method, path,
-operation)` here, or by setting `view.openapi = {...}` (an OpenAPI operation object).
+operation)` here, or by setting `view.openapi = {...}` (an OpenAPI operation object; `operation`,
+`query_param`, `json_body`, `json_response` and `body_refusals` build the usual parts).
 """
 from __future__ import annotations
 
@@ -38,12 +39,13 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def json_body(schema_name: str, example: Any = None, description: str | None = None) -> dict[str, Any]:
-    """A required JSON request body whose schema is REQUEST_SCHEMAS[schema_name]."""
+def json_body(schema_name: str, example: Any = None, description: str | None = None,
+              required: bool = True) -> dict[str, Any]:
+    """A JSON request body (required unless told) whose schema is REQUEST_SCHEMAS[schema_name]."""
     media: dict[str, Any] = {"schema": _ref(schema_name)}
     if example is not None:
         media["example"] = example
-    body: dict[str, Any] = {"required": True, "content": {"application/json": media}}
+    body: dict[str, Any] = {"required": required, "content": {"application/json": media}}
     if description:
         body["description"] = description
     return body
@@ -60,6 +62,32 @@ def json_content(description: str, schema: dict[str, Any], example: Any = None) 
 def json_response(description: str, schema_name: str = "Error", example: Any = None) -> dict[str, Any]:
     """A JSON response whose schema is the named component (the Error answer by default)."""
     return json_content(description, _ref(schema_name), example)
+
+
+def operation(operation_id: str, tag: str, summary: str, description: str | None = None,
+              **fields: Any) -> dict[str, Any]:
+    """An OpenAPI operation: its id, its tag, a summary and a description (when given), then `fields`
+    in the order given (parameters, requestBody, responses)."""
+    op: dict[str, Any] = {"operationId": operation_id, "tags": [tag], "summary": summary}
+    if description:
+        op["description"] = description
+    op.update(fields)
+    return op
+
+
+def query_param(name: str, schema: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    """An optional query parameter."""
+    param: dict[str, Any] = {"name": name, "in": "query", "required": False}
+    if description:
+        param["description"] = description
+    param["schema"] = schema
+    return param
+
+
+def body_refusals(note: str = "") -> dict[str, Any]:
+    """The 400 and 415 answers of an endpoint that reads a JSON body, each followed by `note`."""
+    return {"400": json_response("The body is not JSON" + note),
+            "415": json_response("The Content-Type is not application/json" + note)}
 
 
 SHOP_PARAM = {"name": "shop", "in": "path", "required": True, "description": "The platform's shop id",
@@ -107,44 +135,35 @@ def _survey_operation() -> dict[str, Any]:
             "business.expected_monthly_turnover": {"amount": 8000, "currency": "PLN"},
         },
     }
-    return {
-        "operationId": "submitSurvey",
-        "tags": ["surveys"],
-        "summary": "Submit a merchant's survey response",
-        "description": (
-            "Survey tools post on the merchant's behalf. The body is checked against the JSON Schema "
-            "below, then the answers against the interview schema (markets, skip logic, required "
-            "survey questions). A response is stored whole or not at all. A rejected request is kept "
-            "verbatim in the dead-letter store (channel `surveys`) and can be replayed with "
-            "`concierge deadletter replay` once the cause is fixed. Repeating a `response_id` for the "
-            "same shop stores nothing and answers 200 with `duplicate: true`."),
-        "parameters": [_ACCEPT_LANGUAGE],
-        "requestBody": json_body("SurveySubmission", example),
-        "responses": {
+    return operation(
+        "submitSurvey", "surveys", "Submit a merchant's survey response",
+        "Survey tools post on the merchant's behalf. The body is checked against the JSON Schema "
+        "below, then the answers against the interview schema (markets, skip logic, required "
+        "survey questions). A response is stored whole or not at all. A rejected request is kept "
+        "verbatim in the dead-letter store (channel `surveys`) and can be replayed with "
+        "`concierge deadletter replay` once the cause is fixed. Repeating a `response_id` for the "
+        "same shop stores nothing and answers 200 with `duplicate: true`.",
+        parameters=[_ACCEPT_LANGUAGE],
+        requestBody=json_body("SurveySubmission", example),
+        responses={
             "201": json_response("Stored", "SurveyAccepted",
                                  {"submission_id": 42, "shop": "pl-1001", "accepted": 9}),
             "200": json_response("Already stored under this response_id: nothing new stored",
                                  "SurveyDuplicate", {"duplicate": True, "shop": "pl-1001", "submission_id": 42}),
-            "400": json_response("The body is not JSON (dead-lettered)"),
-            "415": json_response("The Content-Type is not application/json (dead-lettered)"),
+            **body_refusals(" (dead-lettered)"),
             "404": json_response("Unknown shop (dead-lettered; replay once the shop exists)"),
             "422": json_response("Invalid body or answers; nothing stored (dead-lettered)", example={
                 "error": "validation_failed", "message": "Ankieta nie została przyjęta; nic nie zapisano",
                 "errors": [{"field": "answers.owner.hours_per_week", "code": "above_max",
                             "message": "Godziny tygodniowo na sklep: może wynosić najwyżej 100"}]}),
-        },
-    }
+        })
 
 
 def _openapi_operation() -> dict[str, Any]:
-    return {
-        "operationId": "getOpenApi",
-        "tags": ["meta"],
-        "summary": "This document",
-        "description": "The OpenAPI 3.1 description of the API, generated from the validating code.",
-        "responses": {"200": {"description": "The OpenAPI document",
-                              "content": {"application/json": {"schema": {"type": "object"}}}}},
-    }
+    return operation(
+        "getOpenApi", "meta", "This document",
+        "The OpenAPI 3.1 description of the API, generated from the validating code.",
+        responses={"200": json_content("The OpenAPI document", {"type": "object"})})
 
 
 # The examples name one shop, pl-1001, which this event creates: sent to an empty database after
@@ -158,22 +177,19 @@ _START_EVENT = {
 
 
 def _event_operation() -> dict[str, Any]:
-    return {
-        "operationId": "postTrialEvent",
-        "tags": ["events"],
-        "summary": "Deliver a trial-shop event (webhook)",
-        "description": (
-            "The platform posts trial-shop activity (products added, payments connected, first "
-            "orders...). The event's `id` makes delivery idempotent; the mapping from event types "
-            "to profile observations is declared in concierge/ingest/event_mapping.yaml. A rejected "
-            "event is kept in the dead-letter store (channel `events`): verbatim, except that NUL "
-            "and lone surrogates are escaped as `\\u0000`-style text and a body over 64 KiB is cut "
-            "(its SHA-256 and size are kept); the same body sent again adds no second letter. "
-            "NUL characters and lone surrogates anywhere in the body, dates outside years 1-9999 "
-            "in UTC, and shop ids outside letters, digits, `-`, `_` and `.` (no `..`) are refused "
-            "naming the field."),
-        "parameters": [_ACCEPT_LANGUAGE],
-        "requestBody": {"required": True, "content": {"application/json": {
+    return operation(
+        "postTrialEvent", "events", "Deliver a trial-shop event (webhook)",
+        "The platform posts trial-shop activity (products added, payments connected, first "
+        "orders...). The event's `id` makes delivery idempotent; the mapping from event types "
+        "to profile observations is declared in concierge/ingest/event_mapping.yaml. A rejected "
+        "event is kept in the dead-letter store (channel `events`): verbatim, except that NUL "
+        "and lone surrogates are escaped as `\\u0000`-style text and a body over 64 KiB is cut "
+        "(its SHA-256 and size are kept); the same body sent again adds no second letter. "
+        "NUL characters and lone surrogates anywhere in the body, dates outside years 1-9999 "
+        "in UTC, and shop ids outside letters, digits, `-`, `_` and `.` (no `..`) are refused "
+        "naming the field.",
+        parameters=[_ACCEPT_LANGUAGE],
+        requestBody={"required": True, "content": {"application/json": {
             "schema": _ref("TrialEvent"),
             # on an empty database the trial_started example goes first: it creates the shop
             "examples": {
@@ -182,7 +198,7 @@ def _event_operation() -> dict[str, Any]:
                     "id": "evt_01HF4", "shop": "pl-1001", "type": "product_added",
                     "occurred_at": "2026-11-02T11:40:00+01:00", "data": {"count": 3}}},
             }}}},
-        "responses": {
+        responses={
             "201": json_response("Stored", "EventAccepted", {
                 "id": "evt_01HF3", "shop": "pl-1001", "type": "trial_started", "status": "stored",
                 "duplicate": False, "observations": 4}),
@@ -194,86 +210,68 @@ def _event_operation() -> dict[str, Any]:
                 "duplicate, applied or not", "EventAccepted", {
                     "id": "evt_01HF3", "shop": "pl-1001", "type": "trial_started", "status": "queued",
                     "duplicate": False, "observations": 4}),
-            "400": json_response("The body is not JSON (dead-lettered)"),
-            "415": json_response("The Content-Type is not application/json (dead-lettered)"),
+            **body_refusals(" (dead-lettered)"),
             "409": json_response("Same id, different body (dead-lettered)"),
             "422": json_response("Invalid event or unknown shop; nothing stored (dead-lettered)"),
-        },
-    }
+        })
 
 
 def _event_status_operation() -> dict[str, Any]:
-    return {
-        "operationId": "getTrialEvent",
-        "tags": ["events"],
-        "summary": "Where an accepted event is: stored, queued or held back",
-        "description": (
-            "Follow an event after its answer (useful after a 202 in queued mode): `stored` once "
-            "applied, `queued` while it waits in the inbox, `held_back` after a failed apply (tried "
-            "again from `available_at`; after five failures it becomes a dead letter). 404 when no "
-            "event with this id was accepted: a rejected event is a dead letter, not an event."),
-        "parameters": [
+    return operation(
+        "getTrialEvent", "events", "Where an accepted event is: stored, queued or held back",
+        "Follow an event after its answer (useful after a 202 in queued mode): `stored` once "
+        "applied, `queued` while it waits in the inbox, `held_back` after a failed apply (tried "
+        "again from `available_at`; after five failures it becomes a dead letter). 404 when no "
+        "event with this id was accepted: a rejected event is a dead letter, not an event.",
+        parameters=[
             {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 100},
              "description": "the event's `id` as sent", "example": "evt_01HF3"},
             _ACCEPT_LANGUAGE],
-        "responses": {
+        responses={
             "200": json_response("The event's state", "EventStatus", {
                 "id": "evt_01HF3", "shop": "pl-1001", "type": "trial_started", "status": "queued",
                 "occurred_at": "2026-11-02T10:15:00+01:00", "received_at": "2026-11-02T09:15:01+00:00",
                 "attempts": 0, "available_at": None}),
             "404": json_response("No event with this id was accepted"),
-        },
-    }
+        })
 
 
 def _shops_operation() -> dict[str, Any]:
-    return {
-        "operationId": "listShops",
-        "tags": ["shops"],
-        "summary": "List shops (newest first by default), filtered and sorted",
-        "parameters": [
-            {"name": "market", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": [*MARKET_CODES, *(m.lower() for m in MARKET_CODES)]}},
-            {"name": "stage", "in": "query", "required": False, "description": "A launch stage of the schema",
-             "schema": {"type": "string", "enum": list(profile_schema.load_schema().stages)}},
-            {"name": "outcome", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["converted", "not_converted", "open"]}},
-            {"name": "consultant", "in": "query", "required": False,
-             "description": "E-mail of the consultant who made the shop's last reached call",
-             "schema": {"type": "string"}},
-            {"name": "min_score", "in": "query", "required": False,
-             "schema": {"type": "number", "minimum": 0, "maximum": 1}},
-            {"name": "max_score", "in": "query", "required": False,
-             "schema": {"type": "number", "minimum": 0, "maximum": 1}},
-            {"name": "sort", "in": "query", "required": False,
-             "schema": {"type": "string", "enum": ["newest", "score", "trial_start", "name"], "default": "newest"}},
-            {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-            {"name": "offset", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 0, "default": 0}},
+    score = {"type": "number", "minimum": 0, "maximum": 1}
+    return operation(
+        "listShops", "shops", "List shops (newest first by default), filtered and sorted",
+        parameters=[
+            query_param("market", {"type": "string", "enum": [*MARKET_CODES, *(m.lower() for m in MARKET_CODES)]}),
+            query_param("stage", {"type": "string", "enum": list(profile_schema.load_schema().stages)},
+                        "A launch stage of the schema"),
+            query_param("outcome", {"type": "string", "enum": ["converted", "not_converted", "open"]}),
+            query_param("consultant", {"type": "string"},
+                        "E-mail of the consultant who made the shop's last reached call"),
+            query_param("min_score", score),
+            query_param("max_score", score),
+            query_param("sort", {"type": "string", "enum": ["newest", "score", "trial_start", "name"],
+                                 "default": "newest"}),
+            query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            query_param("offset", {"type": "integer", "minimum": 0, "default": 0}),
         ],
-        "responses": {
-            "200": {"description": "Shops with their launch stage", "content": {"application/json": {"schema": {
+        responses={
+            "200": json_content("Shops with their launch stage", {
                 "type": "object", "required": ["shops"],
-                "properties": {"shops": {"type": "array", "items": _ref("ShopSummary")}}}}}},
+                "properties": {"shops": {"type": "array", "items": _ref("ShopSummary")}}}),
             "422": json_response("A bad filter, sort, limit or offset (each named)"),
-        },
-    }
+        })
 
 
 def _shop_operation() -> dict[str, Any]:
-    return {
-        "operationId": "getShopProfile",
-        "tags": ["shops"],
-        "summary": "A shop's current profile (facets with provenance), and changes since a time",
-        "parameters": [
+    return operation(
+        "getShopProfile", "shops", "A shop's current profile (facets with provenance), and changes since a time",
+        parameters=[
             SHOP_PARAM,
-            {"name": "since", "in": "query", "required": False,
-             "description": "ISO 8601 date and time with an offset: also list what changed since then",
-             "schema": {"type": "string", "format": "date-time"}},
+            query_param("since", {"type": "string", "format": "date-time"},
+                        "ISO 8601 date and time with an offset: also list what changed since then"),
         ],
-        "responses": {
-            "200": {"description": "The shop and its profile", "content": {"application/json": {"schema": {
+        responses={
+            "200": json_content("The shop and its profile", {
                 "type": "object", "required": ["shop", "profile"],
                 "properties": {
                     "shop": _ref("ShopSummary"),
@@ -282,42 +280,35 @@ def _shop_operation() -> dict[str, Any]:
                         "key": {"type": "string"}, "before": {}, "after": {},
                         "source": {"type": "string"},
                         "observed_at": {"type": ["string", "null"], "format": "date-time"}}}},
-                }}}}},
+                }}),
             "404": json_response("Unknown shop"),
             "422": json_response("Bad since"),
-        },
-    }
+        })
 
 
 def _survey_link_operation() -> dict[str, Any]:
-    return {
-        "operationId": "createSurveyLink",
-        "tags": ["surveys"],
-        "summary": "Create a signed, expiring survey link for a merchant",
-        "description": (
-            "The merchant opens the link on their phone, without an account, in their market's "
-            "language (India: English or Hindi; switchable), may save a draft and continue later, and submits; "
-            "answers are stored exactly as `POST /api/v1/surveys` stores them (source `survey`, actor "
-            "`merchant`). The link is signed with the server's secret and works until `expires_at`; "
-            "it can be reopened to change answers until then. Treat the URL as a secret: anyone who "
-            "has it can answer for the shop. Revoke with `concierge survey revoke ID`. The same as "
-            "`concierge survey link SHOP --json`."),
-        "parameters": [
+    return operation(
+        "createSurveyLink", "surveys", "Create a signed, expiring survey link for a merchant",
+        "The merchant opens the link on their phone, without an account, in their market's "
+        "language (India: English or Hindi; switchable), may save a draft and continue later, and submits; "
+        "answers are stored exactly as `POST /api/v1/surveys` stores them (source `survey`, actor "
+        "`merchant`). The link is signed with the server's secret and works until `expires_at`; "
+        "it can be reopened to change answers until then. Treat the URL as a secret: anyone who "
+        "has it can answer for the shop. Revoke with `concierge survey revoke ID`. The same as "
+        "`concierge survey link SHOP --json`.",
+        parameters=[
             SHOP_PARAM,
             _ACCEPT_LANGUAGE,
         ],
-        "requestBody": {"required": False, "content": {"application/json": {
-            "schema": _ref("SurveyLinkRequest"), "example": {"days": 7}}}},
-        "responses": {
+        requestBody=json_body("SurveyLinkRequest", {"days": 7}, required=False),
+        responses={
             "201": json_response("Created", "SurveyLink", {
                 "id": 12, "shop": "pl-1001", "url": "https://concierge.example.com/s/WyJwbC0xMDAxIiwxMiwi...",
                 "expires_at": "2026-11-16T10:15:00+00:00"}),
-            "400": json_response("The body is not JSON"),
-            "415": json_response("The Content-Type is not application/json"),
+            **body_refusals(),
             "404": json_response("Unknown shop"),
             "422": json_response("Bad days (1 to 90)"),
-        },
-    }
+        })
 
 
 _CALL_EXAMPLE = {
@@ -339,53 +330,42 @@ _CALL_EXAMPLE = {
 
 
 def _calls_operation() -> dict[str, Any]:
-    return {
-        "operationId": "listShopCalls",
-        "tags": ["calls"],
-        "summary": "A shop's planned calls: callbacks first, then by the moment they are planned for",
-        "description": (
-            "Follow-up calls the audit planner put in the queue and calls the merchant asked for "
-            "(callbacks), with why, when (UTC and the merchant's local time, with the zone) and the "
-            "call's agenda in the request's language. The same as `concierge calls list --shop SHOP --json`."),
-        "parameters": [
+    return operation(
+        "listShopCalls", "calls", "A shop's planned calls: callbacks first, then by the moment they are planned for",
+        "Follow-up calls the audit planner put in the queue and calls the merchant asked for "
+        "(callbacks), with why, when (UTC and the merchant's local time, with the zone) and the "
+        "call's agenda in the request's language. The same as `concierge calls list --shop SHOP --json`.",
+        parameters=[
             SHOP_PARAM,
-            {"name": "status", "in": "query", "required": False,
-             "description": "open = planned or snoozed; default: every status",
-             "schema": {"type": "string", "enum": ["open", "planned", "snoozed", "held_out", "cancelled"]}},
+            query_param("status", {"type": "string", "enum": ["open", "planned", "snoozed", "held_out", "cancelled"]},
+                        "open = planned or snoozed; default: every status"),
             _ACCEPT_LANGUAGE,
         ],
-        "responses": {
-            "200": {"description": "The shop's planned calls", "content": {"application/json": {
-                "schema": {"type": "object", "required": ["shop", "calls"], "properties": {
+        responses={
+            "200": json_content("The shop's planned calls", {
+                "type": "object", "required": ["shop", "calls"], "properties": {
                     "shop": {"type": "string"}, "calls": {"type": "array", "items": _ref("PlannedCall")}}},
-                "example": {"shop": "pl-1001", "calls": [_CALL_EXAMPLE]}}}},
+                {"shop": "pl-1001", "calls": [_CALL_EXAMPLE]}),
             "404": json_response("Unknown shop"),
             "422": json_response("Bad status"),
-        },
-    }
+        })
 
 
 def _callback_operation() -> dict[str, Any]:
-    return {
-        "operationId": "requestCallback",
-        "tags": ["calls"],
-        "summary": "The merchant asks to be called: now, or at a moment they picked",
-        "description": (
-            "The call is planned at the first allowed calling moment at or after the wish, in the "
-            "merchant's market (calling hours, weekends and holidays; never outside them), ahead of "
-            "every audit call. A shop has one open callback: asking again while one is open moves it "
-            "(200) instead of adding one. Compare `scheduled_at` with the request to see whether it "
-            "was moved to the next allowed moment. The same as `concierge callback request SHOP`."),
-        "parameters": [SHOP_PARAM, _ACCEPT_LANGUAGE],
-        "requestBody": {"required": False, "content": {"application/json": {
-            "schema": _ref("CallbackRequest"),
-            # no `at` here: a fixed moment would soon be in the past (the schema's description shows the form)
-            "example": {"note": "how do I connect BLIK?"}}}},
-        "responses": {
+    return operation(
+        "requestCallback", "calls", "The merchant asks to be called: now, or at a moment they picked",
+        "The call is planned at the first allowed calling moment at or after the wish, in the "
+        "merchant's market (calling hours, weekends and holidays; never outside them), ahead of "
+        "every audit call. A shop has one open callback: asking again while one is open moves it "
+        "(200) instead of adding one. Compare `scheduled_at` with the request to see whether it "
+        "was moved to the next allowed moment. The same as `concierge callback request SHOP`.",
+        parameters=[SHOP_PARAM, _ACCEPT_LANGUAGE],
+        # no `at` in the example: a fixed moment would soon be in the past (the schema's description shows the form)
+        requestBody=json_body("CallbackRequest", {"note": "how do I connect BLIK?"}, required=False),
+        responses={
             "201": json_response("A new callback", "PlannedCall", _CALL_EXAMPLE),
             "200": json_response("The shop's open callback, moved to the new moment", "PlannedCall"),
-            "400": json_response("The body is not JSON"),
-            "415": json_response("The Content-Type is not application/json"),
+            **body_refusals(),
             "404": json_response("Unknown shop"),
             "422": json_response("A time without an offset, in the past, more than 30 days ahead or with no "
                                  "allowed calling moment; a note longer than 500 characters; nothing stored",
@@ -395,8 +375,7 @@ def _callback_operation() -> dict[str, Any]:
                                           "errors": [{"field": "at", "code": "request.in_the_past",
                                                       "message": "at is in the past (2026-11-30T09:00:00+00:00); "
                                                                  "pick a later moment"}]}),
-        },
-    }
+        })
 
 
 RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {

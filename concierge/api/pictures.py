@@ -8,16 +8,15 @@ from ..errors import ValidationFailed
 from ..i18n import LANGUAGES, choose_language
 from ..operations import pictures
 from ..operations.shops import get_shop
+from ..web.views import add_picture_routes, picture_response
 from . import api_blueprint
 from .auth import require_token
-from .openapi import SHOP_PARAM
+from .openapi import SHOP_PARAM, json_response, operation, query_param
 
 bp = api_blueprint("pictures", __name__)
 
 
 def _picture(shop: str, fmt: str):
-    from ..web.views import picture_response
-
     session = get_session()
     row = get_shop(session, shop)  # NotFound -> JSON 404 via the API error handler
     lang = request.args.get("lang")
@@ -34,46 +33,29 @@ def _picture(shop: str, fmt: str):
     return picture_response(pictures.shop_picture(session, row, fmt=fmt, lang=lang, layout=layout), fmt)
 
 
-@bp.get("/shops/<shop>/picture.svg")
-@require_token
-def picture_svg(shop: str):
-    """Draw a shop's picture as SVG, so a CRM or chat tool can show it next to the contact."""
-    return _picture(shop, "svg")
-
-
-@bp.get("/shops/<shop>/picture.png")
-@require_token
-def picture_png(shop: str):
-    """Draw a shop's picture as PNG, for tools that cannot show SVG."""
-    return _picture(shop, "png")
-
-
 def _operation(fmt: str) -> dict:
     mime = pictures.MIME[fmt]
-    return {
-        "operationId": f"getShopPicture{fmt.upper()}",
-        "tags": ["shops"],
-        "summary": f"The shop's picture as {fmt.upper()} (same drawing as the consultant's page)",
-        "parameters": [
+    return operation(
+        f"getShopPicture{fmt.upper()}", "shops",
+        f"The shop's picture as {fmt.upper()} (same drawing as the consultant's page)",
+        parameters=[
             SHOP_PARAM,
-            {"name": "lang", "in": "query", "required": False,
-             "description": "Language of the labels; default: the market's language, then Accept-Language",
-             "schema": {"type": "string", "enum": list(LANGUAGES)}},
-            {"name": "layout", "in": "query", "required": False,
-             "description": "wide (1200 x 760, for screens) or narrow (one column, for phones)",
-             "schema": {"type": "string", "enum": ["wide", "narrow"], "default": "wide"}},
+            query_param("lang", {"type": "string", "enum": list(LANGUAGES)},
+                        "Language of the labels; default: the market's language, then Accept-Language"),
+            query_param("layout", {"type": "string", "enum": ["wide", "narrow"], "default": "wide"},
+                        "wide (1200 x 760, for screens) or narrow (one column, for phones)"),
         ],
-        "responses": {
+        responses={
             "200": {"description": f"The picture ({mime}); ETag for conditional requests",
                     "content": {mime: {"schema": {"type": "string", "format": "binary"}}}},
             "304": {"description": "Not modified (If-None-Match matched the ETag)"},
-            "422": {"description": "Bad layout", "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Error"}}}},
-            "404": {"description": "Unknown shop", "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/Error"}}}},
-        },
-    }
+            "422": json_response("Bad layout"),
+            "404": json_response("Unknown shop"),
+        })
 
 
-picture_svg.openapi = _operation("svg")  # type: ignore[attr-defined]
-picture_png.openapi = _operation("png")  # type: ignore[attr-defined]
+for _fmt, _view in add_picture_routes(bp, "/shops/<shop>/picture", require_token, _picture, {
+    "svg": "Draw a shop's picture as SVG, so a CRM or chat tool can show it next to the contact.",
+    "png": "Draw a shop's picture as PNG, for tools that cannot show SVG.",
+}).items():
+    _view.openapi = _operation(_fmt)  # type: ignore[attr-defined]

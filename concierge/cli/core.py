@@ -162,7 +162,7 @@ def supervise(server_argv: list[str], worker_argv: list[str]) -> int:
                 worker.terminate()  # it finishes its batch
             continue
         if state["restart"]:  # SIGHUP: a new worker with the new code, once the old one finished its batch
-            _stop(worker)
+            stop_child(worker)
             state["restart"] = False
             worker, started, failures = start_worker(), time.monotonic(), 0
             continue
@@ -178,19 +178,30 @@ def supervise(server_argv: list[str], worker_argv: list[str]) -> int:
                 worker = start_worker()
                 started = time.monotonic()
     if worker.poll() is None:
-        _stop(worker)
+        stop_child(worker)
     return code if code >= 0 else 128 - code
 
 
-def _stop(proc: subprocess.Popen, grace: float = 60.0) -> None:
-    """Stop a child: SIGTERM (the worker finishes its batch), then SIGKILL after `grace` seconds."""
+def stop_child(proc: subprocess.Popen, grace: float = 60.0, *, group: bool = False) -> None:
+    """Stop a child that still runs: SIGTERM (the worker finishes its batch), then SIGKILL after `grace`
+    seconds. With `group`, every process in the child's group (one started with start_new_session: its
+    pid is the group's id), as the benchmarks and tests stop a whole `serve --production`."""
+    import functools
+    import os
+    import signal
     import subprocess
 
-    proc.terminate()
+    if proc.poll() is not None:
+        return
+    terminate, kill = proc.terminate, proc.kill
+    if group:
+        terminate = functools.partial(os.killpg, proc.pid, signal.SIGTERM)
+        kill = functools.partial(os.killpg, proc.pid, signal.SIGKILL)
+    terminate()
     try:
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        kill()
         proc.wait()
 
 

@@ -9,7 +9,7 @@ import time
 
 import click
 
-from . import CliState, _, answer, echo_json, ngettext, pass_state
+from . import CliState, _, answer, echo_json, in_session, ngettext, pass_state
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,14 @@ def _line(data: dict) -> str:
             f"{data['rejected']} dead-lettered, {data['waiting']} waiting for their shop; "
             f"{data['shops_rescored']} shop(s) rescored; {data['queued']} still queued.")
     return text
+
+
+def _backlog_line(data: dict) -> str:
+    if not data["queued"]:
+        return _("0 event(s) queued.")
+    return ngettext("%(num)d event(s) queued, the oldest received %(when)s.",
+                    "%(num)d event(s) queued, the oldest received %(when)s.", data["queued"]) % {
+        "num": data["queued"], "when": data["oldest_received_at"]}
 
 
 def _batch(state: CliState, size: int) -> dict:
@@ -152,11 +160,8 @@ def backlog_cmd(state: CliState, as_json: bool) -> None:
     """How many webhook events wait in the inbox, and since when."""
     from ..operations.inbox import backlog
 
-    with state.db.session() as s:
-        data = backlog(s)
-    answer(data, as_json, ngettext("%(num)d event(s) queued, the oldest received %(when)s.",
-                                   "%(num)d event(s) queued, the oldest received %(when)s.", data["queued"]) % {
-        "num": data["queued"], "when": data["oldest_received_at"]} if data["queued"] else _("0 event(s) queued."))
+    data = in_session(state, as_json, backlog)
+    answer(data, as_json, _backlog_line(data))
 
 
 @events_group.command("status")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Callable
 
 import click
 
@@ -33,6 +34,17 @@ def _read_password(from_stdin: bool, prompt: str) -> str:
 @click.group("users")
 def users_group() -> None:
     """Web app users: consultants, managers and admins."""
+
+
+def _user_command(name: str, *params: Callable[[Callable], Callable]):
+    """A `users NAME EMAIL ...` command that changes the user EMAIL names and prints them (`--json` as
+    `users list --json`): its own arguments and options `params` come after EMAIL, before --json."""
+    def decorate(f: Callable) -> Callable:
+        f = pass_state(f)
+        for param in reversed((click.argument("email"), *params, _print_user)):  # as if stacked top to bottom
+            f = param(f)
+        return users_group.command(name)(f)
+    return decorate
 
 
 @users_group.command("create")
@@ -71,11 +83,7 @@ def list_cmd(state: CliState, as_json: bool) -> None:
                           + ("" if u["active"] else "  " + _("(inactive)")))
 
 
-@users_group.command("languages")
-@click.argument("email")
-@click.argument("languages", required=False, default="")
-@_print_user
-@pass_state
+@_user_command("languages", click.argument("languages", required=False, default=""))
 def languages_cmd(state: CliState, email: str, languages: str, as_json: bool) -> None:
     """Set the languages EMAIL takes calls in (e.g. pl,en; empty: any): `calls next` routes by them."""
     from ..operations.workday import find_user, set_call_languages
@@ -85,11 +93,8 @@ def languages_cmd(state: CliState, email: str, languages: str, as_json: bool) ->
         "email": data["email"], "languages": data.get("call_languages") or _("any language")})
 
 
-@users_group.command("password")
-@click.argument("email")
-@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
-@_print_user
-@pass_state
+@_user_command("password",
+               click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin."))
 def password_cmd(state: CliState, email: str, password_stdin: bool, as_json: bool) -> None:
     """Set a new password for EMAIL (prompted for, never an argument); their web sessions end."""
     from ..operations.users import find_user_by_email, set_password
@@ -99,10 +104,7 @@ def password_cmd(state: CliState, email: str, password_stdin: bool, as_json: boo
     answer(data, as_json, _("New password set for %(email)s; they are logged out everywhere.") % {"email": data["email"]})
 
 
-@users_group.command("logout")
-@click.argument("email")
-@_print_user
-@pass_state
+@_user_command("logout")
 def logout_cmd(state: CliState, email: str, as_json: bool) -> None:
     """End every web session of EMAIL (a lost laptop, a shared computer): they log in again."""
     from ..operations.users import end_sessions, find_user_by_email

@@ -459,6 +459,13 @@ def _generate(schema: Any, var: str, depth: int, out: list[str], ns: dict[str, A
         if g is not None:
             out.append(f"{pad}if {g + ' and ' if g else ''}{test}: return False")
 
+    def inside(opening: tuple[str, str], item: str, item_schema: Any) -> bool:
+        """Two lines opening a block two levels in, where `item` is bound, then the checks of `item`
+        against `item_schema` in it (after a `pass`, so that the block is never empty)."""
+        out.extend(pad + line for line in opening)
+        out.append(f"{pad}        pass")
+        return _generate(item_schema, item, depth + 2, out, ns)
+
     if "type" in schema:
         value = schema["type"]
         names = value if isinstance(value, list) else [value]
@@ -512,10 +519,8 @@ def _generate(schema: Any, var: str, depth: int, out: list[str], ns: dict[str, A
             out.append(f"{pad}    pass")
             for name, sub in value.items():
                 item = f"v{depth}_{len(ns)}"
-                out.append(f"{pad}    {item} = {var}.get({const(name)}, _MISSING)")
-                out.append(f"{pad}    if {item} is not _MISSING:")
-                out.append(f"{pad}        pass")
-                if not _generate(sub, item, depth + 2, out, ns):
+                if not inside((f"    {item} = {var}.get({const(name)}, _MISSING)", f"    if {item} is not _MISSING:"),
+                              item, sub):
                     return False
         elif key == "additionalProperties":
             if value is not False or "properties" not in schema:
@@ -528,10 +533,7 @@ def _generate(schema: Any, var: str, depth: int, out: list[str], ns: dict[str, A
                     return False
                 continue
             item = f"i{depth}_{len(ns)}"
-            out.append(f"{pad}if {g or 'True'}:")
-            out.append(f"{pad}    for {item} in {var}:")
-            out.append(f"{pad}        pass")
-            if not _generate(value, item, depth + 2, out, ns):
+            if not inside((f"if {g or 'True'}:", f"    for {item} in {var}:"), item, value):
                 return False
         else:
             return False

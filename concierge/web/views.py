@@ -1,7 +1,7 @@
 """The consultant's pages: the shop list, the shop page with its picture, recording answers."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from flask import (
     Blueprint,
@@ -456,18 +456,32 @@ def picture_response(data: bytes, fmt: str) -> Response:
     return resp.make_conditional(request)
 
 
-@bp.get("/shops/<platform_id>/picture.svg")
-@login_required
-def picture_svg(platform_id: str):
-    """Draw the shop's picture as SVG for the shop page (and to open full size)."""
-    return _picture_response(platform_id, "svg")
+def add_picture_routes(blueprint: Blueprint, rule: str, guard: Callable[[Callable[..., Any]], Callable[..., Any]],
+                       serve: Callable[..., Response], docs: dict[str, str]) -> dict[str, Callable[..., Any]]:
+    """GET `rule`.svg and `rule`.png (endpoints picture_svg and picture_png) behind `guard`, each
+    answering serve(<the rule's arguments>, fmt=...); `docs` is each format's docstring, in order.
+    The guarded views are returned by format (the API describes them for OpenAPI)."""
+    views = {}
+    for fmt, doc in docs.items():
+        view = guard(_picture_view(serve, fmt, doc))
+        blueprint.add_url_rule(f"{rule}.{fmt}", endpoint=f"picture_{fmt}", view_func=view, methods=["GET"])
+        views[fmt] = view
+    return views
 
 
-@bp.get("/shops/<platform_id>/picture.png")
-@login_required
-def picture_png(platform_id: str):
-    """Draw the shop's picture as PNG, for pasting into e-mail or chat."""
-    return _picture_response(platform_id, "png")
+def _picture_view(serve: Callable[..., Response], fmt: str, doc: str) -> Callable[..., Response]:
+    def view(**rule_args: str) -> Response:
+        return serve(**rule_args, fmt=fmt)
+
+    view.__name__ = view.__qualname__ = f"picture_{fmt}"
+    view.__doc__ = doc
+    return view
+
+
+add_picture_routes(bp, "/shops/<platform_id>/picture", login_required, _picture_response, {
+    "svg": "Draw the shop's picture as SVG for the shop page (and to open full size).",
+    "png": "Draw the shop's picture as PNG, for pasting into e-mail or chat.",
+})
 
 
 @bp.get("/users")

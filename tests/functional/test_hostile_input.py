@@ -234,34 +234,37 @@ def test_a_dead_letter_is_stored_escaped_and_capped_with_the_originals_hash(app,
 
 
 # ------------------------------------------------------------ path and query parameters
-@pytest.mark.parametrize("method,path,field", [
-    ("get", "/api/v1/shops/a%00b", "shop"),
-    ("get", "/api/v1/shops/a%00b/score", "shop"),
-    ("post", "/api/v1/shops/a%00b/score", "shop"),
-    ("get", "/api/v1/shops/a%00b/picture.svg", "shop"),
-    ("get", "/api/v1/shops/a%00b/picture.png", "shop"),
-    ("get", "/api/v1/shops/a%00b/calls", "shop"),
-    ("post", "/api/v1/shops/a%00b/survey-links", "shop"),
-    ("post", "/api/v1/shops/a%00b/callbacks", "shop"),
-    ("get", "/api/v1/shops?consultant=a%00b", "consultant"),
-    ("get", "/api/v1/shops?a%00b=1", "a\\u0000b"),
-    ("get", "/api/v1/shops?limit=-1", "limit"),
-    ("get", "/api/v1/shops?limit=0", "limit"),
-    ("get", "/api/v1/shops?limit=", "limit"),
-    ("get", "/api/v1/shops?limit=1001", "limit"),
-    ("get", "/api/v1/shops?limit=x", "limit"),
-    ("get", "/api/v1/shops?offset=-1", "offset"),
-    ("get", "/api/v1/shops/pl-1001?since=", "since"),
-    ("get", "/api/v1/shops/pl-1001?since=null", "since"),
-    ("get", f"/api/v1/shops/pl-1001?since={EARLY.replace('+', '%2B')}", "since"),
-    ("get", "/api/v1/shops/pl-1001/score?lang=null", "lang"),
-    ("get", "/api/v1/shops/pl-1001/score?refresh=null", "refresh"),
-    ("get", "/api/v1/shops/pl-1001/picture.svg?lang=null", "lang"),
-])
-def test_bad_path_and_query_parameters_are_a_4xx_naming_them(app, client, auth, method, path, field):
-    resp = getattr(client, method)(path, headers=auth)
+def _a_4xx_naming(resp, field: str) -> None:
     assert 400 <= resp.status_code < 500, (resp.status_code, resp.get_data(as_text=True))
     assert field in _fields(resp), resp.get_json()
+
+
+@pytest.mark.parametrize("method,endpoint", [
+    ("get", ""), ("get", "/score"), ("post", "/score"), ("get", "/picture.svg"), ("get", "/picture.png"),
+    ("get", "/calls"), ("post", "/survey-links"), ("post", "/callbacks"),
+])
+def test_a_nul_in_the_shop_id_is_a_4xx_naming_it_on_every_shop_endpoint(app, client, auth, method, endpoint):
+    _a_4xx_naming(getattr(client, method)(f"/api/v1/shops/a%00b{endpoint}", headers=auth), "shop")
+
+
+@pytest.mark.parametrize("path,field", [
+    ("/api/v1/shops?consultant=a%00b", "consultant"),
+    ("/api/v1/shops?a%00b=1", "a\\u0000b"),
+    ("/api/v1/shops?limit=-1", "limit"),
+    ("/api/v1/shops?limit=0", "limit"),
+    ("/api/v1/shops?limit=", "limit"),
+    ("/api/v1/shops?limit=1001", "limit"),
+    ("/api/v1/shops?limit=x", "limit"),
+    ("/api/v1/shops?offset=-1", "offset"),
+    ("/api/v1/shops/pl-1001?since=", "since"),
+    ("/api/v1/shops/pl-1001?since=null", "since"),
+    (f"/api/v1/shops/pl-1001?since={EARLY.replace('+', '%2B')}", "since"),
+    ("/api/v1/shops/pl-1001/score?lang=null", "lang"),
+    ("/api/v1/shops/pl-1001/score?refresh=null", "refresh"),
+    ("/api/v1/shops/pl-1001/picture.svg?lang=null", "lang"),
+])
+def test_bad_query_parameters_are_a_4xx_naming_them(app, client, auth, path, field):
+    _a_4xx_naming(client.get(path, headers=auth), field)
 
 
 # ------------------------------------------------------------ the web app

@@ -98,8 +98,8 @@ def test_a_worker_that_exits_is_started_again(tmp_path):
 
 @pytest.mark.parametrize("ignores_sigterm, returncode", [(False, -signal.SIGTERM), (True, -signal.SIGKILL)])
 def test_a_child_is_stopped_by_sigterm_then_killed_after_the_grace(ignores_sigterm, returncode):
-    """The one stop rule (`_stop`) the supervisor uses on SIGHUP and at the end: TERM, wait, KILL."""
-    from concierge.cli.core import _stop
+    """The one stop rule (`stop_child`) the supervisor uses on SIGHUP and at the end: TERM, wait, KILL."""
+    from concierge.cli.core import stop_child
 
     code = ("import signal, sys, time\n"
             + ("signal.signal(signal.SIGTERM, signal.SIG_IGN)\n" if ignores_sigterm else "")
@@ -107,7 +107,7 @@ def test_a_child_is_stopped_by_sigterm_then_killed_after_the_grace(ignores_sigte
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     started = time.monotonic()
-    _stop(proc, grace=1.0)
+    stop_child(proc, grace=1.0)
     took = time.monotonic() - started
     proc.stdout.close()
     assert proc.returncode == returncode

@@ -182,14 +182,11 @@ class Server:
         self.kills += 1
 
     def stop(self) -> None:
+        from concierge.cli.core import stop_child
+
         if self.proc is None or self.proc.poll() is not None:
             return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        stop_child(self.proc, grace=60, group=True)
         self._wait_group_gone()
 
     def _wait_group_gone(self) -> None:
