@@ -7,13 +7,18 @@ description here is reported by `undocumented_routes` (a test fails on it), so a
 endpoint cannot ship undocumented. Describe a new endpoint with `document(method, path,
 operation)` here, or by setting `view.openapi = {...}` (an OpenAPI operation object; `operation`,
 `query_param`, `json_body`, `json_response` and `body_refusals` build the usual parts).
+`operation` takes the summary and description from operations.yaml (keyed by operationId):
+the code holds the structure, the file the prose.
 """
 from __future__ import annotations
 
 import copy
+import functools
 import re
+from pathlib import Path
 from typing import Any
 
+import yaml
 from flask import Flask, current_app, jsonify
 
 import profile_schema
@@ -24,6 +29,7 @@ from . import api_blueprint
 OPENAPI_VERSION = "3.1.0"
 SURVEY_LANGUAGES = LANGUAGES
 _IGNORED_METHODS = {"HEAD", "OPTIONS"}
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader (~10x faster) when built with it
 
 bp = api_blueprint("openapi", __name__, url_prefix="/api")
 
@@ -64,13 +70,32 @@ def json_response(description: str, schema_name: str = "Error", example: Any = N
     return json_content(description, _ref(schema_name), example)
 
 
-def operation(operation_id: str, tag: str, summary: str, description: str | None = None,
-              **fields: Any) -> dict[str, Any]:
-    """An OpenAPI operation: its id, its tag, a summary and a description (when given), then `fields`
-    in the order given (parameters, requestBody, responses)."""
-    op: dict[str, Any] = {"operationId": operation_id, "tags": [tag], "summary": summary}
-    if description:
-        op["description"] = description
+OPERATIONS_PROSE = Path(__file__).with_name("operations.yaml")
+
+
+@functools.cache
+def operation_prose() -> dict[str, dict[str, str]]:
+    """operations.yaml, read once: {operationId: {"summary": ..., "description": ... (when there is one)}}."""
+    with OPERATIONS_PROSE.open(encoding="utf-8") as fh:
+        data = yaml.load(fh, Loader=_FAST_LOADER) or {}
+    for operation_id, prose in data.items():
+        if not (isinstance(prose, dict) and isinstance(prose.get("summary"), str)
+                and set(prose) <= {"summary", "description"}
+                and isinstance(prose.get("description", ""), str)):
+            raise ValueError(f"{OPERATIONS_PROSE.name}: {operation_id} needs a summary and at most a description "
+                             f"(text), not {prose!r}")
+    return data
+
+
+def operation(operation_id: str, tag: str, **fields: Any) -> dict[str, Any]:
+    """An OpenAPI operation: its id, its tag, its summary and description (when there is one) from
+    operations.yaml, then `fields` in the order given (parameters, requestBody, responses)."""
+    prose = operation_prose().get(operation_id)
+    if prose is None:
+        raise LookupError(f"{OPERATIONS_PROSE.name} has no summary for the operation {operation_id!r}: add one")
+    op: dict[str, Any] = {"operationId": operation_id, "tags": [tag], "summary": prose["summary"]}
+    if prose.get("description"):
+        op["description"] = prose["description"]
     op.update(fields)
     return op
 
@@ -123,7 +148,7 @@ ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def _survey_operation() -> dict[str, Any]:
+def _survey_fields() -> dict[str, Any]:
     example = {
         "shop": "pl-1001", "language": "pl", "response_id": "tf_8fa2c1",
         "submitted_at": "2026-11-02T10:15:00+01:00",
@@ -135,14 +160,7 @@ def _survey_operation() -> dict[str, Any]:
             "business.expected_monthly_turnover": {"amount": 8000, "currency": "PLN"},
         },
     }
-    return operation(
-        "submitSurvey", "surveys", "Submit a merchant's survey response",
-        "Survey tools post on the merchant's behalf. The body is checked against the JSON Schema "
-        "below, then the answers against the interview schema (markets, skip logic, required "
-        "survey questions). A response is stored whole or not at all. A rejected request is kept "
-        "verbatim in the dead-letter store (channel `surveys`) and can be replayed with "
-        "`concierge deadletter replay` once the cause is fixed. Repeating a `response_id` for the "
-        "same shop stores nothing and answers 200 with `duplicate: true`.",
+    return dict(
         parameters=[_ACCEPT_LANGUAGE],
         requestBody=json_body("SurveySubmission", example),
         responses={
@@ -159,10 +177,8 @@ def _survey_operation() -> dict[str, Any]:
         })
 
 
-def _openapi_operation() -> dict[str, Any]:
-    return operation(
-        "getOpenApi", "meta", "This document",
-        "The OpenAPI 3.1 description of the API, generated from the validating code.",
+def _openapi_fields() -> dict[str, Any]:
+    return dict(
         responses={"200": json_content("The OpenAPI document", {"type": "object"})})
 
 
@@ -176,18 +192,8 @@ _START_EVENT = {
 }
 
 
-def _event_operation() -> dict[str, Any]:
-    return operation(
-        "postTrialEvent", "events", "Deliver a trial-shop event (webhook)",
-        "The platform posts trial-shop activity (products added, payments connected, first "
-        "orders...). The event's `id` makes delivery idempotent; the mapping from event types "
-        "to profile observations is declared in concierge/ingest/event_mapping.yaml. A rejected "
-        "event is kept in the dead-letter store (channel `events`): verbatim, except that NUL "
-        "and lone surrogates are escaped as `\\u0000`-style text and a body over 64 KiB is cut "
-        "(its SHA-256 and size are kept); the same body sent again adds no second letter. "
-        "NUL characters and lone surrogates anywhere in the body, dates outside years 1-9999 "
-        "in UTC, and shop ids outside letters, digits, `-`, `_` and `.` (no `..`) are refused "
-        "naming the field.",
+def _event_fields() -> dict[str, Any]:
+    return dict(
         parameters=[_ACCEPT_LANGUAGE],
         requestBody={"required": True, "content": {"application/json": {
             "schema": _ref("TrialEvent"),
@@ -216,13 +222,8 @@ def _event_operation() -> dict[str, Any]:
         })
 
 
-def _event_status_operation() -> dict[str, Any]:
-    return operation(
-        "getTrialEvent", "events", "Where an accepted event is: stored, queued or held back",
-        "Follow an event after its answer (useful after a 202 in queued mode): `stored` once "
-        "applied, `queued` while it waits in the inbox, `held_back` after a failed apply (tried "
-        "again from `available_at`; after five failures it becomes a dead letter). 404 when no "
-        "event with this id was accepted: a rejected event is a dead letter, not an event.",
+def _event_status_fields() -> dict[str, Any]:
+    return dict(
         parameters=[
             {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 100},
              "description": "the event's `id` as sent", "example": "evt_01HF3"},
@@ -236,10 +237,9 @@ def _event_status_operation() -> dict[str, Any]:
         })
 
 
-def _shops_operation() -> dict[str, Any]:
+def _shops_fields() -> dict[str, Any]:
     score = {"type": "number", "minimum": 0, "maximum": 1}
-    return operation(
-        "listShops", "shops", "List shops (newest first by default), filtered and sorted",
+    return dict(
         parameters=[
             query_param("market", {"type": "string", "enum": [*MARKET_CODES, *(m.lower() for m in MARKET_CODES)]}),
             query_param("stage", {"type": "string", "enum": list(profile_schema.load_schema().stages)},
@@ -262,9 +262,8 @@ def _shops_operation() -> dict[str, Any]:
         })
 
 
-def _shop_operation() -> dict[str, Any]:
-    return operation(
-        "getShopProfile", "shops", "A shop's current profile (facets with provenance), and changes since a time",
+def _shop_fields() -> dict[str, Any]:
+    return dict(
         parameters=[
             SHOP_PARAM,
             query_param("since", {"type": "string", "format": "date-time"},
@@ -286,16 +285,8 @@ def _shop_operation() -> dict[str, Any]:
         })
 
 
-def _survey_link_operation() -> dict[str, Any]:
-    return operation(
-        "createSurveyLink", "surveys", "Create a signed, expiring survey link for a merchant",
-        "The merchant opens the link on their phone, without an account, in their market's "
-        "language (India: English or Hindi; switchable), may save a draft and continue later, and submits; "
-        "answers are stored exactly as `POST /api/v1/surveys` stores them (source `survey`, actor "
-        "`merchant`). The link is signed with the server's secret and works until `expires_at`; "
-        "it can be reopened to change answers until then. Treat the URL as a secret: anyone who "
-        "has it can answer for the shop. Revoke with `concierge survey revoke ID`. The same as "
-        "`concierge survey link SHOP --json`.",
+def _survey_link_fields() -> dict[str, Any]:
+    return dict(
         parameters=[
             SHOP_PARAM,
             _ACCEPT_LANGUAGE,
@@ -329,12 +320,8 @@ _CALL_EXAMPLE = {
 }
 
 
-def _calls_operation() -> dict[str, Any]:
-    return operation(
-        "listShopCalls", "calls", "A shop's planned calls: callbacks first, then by the moment they are planned for",
-        "Follow-up calls the audit planner put in the queue and calls the merchant asked for "
-        "(callbacks), with why, when (UTC and the merchant's local time, with the zone) and the "
-        "call's agenda in the request's language. The same as `concierge calls list --shop SHOP --json`.",
+def _calls_fields() -> dict[str, Any]:
+    return dict(
         parameters=[
             SHOP_PARAM,
             query_param("status", {"type": "string", "enum": ["open", "planned", "snoozed", "held_out", "cancelled"]},
@@ -351,14 +338,8 @@ def _calls_operation() -> dict[str, Any]:
         })
 
 
-def _callback_operation() -> dict[str, Any]:
-    return operation(
-        "requestCallback", "calls", "The merchant asks to be called: now, or at a moment they picked",
-        "The call is planned at the first allowed calling moment at or after the wish, in the "
-        "merchant's market (calling hours, weekends and holidays; never outside them), ahead of "
-        "every audit call. A shop has one open callback: asking again while one is open moves it "
-        "(200) instead of adding one. Compare `scheduled_at` with the request to see whether it "
-        "was moved to the next allowed moment. The same as `concierge callback request SHOP`.",
+def _callback_fields() -> dict[str, Any]:
+    return dict(
         parameters=[SHOP_PARAM, _ACCEPT_LANGUAGE],
         # no `at` in the example: a fixed moment would soon be in the past (the schema's description shows the form)
         requestBody=json_body("CallbackRequest", {"note": "how do I connect BLIK?"}, required=False),
@@ -473,16 +454,18 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 def _builtin_operations() -> dict[tuple[str, str], dict[str, Any]]:
+    """The endpoints described here: (method, path) -> operation(id, tag, the fields built above); the
+    summaries and descriptions are operations.yaml's."""
     return {
-        ("POST", "/api/v1/surveys"): _survey_operation(),
-        ("GET", "/api/openapi.json"): _openapi_operation(),
-        ("POST", "/api/v1/events"): _event_operation(),
-        ("GET", "/api/v1/events/{event_id}"): _event_status_operation(),
-        ("GET", "/api/v1/shops"): _shops_operation(),
-        ("GET", "/api/v1/shops/{shop}"): _shop_operation(),
-        ("POST", "/api/v1/shops/{shop}/survey-links"): _survey_link_operation(),
-        ("GET", "/api/v1/shops/{shop}/calls"): _calls_operation(),
-        ("POST", "/api/v1/shops/{shop}/callbacks"): _callback_operation(),
+        ("POST", "/api/v1/surveys"): operation("submitSurvey", "surveys", **_survey_fields()),
+        ("GET", "/api/openapi.json"): operation("getOpenApi", "meta", **_openapi_fields()),
+        ("POST", "/api/v1/events"): operation("postTrialEvent", "events", **_event_fields()),
+        ("GET", "/api/v1/events/{event_id}"): operation("getTrialEvent", "events", **_event_status_fields()),
+        ("GET", "/api/v1/shops"): operation("listShops", "shops", **_shops_fields()),
+        ("GET", "/api/v1/shops/{shop}"): operation("getShopProfile", "shops", **_shop_fields()),
+        ("POST", "/api/v1/shops/{shop}/survey-links"): operation("createSurveyLink", "surveys", **_survey_link_fields()),
+        ("GET", "/api/v1/shops/{shop}/calls"): operation("listShopCalls", "calls", **_calls_fields()),
+        ("POST", "/api/v1/shops/{shop}/callbacks"): operation("requestCallback", "calls", **_callback_fields()),
     }
 
 

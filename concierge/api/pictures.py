@@ -37,7 +37,6 @@ def _operation(fmt: str) -> dict:
     mime = pictures.MIME[fmt]
     return operation(
         f"getShopPicture{fmt.upper()}", "shops",
-        f"The shop's picture as {fmt.upper()} (same drawing as the consultant's page)",
         parameters=[
             SHOP_PARAM,
             query_param("lang", {"type": "string", "enum": list(LANGUAGES)},

@@ -106,12 +106,13 @@ def post_release(call_id: int):
 _CALL_ID = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}, "example": 1}
 
 
-def _claim_operation(operation_id: str, *, summary: str, description: str | None = None, on_a_call: bool = True,
+def _claim_operation(operation_id: str, *, on_a_call: bool = True,
                      request: dict, example: dict, done: dict, not_found: str, conflict: str, invalid: str) -> dict:
-    """A claim endpoint's OpenAPI operation: the call id in the path (when `on_a_call`) and Accept-Language,
-    the checked body `request` with an example, then `done` (200) or the Error answer with these reasons."""
+    """A claim endpoint's OpenAPI operation (its summary and description in operations.yaml): the call id in
+    the path (when `on_a_call`) and Accept-Language, the checked body `request` with an example, then `done`
+    (200) or the Error answer with these reasons."""
     return operation(
-        operation_id, "calls", summary, description,
+        operation_id, "calls",
         parameters=[_CALL_ID, _ACCEPT_LANGUAGE] if on_a_call else [_ACCEPT_LANGUAGE],
         requestBody=json_body(request["title"], example),
         responses={"200": done, "404": json_response(not_found), "409": json_response(conflict),
@@ -123,21 +124,12 @@ _CALL_RESPONSE = {"type": "object", "properties": {"call": {"oneOf": [_ref("Plan
 # The examples follow one another on call 1 (the callback example's call): claimed (token 1),
 # released, claimed again (token 2), completed.
 post_next.openapi = _claim_operation(
-    "claimNextCall",
-    summary="Claim the consultant's next call (callbacks first, then the expected gain per consultant-minute)",
-    description="Only calls that are due, legal to make now in the merchant's market and in a language the "
-                "consultant takes calls in; at most MAX_OPEN_CLAIMS open claims each. The claim holds for "
-                "CLAIM_LEASE_MINUTES; complete it with the returned `token`.",
-    on_a_call=False, request=CLAIM_REQUEST, example={"consultant": "ania@example.com"},
+    "claimNextCall", on_a_call=False, request=CLAIM_REQUEST, example={"consultant": "ania@example.com"},
     done=json_content("The claimed call (with token and lease_until), or null when nothing is due", _CALL_RESPONSE),
     not_found="No active user with that e-mail",
     conflict="The consultant already holds the most open calls allowed", invalid="A body field is missing or wrong")
 post_complete.openapi = _claim_operation(
     "completeCall",
-    summary="Record how a claimed call went (reached, no_answer, later, wrong_number, not_interested, do_not_call)",
-    description="Needs the claim's token and an unexpired lease. no_answer and later put the call back at the "
-                "next allowed moment; do_not_call withdraws the merchant's consent and ends their commercial "
-                "calls. Stored whole or not at all.",
     request=COMPLETE_REQUEST, example={"consultant": "ania@example.com", "token": 2, "outcome": "reached",
                                        "note": "walked through BLIK",
                                        "answers": {"readiness.payments_connected": True}},
@@ -146,8 +138,7 @@ post_complete.openapi = _claim_operation(
     not_found="No such call or consultant", conflict="The claim expired or is held by someone else: nothing was saved",
     invalid="A field is missing or wrong (outcome, at, note, answers)")
 post_release.openapi = _claim_operation(
-    "releaseCall", summary="Give a claimed call back to the queue",
-    request=RELEASE_REQUEST, example={"consultant": "ania@example.com", "token": 1},
+    "releaseCall", request=RELEASE_REQUEST, example={"consultant": "ania@example.com", "token": 1},
     done=json_content("The call, planned again", _CALL_RESPONSE),
     not_found="No such call or consultant", conflict="The claim was already lost",
     invalid="A body field is missing or wrong")

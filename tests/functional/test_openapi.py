@@ -7,7 +7,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from concierge.api.openapi import api_routes, openapi_path, undocumented_routes
+from concierge.api import openapi
+from concierge.api.openapi import api_routes, openapi_path, operation, operation_prose, undocumented_routes
 from concierge.ingest.schemas import REQUEST_SCHEMAS
 from concierge.operations.shops import ensure_shop
 from concierge.operations.tokens import create_token
@@ -44,6 +45,34 @@ def test_documented_paths_exist_in_the_url_map(app, doc):
     served = {(m, p) for m, p, _e in api_routes(app)}
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
     assert documented == served
+
+
+def test_every_entry_of_operations_yaml_is_an_operation(doc):
+    """The prose file and the code agree: no entry is left over once its operation is gone or renamed."""
+    ids = {op.get("operationId") for ops in doc["paths"].values() for op in ops.values()}
+    assert set(operation_prose()) - ids == set(), "entries of concierge/api/operations.yaml no operation uses"
+    listed = doc["paths"]["/api/v1/events/{event_id}"]["get"]
+    assert listed["summary"] == operation_prose()["getTrialEvent"]["summary"]
+    assert listed["description"].startswith("Follow an event after its answer")
+
+
+def test_an_operation_without_prose_fails_loudly():
+    with pytest.raises(LookupError, match="operations.yaml has no summary for the operation 'brandNew'"):
+        operation("brandNew", "meta", responses={})
+
+
+def test_a_malformed_prose_entry_fails_loudly(tmp_path, monkeypatch):
+    bad = tmp_path / "operations.yaml"
+    bad.write_text("brandNew:\n  description: no summary\n", encoding="utf-8")
+    monkeypatch.setattr(openapi, "OPERATIONS_PROSE", bad)
+    operation_prose.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="brandNew needs a summary"):
+            operation_prose()
+    finally:
+        monkeypatch.undo()
+        operation_prose.cache_clear()
+    assert "getTrialEvent" in operation_prose()
 
 
 def test_openapi_path_conversion():
