@@ -9,9 +9,11 @@ from locales import LANGUAGES
 
 from ..app import get_session
 from ..errors import NotFound, ValidationFailed
+from ..ingest.bodies import body_error
+from ..messages import N_, translate
 from ..models import ModelVersion
 from ..operations.shops import get_shop
-from . import api_blueprint
+from . import api_blueprint, request_language
 from .auth import require_token
 
 bp = api_blueprint("scores", __name__)
@@ -24,17 +26,16 @@ class NoScore(NotFound):
 
 def _lang() -> str:
     lang = request.args.get("lang", "en")
-    if lang not in LANGS:
-        raise ValidationFailed([{"field": "lang", "code": "invalid_choice",
-                                 "message": f"lang: must be one of {', '.join(LANGS)}"}])
+    if lang not in LANGS:  # no language of ours asked for: the error speaks Accept-Language's
+        raise ValidationFailed([body_error("lang", "invalid_choice", request_language(), choices=", ".join(LANGS))])
     return lang
 
 
-def _active_version_id(session) -> int:
+def _active_version_id(session, lang: str) -> int:
     active = session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True))
                             .order_by(ModelVersion.id.desc()).limit(1))
     if active is None:
-        raise NotFound("no active model: run `concierge model train` first")
+        raise NotFound(translate(N_("no active model: run `concierge model train` first"), lang))
     return active
 
 
@@ -47,18 +48,19 @@ def get_score(shop: str):
     lang = _lang()
     refresh = request.args.get("refresh")
     if refresh is not None and refresh not in ("0", "1", "true", "false"):
-        raise ValidationFailed([{"field": "refresh", "code": "invalid_choice",
-                                 "message": "refresh: must be one of 0, 1, true, false"}])
+        raise ValidationFailed([body_error("refresh", "invalid_choice", lang, choices="0, 1, true, false")])
     if refresh in ("1", "true"):
-        message = f"refresh: a GET never scores; POST /api/v1/shops/{shop}/score scores the shop again now"
+        message = "refresh: " + translate(N_("a GET never scores; POST %(path)s scores the shop again now"), lang) % {
+            "path": f"/api/v1/shops/{shop}/score"}
         raise ValidationFailed([{"field": "refresh", "code": "use_post", "message": message}], message)
     session = get_session()
     row = get_shop(session, shop, lang=lang)
-    active = _active_version_id(session)
+    active = _active_version_id(session, lang)
     hit = latest_score(session, row)
     if hit is None:
-        raise NoScore(f"no score for {row.platform_id} yet: POST /api/v1/shops/{row.platform_id}/score "
-                      "scores it now (scores are also made when its answers change)")
+        raise NoScore(translate(N_("no score for %(shop)s yet: POST %(path)s scores it now (scores are also made when "
+                                   "its answers change)"), lang) % {
+            "shop": row.platform_id, "path": f"/api/v1/shops/{row.platform_id}/score"})
     return jsonify({**score_as_dict(hit[0], hit[1], row, lang), "current": hit[1].id == active})
 
 

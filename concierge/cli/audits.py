@@ -11,7 +11,7 @@ import click
 from locales import MARKET_CODES
 
 from ..i18n import LANGUAGES
-from . import CliState, _, answer, echo_json, fail, pass_state
+from . import CliState, _, answer, echo_json, fail, ngettext, pass_state
 from .shops import parse_when
 
 
@@ -107,7 +107,8 @@ def worker_cmd(state: CliState, every_text: str, runs: int | None, as_json: bool
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    click.echo(f"Planner stopped after {done} run(s).", err=True)
+    click.echo(ngettext("Planner stopped after %(num)d run.", "Planner stopped after %(num)d runs.", done)
+               % {"num": done}, err=True)
 
 
 @audits_group.command("rules")

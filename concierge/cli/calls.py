@@ -282,9 +282,10 @@ def stats_cmd(state: CliState, since_text: str | None, until_text: str | None, a
         return "-" if v is None else fmt.format(v)
 
     click.echo(_("%(since)s to %(until)s") % {"since": data["since"][:10], "until": data["until"][:10]})
-    click.echo(f"{'who':<28} {'calls':>6} {'reach':>6} {'AHT min':>8} {'callbacks':>9} {'in SLA':>7} "
-               f"{'tNPS':>6} {'FCR':>6}")
-    for who, row in [("team", data["team"])] + [(r["consultant"], r) for r in data["consultants"]]:
+    # column heads (pybabel reads no f-string); tNPS, FCR: the contact centre's names in every language
+    click.echo("{:<28} {:>6} {:>6} {:>8} {:>9} {:>7} {:>6} {:>6}".format(
+        _("who"), _("calls"), _("reach"), _("AHT min"), _("callbacks"), _("in SLA"), "tNPS", "FCR"))
+    for who, row in [(_("team"), data["team"])] + [(r["consultant"], r) for r in data["consultants"]]:
         click.echo(f"{who[:28]:<28} {row['calls_handled']:>6} {show(row['reach_rate'], '{:.0%}'):>6} "
                    f"{show(row['average_handling_minutes']):>8} {row['callbacks']:>9} "
                    f"{show(row['callback_service_level'], '{:.0%}'):>7} {show(row['tnps']):>6} "

@@ -169,8 +169,9 @@ def supervise(server_argv: list[str], worker_argv: list[str]) -> int:
         if worker.poll() is not None:
             failures = failures + 1 if time.monotonic() - started < 10 else 0
             wait = min(60.0, 2.0 ** failures) if failures else 0.0
-            click.echo(f"The events worker exited ({worker.returncode}); starting it again"
-                       f"{f' in {wait:.0f} s' if wait else ''}.", err=True)
+            click.echo((_("The events worker exited (%(code)s); starting it again in %(seconds).0f s.") if wait
+                        else _("The events worker exited (%(code)s); starting it again."))
+                       % {"code": worker.returncode, "seconds": wait}, err=True)
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline and not state["stopping"] and server.poll() is None:
                 time.sleep(0.2)

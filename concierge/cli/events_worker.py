@@ -143,8 +143,10 @@ def worker_cmd(state: CliState, batch_size: int, idle: float, once: bool, runs: 
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    click.echo(f"Events worker stopped after {batches} batch(es): {applied} event(s) applied "
-               f"in {time.monotonic() - began:.1f} s.", err=True)
+    click.echo(ngettext("Events worker stopped after %(num)d batch:", "Events worker stopped after %(num)d batches:",
+                        batches) % {"num": batches} + " "
+               + ngettext("%(num)d event applied in %(seconds).1f s.", "%(num)d events applied in %(seconds).1f s.",
+                          applied) % {"num": applied, "seconds": time.monotonic() - began}, err=True)
 
 
 def _epoch(iso: str) -> float:

@@ -124,7 +124,7 @@ def import_trials_cmd(state: CliState, file: str | None, mapping_file: str | Non
         click.echo(ngettext("%(column)s: %(num)d placeholder cells read as missing",
                             "%(column)s: %(num)d placeholder cells read as missing", k) % {"column": col, "num": k})
     for f in report.leakage:
-        line = leakage.warning_line(f, f"column {f['column']!r}")
+        line = leakage.warning_line(f, _("column %(column)s") % {"column": repr(f["column"])}, _)
         if f["used_by_model"]:
             click.echo(_("WARNING %(warning)s. If it is filled in during or after the trial, set `known: end` for it in "
                          "the mapping (or drop it) before training; `model train --strict` refuses to train on it.")

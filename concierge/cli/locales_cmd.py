@@ -31,7 +31,8 @@ def _print_market(d: dict[str, Any]) -> None:
     click.echo(f"  {labels['tax ids']:<14} {', '.join(d['tax_id_kinds'])}    {labels['phone region']} {d['phone_region']}")
     calling = d.get("calling") or {}
     click.echo(f"  {labels['calling law']:<14} {calling.get('law')}")
-    click.echo(f"  consent needed {'yes' if calling.get('commercial_requires_consent') else 'no'}")
+    click.echo("  " + (_("consent needed: yes") if calling.get("commercial_requires_consent")
+                       else _("consent needed: no")))
     for category, items in (d.get("integrations") or {}).items():
         click.echo(f"  {category:<14} {', '.join(i['name'] for i in items)}")
     legal = d.get("legal_checklist") or []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, _, answer, answer_rows, echo_json, in_session, pass_state
+from . import CliState, _, answer, answer_rows, echo_json, in_session, ngettext, pass_state
 from ..errors import ConciergeError
 from ..scoring.ages import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY
 
@@ -63,45 +63,56 @@ def train_cmd(state: CliState, snapshot_day: int, ages: list[int], schema_file: 
 
 
 def _echo_card(version: str, card: dict, active: bool) -> None:
-    """The card in a few lines (train, show)."""
-    from ..scoring.train import split_line
+    """The card in a few lines (train, show), in the reader's language."""
+    from ..scoring.leakage import warning_line
+    from ..scoring.train import deliberating_lines, split_line
 
     m = card.get("metrics") or {}
     rows, split = card.get("rows") or {}, card.get("split") or {}
-    click.echo(f"Model {version} ({card.get('kind')}: {card.get('model')}, calibration {card.get('calibration')})"
-               f"{' - active' if active else ''}")
-    click.echo(f"History: {rows.get('finished')} finished trials, trained on {rows.get('train')}, "
-               f"tested on {rows.get('test')} ({split.get('kind')}: "
-               f"{', '.join(split.get('test_cohorts') or [])})")
-    click.echo(f"Split: {split_line(split)}")
+    head = {"version": version, "kind": card.get("kind"), "model": card.get("model"),
+            "calibration": card.get("calibration")}
+    click.echo((_("Model %(version)s (%(kind)s: %(model)s, calibration %(calibration)s) - active") if active
+                else _("Model %(version)s (%(kind)s: %(model)s, calibration %(calibration)s)")) % head)
+    click.echo(_("History: %(finished)s finished trials, trained on %(train)s, tested on %(test)s (%(kind)s: "
+                 "%(cohorts)s)") % {"finished": rows.get("finished"), "train": rows.get("train"),
+                                    "test": rows.get("test"), "kind": split.get("kind"),
+                                    "cohorts": ", ".join(split.get("test_cohorts") or [])})
+    click.echo(_("Split: %(split)s") % {"split": split_line(split, _, ngettext)})
     if card.get("snapshot_days"):
         by_age = card.get("by_age") or {}
-        click.echo("Trial ages (days): " + ", ".join(
-            f"{a} (train {(by_age.get(str(a)) or {}).get('train_rows')}, AUC "
-            f"{((by_age.get(str(a)) or {}).get('metrics') or {}).get('auc')})" for a in card["snapshot_days"])
-            + f"; headline figures at day {card.get('snapshot_day')}")
-    click.echo(f"Test: AUC {m.get('auc')}  PR AUC {m.get('pr_auc')} (prevalence {m.get('prevalence')})  "
-               f"Brier {m.get('brier')} (skill {m.get('brier_skill')})  log loss {m.get('log_loss')}  ECE {m.get('ece')}")
+        ages = ", ".join(_("%(day)s (train %(rows)s, AUC %(auc)s)") % {
+            "day": a, "rows": (by_age.get(str(a)) or {}).get("train_rows"),
+            "auc": ((by_age.get(str(a)) or {}).get("metrics") or {}).get("auc")} for a in card["snapshot_days"])
+        click.echo(_("Trial ages (days): %(ages)s; headline figures at day %(day)s") % {
+            "ages": ages, "day": card.get("snapshot_day")})
+    click.echo(_("Test: AUC %(auc)s  PR AUC %(pr_auc)s (prevalence %(prevalence)s)  Brier %(brier)s (skill "
+                 "%(skill)s)  log loss %(log_loss)s  ECE %(ece)s") % {
+        "auc": m.get("auc"), "pr_auc": m.get("pr_auc"), "prevalence": m.get("prevalence"), "brier": m.get("brier"),
+        "skill": m.get("brier_skill"), "log_loss": m.get("log_loss"), "ece": m.get("ece")})
     for mk, v in (card.get("per_market") or {}).items():
         mm = v.get("metrics") or {}
-        click.echo(f"  {mk}: train {v['train_rows']}, test {v['test_rows']}, AUC {mm.get('auc')}, "
-                   f"ECE {mm.get('ece')}{' (fallback model)' if v['fallback'] else ''}")
-    from ..scoring.train import deliberating_lines
-
-    for line in deliberating_lines(card.get("deliberating")):
+        figures = {"market": mk, "train": v["train_rows"], "test": v["test_rows"], "auc": mm.get("auc"),
+                   "ece": mm.get("ece")}
+        click.echo("  " + (_("%(market)s: train %(train)s, test %(test)s, AUC %(auc)s, ECE %(ece)s (fallback model)")
+                           if v["fallback"] else _("%(market)s: train %(train)s, test %(test)s, AUC %(auc)s, ECE "
+                                                   "%(ece)s")) % figures)
+    for line in deliberating_lines(card.get("deliberating"), _):
         click.echo(line)
     if (card.get("fallback") or {}).get("whole_model"):
         click.echo(_("Too little history: the whole model is the documented fallback."))
     for f in (card.get("source") or {}).get("imports") or []:
         dr = f.get("date_range") or {}
-        click.echo(f"Source: {f['file']} (SHA-256 {(f.get('sha256') or '?')[:12]}...), {f['rows']} trials, "
-                   f"{dr.get('from')}..{dr.get('to')}, market {f['market']}")
-    from ..scoring.leakage import warning_line
-
+        click.echo(ngettext("Source: %(file)s (SHA-256 %(sha)s...), %(num)d trial, %(start)s..%(end)s, market "
+                            "%(market)s",
+                            "Source: %(file)s (SHA-256 %(sha)s...), %(num)d trials, %(start)s..%(end)s, market "
+                            "%(market)s", f["rows"]) % {
+            "file": f["file"], "sha": (f.get("sha256") or "?")[:12], "num": f["rows"], "start": dr.get("from"),
+            "end": dr.get("to"), "market": f["market"]})
     for f in (card.get("leakage") or {}).get("flagged") or []:
-        click.echo("WARNING " + warning_line(f, f"question {f['question']}") + ": trained anyway; if it is filled "
-                   "in during or after the trial, mark its column `known: end` in the import mapping "
-                   "(`model train --strict` refuses to train).")
+        what = _("question %(question)s") % {"question": f["question"]}
+        click.echo(_("WARNING %(warning)s: trained anyway; if it is filled in during or after the trial, mark its "
+                     "column `known: end` in the import mapping (`model train --strict` refuses to train).")
+                   % {"warning": warning_line(f, what, _)})
 
 
 @model_group.command("show")
@@ -140,44 +151,66 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
     if as_json:
         echo_json(ev)
         return
-    click.echo(f"Model {ev['version']} on {ev['test_rows']} test trials ({ev['treated']} called after the snapshot)")
+    click.echo(ngettext("Model %(version)s on %(num)d test trial (%(treated)s called after the snapshot)",
+                        "Model %(version)s on %(num)d test trials (%(treated)s called after the snapshot)",
+                        ev["test_rows"]) % {"version": ev["version"], "num": ev["test_rows"], "treated": ev["treated"]})
     sp = ev.get("split") or {}
     if sp.get("source") == "card":
-        click.echo(f"Split: sealed in the model card ({sp['test_trials']} test trials, {sp['dropped']} can no longer "
-                   f"be built and were dropped; data clock {sp.get('data_clock')})")
+        click.echo(ngettext("Split: sealed in the model card (%(num)d test trial, %(dropped)s can no longer be built "
+                            "and were dropped; data clock %(clock)s)",
+                            "Split: sealed in the model card (%(num)d test trials, %(dropped)s can no longer be "
+                            "built and were dropped; data clock %(clock)s)", sp["test_trials"]) % {
+            "num": sp["test_trials"], "dropped": sp["dropped"], "clock": sp.get("data_clock")})
     else:
         click.echo(_("Split: recomputed (seed 0, today's data clock): this card is from before sealed splits"))
-    click.echo(f"{'':24}{'AUC':>27}{'Brier':>29}{'ECE':>29}")
+    click.echo(f"{'':24}{'AUC':>27}{'Brier':>29}{'ECE':>29}")  # metric names, the same in every language
     for name in ("model", "oracle_policy", "model_given_treatment", "oracle"):
         b = ev.get(name)
         if not b:
             continue
         cell = lambda k: f"{b.get(k)} {b.get(k + '_ci') or ''}"  # noqa: E731
-        click.echo(f"{name:24}{cell('auc'):>27}{cell('brier'):>29}{cell('ece'):>29}")
+        click.echo(f"{name:24}{cell('auc'):>27}{cell('brier'):>29}{cell('ece'):>29}")  # the JSON's block names
     for k, v in (ev.get("uplift") or {}).items():
         if not k.endswith("_ci"):
             click.echo(f"{k:24}{v} {ev['uplift'].get(k + '_ci') or ''}")
     gaps = ev.get("gaps")
     if gaps:
-        click.echo(f"Oracle minus {gaps['model']}: AUC {gaps['auc_oracle_minus_model']} {gaps.get('auc_gap_ci') or ''}, "
-                   f"Brier (model minus oracle) {gaps['brier_model_minus_oracle']} {gaps.get('brier_gap_ci') or ''}")
+        click.echo(_("Oracle minus %(model)s: AUC %(auc)s %(auc_ci)s, Brier (model minus oracle) %(brier)s "
+                     "%(brier_ci)s") % {"model": gaps["model"], "auc": gaps["auc_oracle_minus_model"],
+                                        "auc_ci": gaps.get("auc_gap_ci") or "",
+                                        "brier": gaps["brier_model_minus_oracle"],
+                                        "brier_ci": gaps.get("brier_gap_ci") or ""})
     gp = ev.get("gaps_policy")
     if gp:
-        click.echo(f"Like for like, the score users see against the oracle averaged over the call policy: "
-                   f"AUC {gp['auc_oracle_minus_model']} {gp.get('auc_gap_ci') or ''}, "
-                   f"Brier {gp['brier_model_minus_oracle']} {gp.get('brier_gap_ci') or ''}")
+        click.echo(_("Like for like, the score users see against the oracle averaged over the call policy: "
+                     "AUC %(auc)s %(auc_ci)s, Brier %(brier)s %(brier_ci)s") % {
+            "auc": gp["auc_oracle_minus_model"], "auc_ci": gp.get("auc_gap_ci") or "",
+            "brier": gp["brier_model_minus_oracle"], "brier_ci": gp.get("brier_gap_ci") or ""})
     elif ev.get("oracle_policy_note"):
         click.echo(ev["oracle_policy_note"])
     for band, b in (ev.get("by_age_band") or {}).items():
         if b:
-            extra = f", oracle (policy) AUC {b.get('oracle_policy_auc')}" if "oracle_policy_auc" in b else ""
-            click.echo(f"  trial day {band}: {b['n']} trials, AUC {b['auc']}, ECE {b['ece']}{extra}")
+            figures = {"band": band, "num": b["n"], "auc": b["auc"], "ece": b["ece"],
+                       "oracle_auc": b.get("oracle_policy_auc")}
+            if "oracle_policy_auc" in b:
+                line = ngettext("trial day %(band)s: %(num)d trial, AUC %(auc)s, ECE %(ece)s, oracle (policy) AUC "
+                                "%(oracle_auc)s",
+                                "trial day %(band)s: %(num)d trials, AUC %(auc)s, ECE %(ece)s, oracle (policy) AUC "
+                                "%(oracle_auc)s", b["n"])
+            else:
+                line = ngettext("trial day %(band)s: %(num)d trial, AUC %(auc)s, ECE %(ece)s",
+                                "trial day %(band)s: %(num)d trials, AUC %(auc)s, ECE %(ece)s", b["n"])
+            click.echo("  " + line % figures)
     if ev.get("age_note"):
         click.echo(f"  ({ev['age_note']})")
     d = ev.get("deliberating")
     if d:
-        click.echo(f"Deliberating trials ({d.get('method')}): {d['n']} test trials, {d['positives']} bought in the "
-                   f"window, AUC {d.get('auc')} {d.get('auc_ci') or ''}, ECE {d.get('ece')} {d.get('ece_ci') or ''}")
+        click.echo(ngettext("Deliberating trials (%(method)s): %(num)d test trial, %(bought)s bought in the window, "
+                            "AUC %(auc)s %(auc_ci)s, ECE %(ece)s %(ece_ci)s",
+                            "Deliberating trials (%(method)s): %(num)d test trials, %(bought)s bought in the window, "
+                            "AUC %(auc)s %(auc_ci)s, ECE %(ece)s %(ece_ci)s", d["n"]) % {
+            "method": d.get("method"), "num": d["n"], "bought": d["positives"], "auc": d.get("auc"),
+            "auc_ci": d.get("auc_ci") or "", "ece": d.get("ece"), "ece_ci": d.get("ece_ci") or ""})
     elif ev.get("deliberating_note"):
         click.echo(ev["deliberating_note"])
     for k, v in ev["checks"].items():
@@ -195,7 +228,9 @@ def list_cmd(state: CliState, as_json: bool) -> None:
         rows = list_models(s)
     answer_rows(rows, as_json, _("No models yet: run `concierge model train`."),
                 lambda r: f"{'*' if r['active'] else ' '} {r['version']}  {r['kind']:10} {r['model'] or '':16} "
-                          f"rows {r['trained_rows']:>6}  AUC {r['auc']}  ECE {r['ece']}", as_data={"models": rows})
+                          + _("rows %(rows)s  AUC %(auc)s  ECE %(ece)s") % {
+                              "rows": f"{r['trained_rows']:>6}", "auc": r["auc"], "ece": r["ece"]},
+                as_data={"models": rows})
 
 
 @model_group.command("activate")

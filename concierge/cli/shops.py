@@ -124,7 +124,8 @@ def shops_cmd(state: CliState, market: str | None, stage: str | None, stages: tu
     if not rows:
         click.echo(_("No shops."))
         return
-    click.echo(f"{'SHOP':<20} {'MKT':<3} {'STAGE':<18} {'READY':>5} {'SCORE':>5}  {'OUTCOME':<13} NAME")
+    click.echo("{:<20} {:<3} {:<18} {:>5} {:>5}  {:<13} {}".format(  # column heads: pybabel reads no f-string
+        _("SHOP"), _("MKT"), _("STAGE"), _("READY"), _("SCORE"), _("OUTCOME"), _("NAME")))
     for r in rows:
         score = f"{round(r['score'] * 100)}%" if r["score"] is not None else "-"
         click.echo(f"{r['id']:<20} {r['market']:<3} {r['stage'] or '-':<18} {r['percent']:>4}% {score:>5}  "

@@ -76,8 +76,9 @@ def links_cmd(state: CliState, shop: str, as_json: bool) -> None:
         return [link_as_dict(link, row) for link in list_links(s, row)]
 
     answer_rows(in_session(state, as_json, work), as_json, _("No survey links for %(shop)s.") % {"shop": shop},
-                lambda r: f"{r['id']:>5}  {r['state']:<8} until {r['expires_at'][:16]}  by {r['created_by']:<24} "
-                          f"sent {r['submitted_at'][:16] if r['submitted_at'] else '-'}")
+                lambda r: f"{r['id']:>5}  {r['state']:<8} " + _("until %(expires)s  by %(creator)s sent %(sent)s") % {
+                    "expires": r["expires_at"][:16], "creator": f"{r['created_by']:<24}",
+                    "sent": r["submitted_at"][:16] if r["submitted_at"] else "-"})
 
 
 def register(group: click.Group) -> None:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from typing import Any, Iterable, Mapping, Sequence
+from gettext import NullTranslations
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -151,14 +152,17 @@ def check_snapshots(rows: Iterable[Any], space: Any = None) -> dict[str, Any]:
                     f"outcome in values with >= {PURITY:.0%} of it"}
 
 
-def warning_line(f: Mapping[str, Any], what: str) -> str:
-    """One line for a flagged column (CLI output)."""
+def warning_line(f: Mapping[str, Any], what: str, gettext: Callable[[str], str] | None = None) -> str:
+    """One line for a flagged column (CLI output) in the language of `gettext` (English without it);
+    `what` names the column or question in that language."""
+    _ = gettext or NullTranslations().gettext
     why = []
     if "auc" in f.get("reasons", ()):
-        why.append(f"AUC {f['auc']} on its own")
+        why.append(_("AUC %(auc)s on its own") % {"auc": f["auc"]})
     if "pure_value" in f.get("reasons", ()):
-        why.append(f"{f['pure_share']:.0%} of the rarer outcome in near-pure values")
-    return f"Probable leakage: {what} separates the outcome almost perfectly ({', '.join(why)})"
+        why.append(_("%(share)s of the rarer outcome in near-pure values") % {"share": f"{f['pure_share']:.0%}"})
+    return _("Probable leakage: %(what)s separates the outcome almost perfectly (%(why)s)") % {
+        "what": what, "why": ", ".join(why)}
 
 
 def value_counts(values: Iterable[Any], top: int = 10) -> dict[str, int]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Collection, Sequence
+from gettext import NullTranslations
+from typing import Any, Callable, Collection, Sequence
 
 import numpy as np
 
@@ -12,6 +13,11 @@ from .estimators import ConversionModel, FallbackModel, UpliftModel
 from .features import FeatureSpace, TrialSnapshot
 from .metrics import calibration_bins, probability_metrics, qini_coefficient
 from .model import Bundle, Scorer
+
+Gettext = Callable[[str], str]
+NGettext = Callable[[str, str, int], str]
+#: The words of the card's lines for people without a reader's catalog: the English msgids.
+ENGLISH = NullTranslations()
 
 MIN_ROWS = 500            # below this (or MIN_POSITIVES) the whole model is the fallback
 MIN_POSITIVES = 25
@@ -376,13 +382,18 @@ def _train(rows: Sequence[TrainingRow], space: FeatureSpace, *, snapshot_day: in
     return bundle, card
 
 
-def split_line(split: dict[str, Any]) -> str:
-    """One line on whether the card seals its test split (cards from before it do not)."""
+def split_line(split: dict[str, Any], gettext: Gettext | None = None, ngettext: NGettext | None = None) -> str:
+    """One line on whether the card seals its test split (cards from before it do not), in the
+    language of `gettext`/`ngettext` (the reader's catalog; English without them)."""
+    _, ngettext = gettext or ENGLISH.gettext, ngettext or ENGLISH.ngettext
     ids = split.get("test_trial_ids")
     if ids is None:
-        return "test split: not stored (a card from before sealed splits): `model evaluate` recomputes it"
-    return (f"test split: sealed, {len(ids)} test trials stored (data clock {split.get('data_clock')}, "
-            f"seed {split.get('seed')}): `model evaluate` judges exactly these")
+        return _("test split: not stored (a card from before sealed splits): `model evaluate` recomputes it")
+    return ngettext("test split: sealed, %(num)d test trial stored (data clock %(clock)s, seed %(seed)s): "
+                    "`model evaluate` judges exactly these",
+                    "test split: sealed, %(num)d test trials stored (data clock %(clock)s, seed %(seed)s): "
+                    "`model evaluate` judges exactly these", len(ids)) % {
+        "num": len(ids), "clock": split.get("data_clock"), "seed": split.get("seed")}
 
 
 def source_lines(card: dict[str, Any]) -> list[str]:
@@ -518,13 +529,17 @@ def train_deliberating(rows: Sequence[TrainingRow], space: FeatureSpace, *, test
     return part, block
 
 
-def deliberating_lines(block: dict[str, Any] | None) -> list[str]:
-    """The card's deliberating block in words (`model show`); nothing for a card without one."""
+def deliberating_lines(block: dict[str, Any] | None, gettext: Gettext | None = None) -> list[str]:
+    """The card's deliberating block in words (`model show`) in the language of `gettext` (English
+    without it); nothing for a card without one."""
     if not block:
         return []
+    _ = gettext or ENGLISH.gettext
     m = block.get("metrics") or {}
     rows, pos = block.get("rows") or {}, block.get("positives") or {}
-    return [f"Deliberating trials (ended without a purchase, decision window open): {block.get('method')}"
-            f" (calibration {block.get('calibration')}), train {rows.get('train')} trials "
-            f"({pos.get('train')} bought in the window), test {rows.get('test')} ({pos.get('test')}): "
-            f"AUC {m.get('auc')}, ECE {m.get('ece')}, Brier {m.get('brier')}"]
+    return [_("Deliberating trials (ended without a purchase, decision window open): %(method)s (calibration "
+              "%(calibration)s), train %(train)s trials (%(train_bought)s bought in the window), test %(test)s "
+              "(%(test_bought)s): AUC %(auc)s, ECE %(ece)s, Brier %(brier)s") % {
+        "method": block.get("method"), "calibration": block.get("calibration"), "train": rows.get("train"),
+        "train_bought": pos.get("train"), "test": rows.get("test"), "test_bought": pos.get("test"),
+        "auc": m.get("auc"), "ece": m.get("ece"), "brier": m.get("brier")}]
