@@ -7,9 +7,11 @@ from ..app import get_session
 from ..errors import ValidationFailed
 from ..i18n import LANGUAGES, choose_language
 from ..operations import pictures
+from ..ingest.bodies import body_error
+from ..messages import N_, translate
 from ..operations.shops import get_shop
 from ..web.views import add_picture_routes, picture_response
-from . import api_blueprint
+from . import api_blueprint, request_language
 from .auth import require_token
 from .openapi import SHOP_PARAM, json_response, operation, query_param
 
@@ -20,16 +22,16 @@ def _picture(shop: str, fmt: str):
     session = get_session()
     row = get_shop(session, shop)  # NotFound -> JSON 404 via the API error handler
     lang = request.args.get("lang")
-    if lang is not None and lang not in LANGUAGES:  # given: one we speak (an unknown one is a mistake)
-        raise ValidationFailed([{"field": "lang", "code": "invalid_choice",
-                                 "message": "lang: must be one of " + ", ".join(LANGUAGES)}])
+    if lang is not None and lang not in LANGUAGES:  # given: one we speak (an unknown one is a mistake),
+        # and the error speaks Accept-Language's
+        raise ValidationFailed([body_error("lang", "invalid_choice", request_language(), choices=", ".join(LANGUAGES))])
     if lang is None:
         lang = choose_language(market=row.market if lang is None else None,
                                accept_languages=request.accept_languages)
     layout = request.args.get("layout", "wide")
     if layout not in pictures.LAYOUTS:
         raise ValidationFailed([{"field": "layout", "code": "invalid_layout",
-                                 "message": "layout: must be wide or narrow"}])
+                                 "message": "layout: " + translate(N_("must be wide or narrow"), lang)}])
     return picture_response(pictures.shop_picture(session, row, fmt=fmt, lang=lang, layout=layout), fmt)
 
 

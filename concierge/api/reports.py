@@ -14,9 +14,10 @@ from ..app import get_session
 from ..config import report_settings
 from ..errors import NotFound, ValidationFailed
 from ..i18n import LANGUAGES
+from ..ingest.bodies import body_error
 from ..operations.reports import MODULES, REPORTS, build_report
 from ..web.dashboard import GRAINS, clock, query_arguments, report_module
-from . import api_blueprint
+from . import api_blueprint, request_language
 from .auth import require_token
 
 bp = api_blueprint("reports", __name__)
@@ -35,10 +36,11 @@ def get_report(key: str):
         raise UnknownReport(f"no report {key!r}; reports: {', '.join(REPORTS)}")
     args = request.args
     lang = args.get("lang") or "en"
-    market, params, errors = query_arguments(module, args, lang if lang in LANGUAGES else "en")
+    # no language of ours asked for: the errors speak Accept-Language's
+    errors_lang = lang if lang in LANGUAGES else request_language()
+    market, params, errors = query_arguments(module, args, errors_lang)
     if lang not in LANGUAGES:
-        errors.insert(0, {"field": "lang", "code": "invalid_choice",
-                          "message": "lang: must be one of " + ", ".join(LANGUAGES)})
+        errors.insert(0, body_error("lang", "invalid_choice", errors_lang, choices=", ".join(LANGUAGES)))
     if errors:
         raise ValidationFailed(errors)
     report = build_report(get_session(), key, lang=lang, market=market, now=clock(),

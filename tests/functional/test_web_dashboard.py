@@ -440,6 +440,8 @@ def test_a_polish_manager_reads_polish(demo_app):
 def test_api_report_is_the_report(demo_app):
     import json
 
+    from locales import MARKET_CODES
+
     from concierge.operations.tokens import create_token
 
     with demo_app.extensions["concierge.db"].session() as s:
@@ -456,6 +458,15 @@ def test_api_report_is_the_report(demo_app):
     bad = client.get("/api/v1/reports/cohorts?market=XX&grain=year&lang=de", headers=auth)
     assert bad.status_code == 422
     assert {e["field"] for e in bad.get_json()["errors"]} == {"market", "grain", "lang"}
+    assert bad.get_json()["errors"][0] == {"field": "lang", "code": "invalid_choice",
+                                           "message": "lang: must be one of en, pl, tr, hi"}
+    # no language of ours in ?lang=: every error speaks Accept-Language's
+    bad = client.get("/api/v1/reports/cohorts?market=XX&lang=de", headers={**auth, "Accept-Language": "pl"})
+    assert bad.status_code == 422
+    assert bad.get_json()["errors"] == [
+        {"field": "lang", "code": "invalid_choice", "message": "lang: musi być jednym z: en, pl, tr, hi"},
+        {"field": "market", "code": "invalid_market",
+         "message": "market: musi być jedną z wartości: " + ", ".join(MARKET_CODES)}]
 
 
 # ---------------------------------------------------------------- reads never write

@@ -437,6 +437,31 @@ def test_api_picture_needs_a_token(app, client):
     assert r.status_code == 404 and r.is_json
 
 
+def test_api_picture_errors_speak_the_request_language(app, client):
+    from concierge.operations.tokens import create_token
+
+    make_shop(app, "tr-1", "TR", name="Butik", answers={"owner.name": "Ayşe"})
+    with _db(app).session() as s:
+        _row, token = create_token(s, "crm")
+    auth = {"Authorization": f"Bearer {token}"}
+    # an unknown ?lang=: the error speaks Accept-Language's; the code and English text are as before
+    r = client.get("/api/v1/shops/tr-1/picture.svg?lang=de", headers={**auth, "Accept-Language": "pl"})
+    assert r.status_code == 422
+    assert r.get_json()["errors"] == [{"field": "lang", "code": "invalid_choice",
+                                       "message": "lang: musi być jednym z: en, pl, tr, hi"}]
+    r = client.get("/api/v1/shops/tr-1/picture.svg?lang=de", headers=auth)
+    assert r.get_json()["errors"][0]["message"] == "lang: must be one of en, pl, tr, hi"
+    # a bad layout: in the picture's language (asked for, else the market's)
+    r = client.get("/api/v1/shops/tr-1/picture.png?layout=huge&lang=pl", headers=auth)
+    assert r.status_code == 422
+    assert r.get_json()["errors"] == [{"field": "layout", "code": "invalid_layout",
+                                       "message": "layout: musi mieć wartość wide lub narrow"}]
+    r = client.get("/api/v1/shops/tr-1/picture.svg?layout=huge", headers=auth)
+    assert r.get_json()["errors"][0]["message"] == "layout: wide ya da narrow olmalı"
+    r = client.get("/api/v1/shops/tr-1/picture.svg?layout=huge&lang=en", headers=auth)
+    assert r.get_json()["errors"][0]["message"] == "layout: must be wide or narrow"
+
+
 def test_latest_score_and_its_reason_are_shown(app, client):
     from concierge.models import ModelVersion, Score, Shop
 
