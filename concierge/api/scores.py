@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import jsonify, request
-from sqlalchemy import select
 
 from locales import LANGUAGES
 
@@ -11,7 +10,6 @@ from ..app import get_session
 from ..errors import NotFound, ValidationFailed
 from ..ingest.bodies import body_error
 from ..messages import N_, translate
-from ..models import ModelVersion
 from ..operations.shops import get_shop
 from . import api_blueprint, request_language
 from .auth import require_token
@@ -32,11 +30,12 @@ def _lang() -> str:
 
 
 def _active_version_id(session, lang: str) -> int:
-    active = session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True))
-                            .order_by(ModelVersion.id.desc()).limit(1))
-    if active is None:
-        raise NotFound(translate(N_("no active model: run `concierge model train` first"), lang))
-    return active
+    from ..operations.scoring import store
+
+    ref = store.active_ref(session)
+    if ref is None:
+        raise store.no_active_model(lang)
+    return ref[0]
 
 
 @bp.get("/shops/<shop>/score")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, _, answer, answer_rows, echo_json, in_session, ngettext, pass_state
+from . import CliState, _, answer, answer_rows, echo_json, in_session, ngettext, pass_state, reader_language
 from ..errors import ConciergeError
 from ..scoring.ages import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY
 
@@ -12,6 +12,11 @@ def _fail(exc: ConciergeError, as_json: bool) -> None:
     if as_json:
         echo_json(exc.as_dict())
     raise click.ClickException(str(exc))
+
+
+def _errors_language(as_json: bool) -> str:
+    """The language of an operation's error: the reader's, but English under --json (the same in every locale)."""
+    return "en" if as_json else reader_language()
 
 
 def _parse_ages(value: str) -> list[int]:
@@ -127,7 +132,8 @@ def show_cmd(state: CliState, version: str | None, as_json: bool, as_markdown: b
 
     if as_json and as_markdown:
         raise click.UsageError(_("--json and --markdown exclude each other"))
-    shown = in_session(state, as_json, lambda s: show_model(s, version), on_error=_fail)
+    shown = in_session(state, as_json, lambda s: show_model(s, version, lang=_errors_language(as_json)),
+                       on_error=_fail)
     if as_json:
         echo_json(shown)
     elif as_markdown:
@@ -147,7 +153,9 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
     """Compare the active model with the oracle (the demo's true probabilities) on its sealed test trials."""
     from ..operations.scoring.service import evaluate_model
 
-    ev = in_session(state, as_json, lambda s: evaluate_model(s, n_boot=n_boot, seed=seed), on_error=_fail)
+    ev = in_session(state, as_json,
+                    lambda s: evaluate_model(s, n_boot=n_boot, seed=seed, lang=_errors_language(as_json)),
+                    on_error=_fail)
     if as_json:
         echo_json(ev)
         return

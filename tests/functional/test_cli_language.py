@@ -127,3 +127,17 @@ def test_the_cli_sentences_are_extracted_into_the_catalogs():
         for lang in i18n.TRANSLATED:
             assert msgid in i18n.catalog_message_ids(lang)
     assert used["Recorded %(num)d answer(s) for %(shop)s (submission %(submission)s)."]  # a plural
+
+
+def test_no_active_model_in_the_reader_language(run):
+    hindi = "कोई सक्रिय मॉडल नहीं: पहले `concierge model train` चलाएँ"
+    for args in (("model", "show"), ("model", "evaluate", "--bootstrap", "0")):
+        r = run(*args, LANG="hi_IN.UTF-8")
+        assert r.exit_code == 1 and hindi in r.output, r.output
+        r = run(*args)
+        assert r.exit_code == 1 and "no active model: run `concierge model train` first" in r.output, r.output
+        r = run(*args, "--json", LANG="hi_IN.UTF-8")  # --json: the same in every locale
+        assert json.loads(r.stdout) == {"error": "not_found",
+                                        "message": "no active model: run `concierge model train` first"}
+    r = run("score", "--all", "--lang", "pl")  # the command's --lang
+    assert r.exit_code == 1 and "brak aktywnego modelu: najpierw uruchom `concierge model train`" in r.output

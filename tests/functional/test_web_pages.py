@@ -462,6 +462,22 @@ def test_api_picture_errors_speak_the_request_language(app, client):
     assert r.get_json()["errors"][0]["message"] == "layout: must be wide or narrow"
 
 
+def test_api_no_active_model_in_the_request_language(app, client):
+    from concierge.operations.tokens import create_token
+
+    make_shop(app, "tr-1", "TR", name="Butik", answers={"owner.name": "Ayşe"})
+    with _db(app).session() as s:
+        _row, token = create_token(s, "crm")
+    auth = {"Authorization": f"Bearer {token}"}
+    for r in (client.get("/api/v1/shops/tr-1/score?lang=tr", headers=auth),
+              client.post("/api/v1/shops/tr-1/score?lang=tr", headers=auth)):  # the operations' own error
+        assert r.status_code == 404
+        assert r.get_json() == {"error": "not_found",
+                                "message": "etkin model yok: önce `concierge model train` çalıştırın"}
+    r = client.post("/api/v1/shops/tr-1/score", headers=auth)
+    assert r.get_json()["message"] == "no active model: run `concierge model train` first"
+
+
 def test_latest_score_and_its_reason_are_shown(app, client):
     from concierge.models import ModelVersion, Score, Shop
 

@@ -106,8 +106,8 @@ def train_model(session: Session, *, snapshot_day: int = DEFAULT_SNAPSHOT_DAY, s
     return store.save_version(session, bundle, card, version=version, activate=activate)
 
 
-def _scorer(session: Session) -> tuple[store.ActiveModel, Bundle, Scorer]:
-    active = store.active_model(session)
+def _scorer(session: Session, lang: str | None = "en") -> tuple[store.ActiveModel, Bundle, Scorer]:
+    active = store.active_model(session, lang=lang)
     return active, active.bundle, Scorer(active.bundle)
 
 
@@ -119,7 +119,7 @@ def score_shops(session: Session, shops: list[Shop], *, lang: str = "en", reason
     reader gets them in theirs without a new score; the returned dicts are in `lang`.
     """
     now = now or datetime.now(timezone.utc)
-    row, bundle, scorer = _scorer(session)
+    row, bundle, scorer = _scorer(session, lang)
     results, snaps = _results(session, shops, bundle, scorer, lang=lang, reasons=reasons, now=now)
     out, values = [], []
     for shop, snap, r in zip(shops, snaps, results):
@@ -211,7 +211,7 @@ def score_open(session: Session, *, lang: str = "en", reasons: bool = True,
     uplift (the uplift model learned calls during the trial), so it follows the trials that have.
     """
     now = now or datetime.now(timezone.utc)
-    bundle = store.active_model(session).bundle
+    bundle = store.active_model(session, lang=lang).bundle
     shops = open_trials(session, now, deliberating_too=bundle.deliberating is not None)
     out = score_shops(session, shops, lang=lang, reasons=reasons, now=now)
     out.sort(key=lambda s: (-(s["uplift"] if s["uplift"] is not None else -1.0), -s["probability"], s["shop"]))
@@ -382,10 +382,11 @@ def _metric_block(y, p, n_boot: int, seed: int) -> dict[str, Any]:
     return out
 
 
-def show_model(session: Session, version: str | None = None) -> dict[str, Any]:
-    """A stored version and its card (default: the active one), as `model train --json` gave it."""
+def show_model(session: Session, version: str | None = None, *, lang: str | None = "en") -> dict[str, Any]:
+    """A stored version and its card (default: the active one), as `model train --json` gave it;
+    errors in `lang`."""
     if version is None:
-        row = store.active_version(session)
+        row = store.active_version(session, lang=lang)
     else:
         row = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
         if row is None:
@@ -430,13 +431,13 @@ def _test_rows(session: Session, bundle: Bundle, card: dict[str, Any]) -> tuple[
     return rows, {**split, "source": "card", "test_trials": len(ids), "dropped": len(ids) - built}
 
 
-def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:
+def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0, lang: str | None = "en") -> dict[str, Any]:
     """Judge the active model on its test trials beside the oracle (the demo's true probabilities).
 
     The test trials are the ones its card sealed at training (see `_test_rows`); `seed` is
-    only the bootstrap's.
+    only the bootstrap's. Errors are in `lang`; the figures and notes are the same in every language.
     """
-    row, bundle, scorer = _scorer(session)
+    row, bundle, scorer = _scorer(session, lang)
     card = session.scalar(select(ModelVersion.card).where(ModelVersion.id == row.id)) or {}
     all_rows, split = _test_rows(session, bundle, card)
     # every figure but `by_age_band` is on the snapshot-day rows (one per trial), comparable

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ...errors import NotFound
+from ...messages import N_, translate
 from ...models import ModelVersion
 from ...scoring.model import Bundle
 
@@ -104,10 +105,15 @@ def activate_version(session: Session, version: str) -> ModelVersion:
     return row
 
 
-def active_version(session: Session) -> ModelVersion:
+def no_active_model(lang: str | None = "en") -> NotFound:
+    """The error of everything that needs the active model and finds none, in `lang`."""
+    return NotFound(translate(N_("no active model: run `concierge model train` first"), lang))
+
+
+def active_version(session: Session, *, lang: str | None = "en") -> ModelVersion:
     row = session.scalar(select(ModelVersion).where(ModelVersion.active.is_(True)).order_by(ModelVersion.id.desc()))
     if row is None:
-        raise NotFound("no active model: run `concierge model train` first")
+        raise no_active_model(lang)
     return row
 
 
@@ -165,13 +171,14 @@ def active_ref(session: Session) -> tuple[int, str] | None:
     return None if ref is None else (ref[0], ref[1])
 
 
-def active_model(session: Session) -> ActiveModel:
+def active_model(session: Session, *, lang: str | None = "en") -> ActiveModel:
     """The active model, cheaply: one small query, and the artifact read only when this process
     has not loaded that version yet (the cache is keyed on the version id, so activating
-    another version, in this process or another, is seen at the next call)."""
+    another version, in this process or another, is seen at the next call). Without one:
+    NotFound, its message in `lang`."""
     key = active_ref(session)
     if key is None:
-        raise NotFound("no active model: run `concierge model train` first")
+        raise no_active_model(lang)
     bundle = _CACHE.get(key)
     if bundle is None:
         with _LOCK:
