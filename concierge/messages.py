@@ -7,7 +7,7 @@ shop, a wrong market) are defined once here.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from locales import MARKET_CODES
 
@@ -49,3 +49,28 @@ def localize(table: Mapping[str, str | Mapping[str, str]], code: str, lang: str 
     else:
         text = texts.get(language(lang)) or texts["en"]
     return text.format(**{"markets": ", ".join(MARKET_CODES), **params})
+
+
+class Note(str):
+    """A sentence that a machine-readable answer keeps in English (a `--json` value is a
+    contract) and that a person can still read in their language.
+
+    `say(catalog)` builds the sentence with the catalog's `gettext`/`ngettext` and `%(name)s`
+    placeholders (so extraction finds its msgids, and the sentence has one home): the Note's text
+    is what `say` gives in English, `in_language(lang)` says it again in `lang`. It is a `str`, so
+    JSON writes it, and code compares it, as the English text.
+    """
+
+    _say: Callable[[Any], str]
+
+    def __new__(cls, say: Callable[[Any], str]) -> "Note":
+        from .i18n import translations
+
+        note = super().__new__(cls, say(translations(None)))
+        note._say = say
+        return note
+
+    def in_language(self, lang: str | None) -> str:
+        from .i18n import translations
+
+        return self._say(translations(lang))

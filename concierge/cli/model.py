@@ -5,6 +5,7 @@ import click
 
 from . import CliState, _, answer, answer_rows, echo_json, in_session, ngettext, pass_state, reader_language
 from ..errors import ConciergeError
+from ..messages import Note
 from ..scoring.ages import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY
 
 
@@ -157,8 +158,13 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
                     lambda s: evaluate_model(s, n_boot=n_boot, seed=seed, lang=_errors_language(as_json)),
                     on_error=_fail)
     if as_json:
-        echo_json(ev)
+        echo_json(ev)  # the notes in English, as ever
         return
+    lang = reader_language()
+
+    def said(note: str) -> str:  # the operation's English note (a messages.Note) in the reader's language
+        return note.in_language(lang) if isinstance(note, Note) else note
+
     click.echo(ngettext("Model %(version)s on %(num)d test trial (%(treated)s called after the snapshot)",
                         "Model %(version)s on %(num)d test trials (%(treated)s called after the snapshot)",
                         ev["test_rows"]) % {"version": ev["version"], "num": ev["test_rows"], "treated": ev["treated"]})
@@ -181,6 +187,8 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
     for k, v in (ev.get("uplift") or {}).items():
         if not k.endswith("_ci"):
             click.echo(f"{k:24}{v} {ev['uplift'].get(k + '_ci') or ''}")
+    if ev.get("oracle_note"):  # why the table has no oracle rows
+        click.echo(said(ev["oracle_note"]))
     gaps = ev.get("gaps")
     if gaps:
         click.echo(_("Oracle minus %(model)s: AUC %(auc)s %(auc_ci)s, Brier (model minus oracle) %(brier)s "
@@ -195,7 +203,7 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
             "auc": gp["auc_oracle_minus_model"], "auc_ci": gp.get("auc_gap_ci") or "",
             "brier": gp["brier_model_minus_oracle"], "brier_ci": gp.get("brier_gap_ci") or ""})
     elif ev.get("oracle_policy_note"):
-        click.echo(ev["oracle_policy_note"])
+        click.echo(said(ev["oracle_policy_note"]))
     for band, b in (ev.get("by_age_band") or {}).items():
         if b:
             figures = {"band": band, "num": b["n"], "auc": b["auc"], "ece": b["ece"],
@@ -210,7 +218,7 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
                                 "trial day %(band)s: %(num)d trials, AUC %(auc)s, ECE %(ece)s", b["n"])
             click.echo("  " + line % figures)
     if ev.get("age_note"):
-        click.echo(f"  ({ev['age_note']})")
+        click.echo(f"  ({said(ev['age_note'])})")
     d = ev.get("deliberating")
     if d:
         click.echo(ngettext("Deliberating trials (%(method)s): %(num)d test trial, %(bought)s bought in the window, "
@@ -220,7 +228,7 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
             "method": d.get("method"), "num": d["n"], "bought": d["positives"], "auc": d.get("auc"),
             "auc_ci": d.get("auc_ci") or "", "ece": d.get("ece"), "ece_ci": d.get("ece_ci") or ""})
     elif ev.get("deliberating_note"):
-        click.echo(ev["deliberating_note"])
+        click.echo(said(ev["deliberating_note"]))
     for k, v in ev["checks"].items():
         click.echo(f"  {k}: {v}")
 

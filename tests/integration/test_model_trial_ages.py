@@ -10,8 +10,10 @@ import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+from click.testing import CliRunner
 from sqlalchemy import select, update
 
+from concierge.cli import cli
 from concierge.models import Score, Shop
 from concierge.operations.scoring import store
 from concierge.operations.scoring.data import data_clock, finished_trials, snapshots_and_done
@@ -148,6 +150,19 @@ def test_one_snapshot_day_still_trains_as_before(database, db_url):
     assert card["snapshot_days"] == [7] and card["rows"]["train_snapshots"] == card["rows"]["train"]
     ev = run_json(db_url, "model", "evaluate", "--bootstrap", "0")
     assert ev["by_age_band"]["0-2"] is None and ev["by_age_band"]["7+"]["n"] == ev["test_rows"]
-    assert ev["age_note"]
+    assert ev["age_note"] == ("every evaluated trial is a day-7 snapshot (the model is trained and judged at "
+                              "snapshot day 7): only band 7+ has trials")
+    # synthetic trials, not the demo's population: no policy oracle, and the note says why
+    assert ev["oracle_policy_note"] == ("the demo population could not be drawn again (shops added or removed): "
+                                        "no policy oracle")
+    # the human output says the notes in the reader's language (--json above keeps them in English)
+    english = run(db_url, "model", "evaluate", "--bootstrap", "0").output
+    assert f"  ({ev['age_note']})" in english and ev["oracle_policy_note"] in english
+    hindi = CliRunner().invoke(cli, ["model", "evaluate", "--bootstrap", "0"], catch_exceptions=False,
+                               env={"CONCIERGE_DATABASE_URL": db_url, "CONCIERGE_LANG": "hi"}).output
+    assert ("  (हर मूल्यांकित ट्रायल दिन 7 का स्नैपशॉट है (मॉडल स्नैपशॉट दिन 7 पर प्रशिक्षित और परखा जाता है): केवल "
+            "बैंड 7+ में ट्रायल हैं)") in hindi
+    assert "डेमो आबादी फिर से नहीं बनाई जा सकी (दुकानें जोड़ी या हटाई गईं): नीति ओरेकल नहीं" in hindi
+    assert ev["age_note"] not in hindi and ev["oracle_policy_note"] not in hindi
     bad = run(db_url, "model", "train", "--ages", "x,2")
     assert bad.exit_code != 0 and "whole days" in bad.output

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ...errors import ConciergeError, NotFound
+from ...messages import Note
 from ...models import DemoTruth, ModelVersion, Score, Shop
 from ...scoring.features import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY, FeatureSpace, snapshot_time
 from ...scoring.metrics import bootstrap, probability_metrics, qini_coefficient, ece
@@ -435,7 +436,8 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0, lang: 
     """Judge the active model on its test trials beside the oracle (the demo's true probabilities).
 
     The test trials are the ones its card sealed at training (see `_test_rows`); `seed` is
-    only the bootstrap's. Errors are in `lang`; the figures and notes are the same in every language.
+    only the bootstrap's. Errors are in `lang`; the notes (`*_note`) are English, as `--json` gives
+    them, and `Note`s: a person's view says them in its reader's language with `in_language`.
     """
     row, bundle, scorer = _scorer(session, lang)
     card = session.scalar(select(ModelVersion.card).where(ModelVersion.id == row.id)) or {}
@@ -486,7 +488,7 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0, lang: 
             out["oracle_policy_note"] = note
     else:
         out["oracle"] = out["oracle_policy"] = None
-        out["oracle_note"] = f"demo truth for {int(have.sum())} of {len(rows)} test trials: no oracle comparison"
+        out["oracle_note"] = _oracle_note(int(have.sum()), len(rows))
     if out["oracle"] is not None:
         given = arms is not None
         out["gaps"] = _gaps(y, np.where(t, arms[1], arms[0]) if given else p, p_or, n_boot, seed,
@@ -517,8 +519,15 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0, lang: 
     return out
 
 
+def _oracle_note(have: int, total: int) -> Note:
+    """Why an evaluation has no oracle figures: demo truth for only some of its test trials."""
+    return Note(lambda t: t.ngettext("demo truth for %(have)d of %(num)d test trial: no oracle comparison",
+                                     "demo truth for %(have)d of %(num)d test trials: no oracle comparison", total)
+                % {"have": have, "num": total})
+
+
 def _deliberating_block(session: Session, bundle: Bundle, card: dict[str, Any], *, n_boot: int = 0,
-                        seed: int = 0) -> tuple[dict[str, Any] | None, str | None]:
+                        seed: int = 0) -> tuple[dict[str, Any] | None, Note | None]:
     """The deliberating part on the sealed test trials that had not bought by their trial end.
 
     The same trials the card sealed (`split.test_trial_ids`), built at the stored data clock
@@ -530,9 +539,10 @@ def _deliberating_block(session: Session, bundle: Bundle, card: dict[str, Any], 
     stored = card.get("split") or {}
     ids = stored.get("test_trial_ids")
     if bundle.deliberating is None:
-        return None, "this model has no deliberating part (trained before it, or no trial ended without a purchase)"
+        return None, Note(lambda t: t.gettext("this model has no deliberating part (trained before it, or no trial "
+                                              "ended without a purchase)"))
     if ids is None:
-        return None, "the card does not seal its test split: no deliberating figures"
+        return None, Note(lambda t: t.gettext("the card does not seal its test split: no deliberating figures"))
     clock, recorded = stored.get("data_clock"), stored.get("recorded_clock")
     loaded = deliberating_trials(session, schema=bundle_schema(bundle), only=ids,
                                  as_of=datetime.fromisoformat(clock) if clock else None,
@@ -542,7 +552,7 @@ def _deliberating_block(session: Session, bundle: Bundle, card: dict[str, Any], 
     block: dict[str, Any] = {"method": bundle.deliberating.get("method"), "n": len(rows), "positives": int(y.sum()),
                              "auc": None, "auc_ci": None, "ece": None, "ece_ci": None, "brier": None}
     if not rows:
-        return block, "no sealed test trial ended without a purchase"
+        return block, Note(lambda t: t.gettext("no sealed test trial ended without a purchase"))
     X = bundle.space.transform([r.snapshot for r in rows])
     p = deliberating_proba(bundle.deliberating, X, [r.snapshot.market for r in rows])
     m = probability_metrics(y, p)
@@ -560,7 +570,7 @@ AGE_BANDS = (("0-2", 0, 2), ("3-6", 3, 6), ("7+", 7, None))
 
 
 def _age_bands(rows: list[Any], y: np.ndarray, p: np.ndarray, p_policy: np.ndarray | None,
-               snapshot_day: int, *, n_boot: int = 0, seed: int = 0) -> tuple[dict[str, Any], str | None]:
+               snapshot_day: int, *, n_boot: int = 0, seed: int = 0) -> tuple[dict[str, Any], Note | None]:
     """AUC and ECE of the score users see (and of its oracle) per trial age at the snapshot.
 
     Over every test snapshot (a model trained on several ages has one per trial and age).
@@ -601,12 +611,15 @@ def _age_bands(rows: list[Any], y: np.ndarray, p: np.ndarray, p_policy: np.ndarr
     filled = [k for k, v in out.items() if v is not None]
     note = None
     if len(filled) == 1:
-        note = (f"every evaluated trial is a day-{int(ages[0]) if len(set(ages)) == 1 else snapshot_day} snapshot "
-                f"(the model is trained and judged at snapshot day {snapshot_day}): only band {filled[0]} has trials")
+        figures = {"day": int(ages[0]) if len(set(ages)) == 1 else snapshot_day, "snapshot_day": snapshot_day,
+                   "band": filled[0]}
+        note = Note(lambda t: t.gettext("every evaluated trial is a day-%(day)s snapshot (the model is trained and "
+                                        "judged at snapshot day %(snapshot_day)s): only band %(band)s has trials")
+                    % figures)
     return out, note
 
 
-def _policy_chances(session: Session, rows: list[Any], truths: list[DemoTruth]) -> tuple[list[float] | None, str | None]:
+def _policy_chances(session: Session, rows: list[Any], truths: list[DemoTruth]) -> tuple[list[float] | None, Note | None]:
     """Each test trial's chance of a call under the demo's call policy, from the generator.
 
     The demo stores each shop's true chances but not the policy's inputs (the merchant's true
@@ -620,19 +633,22 @@ def _policy_chances(session: Session, rows: list[Any], truths: list[DemoTruth]) 
 
     seeds = {d.seed for d in truths}
     if len(seeds) != 1:
-        return None, f"test trials from {len(seeds)} demo populations: no policy oracle"
+        return None, Note(lambda t: t.gettext("test trials from %(num)d demo populations: no policy oracle")
+                          % {"num": len(seeds)})
     (pop_seed,) = seeds
     n = int(session.scalar(select(func.count()).select_from(DemoTruth).where(DemoTruth.seed == pop_seed)) or 0)
     first = rows[0]
     day = population_today(n, pop_seed, first.snapshot.shop, first.started_at)
     if day is None:
-        return None, "the demo population could not be drawn again (shops added or removed): no policy oracle"
+        return None, Note(lambda t: t.gettext("the demo population could not be drawn again (shops added or removed): "
+                                              "no policy oracle"))
     pop = generate(n, seed=pop_seed, today=day)
     by_id = {s.platform_id: s for s in pop.shops}
     for r, d in zip(rows, truths):
         s = by_id.get(r.snapshot.shop)
         if s is None or abs(s.p_no_call - d.p_no_call) > 1e-9 or abs(s.p_call - d.p_call) > 1e-9:
-            return None, "the demo population drawn again does not match the stored truth: no policy oracle"
+            return None, Note(lambda t: t.gettext("the demo population drawn again does not match the stored truth: "
+                                                  "no policy oracle"))
     chances = policy_chances(pop)
     return [chances[r.snapshot.shop] for r in rows], None
 
