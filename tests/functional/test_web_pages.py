@@ -437,38 +437,36 @@ def test_api_picture_needs_a_token(app, client):
     assert r.status_code == 404 and r.is_json
 
 
-def test_api_picture_errors_speak_the_request_language(app, client):
+def _turkish_shop_and_token(app) -> dict[str, str]:
+    """A Turkish shop tr-1 and an API token's Authorization header."""
     from concierge.operations.tokens import create_token
 
     make_shop(app, "tr-1", "TR", name="Butik", answers={"owner.name": "Ayşe"})
     with _db(app).session() as s:
         _row, token = create_token(s, "crm")
     auth = {"Authorization": f"Bearer {token}"}
-    # an unknown ?lang=: the error speaks Accept-Language's; the code and English text are as before
-    r = client.get("/api/v1/shops/tr-1/picture.svg?lang=de", headers={**auth, "Accept-Language": "pl"})
-    assert r.status_code == 422
-    assert r.get_json()["errors"] == [{"field": "lang", "code": "invalid_choice",
-                                       "message": "lang: musi być jednym z: en, pl, tr, hi"}]
-    r = client.get("/api/v1/shops/tr-1/picture.svg?lang=de", headers=auth)
-    assert r.get_json()["errors"][0]["message"] == "lang: must be one of en, pl, tr, hi"
-    # a bad layout: in the picture's language (asked for, else the market's)
-    r = client.get("/api/v1/shops/tr-1/picture.png?layout=huge&lang=pl", headers=auth)
-    assert r.status_code == 422
-    assert r.get_json()["errors"] == [{"field": "layout", "code": "invalid_layout",
-                                       "message": "layout: musi mieć wartość wide lub narrow"}]
-    r = client.get("/api/v1/shops/tr-1/picture.svg?layout=huge", headers=auth)
-    assert r.get_json()["errors"][0]["message"] == "layout: wide ya da narrow olmalı"
-    r = client.get("/api/v1/shops/tr-1/picture.svg?layout=huge&lang=en", headers=auth)
-    assert r.get_json()["errors"][0]["message"] == "layout: must be wide or narrow"
+    return auth
+
+
+def test_api_picture_errors_speak_the_request_language(app, client):
+    auth = _turkish_shop_and_token(app)
+    lang_en = {"field": "lang", "code": "invalid_choice", "message": "lang: must be one of en, pl, tr, hi"}
+    layout_en = {"field": "layout", "code": "invalid_layout", "message": "layout: must be wide or narrow"}
+    for query, accept, expected in [
+        # an unknown ?lang=: the error speaks Accept-Language's; the code and English text are as before
+        ("picture.svg?lang=de", "pl", {**lang_en, "message": "lang: musi być jednym z: en, pl, tr, hi"}),
+        ("picture.svg?lang=de", None, lang_en),
+        # a bad layout: in the picture's language (asked for, else the market's)
+        ("picture.png?layout=huge&lang=pl", None, {**layout_en, "message": "layout: musi mieć wartość wide lub narrow"}),
+        ("picture.svg?layout=huge", None, {**layout_en, "message": "layout: wide ya da narrow olmalı"}),
+        ("picture.svg?layout=huge&lang=en", "hi", layout_en),
+    ]:
+        r = client.get(f"/api/v1/shops/tr-1/{query}", headers={**auth, **({"Accept-Language": accept} if accept else {})})
+        assert r.status_code == 422 and r.get_json()["errors"] == [expected], query
 
 
 def test_api_no_active_model_in_the_request_language(app, client):
-    from concierge.operations.tokens import create_token
-
-    make_shop(app, "tr-1", "TR", name="Butik", answers={"owner.name": "Ayşe"})
-    with _db(app).session() as s:
-        _row, token = create_token(s, "crm")
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = _turkish_shop_and_token(app)
     for r in (client.get("/api/v1/shops/tr-1/score?lang=tr", headers=auth),
               client.post("/api/v1/shops/tr-1/score?lang=tr", headers=auth)):  # the operations' own error
         assert r.status_code == 404
