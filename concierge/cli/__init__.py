@@ -71,6 +71,11 @@ def reader_language(lang: str | None = None) -> str:
     return supported_language(posix) or DEFAULT_LANGUAGE
 
 
+def errors_language(as_json: bool) -> str:
+    """The language of an operation's error: the reader's, but English under --json (the same in every locale)."""
+    return "en" if as_json else reader_language()
+
+
 def _translations(lang: str | None = None) -> Any:
     from ..i18n import translations
 

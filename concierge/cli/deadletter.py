@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from . import CliState, _, echo_json, fail, ngettext, pass_state
+from . import CliState, _, echo_json, errors_language, fail, ngettext, pass_state
 
 
 @click.group("deadletter")
@@ -77,7 +77,8 @@ def replay_cmd(state: CliState, ids: tuple[int, ...], replay_all: bool, mapping_
             sys.exit(2)
     try:
         with state.db.session() as s:
-            results = [r.as_dict() for r in replay(s, list(ids) or None, survey_mapping=mapping)]
+            results = [r.as_dict() for r in replay(s, list(ids) or None, survey_mapping=mapping,
+                                                 lang=errors_language(as_json))]
     except ConciergeError as exc:
         fail(exc, as_json)
     if as_json:

@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 
 import click
 
-from . import CliState, _, echo_json, ngettext, pass_state
+from . import CliState, _, echo_json, errors_language, fail, ngettext, pass_state
 
 _BIG = 2000  # populations from this size show progress on stderr
 
@@ -70,15 +70,21 @@ def demo_cmd(state: CliState, n_shops: int, seed: int, today: str | None, if_emp
                 count += 1
         summary.update({"events_out": events_out, "loaded": False})
     else:
+        from ..errors import ConciergeError
+
         bar = _progress(n_shops, "Loading", as_json)
-        with state.db.session() as s:
-            if bar is None:
-                result = load_population(s, population)
-            else:
-                with bar:
-                    events_total = summary["events"] or 1
-                    result = load_population(s, population,
-                                             progress=lambda k: bar.update(k * n_shops / events_total))
+        lang = errors_language(as_json)
+        try:
+            with state.db.session() as s:
+                if bar is None:
+                    result = load_population(s, population, lang=lang)
+                else:
+                    with bar:
+                        events_total = summary["events"] or 1
+                        result = load_population(s, population, lang=lang,
+                                                 progress=lambda k: bar.update(k * n_shops / events_total))
+        except ConciergeError as exc:  # its shops exist already: nothing was loaded
+            fail(exc, as_json)
         summary.update({"loaded": True, "observations": result.observations, "calls": result.calls,
                         "surveys": result.surveys})
         if plan:

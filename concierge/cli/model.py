@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, _, answer, answer_rows, echo_json, in_session, ngettext, pass_state, reader_language
+from . import (CliState, _, answer, answer_rows, echo_json, errors_language, in_session, ngettext, pass_state,
+               reader_language)
 from ..errors import ConciergeError
 from ..messages import Note
 from ..scoring.ages import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY
@@ -13,11 +14,6 @@ def _fail(exc: ConciergeError, as_json: bool) -> None:
     if as_json:
         echo_json(exc.as_dict())
     raise click.ClickException(str(exc))
-
-
-def _errors_language(as_json: bool) -> str:
-    """The language of an operation's error: the reader's, but English under --json (the same in every locale)."""
-    return "en" if as_json else reader_language()
 
 
 def _parse_ages(value: str) -> list[int]:
@@ -133,7 +129,7 @@ def show_cmd(state: CliState, version: str | None, as_json: bool, as_markdown: b
 
     if as_json and as_markdown:
         raise click.UsageError(_("--json and --markdown exclude each other"))
-    shown = in_session(state, as_json, lambda s: show_model(s, version, lang=_errors_language(as_json)),
+    shown = in_session(state, as_json, lambda s: show_model(s, version, lang=errors_language(as_json)),
                        on_error=_fail)
     if as_json:
         echo_json(shown)
@@ -155,7 +151,7 @@ def evaluate_cmd(state: CliState, n_boot: int, seed: int, as_json: bool) -> None
     from ..operations.scoring.service import evaluate_model
 
     ev = in_session(state, as_json,
-                    lambda s: evaluate_model(s, n_boot=n_boot, seed=seed, lang=_errors_language(as_json)),
+                    lambda s: evaluate_model(s, n_boot=n_boot, seed=seed, lang=errors_language(as_json)),
                     on_error=_fail)
     if as_json:
         echo_json(ev)  # the notes in English, as ever
@@ -257,7 +253,8 @@ def activate_cmd(state: CliState, version: str, as_json: bool) -> None:
     """Make VERSION the model that scores (e.g. roll back to an earlier one)."""
     from ..operations.scoring.service import activate_model
 
-    name = in_session(state, as_json, lambda s: activate_model(s, version).version, on_error=_fail)
+    name = in_session(state, as_json, lambda s: activate_model(s, version, lang=errors_language(as_json)).version,
+                      on_error=_fail)
     answer({"version": name, "active": True}, as_json, _("Active model: %(version)s") % {"version": name})
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import CliState, _, answer, answer_rows, in_session, pass_state
+from . import CliState, _, answer, answer_rows, errors_language, in_session, pass_state
 
 
 @click.group("token")
@@ -38,7 +38,7 @@ def revoke_cmd(state: CliState, ref: str, as_json: bool) -> None:
     """Revoke a token by its id or prefix, so it stops working at once."""
     from ..operations.tokens import revoke_token, token_as_dict
 
-    data = in_session(state, as_json, lambda s: token_as_dict(revoke_token(s, ref)))
+    data = in_session(state, as_json, lambda s: token_as_dict(revoke_token(s, ref, lang=errors_language(as_json))))
     answer(data, as_json, _("Revoked token %(id)s (%(name)s, %(prefix)s...).") % {
         "id": data["id"], "name": data["name"], "prefix": data["prefix"]})
 

@@ -8,7 +8,7 @@ import click
 
 from locales import LANGUAGES
 
-from . import CliState, _, answer, answer_rows, echo_json, in_session, pass_state
+from . import CliState, _, answer, answer_rows, echo_json, errors_language, in_session, pass_state
 
 ROLE_CHOICE = click.Choice(["consultant", "manager", "admin"])
 LANGUAGE_CHOICE = click.Choice(LANGUAGES)
@@ -62,8 +62,8 @@ def create_cmd(state: CliState, email: str, role: str, name: str | None, languag
     from ..operations.users import create_user, user_as_dict
 
     password = _read_password(password_stdin, "Password")
-    data = in_session(state, as_json, lambda s: user_as_dict(create_user(s, email, password=password, role=role,
-                                                                         name=name, language=language)))
+    data = in_session(state, as_json, lambda s: user_as_dict(create_user(
+        s, email, password=password, role=role, name=name, language=language, lang=errors_language(as_json))))
     answer(data, as_json, _("Created %(role)s %(email)s (%(name)s).") % {
         "role": data["role"], "email": data["email"], "name": data["name"]})
 
@@ -100,7 +100,8 @@ def password_cmd(state: CliState, email: str, password_stdin: bool, as_json: boo
     from ..operations.users import find_user_by_email, set_password
 
     password = _read_password(password_stdin, "New password")
-    data = _change_user(state, as_json, lambda s: set_password(s, find_user_by_email(s, email), password))
+    data = _change_user(state, as_json, lambda s: set_password(
+        s, find_user_by_email(s, email, lang=errors_language(as_json)), password))
     answer(data, as_json, _("New password set for %(email)s; they are logged out everywhere.") % {"email": data["email"]})
 
 
@@ -109,7 +110,8 @@ def logout_cmd(state: CliState, email: str, as_json: bool) -> None:
     """End every web session of EMAIL (a lost laptop, a shared computer): they log in again."""
     from ..operations.users import end_sessions, find_user_by_email
 
-    data = _change_user(state, as_json, lambda s: end_sessions(s, find_user_by_email(s, email)))
+    data = _change_user(state, as_json,
+                        lambda s: end_sessions(s, find_user_by_email(s, email, lang=errors_language(as_json))))
     answer(data, as_json, _("%(email)s is logged out everywhere.") % {"email": data["email"]})
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import Conflict, ValidationFailed
+from ..i18n import translations
 from ..models import AuditState, Call, DemoTruth, Shop, Submission
 from ..operations.events import ingest_lines
 from ..operations.observations import add_observations_bulk
@@ -78,14 +79,19 @@ def load_population(
     *,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    lang: str | None = "en",
 ) -> LoadResult:
-    """Add the population's shops, events, answers, calls and truth to the session (flushes, never commits)."""
+    """Add the population's shops, events, answers, calls and truth to the session (flushes, never
+    commits); when some of its shops exist already, Conflict (in `lang`) and nothing is added."""
     now = now or utcnow()
     shops = population.shops
     clash = _existing(session, [s.platform_id for s in shops])
     if clash:
-        raise Conflict(f"{len(clash)} demo shops already exist (e.g. {clash[0]}): "
-                       "use `concierge demo --if-empty`, another --seed range, or a fresh database")
+        raise Conflict(translations(lang).ngettext(
+            "%(num)d demo shops already exist (e.g. %(shop)s): use `concierge demo --if-empty`, another --seed "
+            "range, or a fresh database",
+            "%(num)d demo shops already exist (e.g. %(shop)s): use `concierge demo --if-empty`, another --seed "
+            "range, or a fresh database", len(clash)) % {"num": len(clash), "shop": clash[0]})
     lines = ((None, line) for line in iter_event_lines(population))
     per_event = (lambda n: None) if progress is None else progress
     summary = ingest_lines(session, lines, channel=CHANNEL, now=now, batch_size=5000, progress=per_event,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import ConciergeError, NotFound, ValidationFailed
+from ..i18n import translations
 from ..ingest.bodies import UNSTORABLE
 from ..models import DeadLetter
 
@@ -210,25 +211,29 @@ class ReplayResult:
                 "attempts": self.attempts, "errors": self.errors}
 
 
-def _handler(channel: str) -> Callable[[Session, DeadLetter], None]:
+def _handler(channel: str, lang: str | None = "en") -> Callable[[Session, DeadLetter], None]:
     target = REPLAY_HANDLERS.get(channel)
     if target is None:
-        raise ConciergeError(f"no replay handler for channel {channel!r}")
+        raise ConciergeError(translations(lang).gettext("no replay handler for channel %(channel)s")
+                             % {"channel": repr(channel)})
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
 
 
 def replay(session: Session, ids: Sequence[int] | None = None, *, now: datetime | None = None,
-           survey_mapping: Any = None) -> list[ReplayResult]:
+           survey_mapping: Any = None, lang: str | None = "en") -> list[ReplayResult]:
     """Re-run each pending dead letter (or the given ones) through its channel's operation.
 
     `survey_mapping` (a checked `imports.SurveyMapping`): survey-import letters are re-read with
-    it instead of the mapping they were kept with (a corrected mapping), and keep it."""
+    it instead of the mapping they were kept with (a corrected mapping), and keep it. `lang`:
+    the language of replay's own errors (unknown ids, a channel without a handler); a handler's
+    errors keep the handler's language."""
     if ids:
         rows = list_dead_letters(session, ids=ids)
         missing = sorted(set(ids) - {r.id for r in rows})
         if missing:
-            raise NotFound(f"no dead letter with id {', '.join(map(str, missing))}")
+            raise NotFound(translations(lang).gettext("no dead letter with id %(ids)s")
+                           % {"ids": ", ".join(map(str, missing))})
     else:
         rows = list_dead_letters(session, status="pending")
     results = []
@@ -242,7 +247,7 @@ def replay(session: Session, ids: Sequence[int] | None = None, *, now: datetime 
         row.attempts = (row.attempts or 0) + 1
         session.flush()
         try:
-            handler = _handler(row.channel)
+            handler = _handler(row.channel, lang)
             with session.begin_nested():
                 if survey_mapping is not None and row.channel == "survey_import":
                     handler(session, row, mapping=survey_mapping)  # type: ignore[call-arg]

@@ -67,6 +67,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
+from ..i18n import translations
 from ..ingest.bodies import unstorable_errors
 from ..ingest.events import dig
 from ..messages import SHOP_MESSAGES, localize
@@ -1365,7 +1366,8 @@ def replay_dead_letter(session: Session, dead_letter: DeadLetter, *, mapping: Su
     else:
         header_raw = context.get("header")
         if not header_raw:
-            raise ConciergeError(f"dead letter {dead_letter.id}: no CSV header kept; re-import the file")
+            raise ConciergeError(translations(lang or mapping.language).gettext(
+                "dead letter %(letter)s: no CSV header kept; re-import the file") % {"letter": dead_letter.id})
         header_rows = list(_csv_rows(header_raw, mapping))
         header = [c.strip() for c in header_rows[0][2]]
         index = resolve_columns(header, mapping, context.get("file") or f"dead letter {dead_letter.id}",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..i18n import translations
 from ..models import ApiToken
 
 TOKEN_PREFIX = "cnc_"
@@ -43,8 +44,8 @@ def create_token(session: Session, name: str, *, now: datetime | None = None,
     return row, token
 
 
-def find_token(session: Session, ref: str) -> ApiToken:
-    """Find a token by its id or its shown prefix, so it can be revoked without the secret."""
+def find_token(session: Session, ref: str, *, lang: str | None = "en") -> ApiToken:
+    """Find a token by its id or its shown prefix, so it can be revoked without the secret; errors in `lang`."""
     ref = str(ref).strip()
     conds = [ApiToken.prefix == ref]
     if ref.isdigit():
@@ -52,16 +53,18 @@ def find_token(session: Session, ref: str) -> ApiToken:
     rows = list(session.scalars(select(ApiToken).where(or_(*conds))))
     if not rows and len(ref) >= 6:
         rows = list(session.scalars(select(ApiToken).where(ApiToken.prefix.startswith(ref, autoescape=True))))
+    catalog = translations(lang)
     if not rows:
-        raise NotFound(f"no API token with id or prefix {ref!r}")
+        raise NotFound(catalog.gettext("no API token with id or prefix %(ref)s") % {"ref": repr(ref)})
     if len(rows) > 1:
-        raise Conflict(f"{ref!r} matches {len(rows)} tokens; use the id")
+        raise Conflict(catalog.gettext("%(ref)s matches %(num)d tokens; use the id") % {"ref": repr(ref),
+                                                                                       "num": len(rows)})
     return rows[0]
 
 
-def revoke_token(session: Session, ref: str, *, now: datetime | None = None) -> ApiToken:
-    """Revoke a token by id or prefix, so a leaked token stops working at once."""
-    row = find_token(session, ref)
+def revoke_token(session: Session, ref: str, *, now: datetime | None = None, lang: str | None = "en") -> ApiToken:
+    """Revoke a token by id or prefix, so a leaked token stops working at once; errors in `lang`."""
+    row = find_token(session, ref, lang=lang)
     if row.revoked_at is None:
         row.revoked_at = now or utcnow()
         session.flush()

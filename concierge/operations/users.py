@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from locales import LANGUAGES
 
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..i18n import translations
 from ..models import User
 
 ROLES = ("consultant", "manager", "admin")
@@ -50,8 +51,10 @@ def role_at_least(role: str | None, needed: str) -> bool:
 
 
 def create_user(session: Session, email: str, *, password: str, role: str = "consultant",
-                name: str | None = None, language: str | None = None) -> User:
-    """Add a user who can log in; every bad field is reported at once and nothing is stored."""
+                name: str | None = None, language: str | None = None, lang: str | None = "en") -> User:
+    """Add a user who can log in; every bad field is reported at once and nothing is stored.
+
+    `language` is the new user's UI language; `lang` the language of the e-mail clash's message."""
     email = (email or "").strip().lower()
     errors = []
     if not _EMAIL_RE.match(email) or len(email) > 254:
@@ -68,7 +71,8 @@ def create_user(session: Session, email: str, *, password: str, role: str = "con
     if errors:
         raise ValidationFailed(errors, "The user was not created")
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
-        raise Conflict(f"email: a user with e-mail {email} already exists")
+        raise Conflict(translations(lang).gettext("email: a user with e-mail %(email)s already exists")
+                       % {"email": email})
     user = User(email=email, name=name, role=role, language=language,
                 password_hash=generate_password_hash(password), active=True,
                 session_token=secrets.token_urlsafe(32))
@@ -107,11 +111,11 @@ def set_password(session: Session, user: User, password: str) -> User:
     return end_sessions(session, user)
 
 
-def find_user_by_email(session: Session, email: str) -> User:
-    """The user (active or not) with this e-mail, else NotFound naming it."""
+def find_user_by_email(session: Session, email: str, *, lang: str | None = "en") -> User:
+    """The user (active or not) with this e-mail, else NotFound naming it (in `lang`)."""
     user = session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
     if user is None:
-        raise NotFound(f"email: no user with e-mail {email}")
+        raise NotFound(translations(lang).gettext("email: no user with e-mail %(email)s") % {"email": email})
     return user
 
 

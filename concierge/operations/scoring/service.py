@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ...errors import ConciergeError, NotFound
+from ...i18n import translations
 from ...messages import Note
 from ...models import DemoTruth, ModelVersion, Score, Shop
 from ...scoring.features import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY, FeatureSpace, snapshot_time
@@ -366,9 +367,9 @@ def list_models(session: Session) -> list[dict[str, Any]]:
     return out
 
 
-def activate_model(session: Session, version: str) -> ModelVersion:
-    """Make a stored version the one that scores, e.g. to roll back a worse model."""
-    return store.activate_version(session, version)
+def activate_model(session: Session, version: str, *, lang: str | None = "en") -> ModelVersion:
+    """Make a stored version the one that scores, e.g. to roll back a worse model; errors in `lang`."""
+    return store.activate_version(session, version, lang=lang)
 
 
 def _metric_block(y, p, n_boot: int, seed: int) -> dict[str, Any]:
@@ -391,12 +392,15 @@ def show_model(session: Session, version: str | None = None, *, lang: str | None
     else:
         row = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
         if row is None:
-            raise NotFound(f"no model version {version!r}: `concierge model list` shows the stored ones")
+            raise NotFound(translations(lang).gettext(
+                "no model version %(version)s: `concierge model list` shows the stored ones") % {
+                "version": repr(version)})
     return {"version": row.version, "active": bool(row.active), "created_at": row.created_at.isoformat(),
             "card": row.card or {}}
 
 
-def _test_rows(session: Session, bundle: Bundle, card: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+def _test_rows(session: Session, bundle: Bundle, card: dict[str, Any],
+               lang: str | None = "en") -> tuple[list[Any], dict[str, Any]]:
     """The test trials of the active model and the split's provenance.
 
     A card that stores its split (the test trial ids, the data clock they were loaded at and
@@ -404,7 +408,7 @@ def _test_rows(session: Session, bundle: Bundle, card: dict[str, Any]) -> tuple[
     what was stored by then: another seed, or events, answers and trials added since, change
     nothing. A trial that can no longer be built (deleted, or no longer finished) is counted
     in `dropped`. A card from before sealed splits falls back to recomputing the split (seed
-    0, today's data clock): `source` says which.
+    0, today's data clock): `source` says which. Too few trials: NotFound, in `lang`.
     """
     stored = card.get("split") or {}
     ids = stored.get("test_trial_ids")
@@ -413,7 +417,7 @@ def _test_rows(session: Session, bundle: Bundle, card: dict[str, Any]) -> tuple[
         loaded = finished_trials(session, snapshot_day=bundle.snapshot_day, schema=schema,
                                  ages=bundle.snapshot_days)
         if len(loaded.rows) < 10:
-            raise NotFound("too few finished trials to evaluate")
+            raise NotFound(translations(lang).gettext("too few finished trials to evaluate"))
         _, te, split = out_of_time_split(loaded.rows)
         return [loaded.rows[i] for i in te], {**split, "source": "recomputed",
                                               "test_trials": len({loaded.rows[i].snapshot.shop for i in te}),
@@ -426,8 +430,9 @@ def _test_rows(session: Session, bundle: Bundle, card: dict[str, Any]) -> tuple[
     rows = loaded.rows  # in the training's order (shop id), so bootstrap resamples match run to run
     built = len({r.snapshot.shop for r in rows})
     if built < 10:
-        raise NotFound(f"only {built} of the model's {len(ids)} test trials can still be built: "
-                       "too few to evaluate")
+        raise NotFound(translations(lang).gettext(
+            "only %(built)d of the model's %(num)d test trials can still be built: too few to evaluate") % {
+            "built": built, "num": len(ids)})
     split = {k: v for k, v in stored.items() if k != "test_trial_ids"}
     return rows, {**split, "source": "card", "test_trials": len(ids), "dropped": len(ids) - built}
 
@@ -441,7 +446,7 @@ def evaluate_model(session: Session, *, n_boot: int = 200, seed: int = 0, lang: 
     """
     row, bundle, scorer = _scorer(session, lang)
     card = session.scalar(select(ModelVersion.card).where(ModelVersion.id == row.id)) or {}
-    all_rows, split = _test_rows(session, bundle, card)
+    all_rows, split = _test_rows(session, bundle, card, lang)
     # every figure but `by_age_band` is on the snapshot-day rows (one per trial), comparable
     # with models of one snapshot day; `by_age_band` is on every test snapshot
     X_all = bundle.space.transform([r.snapshot for r in all_rows])

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ...errors import NotFound
+from ...i18n import translations
 from ...messages import N_, translate
 from ...models import ModelVersion
 from ...scoring.model import Bundle
@@ -93,11 +94,11 @@ def save_version(session: Session, bundle: Bundle, card: dict[str, Any], *, vers
     return row
 
 
-def activate_version(session: Session, version: str) -> ModelVersion:
-    """Make one version the active one (exactly one is active)."""
+def activate_version(session: Session, version: str, *, lang: str | None = "en") -> ModelVersion:
+    """Make one version the active one (exactly one is active); NotFound in `lang` when it is not stored."""
     row = session.scalar(select(ModelVersion).where(ModelVersion.version == version))
     if row is None:
-        raise NotFound(f"no model version {version!r}")
+        raise NotFound(translations(lang).gettext("no model version %(version)s") % {"version": repr(version)})
     session.execute(update(ModelVersion).where(ModelVersion.id != row.id).values(active=False))
     row.active = True
     session.flush()
