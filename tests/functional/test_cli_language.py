@@ -141,3 +141,27 @@ def test_no_active_model_in_the_reader_language(run):
                                         "message": "no active model: run `concierge model train` first"}
     r = run("score", "--all", "--lang", "pl")  # the command's --lang
     assert r.exit_code == 1 and "brak aktywnego modelu: najpierw uruchom `concierge model train`" in r.output
+
+
+def test_operations_errors_in_the_reader_language(run):
+    """The errors the operations raise (an unknown user, token, model version, dead letter) come
+    in the reader's language; under --json in English, the same in every locale."""
+    cases = [
+        (("users", "logout", "nobody@example.com"), "pl",
+         "email: nie ma użytkownika z adresem e-mail nobody@example.com",
+         "email: no user with e-mail nobody@example.com"),
+        (("token", "revoke", "9999"), "tr", "kimliği veya öneki '9999' olan API belirteci yok",
+         "no API token with id or prefix '9999'"),
+        (("model", "show", "v-none"), "hi", "मॉडल संस्करण 'v-none' नहीं है: सहेजे गए संस्करण `concierge model list` दिखाता है",
+         "no model version 'v-none': `concierge model list` shows the stored ones"),
+        (("model", "activate", "v-none"), "pl", "nie ma wersji modelu 'v-none'", "no model version 'v-none'"),
+        (("deadletter", "replay", "424242"), "hi", "ID 424242 वाला कोई डेड लेटर नहीं है",
+         "no dead letter with id 424242"),
+    ]
+    for args, lang, translated, english in cases:
+        r = run(*args, CONCIERGE_LANG=lang)
+        assert r.exit_code == 1 and translated in r.output, (args, r.output)
+        r = run(*args)
+        assert r.exit_code == 1 and english in r.output, (args, r.output)
+        r = run(*args, "--json", CONCIERGE_LANG=lang)
+        assert json.loads(r.stdout)["message"] == english, (args, r.stdout)
