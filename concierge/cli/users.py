@@ -100,8 +100,9 @@ def password_cmd(state: CliState, email: str, password_stdin: bool, as_json: boo
     from ..operations.users import find_user_by_email, set_password
 
     password = _read_password(password_stdin, "New password")
+    lang = errors_language(as_json)
     data = _change_user(state, as_json, lambda s: set_password(
-        s, find_user_by_email(s, email, lang=errors_language(as_json)), password))
+        s, find_user_by_email(s, email, lang=lang), password, lang=lang))
     answer(data, as_json, _("New password set for %(email)s; they are logged out everywhere.") % {"email": data["email"]})
 
 

@@ -57,19 +57,20 @@ def create_user(session: Session, email: str, *, password: str, role: str = "con
     `language` is the new user's UI language; `lang` the language of the e-mail clash's message."""
     email = (email or "").strip().lower()
     errors = []
+    _ = translations(lang).gettext
     if not _EMAIL_RE.match(email) or len(email) > 254:
-        errors.append(_error("email", "invalid_email", "email: not a valid e-mail address"))
+        errors.append(_error("email", "invalid_email", _("email: not a valid e-mail address")))
     if role not in ROLES:
-        errors.append(_error("role", "invalid_role", f"role: must be one of {', '.join(ROLES)}"))
+        errors.append(_error("role", "invalid_role",
+                             _("role: must be one of %(choices)s") % {"choices": ", ".join(ROLES)}))
     if language is not None and language not in LANGUAGES:
-        errors.append(_error("language", "invalid_language",
-                             f"language: must be one of {', '.join(LANGUAGES)}"))
-    errors += _password_errors(password)
+        errors.append(_language_error(lang))
+    errors += _password_errors(password, lang)
     name = (name or "").strip() or email.split("@", 1)[0]
     if len(name) > 200:
-        errors.append(_error("name", "too_long", "name: longer than 200 characters"))
+        errors.append(_error("name", "too_long", _("name: longer than 200 characters")))
     if errors:
-        raise ValidationFailed(errors, "The user was not created")
+        raise ValidationFailed(errors, _("The user was not created"))
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise Conflict(translations(lang).gettext("email: a user with e-mail %(email)s already exists")
                        % {"email": email})
@@ -81,10 +82,16 @@ def create_user(session: Session, email: str, *, password: str, role: str = "con
     return user
 
 
-def _password_errors(password: str | None) -> list[dict[str, str]]:
+def _password_errors(password: str | None, lang: str | None = "en") -> list[dict[str, str]]:
     if password is None or len(password) < MIN_PASSWORD:
-        return [_error("password", "too_short", f"password: must be at least {MIN_PASSWORD} characters")]
+        return [_error("password", "too_short", translations(lang).gettext(
+            "password: must be at least %(min)d characters") % {"min": MIN_PASSWORD})]
     return []
+
+
+def _language_error(lang: str | None) -> dict[str, str]:
+    return _error("language", "invalid_language", translations(lang).gettext(
+        "language: must be one of %(choices)s") % {"choices": ", ".join(LANGUAGES)})
 
 
 def session_token(session: Session, user: User) -> str:
@@ -102,11 +109,11 @@ def end_sessions(session: Session, user: User) -> User:
     return user
 
 
-def set_password(session: Session, user: User, password: str) -> User:
-    """Give the user a new password and end all their web sessions (each must log in again)."""
-    errors = _password_errors(password)
+def set_password(session: Session, user: User, password: str, *, lang: str | None = "en") -> User:
+    """Give the user a new password and end all their web sessions (each must log in again); errors in `lang`."""
+    errors = _password_errors(password, lang)
     if errors:
-        raise ValidationFailed(errors, "The password was not changed")
+        raise ValidationFailed(errors, translations(lang).gettext("The password was not changed"))
     user.password_hash = generate_password_hash(password)
     return end_sessions(session, user)
 
@@ -146,13 +153,11 @@ def user_as_dict(user: User) -> dict[str, Any]:
             "created_at": user.created_at.isoformat() if user.created_at else None}
 
 
-def set_language(session: Session, user: User, language: str | None) -> User:
+def set_language(session: Session, user: User, language: str | None, *, lang: str | None = "en") -> User:
     """Set the language the user reads the app in (en, pl, tr, hi; None: the shop's market language,
-    then the browser's). Every page, picture and score reason follows it."""
+    then the browser's). Every page, picture and score reason follows it; errors in `lang`."""
     if language is not None and language not in LANGUAGES:
-        raise ValidationFailed([_error("language", "invalid_language",
-                                       f"language: must be one of {', '.join(LANGUAGES)}")],
-                               "The language was not changed")
+        raise ValidationFailed([_language_error(lang)], translations(lang).gettext("The language was not changed"))
     if user.language != language:
         user.language = language
         session.flush()
