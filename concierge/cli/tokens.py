@@ -22,7 +22,7 @@ def create_cmd(state: CliState, name: str, role: str, as_json: bool) -> None:
     from ..operations.tokens import create_token, token_as_dict
 
     def work(s):
-        row, token = create_token(s, name, role=role)
+        row, token = create_token(s, name, role=role, lang=errors_language(as_json))
         return {**token_as_dict(row), "token": token}
 
     data = in_session(state, as_json, work)

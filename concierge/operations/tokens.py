@@ -27,15 +27,18 @@ def hash_token(token: str) -> str:
 
 
 def create_token(session: Session, name: str, *, now: datetime | None = None,
-                 role: str = "integration") -> tuple[ApiToken, str]:
-    """Issue a token for an integration; the plain token is returned once and never stored."""
+                 role: str = "integration", lang: str | None = "en") -> tuple[ApiToken, str]:
+    """Issue a token for an integration; the plain token is returned once and never stored; errors in `lang`."""
     name = (name or "").strip()
+    _ = translations(lang).gettext
     if not name or len(name) > 100:
         raise ValidationFailed([{"field": "name", "code": "invalid_name",
-                                 "message": "name: give the token a name of 1 to 100 characters"}])
+                                 "message": _("name: give the token a name of 1 to 100 characters")}],
+                               _("The submission was not accepted"))
     if role not in TOKEN_ROLES:
         raise ValidationFailed([{"field": "role", "code": "invalid_role",
-                                 "message": f"role: use one of {', '.join(TOKEN_ROLES)}"}])
+                                 "message": _("role: use one of %(choices)s") % {"choices": ", ".join(TOKEN_ROLES)}}],
+                               _("The submission was not accepted"))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(name=name, prefix=token[:PREFIX_LENGTH], token_hash=hash_token(token),
                    created_at=now or utcnow(), role=role)
