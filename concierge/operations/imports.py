@@ -1374,7 +1374,9 @@ def replay_dead_letter(session: Session, dead_letter: DeadLetter, *, mapping: Su
                                 lang=lang or mapping.language)
         rows = list(_csv_rows(dead_letter.payload, mapping))
         if not rows:
-            raise ValidationFailed([{"field": "", "code": "malformed_line", "message": "empty line"}])
+            _ = translations(lang or mapping.language).gettext
+            raise ValidationFailed([{"field": "", "code": "malformed_line", "message": _("empty line")}],
+                                   _("The submission was not accepted"))
         record = _csv_record(line, dead_letter.payload, rows[0][2], header, index, lang or mapping.language, number)
     result = import_record(session, record, mapping, actor=context.get("actor") or "replay", lang=lang)
     if corrected:  # the letter says which mapping it was finally read with
