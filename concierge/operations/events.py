@@ -52,6 +52,7 @@ _MESSAGES: dict[str, str] = {
     "unknown_shop": N_("no shop {value!r} yet: its trial_started event has not arrived (kept for replay)"),
     "conflicting_duplicate": N_("event {value!r} was already received with a different body"),
     "market_changed": N_("shop {shop!r} is in market {old}, not {value}"),
+    "still_rejected": N_("The event is still not acceptable"),
 }
 
 
@@ -742,10 +743,11 @@ def iter_jsonl(stream: Iterable[str]) -> Iterator[tuple[int, str]]:
 def replay_dead_letter(session: Session, dead_letter: DeadLetter) -> None:
     """Re-run a dead-lettered event; raise if it is still not acceptable (the dead letter stays)."""
     ctx = dead_letter.context or {}
+    lang = ctx.get("lang", "en")
     outcome = ingest_event(session, dead_letter.payload, channel=ctx.get("channel", "replay"),
-                           lang=ctx.get("lang", "en"), dead_letters=False)
+                           lang=lang, dead_letters=False)
     if outcome.status != "rejected":
         return
     if outcome.http_status == 409:
         raise Conflict(outcome.errors[0]["message"])
-    raise ValidationFailed(outcome.errors, "The event is still not acceptable")
+    raise ValidationFailed(outcome.errors, _message("still_rejected", lang))
