@@ -72,6 +72,8 @@ _MSG = {
                           "pl": "wskaż kolumnę z wynikiem (--outcome KOLUMNA albo `outcome:` w mapowaniu)",
                           "tr": "sonuç sütununu belirtin (--outcome SÜTUN veya eşlemede `outcome:`)",
                          "hi": "नतीजे का कॉलम बताइए (--outcome COLUMN, या मैपिंग में `outcome:`)"},
+    "cannot_import": {"en": "The file cannot be imported", "pl": "Nie można zaimportować pliku",
+                      "tr": "Dosya içe aktarılamıyor", "hi": "फ़ाइल इंपोर्ट नहीं की जा सकती"},
 }
 
 
@@ -176,7 +178,7 @@ def _check_header(header: list[str], schema: profile_schema.Schema, m: tm.TrialM
         errors.append({"field": "--default-market", "code": "invalid_market",
                        "message": "--default-market: " + msg("invalid_market", lang, market=m.default_market)})
     if errors:
-        raise ValidationFailed(errors, "The file cannot be imported")
+        raise ValidationFailed(errors, msg("cannot_import", lang))
 
 
 @dataclass
