@@ -65,11 +65,14 @@ def _existing(session: Session, platform_ids: list[str]) -> list[str]:
     return found
 
 
-def _checked(schema: profile_schema.Schema, shop: DemoShop, batch: DemoAnswers, known: dict[str, Any]) -> dict[str, Any]:
+def _checked(schema: profile_schema.Schema, shop: DemoShop, batch: DemoAnswers, known: dict[str, Any],
+             lang: str | None = "en") -> dict[str, Any]:
     v = schema.validate(batch.answers, market=shop.market, source=batch.source, known=known,
                         partial=batch.source != "survey")
     if v.errors:  # a generator bug, never the user's: stop before anything is stored
-        raise ValidationFailed(v.errors, f"demo {batch.source} answers for {shop.platform_id} do not pass the schema")
+        raise ValidationFailed(v.errors, translations(lang).gettext(
+            "demo %(source)s answers for %(shop)s do not pass the schema")
+            % {"source": batch.source, "shop": shop.platform_id})
     return v.values
 
 
@@ -98,7 +101,9 @@ def load_population(
                            refresh=False)  # the shop_state rows are written once, at the end
     if summary.rejected:
         first = summary.outcomes[0].as_dict() if summary.outcomes else {}
-        raise ValidationFailed(first.get("errors", []), f"{summary.rejected} demo events were rejected, e.g. {first}")
+        raise ValidationFailed(first.get("errors", []), translations(lang).ngettext(
+            "%(num)d demo event was rejected, e.g. %(example)s", "%(num)d demo events were rejected, e.g. %(example)s",
+            summary.rejected) % {"num": summary.rejected, "example": first})
     ids: dict[str, int] = {}
     pids = [s.platform_id for s in shops]
     for i in range(0, len(pids), _CHUNK):
@@ -113,10 +118,10 @@ def load_population(
     for s in shops:
         known: dict[str, Any] = {}
         if s.survey is not None:
-            known = _checked(schema, s, s.survey, {})
+            known = _checked(schema, s, s.survey, {}, lang)
             batches.append((s, s.survey, known))
         if s.call is not None:
-            values = _checked(schema, s, s.call, known)
+            values = _checked(schema, s, s.call, known, lang)
             batches.append((s, s.call, values))
     observations = summary.observations
     for i in range(0, len(batches), _CHUNK):
