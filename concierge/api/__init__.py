@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import ConciergeError, ValidationFailed
+from ..messages import N_, translate
 
 API_PREFIX = "/api/v1"
 API_BLUEPRINTS: list[Blueprint] = []
@@ -72,9 +73,17 @@ def _concierge_error(exc: ConciergeError):
     return resp
 
 
+#: What the API says, in the request's language, for the HTTP errors a client meets; any other
+#: keeps Werkzeug's own (English) description.
+_HTTP_TEXT = {404: N_("There is no such resource."), 405: N_("This method is not allowed here."),
+              413: N_("The request is too large.")}
+
+
 def _http_error(exc: HTTPException):
-    return error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"),
-                          exc.description or exc.name or "error")
+    code = exc.code or 500
+    message = (translate(_HTTP_TEXT[code], request_language()) if code in _HTTP_TEXT
+               else exc.description or exc.name)
+    return error_response(code, (exc.name or "error").lower().replace(" ", "_"), message)
 
 
 def api_blueprint(name: str, import_name: str, url_prefix: str = API_PREFIX) -> Blueprint:

@@ -7,8 +7,9 @@ from typing import Any, Callable
 from flask import g, request
 
 from ..app import get_session
+from ..messages import N_, translate
 from ..operations.tokens import authenticate
-from . import error_response
+from . import error_response, request_language
 
 
 def bearer_token() -> str | None:
@@ -21,7 +22,8 @@ def bearer_token() -> str | None:
 
 
 def _unauthorized(message: str):
-    resp = error_response(401, "unauthorized", message)
+    """401 with `message` (an N_ msgid) in the request's language."""
+    resp = error_response(401, "unauthorized", translate(message, request_language()))
     resp.headers["WWW-Authenticate"] = 'Bearer realm="concierge"'
     return resp
 
@@ -33,10 +35,10 @@ def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any):
         token = bearer_token()
         if token is None:
-            return _unauthorized("Send an API token: Authorization: Bearer <token>")
+            return _unauthorized(N_("Send an API token: Authorization: Bearer <token>"))
         row = authenticate(get_session(), token)
         if row is None:
-            return _unauthorized("The API token is not valid or has been revoked")
+            return _unauthorized(N_("The API token is not valid or has been revoked"))
         g.api_token = row
         return view(*args, **kwargs)
 

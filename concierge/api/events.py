@@ -16,6 +16,7 @@ from ..ingest.bodies import base_lang, body_error, content_type_error
 from ..operations.deadletters import store_dead_letter
 from ..operations.events import ingest_event
 from ..i18n import translations
+from ..messages import N_, translate
 from ..operations.inbox import event_status, queue_event
 from . import api_blueprint, error_response
 from .auth import require_token
@@ -24,12 +25,17 @@ from ..ingest.schemas import EVENT_BODY
 bp = api_blueprint("events", __name__)
 
 _ERROR_CODES = {400: "malformed_request", 409: "conflict", 422: "validation_failed"}
-_ERROR_TEXT = {
-    415: "The event must be sent as application/json; it was kept for replay",
-    400: "The event is not valid JSON; it was kept for replay",
-    409: "An event with this id was already received with a different body; this one was kept for replay",
-    422: "The event was not accepted; it was kept for replay",
+_ERROR_TEXT = {  # msgids: said in the caller's language (`_error_text`)
+    415: N_("The event must be sent as application/json; it was kept for replay"),
+    400: N_("The event is not valid JSON; it was kept for replay"),
+    409: N_("An event with this id was already received with a different body; this one was kept for replay"),
+    422: N_("The event was not accepted; it was kept for replay"),
 }
+
+
+def _error_text(status: int, lang: str) -> str:
+    """The answer's message for a refused event, in `lang`."""
+    return translate(_ERROR_TEXT.get(status, _ERROR_TEXT[422]), lang)
 
 
 def request_lang() -> str:
@@ -50,13 +56,13 @@ def post_event():
     media = content_type_error(request.content_type, lang)
     if media is not None:  # not JSON by its own account: kept, but not parsed as JSON
         dl = store_dead_letter(session, "events", raw_bytes, errors=[media], context={"channel": "api", **context})
-        return error_response(415, "unsupported_media_type", _ERROR_TEXT[415], [media], dead_letter=dl.id)
+        return error_response(415, "unsupported_media_type", _error_text(415, lang), [media], dead_letter=dl.id)
     try:
         raw = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         err = body_error("", "malformed_json", lang, detail=f"not UTF-8 ({exc.reason})")
         dl = store_dead_letter(session, "events", raw_bytes, errors=[err], context={"channel": "api", **context})
-        return error_response(400, "malformed_request", _ERROR_TEXT[400], [err], dead_letter=dl.id)
+        return error_response(400, "malformed_request", _error_text(400, lang), [err], dead_letter=dl.id)
     accept = _queue_or_ingest if current_app.config.get("EVENTS_QUEUED") else ingest_event
     try:
         outcome = accept(session, raw, channel="api", lang=lang, context=context)
@@ -67,7 +73,7 @@ def post_event():
         outcome = accept(session, raw, channel="api", lang=lang, context=context)
     if outcome.status == "rejected":
         return error_response(outcome.http_status, _ERROR_CODES.get(outcome.http_status, "validation_failed"),
-                              _ERROR_TEXT.get(outcome.http_status, _ERROR_TEXT[422]), outcome.errors,
+                              _error_text(outcome.http_status, lang), outcome.errors,
                               dead_letter=outcome.dead_letter.id if outcome.dead_letter is not None else None)
     # 201 stored, 200 duplicate; 202 queued (queued mode: checked and kept, applied by the worker)
     body = {"id": outcome.id, "shop": outcome.shop, "type": outcome.type, "status": outcome.status,

@@ -9,6 +9,7 @@ from typing import Any
 from flask import g, jsonify
 
 from ..app import get_session
+from ..messages import N_, translate
 from ..operations.privacy import REASON_MAX, SECTIONS, erase_shop, export_shop
 from . import api_blueprint, error_response, optional_json_body, request_language
 from .auth import require_token
@@ -23,6 +24,8 @@ ERASE_REQUEST = {
     "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": REASON_MAX,
                               "description": "why (e.g. the request's reference); kept in the audit record"}},
 }
+#: The 403 of an endpoint that needs an admin token.
+ADMIN_ONLY = N_("This needs an admin token (concierge token create NAME --role admin)")
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -39,15 +42,14 @@ def require_admin_token(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
         if getattr(g.api_token, "role", None) != "admin":
-            return error_response(403, "forbidden", "This needs an admin token "
-                                                    "(concierge token create NAME --role admin)")
+            return error_response(403, "forbidden", translate(ADMIN_ONLY, request_language()))
         return view(*args, **kwargs)
 
     return require_token(wrapper)
 
 
 _FORBIDDEN = json_response("The token is not an admin token", example={
-    "error": "forbidden", "message": "This needs an admin token (concierge token create NAME --role admin)"})
+    "error": "forbidden", "message": ADMIN_ONLY})
 
 
 @bp.get("/shops/<shop>/privacy-export")

@@ -14,6 +14,8 @@ from flask import Flask, g, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from ..messages import N_
+
 from .auth import load_logged_in_user
 
 # Pages: scripts and styles only from our own origin, never inline; nobody may frame us.
@@ -115,18 +117,26 @@ def register(app: Flask) -> None:
 
     from flask_babel import gettext as _
 
+    def _api_error(status: int, code: str, msgid: str, **params: str):
+        """An API error's JSON, its message (`msgid`) in the request's language."""
+        from ..api import error_response, request_language
+        from ..messages import translate
+
+        text = translate(msgid, request_language())
+        return error_response(status, code, text % params if params else text)
+
     @app.errorhandler(403)
     def _forbidden(exc):
         """Say plainly that the role does not allow this page (JSON under /api)."""
         if request.path.startswith("/api"):
-            return {"error": "forbidden", "message": "forbidden"}, 403
+            return _api_error(403, "forbidden", N_("Your role does not allow this request."))
         return render_template("error.html", code=403, reason=_("Your role does not allow this page.")), 403
 
     @app.errorhandler(404)
     def _not_found(exc):
         """A readable 404 for people, JSON under /api."""
         if request.path.startswith("/api"):
-            return {"error": "not_found", "message": exc.description or "not found"}, 404
+            return _api_error(404, "not_found", N_("There is no such resource."))
         return render_template("error.html", code=404, reason=_("There is no such page or shop.")), 404
 
     from locales import MarketDataError
@@ -138,8 +148,9 @@ def register(app: Flask) -> None:
         app.logger.error("market data not valid (%s): %s", source or "shipped files", exc)
         detail = f"{source}: {exc}" if source else str(exc)
         if request.path.startswith("/api"):
-            return {"error": "market_data_invalid",
-                    "message": f"the market override file (CONCIERGE_MARKET_OVERRIDES) is not valid: {detail}"}, 503
+            return _api_error(503, "market_data_invalid",
+                              N_("The market override file (CONCIERGE_MARKET_OVERRIDES) is not valid: %(detail)s"),
+                              detail=detail)
         reason = _("The market settings file is not valid, so this page cannot be shown. "
                    "An administrator must correct it: %(detail)s", detail=detail)
         return render_template("error.html", code=503, reason=reason), 503

@@ -46,3 +46,23 @@ def test_revoked_token_is_rejected(app, client):
     assert resp.status_code == 401
     with app.extensions["concierge.db"].session() as s:
         assert s.scalar(select(ApiToken.revoked_at).where(ApiToken.id == tid)) is not None
+
+
+def test_the_api_refusals_speak_the_callers_language(app, client):
+    """401, 403, 404 and a refused event answer in the language of Accept-Language (codes unchanged)."""
+    resp = client.get("/api/v1/shops", headers={"Accept-Language": "pl"})
+    assert resp.status_code == 401 and resp.get_json() == {
+        "error": "unauthorized", "message": "Wyślij token API: Authorization: Bearer <token>"}
+    resp = client.get("/api/v1/shops", headers={"Authorization": "Bearer cnc_nope", "Accept-Language": "tr"})
+    assert resp.get_json()["message"] == "API belirteci geçersiz ya da iptal edilmiş"
+    _, token = make_token(app)
+    auth = {"Authorization": f"Bearer {token}"}
+    resp = client.get("/api/v1/no-such-thing", headers={**auth, "Accept-Language": "hi"})
+    assert resp.status_code == 404 and resp.get_json() == {"error": "not_found", "message": "ऐसा कोई संसाधन नहीं है।"}
+    resp = client.get("/api/v1/shops/pl-1/privacy-export", headers={**auth, "Accept-Language": "pl"})
+    assert resp.status_code == 403 and resp.get_json()["message"].startswith("To wymaga tokenu administratora")
+    resp = client.post("/api/v1/events", data="x", headers={**auth, "Accept-Language": "tr"}, content_type="text/plain")
+    assert resp.status_code == 415
+    assert resp.get_json()["message"] == "Olay application/json olarak gönderilmelidir; yeniden işlenmek üzere saklandı"
+    resp = client.get("/api/v1/no-such-thing", headers=auth)  # English without Accept-Language
+    assert resp.get_json()["message"] == "There is no such resource."

@@ -206,3 +206,40 @@ def test_no_field_error_is_english_only():
     found = english_field_errors()
     assert not found, ("give ValidationFailed's field errors and its message through gettext with a `lang` "
                        "parameter (see operations/users.create_user):\n" + "\n".join(found))
+
+
+def english_api_errors(root: Path = PACKAGE) -> list[str]:
+    """`path:line: literal` for every `error_response(status, code, message, ...)` (the API's JSON
+    error) whose message is English written in place."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and _name(node.func) == "error_response"):
+                continue
+            message = node.args[2] if len(node.args) > 2 else next(
+                (k.value for k in node.keywords if k.arg == "message"), None)
+            if message is not None:
+                found += [f"{path.relative_to(root.parent)}:{node.lineno}: {lit.value!r}" for lit in _english(message)]
+    return found
+
+
+def test_the_scan_finds_english_api_errors(tmp_path):
+    pkg = tmp_path / "concierge"
+    pkg.mkdir()
+    (pkg / "api.py").write_text(
+        "def a():\n"
+        "    return error_response(403, 'forbidden', 'This needs an admin token')\n"
+        "def b(lang):\n"
+        "    return error_response(404, 'not_found', translate(N_('No such shop'), lang))\n"
+        "def c(x):\n"
+        "    return error_response(401, 'unauthorized', message=f'token {x} is not valid')\n",
+        encoding="utf-8")
+    assert sorted({line.split(": ", 1)[0] for line in english_api_errors(pkg)}) == [
+        "concierge/api.py:2", "concierge/api.py:6"]
+
+
+def test_no_api_error_is_english_only():
+    found = english_api_errors()
+    assert not found, ("give the API error's message through gettext in the request's language "
+                       "(translate(N_(...), request_language())):\n" + "\n".join(found))
