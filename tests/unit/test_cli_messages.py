@@ -9,15 +9,14 @@ takes the reader's gettext instead (e.g. concierge.scoring.train.split_line).
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
+
+from tests.english import GETTEXT, call_name, english
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "concierge" / "cli"
-GETTEXT = {"_", "N_", "gettext", "ngettext", "pgettext", "npgettext", "lazy_gettext", "_l"}
-WORDS = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a word (not "s", not "%(num)d")
 #: Which argument of a call is text for people: {function name: positions}.
 SENTENCE_ARGS = {"echo": (0,), "secho": (0,), "answer": (2,), "answer_rows": (2, 3), "ClickException": (0,),
                  "UsageError": (0,), "BadParameter": (0,), "Abort": (0,)}
@@ -31,53 +30,15 @@ ALLOWED: set[str] = {
 }
 
 
-def _name(func: ast.expr) -> str | None:
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-
-
-def _english(node: ast.AST) -> list[ast.Constant]:
-    """The literal text with words in an expression that becomes the printed sentence: the
-    parts of f-strings, concatenations, conditional branches, `%` mappings' values, join()ed
-    items; not what a gettext call holds, nor subscripts, keys, conditions or other calls' args."""
-    if isinstance(node, ast.Constant):
-        return [node] if isinstance(node.value, str) and WORDS.search(node.value) else []
-    if isinstance(node, ast.JoinedStr):
-        return [n for v in node.values for n in (_english(v.value) if isinstance(v, ast.FormattedValue)
-                                                  else _english(v))]
-    if isinstance(node, ast.BinOp):
-        return _english(node.left) + _english(node.right)
-    if isinstance(node, ast.IfExp):
-        return _english(node.body) + _english(node.orelse)
-    if isinstance(node, ast.BoolOp):
-        return [n for v in node.values for n in _english(v)]
-    if isinstance(node, ast.Dict):
-        return [n for v in node.values for n in _english(v)]
-    if isinstance(node, (ast.Tuple, ast.List)):
-        return [n for v in node.elts for n in _english(v)]
-    if isinstance(node, (ast.GeneratorExp, ast.ListComp)):
-        return _english(node.elt)
-    if isinstance(node, ast.Lambda):
-        return _english(node.body)
-    if isinstance(node, ast.Call):
-        name = _name(node.func)
-        if name in GETTEXT:
-            return []
-        if name == "join":  # ", ".join(f"... {x}" for x in xs): the items are printed
-            return [n for a in node.args for n in _english(a)]
-        if name == "format" and isinstance(node.func, ast.Attribute):  # "{} {}".format(...): all of it
-            return _english(node.func.value) + [n for a in node.args for n in _english(a)]
-    return []
-
-
 def english_sentences(source: str, filename: str = "<cli>") -> list[str]:
     """Every "file:line: literal" where a CLI sentence is written in English only."""
     found = []
     for call in ast.walk(ast.parse(source, filename)):
-        if not isinstance(call, ast.Call) or _name(call.func) not in SENTENCE_ARGS:
+        if not isinstance(call, ast.Call) or call_name(call.func) not in SENTENCE_ARGS:
             continue
-        for pos in SENTENCE_ARGS[_name(call.func)]:  # type: ignore[index]
+        for pos in SENTENCE_ARGS[call_name(call.func)]:  # type: ignore[index]
             if pos < len(call.args):
-                for const in _english(call.args[pos]):
+                for const in english(call.args[pos]):
                     where = f"{filename}: {const.value}"
                     if where not in ALLOWED:
                         found.append(f"{filename}:{const.lineno}: {const.value!r}")
@@ -94,7 +55,7 @@ def gettext_in_fstrings(source: str, filename: str = "<module>") -> list[str]:
     """Every gettext call inside an f-string: pybabel does not extract it, so it never reaches the catalogs."""
     return [f"{filename}:{call.lineno}: {ast.unparse(call)}" for node in ast.walk(ast.parse(source, filename))
             if isinstance(node, ast.JoinedStr) for call in ast.walk(node)
-            if isinstance(call, ast.Call) and _name(call.func) in GETTEXT]
+            if isinstance(call, ast.Call) and call_name(call.func) in GETTEXT]
 
 
 def test_no_gettext_call_hides_in_an_fstring():

@@ -22,9 +22,10 @@ import ast
 import re
 from pathlib import Path
 
+from tests.english import call_name, english
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "concierge"
-WORDS = re.compile(r"[^\W\d_]{2,}")  # two letters in a row: a word (not "s", not "%(num)d")
 FIELD_PREFIX = re.compile(r"^-*[\w.\[\]-]+: ?$")  # "days: ", "--default-market: ": a field's name
 
 
@@ -42,32 +43,6 @@ def error_classes(errors_py: Path = PACKAGE / "errors.py") -> set[str]:
     return found
 
 
-def _name(func: ast.expr) -> str | None:
-    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-
-
-def _english(node: ast.AST) -> list[ast.Constant]:
-    """The literal text with words that becomes the message: parts of f-strings, concatenations,
-    `%` operands and mappings' values, conditional branches, a literal's .format()/.join();
-    not what another call (gettext, a message table) holds."""
-    if isinstance(node, ast.Constant):
-        return [node] if isinstance(node.value, str) and WORDS.search(node.value) else []
-    if isinstance(node, ast.JoinedStr):
-        return [n for v in node.values for n in (_english(v.value) if isinstance(v, ast.FormattedValue)
-                                                  else _english(v))]
-    if isinstance(node, ast.BinOp):
-        return _english(node.left) + _english(node.right)
-    if isinstance(node, ast.IfExp):
-        return _english(node.body) + _english(node.orelse)
-    if isinstance(node, ast.BoolOp):
-        return [n for v in node.values for n in _english(v)]
-    if isinstance(node, ast.Dict):
-        return [n for v in node.values for n in _english(v)]
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "join"):
-        return _english(node.func.value)  # "no {x}".format(x=...): English written in place
-    return []
-
-
 def english_raises(root: Path = PACKAGE, errors_py: Path | None = None) -> list[str]:
     """`path:line: literal` for every error of ours raised with an English-only message."""
     errors = error_classes(errors_py or root / "errors.py")
@@ -76,9 +51,11 @@ def english_raises(root: Path = PACKAGE, errors_py: Path | None = None) -> list[
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
-                    and _name(node.exc.func) in errors and node.exc.args):
+                    and call_name(node.exc.func) in errors and node.exc.args):
                 continue
-            for literal in _english(node.exc.args[0]):
+            if isinstance(node.exc.args[0], ast.List):  # ValidationFailed's field errors: english_field_errors
+                continue
+            for literal in english(node.exc.args[0]):
                 found.append(f"{path.relative_to(root.parent)}:{node.lineno}: {literal.value!r}")
     return found
 
@@ -87,8 +64,8 @@ def _field_messages(errors: ast.AST) -> list[ast.Constant]:
     """English in the "message" of the field-error dicts under `errors`, but a field's name."""
     found = []
     for d in ast.walk(errors):
-        if isinstance(d, ast.Call) and _name(d.func) == "_error" and len(d.args) == 3:  # _error(field, code, message)
-            found += [n for n in _english(d.args[2]) if not FIELD_PREFIX.match(n.value)]
+        if isinstance(d, ast.Call) and call_name(d.func) == "_error" and len(d.args) == 3:  # _error(field, code, message)
+            found += [n for n in english(d.args[2]) if not FIELD_PREFIX.match(n.value)]
         if not isinstance(d, ast.Dict):
             continue
         values = {k.value: v for k, v in zip(d.keys, d.values) if isinstance(k, ast.Constant)}
@@ -96,7 +73,7 @@ def _field_messages(errors: ast.AST) -> list[ast.Constant]:
             continue
         field = values.get("field")
         fields = {field.value} if isinstance(field, ast.Constant) else set()
-        found += [n for n in _english(values["message"])
+        found += [n for n in english(values["message"])
                   if n.value not in fields and not FIELD_PREFIX.match(n.value)]
     return found
 
@@ -125,7 +102,7 @@ def english_field_errors(root: Path = PACKAGE) -> list[str]:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and _name(node.func) == "ValidationFailed"):
+            if not (isinstance(node, ast.Call) and call_name(node.func) == "ValidationFailed"):
                 continue
             literals = []
             errors = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "errors"), None)
@@ -139,7 +116,7 @@ def english_field_errors(root: Path = PACKAGE) -> list[str]:
             message = node.args[1] if len(node.args) > 1 else next(
                 (k.value for k in node.keywords if k.arg == "message"), None)
             if message is not None:
-                literals += _english(message)
+                literals += english(message)
             found += [f"{path.relative_to(root.parent)}:{node.lineno}: {lit.value!r}" for lit in literals]
     return found
 
@@ -215,12 +192,12 @@ def english_api_errors(root: Path = PACKAGE) -> list[str]:
     for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and _name(node.func) == "error_response"):
+            if not (isinstance(node, ast.Call) and call_name(node.func) == "error_response"):
                 continue
             message = node.args[2] if len(node.args) > 2 else next(
                 (k.value for k in node.keywords if k.arg == "message"), None)
             if message is not None:
-                found += [f"{path.relative_to(root.parent)}:{node.lineno}: {lit.value!r}" for lit in _english(message)]
+                found += [f"{path.relative_to(root.parent)}:{node.lineno}: {lit.value!r}" for lit in english(message)]
     return found
 
 
