@@ -1,6 +1,8 @@
 """`concierge model train|show|evaluate|list|activate`: the conversion model's life cycle."""
 from __future__ import annotations
 
+import sys
+
 import click
 
 from . import (CliState, _, answer, answer_rows, echo_json, errors_language, in_session, ngettext, pass_state,
@@ -11,9 +13,12 @@ from ..scoring.ages import DEFAULT_AGES, DEFAULT_SNAPSHOT_DAY
 
 
 def _fail(exc: ConciergeError, as_json: bool) -> None:
+    """The error as JSON under --json, and always its line on stderr ("Error: ..." in the reader's
+    language, as `fail` says it), exit status 1."""
     if as_json:
         echo_json(exc.as_dict())
-    raise click.ClickException(str(exc))
+    click.echo(_("Error: %(message)s") % {"message": str(exc)}, err=True)
+    sys.exit(1)
 
 
 def _parse_ages(value: str) -> list[int]:
