@@ -12,14 +12,13 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from locales import MARKET_CODES
+from locales import MARKET_CODES, market_currency
 from profile_schema import Observation
 
 from .features import DEFAULT_AGES, snapshot_time, take_snapshot
 from .train import TrainingRow
 
 MARKETS = MARKET_CODES
-CURRENCY = {"PL": "PLN", "TR": "TRY", "IN": "INR"}
 TYPES = ("new_brand", "offline_store", "online_store", "handmade", "reseller", "manufacturer")
 READY = ("readiness.store_details", "readiness.theme_published", "readiness.products_added",
          "readiness.payments_connected", "readiness.shipping_connected", "readiness.terms_published",
@@ -75,8 +74,8 @@ def make_trials(n: int, *, seed: int = 0, start: datetime | None = None, months:
             add("owner.hours_per_week", hours, "survey", 0.5)
             add("business.type", btype, "survey", 0.5)
             if rng.random() < 0.7:
-                add("business.expected_monthly_turnover", {"amount": round(turnover), "currency": CURRENCY[market]},
-                    "survey", 0.5)
+                add("business.expected_monthly_turnover",
+                    {"amount": round(turnover), "currency": market_currency(market)}, "survey", 0.5)
         engagement = rng.normal(0.6 * sold + 0.25 * (tech - 3) + 0.02 * hours, 1.0)
         done = 0
         for i, item in enumerate(READY):

@@ -22,9 +22,9 @@ TYPED = {
     "market -> language": re.compile(_MARKET + r"""\s*:\s*["'](?:pl|tr|en|hi)(?:_[A-Z]{2})?["']"""),
     "market -> time zone": re.compile(_MARKET + r"""\s*:\s*["'](?:Europe|Asia)/"""),
 }
-#: Copies in code that another change owns (issue 15, the scoring split): each must go, and this
-#: entry with it (the test fails on an entry that no longer types anything, so the list only shrinks).
-KNOWN = {"concierge/scoring/synthetic.py": "market -> currency"}
+#: Copies in code that another change owns: each must go, and this entry with it (the test fails on
+#: an entry that no longer types anything, so the list only shrinks). None is left.
+KNOWN: dict[str, str] = {}
 
 
 def _typed_copies() -> dict[str, set[str]]:
