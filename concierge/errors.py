@@ -3,14 +3,29 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from .messages import N_
+
+#: ValidationFailed's summary when its raiser gives none. A msgid: the shells say it in their reader's
+#: language (`as_dict(lang)`); a raiser that knows the language says it itself (`translate`).
+NOT_ACCEPTED = N_("The submission was not accepted")
+
 
 class ConciergeError(Exception):
     """Base for expected, user-facing failures."""
 
     status, code = 400, "error"
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"error": self.code, "message": str(self)}
+    def message_in(self, lang: str | None = None) -> str:
+        """The message; the default summary (`NOT_ACCEPTED`) said in `lang` when one is given."""
+        text = str(self)
+        if lang and text == NOT_ACCEPTED:
+            from .messages import translate
+
+            return translate(NOT_ACCEPTED, lang)
+        return text
+
+    def as_dict(self, lang: str | None = None) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message_in(lang)}
 
 
 class ValidationFailed(ConciergeError):
@@ -18,12 +33,12 @@ class ValidationFailed(ConciergeError):
 
     status, code = 422, "validation_failed"
 
-    def __init__(self, errors: Sequence[Any], message: str = "The submission was not accepted"):
+    def __init__(self, errors: Sequence[Any], message: str = NOT_ACCEPTED):
         super().__init__(message)
         self.errors = list(errors)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"error": self.code, "message": str(self),
+    def as_dict(self, lang: str | None = None) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message_in(lang),
                 "errors": [e.as_dict() if hasattr(e, "as_dict") else e for e in self.errors]}
 
 

@@ -66,7 +66,7 @@ def optional_json_body(schema: dict[str, Any], lang: str) -> dict[str, Any]:
 
 
 def _concierge_error(exc: ConciergeError):
-    resp = jsonify(exc.as_dict())
+    resp = jsonify(exc.as_dict(request_language()))
     resp.status_code = exc.status
     if exc.status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="concierge"'

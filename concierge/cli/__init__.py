@@ -99,7 +99,8 @@ def echo_json(data: Any) -> None:
 
 def fail(exc: Exception, as_json: bool = False) -> NoReturn:
     """Report a ConciergeError (field errors included) on stderr or as JSON, and exit 1."""
-    data: dict[str, Any] = exc.as_dict() if hasattr(exc, "as_dict") else {"error": "error", "message": str(exc)}
+    data: dict[str, Any] = (exc.as_dict(None if as_json else reader_language()) if hasattr(exc, "as_dict")
+                            else {"error": "error", "message": str(exc)})
     if as_json:
         echo_json(data)
     else:

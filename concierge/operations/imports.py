@@ -66,7 +66,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..errors import ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
+from ..errors import NOT_ACCEPTED, ConciergeError, DuplicateSubmission, NotFound, ValidationFailed
 from ..i18n import translations
 from ..ingest.bodies import unstorable_errors
 from ..ingest.events import dig
@@ -1376,7 +1376,7 @@ def replay_dead_letter(session: Session, dead_letter: DeadLetter, *, mapping: Su
         if not rows:
             _ = translations(lang or mapping.language).gettext
             raise ValidationFailed([{"field": "", "code": "malformed_line", "message": _("empty line")}],
-                                   _("The submission was not accepted"))
+                                   _(NOT_ACCEPTED))
         record = _csv_record(line, dead_letter.payload, rows[0][2], header, index, lang or mapping.language, number)
     result = import_record(session, record, mapping, actor=context.get("actor") or "replay", lang=lang)
     if corrected:  # the letter says which mapping it was finally read with

@@ -10,14 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..errors import DuplicateSubmission, ValidationFailed
-from ..messages import N_, translate
+from ..errors import NOT_ACCEPTED, DuplicateSubmission, ValidationFailed
+from ..messages import translate
 from ..models import Observation, Shop, Submission
 from .profiles import known_values, load_profile
 from .shops import resolve_shop
-
-_NOT_ACCEPTED = N_("The submission was not accepted")
-
 
 def record_answers(
     session: Session,
@@ -47,7 +44,7 @@ def record_answers(
     checked = schema.validate(answers, market=shop.market, source=source, lang=lang, known=known,
                               require_survey_fields=require_survey_fields)
     if checked.errors:
-        raise ValidationFailed(checked.errors, translate(_NOT_ACCEPTED, lang))
+        raise ValidationFailed(checked.errors, translate(NOT_ACCEPTED, lang))
     now = now or utcnow()
     submission = Submission(shop_id=shop.id, source=source, channel=channel, actor=actor,
                             received_at=now, reference=reference)

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import NOT_ACCEPTED, Conflict, NotFound, ValidationFailed
 from ..i18n import translations
 from ..models import ApiToken
 
@@ -34,11 +34,11 @@ def create_token(session: Session, name: str, *, now: datetime | None = None,
     if not name or len(name) > 100:
         raise ValidationFailed([{"field": "name", "code": "invalid_name",
                                  "message": _("name: give the token a name of 1 to 100 characters")}],
-                               _("The submission was not accepted"))
+                               _(NOT_ACCEPTED))
     if role not in TOKEN_ROLES:
         raise ValidationFailed([{"field": "role", "code": "invalid_role",
                                  "message": _("role: use one of %(choices)s") % {"choices": ", ".join(TOKEN_ROLES)}}],
-                               _("The submission was not accepted"))
+                               _(NOT_ACCEPTED))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(name=name, prefix=token[:PREFIX_LENGTH], token_hash=hash_token(token),
                    created_at=now or utcnow(), role=role)

@@ -66,3 +66,20 @@ def test_the_api_refusals_speak_the_callers_language(app, client):
     assert resp.get_json()["message"] == "Olay application/json olarak gönderilmelidir; yeniden işlenmek üzere saklandı"
     resp = client.get("/api/v1/no-such-thing", headers=auth)  # English without Accept-Language
     assert resp.get_json()["message"] == "There is no such resource."
+
+
+def test_a_refusal_with_the_default_summary_says_it_in_the_callers_language(app):
+    """ValidationFailed's default summary (errors.NOT_ACCEPTED) is said in the API caller's language
+    (the API's error handler) and kept as it is where no language is asked for."""
+    from concierge.api import _concierge_error
+    from concierge.errors import NOT_ACCEPTED, ValidationFailed
+
+    refusal = ValidationFailed([{"field": "x", "code": "bad", "message": "x: bad"}])
+    assert refusal.as_dict()["message"] == NOT_ACCEPTED == "The submission was not accepted"
+    with app.test_request_context("/api/v1/shops", headers={"Accept-Language": "pl"}):
+        resp = _concierge_error(refusal)
+    assert resp.status_code == 422
+    assert resp.get_json() == {"error": "validation_failed", "message": "Zgłoszenie nie zostało przyjęte",
+                               "errors": [{"field": "x", "code": "bad", "message": "x: bad"}]}
+    given = ValidationFailed([], "Nie przyjęto")  # a summary its raiser gave stays as it is
+    assert given.as_dict("tr")["message"] == "Nie przyjęto"
