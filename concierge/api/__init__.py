@@ -75,15 +75,19 @@ def _concierge_error(exc: ConciergeError):
 
 #: What the API says, in the request's language, for the HTTP errors a client meets; any other
 #: keeps Werkzeug's own (English) description.
-_HTTP_TEXT = {404: N_("There is no such resource."), 405: N_("This method is not allowed here."),
-              413: N_("The request is too large.")}
+_HTTP_TEXT = {403: N_("Your role does not allow this request."), 404: N_("There is no such resource."),
+              405: N_("This method is not allowed here."), 413: N_("The request is too large.")}
 
 
-def _http_error(exc: HTTPException):
+def http_error(exc: HTTPException):
+    """The JSON answer to an HTTP error under /api (also for paths no API blueprint serves)."""
     code = exc.code or 500
     message = (translate(_HTTP_TEXT[code], request_language()) if code in _HTTP_TEXT
                else exc.description or exc.name)
-    return error_response(code, (exc.name or "error").lower().replace(" ", "_"), message)
+    resp = error_response(code, (exc.name or "error").lower().replace(" ", "_"), message)
+    if getattr(exc, "valid_methods", None):  # a 405 says which methods the path takes
+        resp.headers["Allow"] = ", ".join(exc.valid_methods)
+    return resp
 
 
 def api_blueprint(name: str, import_name: str, url_prefix: str = API_PREFIX) -> Blueprint:
@@ -91,7 +95,7 @@ def api_blueprint(name: str, import_name: str, url_prefix: str = API_PREFIX) -> 
     full = name if name.startswith("api") else f"api_{name}"
     bp = Blueprint(full, import_name, url_prefix=url_prefix)
     bp.register_error_handler(ConciergeError, _concierge_error)
-    bp.register_error_handler(HTTPException, _http_error)
+    bp.register_error_handler(HTTPException, http_error)
     API_BLUEPRINTS.append(bp)
     return bp
 

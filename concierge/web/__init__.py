@@ -117,27 +117,27 @@ def register(app: Flask) -> None:
 
     from flask_babel import gettext as _
 
-    def _api_error(status: int, code: str, msgid: str, **params: str):
-        """An API error's JSON, its message (`msgid`) in the request's language."""
-        from ..api import error_response, request_language
-        from ..messages import translate
-
-        text = translate(msgid, request_language())
-        return error_response(status, code, text % params if params else text)
+    from ..api import error_response, http_error, request_language
+    from ..messages import translate
 
     @app.errorhandler(403)
     def _forbidden(exc):
         """Say plainly that the role does not allow this page (JSON under /api)."""
         if request.path.startswith("/api"):
-            return _api_error(403, "forbidden", N_("Your role does not allow this request."))
+            return http_error(exc)
         return render_template("error.html", code=403, reason=_("Your role does not allow this page.")), 403
 
     @app.errorhandler(404)
     def _not_found(exc):
         """A readable 404 for people, JSON under /api."""
         if request.path.startswith("/api"):
-            return _api_error(404, "not_found", N_("There is no such resource."))
+            return http_error(exc)
         return render_template("error.html", code=404, reason=_("There is no such page or shop.")), 404
+
+    @app.errorhandler(405)
+    def _method_not_allowed(exc):
+        """JSON under /api (routing answers it before any API blueprint could); Werkzeug's page elsewhere."""
+        return http_error(exc) if request.path.startswith("/api") else exc
 
     from locales import MarketDataError
 
@@ -148,9 +148,9 @@ def register(app: Flask) -> None:
         app.logger.error("market data not valid (%s): %s", source or "shipped files", exc)
         detail = f"{source}: {exc}" if source else str(exc)
         if request.path.startswith("/api"):
-            return _api_error(503, "market_data_invalid",
-                              N_("The market override file (CONCIERGE_MARKET_OVERRIDES) is not valid: %(detail)s"),
-                              detail=detail)
+            text = translate(N_("The market override file (CONCIERGE_MARKET_OVERRIDES) is not valid: %(detail)s"),
+                             request_language())
+            return error_response(503, "market_data_invalid", text % {"detail": detail})
         reason = _("The market settings file is not valid, so this page cannot be shown. "
                    "An administrator must correct it: %(detail)s", detail=detail)
         return render_template("error.html", code=503, reason=reason), 503

@@ -64,6 +64,9 @@ def test_the_api_refusals_speak_the_callers_language(app, client):
     resp = client.post("/api/v1/events", data="x", headers={**auth, "Accept-Language": "tr"}, content_type="text/plain")
     assert resp.status_code == 415
     assert resp.get_json()["message"] == "Olay application/json olarak gönderilmelidir; yeniden işlenmek üzere saklandı"
+    resp = client.delete("/api/v1/shops", headers={**auth, "Accept-Language": "pl"})
+    assert resp.status_code == 405 and "GET" in resp.headers["Allow"]
+    assert resp.get_json() == {"error": "method_not_allowed", "message": "Ta metoda nie jest tu dozwolona."}
     resp = client.get("/api/v1/no-such-thing", headers=auth)  # English without Accept-Language
     assert resp.get_json()["message"] == "There is no such resource."
 
