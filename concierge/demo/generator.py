@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from locales import market_currency, market_language
+from locales import get_market, market_currency, market_language
 
 from . import names, truth
 
@@ -109,6 +109,9 @@ class DemoShop:
     p_call: float = 0.0
     called: bool = False
     converts: bool | None = None        # eventual outcome (None: the trial is still open)
+    # what the call changed in that outcome: +1 it won the shop, -1 it lost it, 0 neither (one
+    # draw decides with and without the call, so the generator knows both); 0 when not called or open
+    call_effect: int = 0
     outcome: str | None = None          # as known on `today`
     outcome_at: datetime | None = None
 
@@ -694,6 +697,8 @@ def _draw_truth(rng: np.random.Generator, shops: list[DemoShop], today: datetime
         late: list[tuple[datetime, str, dict[str, Any]]] = []
         if s.trial_ends_at <= today:
             s.converts = bool(converts)
+            if s.called:
+                s.call_effect = int(converts) - int(draw[i] < q[i])
             if converts:
                 bought = s.trial_ends_at + timedelta(days=_purchase_delay_days(rnd, s.market))
                 bought = max(bought, s.trial_started_at + timedelta(days=snapshot_day + 1)).replace(microsecond=0)
@@ -716,6 +721,38 @@ def _draw_truth(rng: np.random.Generator, shops: list[DemoShop], today: datetime
                 evs.append(DemoEvent(_event_id(s.platform_id, n_events + j), s.platform_id, typ, t, d))
         evs.sort(key=lambda e: (e.occurred_at, e.id))
         s.events = evs
+
+
+@dataclass(frozen=True)
+class GainTruth:
+    """The true gain from calls in the gain report's own terms (reports.lift)."""
+    expected: float   # mean over the call arm of called x (p_call - p_no_call)
+    realized: float   # the conversions the calls added (call_effect), per call-arm trial
+    trials: int       # the call arm's trials counted
+
+
+def call_gain_truth(shops: list[DemoShop], now: datetime) -> GainTruth | None:
+    """What the gain report (reports.lift) should find, over the call arm's trials whose
+    decision window has passed by `now` (None when there are none).
+
+    `expected` is the effect the probabilities promise; `realized` counts what the calls did
+    to these very shops (`call_effect`): a shop the call won counts when it bought inside the
+    window, as the report counts a conversion; a shop the call lost counts whole. The report's
+    interval is for the realized figure (the arms are random, the outcomes as they fell); the
+    expected one moves from it by the outcomes' own chance (about 0.2 points at 20k shops).
+    """
+    expected: list[float] = []
+    realized: list[int] = []
+    for s in shops:
+        window = timedelta(days=get_market(s.market).decision_window_days)
+        if s.holdout or s.trial_ends_at > now - window:
+            continue
+        expected.append(s.called * (s.p_call - s.p_no_call))
+        won = s.outcome == "converted" and s.outcome_at is not None and s.outcome_at - s.trial_ends_at <= window
+        realized.append(s.call_effect if s.call_effect < 0 or won else 0)
+    if not expected:
+        return None
+    return GainTruth(math.fsum(expected) / len(expected), sum(realized) / len(realized), len(expected))
 
 
 def population_digest(pop: Population) -> str:

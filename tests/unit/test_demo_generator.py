@@ -171,6 +171,22 @@ def test_call_effect_differs_by_persona_as_documented(pop5k):
     assert few and max(few) < 0, "a call costs those with very few hours"
 
 
+def test_the_calls_realised_effect_follows_the_probabilities(pop5k):
+    """call_effect: +1 only where a call came and the shop bought, -1 only where a call can
+    cost (delta < 0) and it did not buy; on average what p_call - p_no_call promises."""
+    finished = [s for s in pop5k.shops if s.converts is not None]
+    assert all(s.call_effect == 0 for s in finished if not s.called)
+    assert all(s.converts for s in finished if s.call_effect == 1)
+    assert all(not s.converts and s.p_call < s.p_no_call for s in finished if s.call_effect == -1)
+    called = [s for s in finished if s.called]
+    effect = np.array([s.call_effect for s in called], dtype=float)
+    promised = np.array([s.p_call - s.p_no_call for s in called])
+    assert (effect == 1).sum() > 50  # (a call costs only shops with under 3 hours a week: rare)
+    # the realised mean moves from the promised one by the outcomes' chance only: within 4 SE
+    se = np.sqrt(np.sum(np.abs(promised) * (1 - np.abs(promised)))) / len(called)
+    assert abs(effect.mean() - promised.mean()) < 4 * se, (effect.mean(), promised.mean(), se)
+
+
 def test_truth_formula_is_what_the_doc_says():
     x = {"market": np.array(["PL", "PL"]), "hours": np.array([2.0, 20.0]), "sold_before": np.array([True, True]),
          "tech": np.array([4.0, 4.0]), "catalogue": np.array([50.0, 50.0]), "sells_abroad": np.array([False, False]),
