@@ -59,6 +59,42 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class RowReader:
+    """Reads one ORM object by one column with a Core statement built once per process (building
+    the ORM's statement costs more than running it) and attaches it to the session as if the
+    ORM had loaded it: no history, so a view may change it and the flush writes only that.
+
+    For the reads every request makes (the logged-in user, the API token).
+    """
+
+    def __init__(self, model: type, column: str):
+        self.model, self.column = model, column
+        self._stmt: Any = None
+        self._attrs: Any = None
+
+    def __call__(self, session: Session, value: Any) -> Any:
+        from sqlalchemy import bindparam, inspect, select
+        from sqlalchemy.orm import make_transient_to_detached
+
+        mapper = inspect(self.model)
+        if self._stmt is None:
+            self._attrs = list(mapper.column_attrs)
+            self._stmt = select(*(a.columns[0] for a in self._attrs)).where(
+                self.model.__table__.c[self.column] == bindparam("value"))
+        row = session.connection().execute(self._stmt, {"value": value}).first()
+        if row is None:
+            return None
+        values = {a.key: v for a, v in zip(self._attrs, row)}
+        known = session.identity_map.get(mapper.identity_key_from_primary_key(
+            tuple(values[c.key] for c in mapper.primary_key)))
+        if known is not None:
+            return known  # already in this session: its own (maybe changed) object
+        obj = self.model(**values)
+        make_transient_to_detached(obj)
+        session.add(obj)
+        return obj
+
+
 @contextlib.contextmanager
 def server_settings(session: Session, **settings: str) -> Iterator[None]:
     """PostgreSQL: these run-time settings (`set_config(name, value, true)`: transaction-local) for

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
+from ..db import RowReader, utcnow
 from ..errors import NOT_ACCEPTED, Conflict, NotFound, ValidationFailed
 from ..i18n import translations
 from ..models import ApiToken
@@ -79,6 +79,9 @@ def list_tokens(session: Session) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
 
 
+_TOKEN_READ = RowReader(ApiToken, "token_hash")  # every API request reads its token: built once
+
+
 def authenticate(session: Session, token: str | None, *, now: datetime | None = None) -> ApiToken | None:
     """The live token this bearer string is, else None; marks it used, so stale tokens show up.
 
@@ -89,7 +92,7 @@ def authenticate(session: Session, token: str | None, *, now: datetime | None = 
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = hash_token(token)
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    row = _TOKEN_READ(session, digest)
     if row is None or not hmac.compare_digest(row.token_hash, digest) or row.revoked_at is not None:
         return None
     now = now or utcnow()

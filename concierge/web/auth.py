@@ -15,6 +15,8 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from ..app import get_session
+from ..db import RowReader
+from ..models import User
 from ..operations.users import authenticate, end_sessions, get_user, role_at_least, session_token
 
 bp = Blueprint("auth", __name__)
@@ -32,33 +34,18 @@ def _password_stamp(user) -> str:
     return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()[:16]
 
 
-_USER_READ: list = []  # the statement, built once (building one costs more than running it)
+_USER_READ = RowReader(User, "id")
 
 
 def _read_user(db_session, uid):
-    """The user with this id, read with one Core statement (the ORM's load took a third of a small
-    page) and attached to the request's session as a loaded row, so a view may change it."""
-    from sqlalchemy import bindparam, inspect, select
-    from sqlalchemy.orm import make_transient_to_detached
-
-    from ..models import User
-
-    mapper = inspect(User)
-    if not _USER_READ:
-        _USER_READ.append(select(*(a.columns[0] for a in mapper.column_attrs))
-                          .where(User.__table__.c.id == bindparam("uid")))
+    """The user with this id, read with one Core statement built once (the ORM's load took a third
+    of a small page) and attached to the request's session as a loaded row, so a view may change it."""
     if not isinstance(uid, int) or isinstance(uid, bool):
         return get_user(db_session, uid)  # whatever an old cookie carries: the ORM judges it
-    known = db_session.identity_map.get(mapper.identity_key_from_primary_key((uid,)))
-    if known is not None:
-        return known
-    row = db_session.connection().execute(_USER_READ[0], {"uid": uid}).first()
-    if row is None:
-        return None
-    user = User(**{a.key: value for a, value in zip(mapper.column_attrs, row)})
-    make_transient_to_detached(user)  # as if loaded: no history, so nothing to write back
-    db_session.add(user)
-    return user
+    from sqlalchemy import inspect
+
+    known = db_session.identity_map.get(inspect(User).identity_key_from_primary_key((uid,)))
+    return known if known is not None else _USER_READ(db_session, uid)
 
 
 def load_logged_in_user() -> None:
