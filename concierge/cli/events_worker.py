@@ -66,6 +66,10 @@ def _batch(state: CliState, size: int) -> dict:
 @events_group.command("worker")
 @click.option("--batch", "batch_size", type=click.IntRange(1, 2000), default=200, show_default=True,
               help="Events applied per transaction (each shop is rescored once per batch).")
+@click.option("--batch-seconds", type=click.FloatRange(0), default=0.25, show_default=True,
+              help="SQLite: hold the write lock about this long per batch (starting with one event, each batch "
+                   "takes as many as fit at the last one's pace, up to --batch), so the webhook's inserts never "
+                   "wait long; 0: always --batch. PostgreSQL locks rows, not the database: always --batch.")
 @click.option("--idle", type=click.FloatRange(0.05, 3600), default=0.5, show_default=True,
               help="Seconds to wait when the inbox is empty before looking again.")
 @click.option("--once", is_flag=True, help="Apply what is queued now, then exit (cron, tests).")
@@ -81,8 +85,8 @@ def _batch(state: CliState, size: int) -> dict:
               help="Print each batch as one JSON line: {claimed, stored, duplicates, rejected, waiting, "
                    "shops_rescored, dead_letters, queued, oldest_received_at}.")
 @pass_state
-def worker_cmd(state: CliState, batch_size: int, idle: float, once: bool, runs: int | None, defer_above: float,
-               max_lag: float, niceness: int, as_json: bool) -> None:
+def worker_cmd(state: CliState, batch_size: int, batch_seconds: float, idle: float, once: bool, runs: int | None,
+               defer_above: float, max_lag: float, niceness: int, as_json: bool) -> None:
     """Apply queued webhook events in batches until stopped; SIGTERM or Ctrl-C finishes the batch and exits.
 
     During a burst of deliveries (more than --defer-above a second) the worker waits, so the
@@ -103,6 +107,8 @@ def worker_cmd(state: CliState, batch_size: int, idle: float, once: bool, runs: 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     batches = applied = 0
     began = time.monotonic()
+    bounded = batch_seconds > 0 and state.db.engine.dialect.name == "sqlite"
+    size = 1 if bounded else batch_size  # bounded: start with one event, then as many as fit
     seen: tuple[float, int] | None = None  # (when, queued + applied so far): the arrival rate
     try:
         while not stop.is_set():
@@ -123,7 +129,10 @@ def worker_cmd(state: CliState, batch_size: int, idle: float, once: bool, runs: 
                         stop.wait(min(idle, 0.5))
                         continue
             try:
-                data = _batch(state, batch_size)
+                started = time.monotonic()
+                data = _batch(state, size)
+                if bounded and data["claimed"]:
+                    size = batch_size_for(batch_seconds, time.monotonic() - started, data["claimed"], batch_size)
             except Exception:  # noqa: BLE001 - the database is away: log, wait, try again
                 log.exception("the events inbox could not be read; trying again in %s s", max(idle, 1.0))
                 if once:
@@ -147,6 +156,15 @@ def worker_cmd(state: CliState, batch_size: int, idle: float, once: bool, runs: 
                         batches) % {"num": batches} + " "
                + ngettext("%(num)d event applied in %(seconds).1f s.", "%(num)d events applied in %(seconds).1f s.",
                           applied) % {"num": applied, "seconds": time.monotonic() - began}, err=True)
+
+
+def batch_size_for(seconds: float, took: float, claimed: int, most: int) -> int:
+    """The next batch's size so that applying it takes about `seconds` (at this batch's pace per
+    event), between 1 and `most`; it may grow at most twofold a batch, so one quick batch of
+    cheap events does not let the next one hold SQLite's write lock for long."""
+    per_event = took / claimed
+    fits = int(seconds / per_event) if per_event > 0 else most
+    return max(1, min(most, fits, 2 * claimed))
 
 
 def _epoch(iso: str) -> float:

@@ -155,8 +155,8 @@ def test_the_worker_command_applies_the_inbox_once(queued, client, auth, db, db_
     env = {"CONCIERGE_DATABASE_URL": db_url}
     got = runner.invoke(cli, ["events", "backlog", "--json"], env=env, catch_exceptions=False)
     assert json.loads(got.output)["queued"] == 3
-    got = runner.invoke(cli, ["events", "worker", "--once", "--json", "--batch", "2"], env=env,
-                        catch_exceptions=False)
+    got = runner.invoke(cli, ["events", "worker", "--once", "--json", "--batch", "2", "--batch-seconds", "0"],
+                        env=env, catch_exceptions=False)
     assert got.exit_code == 0, got.output
     lines = [json.loads(line) for line in got.output.splitlines() if line.startswith("{")]
     assert [line["claimed"] for line in lines] == [2, 1, 0]
@@ -164,6 +164,32 @@ def test_the_worker_command_applies_the_inbox_once(queued, client, auth, db, db_
     assert counts(db) == (1, 3, 7, 0, 0)
     got = runner.invoke(cli, ["events", "worker", "--once", "--json"], env=env, catch_exceptions=False)
     assert json.loads(got.output.splitlines()[0])["claimed"] == 0 and counts(db) == (1, 3, 7, 0, 0)
+
+
+def test_on_sqlite_a_batch_holds_the_write_lock_briefly(queued, client, auth, db, db_url):
+    """--batch-seconds: on SQLite the worker starts with one event and takes as many as fit in the
+    time at the last batch's pace (at most twice the last), so a webhook insert never waits behind
+    a long batch; PostgreSQL takes --batch at once."""
+    bodies = [START] + [dict(PRODUCT, id=f"ev-{i}", data={"count": i}) for i in range(2, 9)]
+    for body in bodies:
+        assert post(client, auth, body).status_code == 202
+    env = {"CONCIERGE_DATABASE_URL": db_url}
+    got = CliRunner().invoke(cli, ["events", "worker", "--once", "--json", "--batch", "5", "--batch-seconds", "60"],
+                             env=env, catch_exceptions=False)
+    assert got.exit_code == 0, got.output
+    claimed = [json.loads(line)["claimed"] for line in got.output.splitlines() if line.startswith("{")]
+    # quick events: one, then twice as many each time, never more than --batch
+    assert claimed == ([1, 2, 4, 1, 0] if db_url.startswith("sqlite") else [5, 3, 0]), claimed
+    assert counts(db)[1] == 8 and counts(db)[4] == 0  # all stored, none left
+
+
+def test_the_worker_batch_fits_the_time_it_may_hold():
+    from concierge.cli.events_worker import batch_size_for
+
+    assert batch_size_for(0.25, took=0.5, claimed=100, most=200) == 50     # 5 ms an event: 50 fit
+    assert batch_size_for(0.25, took=2.0, claimed=4, most=200) == 1        # slower than the bound: one
+    assert batch_size_for(0.25, took=0.001, claimed=10, most=200) == 20    # quick: at most twice as many
+    assert batch_size_for(0.25, took=0.001, claimed=150, most=200) == 200  # never above --batch
 
 
 def test_each_shop_is_rescored_once_per_batch(queued, client, auth, db, monkeypatch):
