@@ -30,11 +30,14 @@ def error_response(status: int, code: str, message: str, errors: list[Any] | Non
     return resp
 
 
-def request_language() -> str:
-    """The language of an API answer's messages: the best match of Accept-Language, else English."""
+def request_language(*, from_query: bool = False) -> str:
+    """The language of an API answer's messages: with `from_query`, `?lang=` first (the events
+    webhook documents it); else the best match of Accept-Language; else English."""
     from ..i18n import LANGUAGES
     from ..ingest.bodies import base_lang
 
+    if from_query and request.args.get("lang"):
+        return base_lang(request.args["lang"])
     return base_lang(request.accept_languages.best_match(LANGUAGES) or "en")
 
 

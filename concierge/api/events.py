@@ -9,16 +9,14 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from locales import LANGUAGES
-
 from ..app import get_session
-from ..ingest.bodies import base_lang, body_error, content_type_error
+from ..ingest.bodies import body_error, content_type_error
 from ..operations.deadletters import store_dead_letter
 from ..operations.events import ingest_event
 from ..i18n import translations
 from ..messages import N_, translate
 from ..operations.inbox import event_status, queue_event
-from . import api_blueprint, error_response
+from . import api_blueprint, error_response, request_language
 from .auth import require_token
 from ..ingest.schemas import EVENT_BODY
 
@@ -38,18 +36,11 @@ def _error_text(status: int, lang: str) -> str:
     return translate(_ERROR_TEXT.get(status, _ERROR_TEXT[422]), lang)
 
 
-def request_lang() -> str:
-    """The caller's language: ?lang=, else Accept-Language (one of LANGUAGES), else English."""
-    if request.args.get("lang"):
-        return base_lang(request.args["lang"])
-    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
-
-
 @bp.post("/events")
 @require_token
 def post_event():
     """Accept one trial-shop event; the same event twice is stored once, a bad one is dead-lettered."""
-    lang = request_lang()
+    lang = request_language(from_query=True)
     context = {"lang": lang, "token": g.api_token.prefix, "content_type": request.content_type}
     raw_bytes = request.get_data(cache=False)
     session = get_session()
@@ -88,7 +79,7 @@ def get_event(event_id: str):
     event with this id was accepted. A sender that got 202 can follow its event here."""
     status = event_status(get_session(), event_id)
     if status is None:
-        text = translations(request_lang()).gettext("No event with the id %(event)s was accepted") % {
+        text = translations(request_language(from_query=True)).gettext("No event with the id %(event)s was accepted") % {
             "event": event_id[:100]}
         return error_response(404, "not_found", text)
     return jsonify(status)

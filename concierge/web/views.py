@@ -52,12 +52,10 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _request_lang() -> str:
-    from ..ingest.bodies import base_lang
-
     if request.path.startswith("/api"):
-        from ..i18n import LANGUAGES
+        from ..api import request_language
 
-        return base_lang(request.accept_languages.best_match(list(LANGUAGES)) or "en")
+        return request_language()
     return current_lang()
 
 
