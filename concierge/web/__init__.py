@@ -48,6 +48,35 @@ def _select_locale() -> str:
                            accept_languages=request.accept_languages if request else None)
 
 
+def _translations():
+    """The request's translations, looked up once per request and locale: Flask-Babel's own lookup
+    costs about 8 µs a call and a page translates some 40 texts. Kept beside Flask-Babel's locale
+    (`babel_locale`), so `refresh()` and `force_locale()`, which replace it, are honoured."""
+    from flask_babel import get_translations
+
+    ctx = g.get("_flask_babel")
+    if ctx is not None:
+        hit = getattr(ctx, "concierge_translations", None)
+        if hit is not None and hit[0] is getattr(ctx, "babel_locale", None):
+            return hit[1]
+    found = get_translations()
+    ctx = g.get("_flask_babel")
+    if ctx is not None and getattr(ctx, "babel_locale", None) is not None:
+        ctx.concierge_translations = (ctx.babel_locale, found)
+    return found
+
+
+def _install_template_gettext(app: Flask) -> None:
+    """Templates' _(), gettext and ngettext through `_translations` (as Flask-Babel installs them)."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
+
+
 def _is_api(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
@@ -99,6 +128,7 @@ def register(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
 
     Babel(app, locale_selector=_select_locale)
+    _install_template_gettext(app)
     csrf = CSRFProtect(app)
     app.before_request(load_logged_in_user)
     app.after_request(_security_headers)
