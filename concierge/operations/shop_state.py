@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 import profile_schema
-from audits.planner import OPEN_STATUSES
+from audits.messages import OPEN_STATUSES
 
 from ..db import UTCDateTime, utcnow
 from ..models import (
