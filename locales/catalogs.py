@@ -57,6 +57,8 @@ def translations(lang: str | None, directory: Path | str | None = None):
     if where is None:  # the file's name is made once: a score's reasons look a catalog up ~20 times
         root = Path(folder)
         where = _MO_FILES[folder, base] = (str(root), str(root / base / "LC_MESSAGES" / "messages.mo"))
+    # below, only `where`: a thread that finds the name already made, or a .mo compiled again
+    # while the server runs, reloads from it (a local `root` was unset there: every page 500)
     try:
         stamp = os.stat(where[1]).st_mtime_ns
     except OSError:
@@ -65,7 +67,7 @@ def translations(lang: str | None, directory: Path | str | None = None):
     hit = _CATALOGS.get(key)
     if hit is None or hit[0] != stamp:
         with _LOCK:
-            hit = _CATALOGS[key] = (stamp, Translations.load(str(root), [base]))
+            hit = _CATALOGS[key] = (stamp, Translations.load(where[0], [base]))
     return hit[1]
 
 
