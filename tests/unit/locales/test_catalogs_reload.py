@@ -9,9 +9,9 @@ from locales import catalogs
 
 
 def test_a_catalog_compiled_again_is_reloaded_not_an_error(tmp_path):
-    """`concierge init` compiles the .mo files again; a running server then finds a new file
-    version. The reload used a name only the first call had set (UnboundLocalError: every
-    Polish, Turkish and Hindi page a 500 until a restart)."""
+    """`concierge locales compile`, or a deploy that updates the catalogs, gives a running server
+    a new .mo version. The reload used a name only the first call had set (UnboundLocalError:
+    every Polish, Turkish and Hindi page a 500 until a restart)."""
     folder = tmp_path / "translations"
     shutil.copytree(catalogs.CATALOG_DIR, folder)
     first = catalogs.translations("pl", folder)
