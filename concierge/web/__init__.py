@@ -54,6 +54,8 @@ def _translations():
     (`babel_locale`), so `refresh()` and `force_locale()`, which replace it, are honoured."""
     from flask_babel import get_translations
 
+    if not g:  # no app context (a template rendered by hand): Flask-Babel's own answer, untranslated
+        return get_translations()
     ctx = g.get("_flask_babel")
     if ctx is not None:
         hit = getattr(ctx, "concierge_translations", None)
